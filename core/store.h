@@ -1,0 +1,118 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The backing store (SPEC 1): the state root S and the work root W, opened
+ * once as O_PATH directory descriptors. Everything below them is reached
+ * relative to those descriptors without following symlinks (openat2 with
+ * RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS, or an explicit O_NOFOLLOW walk where
+ * openat2 is unavailable). No descriptor is kept per bundle: each operation
+ * opens what it needs and closes it before returning.
+ *
+ * Atomicity comes from the filesystem (renameat2 RENAME_NOREPLACE, O_EXCL,
+ * mkdirat's EEXIST), never from in-memory locks, so a second process working
+ * on the same directories or a restart never disagrees with us.
+ *
+ * All functions are thread-safe and return 0 (or a descriptor) on success and
+ * -errno on failure. The caller runs with umask 0 so modes are exact.
+ */
+#ifndef BUNDLEFS_STORE_H
+#define BUNDLEFS_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct store {
+	int state_fd;     /* O_PATH|O_DIRECTORY of S */
+	int work_fd;      /* O_PATH|O_DIRECTORY of W */
+	char *state_path; /* absolute and clean, for shim-config and mount checks */
+	char *work_path;
+};
+
+/* Owner given to directories and files created on behalf of a caller. */
+struct store_owner {
+	uid_t uid;
+	gid_t gid;
+	bool chown; /* false when the daemon cannot (not root): keep the daemon's */
+};
+
+/*
+ * Open the two roots. state and work are made absolute (against the current
+ * directory) and cleaned, not resolved: the paths are what containerd uses.
+ * With create, missing roots are created (mkdir -p, mode 0711), for the
+ * embedded default store. -ENOTDIR, -ENOENT, -EACCES... as open reports.
+ */
+int store_open(struct store *st, const char *state, const char *work, bool create);
+void store_close(struct store *st);
+
+/*
+ * Open rel (relative, no leading '/', "" for the root itself) below rootfd
+ * with flags (O_CLOEXEC is added), never following a symlink in any
+ * component, including the last. Returns a descriptor or -errno (-ELOOP when
+ * a component is a symlink).
+ */
+int store_open_beneath(int rootfd, const char *rel, int flags, mode_t mode);
+
+/*
+ * Open the parent directory of rel below rootfd (O_PATH|O_DIRECTORY) and set
+ * *base to rel's last component (a pointer into rel). For a single-component
+ * rel the result is a dup-free reference: *is_root is set and rootfd itself
+ * is returned, which the caller must not close (use store_put_parent).
+ */
+int store_get_parent(int rootfd, const char *rel, const char **base, bool *is_root);
+void store_put_parent(int fd, bool is_root);
+
+/* mkdir MOUNT/<ns> (SPEC 3.1): S/<ns> and W/<ns>, 0711. -EEXIST if S/<ns> exists. */
+int store_ns_create(struct store *st, const char *ns, const struct store_owner *own);
+
+/*
+ * rmdir MOUNT/<ns> (SPEC 3.1): -ENOTEMPTY when S/<ns> holds any visible
+ * entry; hidden leftovers are removed with it; W/<ns> likewise (kept, with a
+ * log line, if it holds visible work directories).
+ */
+int store_ns_remove(struct store *st, const char *ns);
+
+/*
+ * mkdir MOUNT/<ns>/<id> (SPEC 3.2, 5.4): S/<ns> and W/<ns> 0711 if missing,
+ * W/<ns>/<id> 0711 (reused if present), then S/<ns>/<id> 0700 holding
+ * rootfs/ 0711, built under a temporary name in S and moved into place with
+ * renameat2(RENAME_NOREPLACE). -EEXIST if S/<ns>/<id> exists. A failure
+ * removes what this call created.
+ */
+int store_bundle_create(struct store *st, const char *ns, const char *id,
+			const struct store_owner *own);
+
+struct store_delete_ctx {
+	const char *socket_root; /* shim sockets live in <socket_root>/s/ */
+	const char *mountpoint;  /* absolute path of the mount, for mount checks; may be NULL */
+};
+
+/*
+ * rmdir MOUNT/<ns>/<id> (SPEC 4.7). When hidden (name begins with '.'), the
+ * socket and work-dir steps are skipped. -EBUSY if a mount point lies below
+ * the bundle or its work dir (nothing changed); -ENOENT if it is gone.
+ */
+int store_bundle_delete(struct store *st, const char *ns, const char *name,
+			const struct store_delete_ctx *ctx);
+
+/*
+ * Read the regular file dirfd/name, never following a symlink. -ENOENT if it
+ * is missing or not a regular file; -EFBIG if larger than max. *buf is
+ * malloc'd and NUL-terminated (not counted in *len).
+ */
+int store_read_regular(int dirfd, const char *name, size_t max, char **buf, size_t *len);
+
+/*
+ * Create a new temporary file TREE_TMP_PREFIX "XXXXXX" in dirfd, open
+ * O_RDWR|O_EXCL|O_CLOEXEC with mode; its name is written to name (namesz >= 32).
+ */
+int store_tmpfile(int dirfd, char *name, size_t namesz, mode_t mode);
+
+/*
+ * Apply containerd's bundle directory permissions for a remapped GID
+ * (prepareBundleDirectoryPermissions): gid != 0 -> group gid, mode 0710 on
+ * dirfd/name; gid == 0 -> nothing.
+ */
+int store_apply_remap(int dirfd, const char *name, uint32_t gid);
+
+#endif
