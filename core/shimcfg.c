@@ -1,0 +1,191 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * shim-config (SPEC 4.4): json.Marshal(shim.Config) + "\n", where shim.Config
+ * is containerd's runtime/v1/shim Config struct (no json tags, so the keys
+ * are the field names, in declaration order) and its values are chosen as
+ * bundle.go's shimConfig does, with the node options of SPEC 4.4 standing in
+ * for the Config fields when the bundle has no runc options.
+ */
+#include "shimcfg.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "gopath.h"
+
+/*
+ * Length of the valid UTF-8 sequence at s[0..n), 0 if there is none, with
+ * the exact rules of Go's utf8.DecodeRune: no overlong forms, no surrogates
+ * (U+D800..U+DFFF), nothing above U+10FFFF, no truncated sequences.
+ */
+static size_t shimcfg_utf8_len(const unsigned char *s, size_t n)
+{
+	unsigned char c = s[0], lo = 0x80, hi = 0xbf;
+	size_t need, i;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf) {
+		need = 2;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		need = 3;
+		if (c == 0xe0)
+			lo = 0xa0;
+		else if (c == 0xed)
+			hi = 0x9f;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		need = 4;
+		if (c == 0xf0)
+			lo = 0x90;
+		else if (c == 0xf4)
+			hi = 0x8f;
+	} else {
+		return 0;
+	}
+	if (n < need || s[1] < lo || s[1] > hi)
+		return 0;
+	for (i = 2; i < need; i++)
+		if (s[i] < 0x80 || s[i] > 0xbf)
+			return 0;
+	return need;
+}
+
+/* Worst case of shimcfg_put_string: every input byte becomes six ("\u00XX", "\ufffd"). */
+static size_t shimcfg_string_max(const char *s)
+{
+	return 6 * strlen(s) + 2;
+}
+
+/*
+ * Go's encodeState.string with escapeHTML = true, as in Go 1.21 and earlier:
+ * '"' and '\\' get a backslash; \n, \r and \t their short forms; every other
+ * byte below 0x20 and '<', '>', '&' become \u00XX (lowercase hex); U+2028
+ * and U+2029 become \u2028 and \u2029; each byte that does not start a valid
+ * UTF-8 sequence becomes \ufffd. DEL and all other valid text pass through.
+ * Writes at most shimcfg_string_max(s) bytes at out; returns the end.
+ */
+static char *shimcfg_put_string(char *out, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n = strlen(s), i = 0, size;
+
+	*out++ = '"';
+	while (i < n) {
+		unsigned char b = p[i];
+
+		if (b < 0x80) {
+			if (b == '"' || b == '\\') {
+				*out++ = '\\';
+				*out++ = (char)b;
+			} else if (b == '\n') {
+				*out++ = '\\';
+				*out++ = 'n';
+			} else if (b == '\r') {
+				*out++ = '\\';
+				*out++ = 'r';
+			} else if (b == '\t') {
+				*out++ = '\\';
+				*out++ = 't';
+			} else if (b < 0x20 || b == '<' || b == '>' || b == '&') {
+				memcpy(out, "\\u00", 4);
+				out += 4;
+				*out++ = hex[b >> 4];
+				*out++ = hex[b & 0xf];
+			} else {
+				*out++ = (char)b;
+			}
+			i++;
+			continue;
+		}
+		size = shimcfg_utf8_len(p + i, n - i);
+		if (size == 0) {
+			memcpy(out, "\\ufffd", 6);
+			out += 6;
+			i++;
+			continue;
+		}
+		/* U+2028 is E2 80 A8, U+2029 is E2 80 A9. */
+		if (size == 3 && b == 0xe2 && p[i + 1] == 0x80 &&
+		    (p[i + 2] == 0xa8 || p[i + 2] == 0xa9)) {
+			memcpy(out, "\\u202", 5);
+			out += 5;
+			*out++ = hex[p[i + 2] & 0xf];
+		} else {
+			memcpy(out, p + i, size);
+			out += size;
+		}
+		i += size;
+	}
+	*out++ = '"';
+	return out;
+}
+
+static char *shimcfg_put_raw(char *out, const char *s)
+{
+	size_t n = strlen(s);
+
+	memcpy(out, s, n);
+	return out + n;
+}
+
+static const char *shimcfg_str(const char *s)
+{
+	return s ? s : "";
+}
+
+char *shimcfg_render(const struct shimcfg_node *node, const char *ns, const char *id,
+		     const struct ropts *ro, size_t *len)
+{
+	const char *path_elem[] = {shimcfg_str(node->bundle_root), ns, id};
+	const char *work_elem[] = {shimcfg_str(node->work_root), ns, id};
+	const char *criu, *runtime_root;
+	char *path = NULL, *workdir = NULL, *text = NULL, *p;
+	bool systemd_cgroup;
+	size_t max;
+
+	/* shimConfig: runc options, when present, replace the node-wide values. */
+	criu = shimcfg_str(node->criu);
+	runtime_root = shimcfg_str(node->runtime_root);
+	systemd_cgroup = node->systemd_cgroup;
+	if (ro != NULL) {
+		criu = shimcfg_str(ro->criu_path);
+		systemd_cgroup = ro->systemd_cgroup;
+		if (ro->runtime_root != NULL && ro->runtime_root[0] != '\0')
+			runtime_root = ro->runtime_root;
+	}
+
+	path = gopath_join(path_elem, 3);
+	workdir = gopath_join(work_elem, 3);
+	if (path == NULL || workdir == NULL)
+		goto out;
+
+	max = sizeof("{\"Path\":,\"Namespace\":,\"WorkDir\":,\"Criu\":,\"RuntimeRoot\":,"
+		     "\"SystemdCgroup\":false}\n") +
+	      shimcfg_string_max(path) + shimcfg_string_max(ns) + shimcfg_string_max(workdir) +
+	      shimcfg_string_max(criu) + shimcfg_string_max(runtime_root);
+	text = malloc(max);
+	if (text == NULL)
+		goto out;
+
+	p = shimcfg_put_raw(text, "{\"Path\":");
+	p = shimcfg_put_string(p, path);
+	p = shimcfg_put_raw(p, ",\"Namespace\":");
+	p = shimcfg_put_string(p, ns);
+	p = shimcfg_put_raw(p, ",\"WorkDir\":");
+	p = shimcfg_put_string(p, workdir);
+	p = shimcfg_put_raw(p, ",\"Criu\":");
+	p = shimcfg_put_string(p, criu);
+	p = shimcfg_put_raw(p, ",\"RuntimeRoot\":");
+	p = shimcfg_put_string(p, runtime_root);
+	p = shimcfg_put_raw(p, ",\"SystemdCgroup\":");
+	p = shimcfg_put_raw(p, systemd_cgroup ? "true" : "false");
+	p = shimcfg_put_raw(p, "}\n");
+	*p = '\0';
+	if (len != NULL)
+		*len = (size_t)(p - text);
+out:
+	free(path);
+	free(workdir);
+	return text;
+}
