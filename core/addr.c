@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include <openssl/evp.h>
@@ -80,6 +81,23 @@ int addr_socket_name(const char *address, size_t len, const char *socket_root, c
 	/* A stored address is arbitrary bytes; a NUL can never be part of a socket path. */
 	if (memchr(address + ADDR_SCHEME_LEN, '\0', len - ADDR_SCHEME_LEN) != NULL)
 		return -EINVAL;
+
+	/* os.Remove("dir/name/") fails with ENOTDIR on a socket: nothing to remove. */
+	if (address[len - 1] == '/')
+		return -EINVAL;
+
+	/*
+	 * A ".." is resolved by the kernel through whatever the directories
+	 * are, not lexically as Clean does: never act on such a path.
+	 */
+	for (const char *p = address + ADDR_SCHEME_LEN;
+	     (p = memmem(p, (size_t)(address + len - p), "..", 2)); p += 2) {
+		bool starts = p == address + ADDR_SCHEME_LEN || p[-1] == '/';
+		bool ends = p + 2 == address + len || p[2] == '/';
+
+		if (starts && ends)
+			return -EINVAL;
+	}
 
 	ret = -ENOMEM;
 	path = strndup(address + ADDR_SCHEME_LEN, len - ADDR_SCHEME_LEN);

@@ -25,8 +25,9 @@ char *addr_legacy(const char *ns, const char *id);
  * If the len bytes at address are "unix://" followed by a path whose Clean is
  * Join(socket_root, "s") + "/" + NAME, where NAME is a single path element
  * (not "." or "..", no '/', no NUL), copy NAME (NUL-terminated) into name and
- * return 0. Otherwise return -EINVAL (nothing to remove). -ENAMETOOLONG if
- * NAME does not fit in namesz.
+ * return 0. Otherwise return -EINVAL (nothing to remove); a path ending in '/'
+ * names nothing removable either (os.Remove fails with ENOTDIR on a socket).
+ * -ENAMETOOLONG if NAME does not fit in namesz; -ENOMEM.
  */
 int addr_socket_name(const char *address, size_t len, const char *socket_root, char *name,
 		     size_t namesz);

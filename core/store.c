@@ -1,0 +1,699 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "store.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "addr.h"
+#include "gopath.h"
+#include "log.h"
+#include "tree.h"
+
+/* How often bundle creation retries when a concurrent namespace rmdir removes
+ * a parent between our steps (MkdirAll's intent: the bundle gets made). */
+#define CREATE_RETRIES 4
+
+/* 1: openat2 works, 0: untested, -1: fall back to the O_NOFOLLOW walk. */
+static int openat2_state;
+
+static int sys_openat2(int dirfd, const char *path, int flags, mode_t mode)
+{
+	struct open_how how = {
+		.flags = (unsigned long long)flags,
+		.mode = (flags & (O_CREAT | O_TMPFILE)) ? mode : 0,
+		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+	};
+	long fd;
+
+	do {
+		fd = syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
+	} while (fd < 0 && errno == EAGAIN);
+	return fd < 0 ? -errno : (int)fd;
+}
+
+/*
+ * The fallback: one O_NOFOLLOW step per component. FUSE paths never contain
+ * "." or ".." components, and we refuse them so the walk cannot escape.
+ */
+static int walk_nofollow(int rootfd, const char *rel, int flags, mode_t mode)
+{
+	char *copy, *comp, *save = NULL;
+	int fd = -1, next, ret;
+
+	copy = strdup(rel);
+	if (!copy)
+		return -ENOMEM;
+	fd = openat(rootfd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		ret = -errno;
+		goto out;
+	}
+	comp = strtok_r(copy, "/", &save);
+	while (comp) {
+		char *rest = strtok_r(NULL, "/", &save);
+
+		if (!strcmp(comp, ".") || !strcmp(comp, "..")) {
+			ret = -EINVAL;
+			goto out;
+		}
+		if (rest)
+			next = openat(fd, comp, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		else
+			next = openat(fd, comp, flags | O_NOFOLLOW | O_CLOEXEC, mode);
+		if (next < 0) {
+			ret = -errno;
+			goto out;
+		}
+		close(fd);
+		fd = next;
+		comp = rest;
+	}
+	ret = fd;
+	fd = -1;
+	if (!*rel) {
+		/* The root itself, reopened with the caller's flags. */
+		close(ret);
+		ret = openat(rootfd, ".", flags | O_CLOEXEC, mode);
+		if (ret < 0)
+			ret = -errno;
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+	free(copy);
+	return ret;
+}
+
+int store_open_beneath(int rootfd, const char *rel, int flags, mode_t mode)
+{
+	int ret;
+
+	flags |= O_CLOEXEC;
+	if (__atomic_load_n(&openat2_state, __ATOMIC_RELAXED) >= 0) {
+		ret = sys_openat2(rootfd, *rel ? rel : ".", flags | O_NOFOLLOW, mode);
+		if (ret != -ENOSYS) {
+			__atomic_store_n(&openat2_state, 1, __ATOMIC_RELAXED);
+			return ret;
+		}
+		blog(BLOG_WARNING, "openat2 is unavailable; resolving paths with O_NOFOLLOW walks");
+		__atomic_store_n(&openat2_state, -1, __ATOMIC_RELAXED);
+	}
+	return walk_nofollow(rootfd, rel, flags, mode);
+}
+
+int store_get_parent(int rootfd, const char *rel, const char **base, bool *is_root)
+{
+	const char *slash = strrchr(rel, '/');
+	char *dir;
+	int fd;
+
+	if (!slash) {
+		*base = rel;
+		*is_root = true;
+		return rootfd;
+	}
+	*base = slash + 1;
+	*is_root = false;
+	dir = strndup(rel, (size_t)(slash - rel));
+	if (!dir)
+		return -ENOMEM;
+	fd = store_open_beneath(rootfd, dir, O_PATH | O_DIRECTORY, 0);
+	free(dir);
+	return fd;
+}
+
+void store_put_parent(int fd, bool is_root)
+{
+	if (!is_root && fd >= 0)
+		close(fd);
+}
+
+static char *absolute_clean(const char *path)
+{
+	char cwd[4096];
+	const char *elem[2];
+
+	if (path[0] == '/')
+		return gopath_clean(path);
+	if (!getcwd(cwd, sizeof(cwd)))
+		return NULL;
+	elem[0] = cwd;
+	elem[1] = path;
+	return gopath_join(elem, 2);
+}
+
+static int mkdir_p(const char *path, mode_t mode)
+{
+	char *copy = strdup(path), *p;
+	int ret = 0;
+
+	if (!copy)
+		return -ENOMEM;
+	for (p = copy + 1;; p++) {
+		if (*p == '/' || *p == '\0') {
+			char c = *p;
+
+			*p = '\0';
+			if (mkdir(copy, mode) < 0 && errno != EEXIST) {
+				ret = -errno;
+				break;
+			}
+			*p = c;
+			if (!c)
+				break;
+		}
+	}
+	free(copy);
+	return ret;
+}
+
+static int open_root(const char *path, bool create, int *fd)
+{
+	int ret;
+
+	if (create) {
+		ret = mkdir_p(path, 0711);
+		if (ret < 0)
+			return ret;
+	}
+	*fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	return *fd < 0 ? -errno : 0;
+}
+
+int store_open(struct store *st, const char *state, const char *work, bool create)
+{
+	int ret;
+
+	memset(st, 0, sizeof(*st));
+	st->state_fd = st->work_fd = -1;
+	st->state_path = absolute_clean(state);
+	st->work_path = absolute_clean(work);
+	if (!st->state_path || !st->work_path) {
+		ret = -ENOMEM;
+		goto fail;
+	}
+	ret = open_root(st->state_path, create, &st->state_fd);
+	if (ret < 0)
+		goto fail;
+	ret = open_root(st->work_path, create, &st->work_fd);
+	if (ret < 0)
+		goto fail;
+	return 0;
+fail:
+	store_close(st);
+	return ret;
+}
+
+void store_close(struct store *st)
+{
+	if (st->state_fd >= 0)
+		close(st->state_fd);
+	if (st->work_fd >= 0)
+		close(st->work_fd);
+	free(st->state_path);
+	free(st->work_path);
+	st->state_fd = st->work_fd = -1;
+	st->state_path = st->work_path = NULL;
+}
+
+static int chown_new(int dirfd, const char *name, const struct store_owner *own)
+{
+	if (!own || !own->chown)
+		return 0;
+	if (fchownat(dirfd, name, own->uid, own->gid, AT_SYMLINK_NOFOLLOW) < 0)
+		return -errno;
+	return 0;
+}
+
+/* mkdirat that treats an existing directory as success; *created tells which. */
+static int ensure_dir(int dirfd, const char *name, mode_t mode, const struct store_owner *own,
+		      bool *created)
+{
+	struct stat stbuf;
+
+	if (created)
+		*created = false;
+	if (mkdirat(dirfd, name, mode) == 0) {
+		if (created)
+			*created = true;
+		return chown_new(dirfd, name, own);
+	}
+	if (errno != EEXIST)
+		return -errno;
+	if (fstatat(dirfd, name, &stbuf, AT_SYMLINK_NOFOLLOW) < 0)
+		return -errno;
+	return S_ISDIR(stbuf.st_mode) ? 0 : -ENOTDIR;
+}
+
+int store_ns_create(struct store *st, const char *ns, const struct store_owner *own)
+{
+	int ret;
+
+	if (mkdirat(st->state_fd, ns, 0711) < 0)
+		return -errno;
+	ret = chown_new(st->state_fd, ns, own);
+	if (ret == 0)
+		ret = ensure_dir(st->work_fd, ns, 0711, own, NULL);
+	if (ret < 0) {
+		unlinkat(st->state_fd, ns, AT_REMOVEDIR);
+		blog(BLOG_ERR, "%s: cannot create namespace: %s", ns, strerror(-ret));
+	}
+	return ret;
+}
+
+/*
+ * Remove the hidden entries of root/ns; -ENOTEMPTY (and nothing removed) if
+ * a visible entry is there and visible_blocks is set.
+ */
+static int clear_hidden(int rootfd, const char *ns, bool visible_blocks, bool *has_visible)
+{
+	struct dirent *de;
+	DIR *dir;
+	int fd, dfd, ret = 0;
+
+	*has_visible = false;
+	fd = store_open_beneath(rootfd, ns, O_RDONLY | O_DIRECTORY, 0);
+	if (fd < 0)
+		return fd;
+	dir = fdopendir(fd);
+	if (!dir) {
+		close(fd);
+		return -errno;
+	}
+	while ((de = readdir(dir))) {
+		if (de->d_name[0] != '.')
+			*has_visible = true;
+	}
+	if (*has_visible && visible_blocks) {
+		ret = -ENOTEMPTY;
+		goto out;
+	}
+	rewinddir(dir);
+	dfd = dirfd(dir);
+	while ((de = readdir(dir))) {
+		int r;
+
+		if (de->d_name[0] != '.' || !strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		r = tree_remove(dfd, de->d_name);
+		if (r < 0 && r != -ENOENT && ret == 0)
+			ret = r;
+	}
+out:
+	closedir(dir);
+	return ret;
+}
+
+int store_ns_remove(struct store *st, const char *ns)
+{
+	bool visible;
+	int ret;
+
+	ret = clear_hidden(st->state_fd, ns, true, &visible);
+	if (ret < 0)
+		return ret;
+	if (unlinkat(st->state_fd, ns, AT_REMOVEDIR) < 0)
+		return -errno;
+	ret = clear_hidden(st->work_fd, ns, false, &visible);
+	if (ret == -ENOENT)
+		return 0;
+	if (ret == 0 && unlinkat(st->work_fd, ns, AT_REMOVEDIR) < 0)
+		ret = -errno;
+	if (ret < 0)
+		blog(BLOG_WARNING, "%s: namespace removed; work directory kept: %s", ns,
+		     visible ? "it holds work directories" : strerror(-ret));
+	return 0;
+}
+
+static void random_suffix(char *out, size_t n)
+{
+	static const char alphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+	unsigned char rnd[16];
+	size_t i;
+
+	if (n > sizeof(rnd))
+		n = sizeof(rnd);
+	if (getrandom(rnd, n, GRND_NONBLOCK) != (ssize_t)n) {
+		/* Never fatal: the O_EXCL / NOREPLACE callers retry on a clash. */
+		for (i = 0; i < n; i++)
+			rnd[i] = (unsigned char)(rand() & 0xff);
+	}
+	for (i = 0; i < n; i++)
+		out[i] = alphabet[rnd[i] % (sizeof(alphabet) - 1)];
+	out[n] = '\0';
+}
+
+static void tmp_name(char *name, size_t namesz)
+{
+	char rnd[12];
+
+	random_suffix(rnd, 10);
+	snprintf(name, namesz, "%s%s", TREE_TMP_PREFIX, rnd);
+}
+
+int store_tmpfile(int dirfd, char *name, size_t namesz, mode_t mode)
+{
+	int tries, fd;
+
+	for (tries = 0; tries < 16; tries++) {
+		tmp_name(name, namesz);
+		fd = openat(dirfd, name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+		if (fd >= 0)
+			return fd;
+		if (errno != EEXIST)
+			return -errno;
+	}
+	return -EEXIST;
+}
+
+/* Build S/.bundlefs-XXX/rootfs; the caller moves it into place. */
+static int build_skeleton(struct store *st, char *tmp, size_t tmpsz, const struct store_owner *own)
+{
+	int fd, tries, ret;
+
+	for (tries = 0; tries < 16; tries++) {
+		tmp_name(tmp, tmpsz);
+		if (mkdirat(st->state_fd, tmp, 0700) == 0)
+			break;
+		if (errno != EEXIST)
+			return -errno;
+	}
+	if (tries == 16)
+		return -EEXIST;
+	fd = openat(st->state_fd, tmp, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		ret = -errno;
+		goto fail;
+	}
+	ret = chown_new(st->state_fd, tmp, own);
+	if (ret == 0 && mkdirat(fd, "rootfs", 0711) < 0)
+		ret = -errno;
+	if (ret == 0)
+		ret = chown_new(fd, "rootfs", own);
+	close(fd);
+	if (ret == 0)
+		return 0;
+fail:
+	tree_remove(st->state_fd, tmp);
+	return ret;
+}
+
+static int bundle_create_once(struct store *st, const char *ns, const char *id,
+			      const struct store_owner *own)
+{
+	int snsfd = -1, wnsfd = -1, ret;
+	bool work_created = false;
+	char tmp[64] = "";
+	struct stat stbuf;
+
+	ret = ensure_dir(st->state_fd, ns, 0711, own, NULL);
+	if (ret < 0)
+		return ret;
+	snsfd = store_open_beneath(st->state_fd, ns, O_PATH | O_DIRECTORY, 0);
+	if (snsfd < 0)
+		return snsfd;
+	/* EEXIST before anything is made: an existing bundle keeps its work dir. */
+	if (fstatat(snsfd, id, &stbuf, AT_SYMLINK_NOFOLLOW) == 0) {
+		ret = -EEXIST;
+		goto out;
+	}
+	ret = ensure_dir(st->work_fd, ns, 0711, own, NULL);
+	if (ret < 0)
+		goto out;
+	wnsfd = store_open_beneath(st->work_fd, ns, O_PATH | O_DIRECTORY, 0);
+	if (wnsfd < 0) {
+		ret = wnsfd;
+		goto out;
+	}
+	ret = ensure_dir(wnsfd, id, 0711, own, &work_created);
+	if (ret < 0)
+		goto out;
+	ret = build_skeleton(st, tmp, sizeof(tmp), own);
+	if (ret < 0) {
+		tmp[0] = '\0';
+		goto out;
+	}
+	if (renameat2(st->state_fd, tmp, snsfd, id, RENAME_NOREPLACE) < 0) {
+		ret = -errno;
+		goto out;
+	}
+	tmp[0] = '\0';
+	ret = 0;
+out:
+	if (tmp[0])
+		tree_remove(st->state_fd, tmp);
+	/*
+	 * On EEXIST the work dir belongs to the bundle that won the race (it
+	 * may have reused the one we made), so it stays. Otherwise undo ours.
+	 */
+	if (ret < 0 && ret != -EEXIST && work_created)
+		unlinkat(wnsfd, id, AT_REMOVEDIR);
+	if (wnsfd >= 0)
+		close(wnsfd);
+	if (snsfd >= 0)
+		close(snsfd);
+	return ret;
+}
+
+int store_bundle_create(struct store *st, const char *ns, const char *id,
+			const struct store_owner *own)
+{
+	int tries, ret = -ENOENT;
+
+	/* ENOENT means a namespace rmdir removed S/<ns> or W/<ns> under us. */
+	for (tries = 0; tries < CREATE_RETRIES && ret == -ENOENT; tries++)
+		ret = bundle_create_once(st, ns, id, own);
+	if (ret < 0 && ret != -EEXIST)
+		blog(BLOG_ERR, "%s/%s: cannot create bundle: %s", ns, id, strerror(-ret));
+	return ret;
+}
+
+int store_read_regular(int dirfd, const char *name, size_t max, char **buf, size_t *len)
+{
+	struct stat stbuf;
+	size_t cap, got = 0;
+	char *data = NULL;
+	ssize_t n;
+	int fd, ret;
+
+	fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return (errno == ELOOP || errno == ENXIO) ? -ENOENT : -errno;
+	if (fstat(fd, &stbuf) < 0) {
+		ret = -errno;
+		goto out;
+	}
+	if (!S_ISREG(stbuf.st_mode)) {
+		ret = -ENOENT;
+		goto out;
+	}
+	if ((size_t)stbuf.st_size > max) {
+		ret = -EFBIG;
+		goto out;
+	}
+	cap = (size_t)stbuf.st_size + 1;
+	data = malloc(cap + 1);
+	if (!data) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	/* The size may change while we read: read to EOF, bounded by max. */
+	for (;;) {
+		n = read(fd, data + got, cap - got);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			ret = -errno;
+			goto out;
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+		if (got > max) {
+			ret = -EFBIG;
+			goto out;
+		}
+		if (got == cap) {
+			char *bigger;
+
+			cap *= 2;
+			bigger = realloc(data, cap + 1);
+			if (!bigger) {
+				ret = -ENOMEM;
+				goto out;
+			}
+			data = bigger;
+		}
+	}
+	data[got] = '\0';
+	*buf = data;
+	*len = got;
+	data = NULL;
+	ret = 0;
+out:
+	free(data);
+	close(fd);
+	return ret;
+}
+
+int store_apply_remap(int dirfd, const char *name, uint32_t gid)
+{
+	if (gid == 0)
+		return 0;
+	if (fchownat(dirfd, name, (uid_t)-1, (gid_t)gid, AT_SYMLINK_NOFOLLOW) < 0)
+		return -errno;
+	if (fchmodat(dirfd, name, 0710, 0) < 0)
+		return -errno;
+	return 0;
+}
+
+/* RemoveSocket, restricted to a unix socket directly in <socket_root>/s/. */
+static void remove_socket(int bundlefd, const char *socket_root)
+{
+	char name[256], *sdir_elem[2], *sdir = NULL, *address = NULL;
+	struct stat stbuf;
+	size_t len;
+	int sfd;
+
+	if (store_read_regular(bundlefd, "address", 4096, &address, &len) < 0)
+		return;
+	if (addr_socket_name(address, len, socket_root, name, sizeof(name)) < 0)
+		goto out;
+	sdir_elem[0] = (char *)socket_root;
+	sdir_elem[1] = "s";
+	sdir = gopath_join((const char *const *)sdir_elem, 2);
+	if (!sdir)
+		goto out;
+	sfd = open(sdir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (sfd < 0)
+		goto out;
+	if (fstatat(sfd, name, &stbuf, AT_SYMLINK_NOFOLLOW) == 0 && S_ISSOCK(stbuf.st_mode))
+		unlinkat(sfd, name, 0);
+	close(sfd);
+out:
+	free(sdir);
+	free(address);
+}
+
+/*
+ * atomicDelete: rename dirfd/name to a hidden name, then remove the hidden
+ * tree. ".<name>" first, as containerd does; if a stale one is in the way, a
+ * private temporary name instead, which the sweep also knows.
+ */
+static int atomic_delete(int dirfd, const char *name)
+{
+	char hidden[300];
+	int ret;
+
+	snprintf(hidden, sizeof(hidden), ".%s", name);
+	if (renameat2(dirfd, name, dirfd, hidden, RENAME_NOREPLACE) < 0) {
+		if (errno != EEXIST && errno != ENOTEMPTY)
+			return -errno;
+		for (int tries = 0;; tries++) {
+			tmp_name(hidden, sizeof(hidden));
+			if (renameat2(dirfd, name, dirfd, hidden, RENAME_NOREPLACE) == 0)
+				break;
+			if ((errno != EEXIST && errno != ENOTEMPTY) || tries == 16)
+				return -errno;
+		}
+	}
+	ret = tree_remove(dirfd, hidden);
+	return ret == -ENOENT ? 0 : ret;
+}
+
+static int busy_check(struct store *st, const char *ns, const char *name,
+		      const struct store_delete_ctx *ctx, bool hidden)
+{
+	const char *roots[3], *elem[3];
+	char *paths[3] = {NULL, NULL, NULL};
+	size_t n = 0, i;
+	int ret;
+
+	roots[n++] = st->state_path;
+	if (!hidden)
+		roots[n++] = st->work_path;
+	if (ctx && ctx->mountpoint)
+		roots[n++] = ctx->mountpoint;
+	for (i = 0; i < n; i++) {
+		elem[0] = roots[i];
+		elem[1] = ns;
+		elem[2] = name;
+		paths[i] = gopath_join(elem, 3);
+		if (!paths[i]) {
+			ret = -ENOMEM;
+			goto out;
+		}
+	}
+	ret = tree_has_mounts((const char *const *)paths, n);
+	if (ret > 0)
+		ret = -EBUSY;
+out:
+	for (i = 0; i < 3; i++)
+		free(paths[i]);
+	return ret;
+}
+
+int store_bundle_delete(struct store *st, const char *ns, const char *name,
+			const struct store_delete_ctx *ctx)
+{
+	bool hidden = name[0] == '.';
+	int snsfd = -1, wnsfd = -1, bfd, ret, ret2;
+	struct stat stbuf;
+
+	snsfd = store_open_beneath(st->state_fd, ns, O_PATH | O_DIRECTORY, 0);
+	if (snsfd < 0)
+		return snsfd;
+	if (fstatat(snsfd, name, &stbuf, AT_SYMLINK_NOFOLLOW) < 0) {
+		ret = -errno;
+		goto out;
+	}
+	if (!S_ISDIR(stbuf.st_mode)) {
+		ret = -ENOTDIR;
+		goto out;
+	}
+	ret = busy_check(st, ns, name, ctx, hidden);
+	if (ret < 0) {
+		if (ret == -EBUSY)
+			blog(BLOG_ERR, "%s/%s: not deleted: a file system is mounted inside it",
+			     ns, name);
+		goto out;
+	}
+	if (!hidden && ctx && ctx->socket_root) {
+		bfd = openat(snsfd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (bfd >= 0) {
+			remove_socket(bfd, ctx->socket_root);
+			close(bfd);
+		}
+	}
+	ret = atomic_delete(snsfd, name);
+	if (ret == -ENOENT)
+		goto out; /* a concurrent rmdir won */
+	if (hidden)
+		goto out;
+	wnsfd = store_open_beneath(st->work_fd, ns, O_PATH | O_DIRECTORY, 0);
+	ret2 = wnsfd < 0 ? wnsfd : atomic_delete(wnsfd, name);
+	if (ret2 == -ENOENT)
+		ret2 = 0;
+	if (ret2 < 0)
+		blog(BLOG_ERR, "%s/%s: cannot remove work directory: %s", ns, name,
+		     strerror(-ret2));
+	if (ret == 0)
+		ret = ret2;
+	else
+		blog(BLOG_ERR, "%s/%s: cannot remove bundle directory: %s", ns, name,
+		     strerror(-ret));
+out:
+	if (wnsfd >= 0)
+		close(wnsfd);
+	close(snsfd);
+	return ret;
+}

@@ -1,0 +1,316 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * bundlefs start-up (SPEC 2): options, checks that refuse a bad start with
+ * one line on stderr before anything is mounted, the start-up sweep, a stale
+ * mount left by a crashed daemon, then mount, daemonize (once the mount is
+ * live) and serve with the multi-threaded loop.
+ */
+#include "bfs.h"
+
+#include <fuse_lowlevel.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "gopath.h"
+#include "log.h"
+#include "tree.h"
+
+struct bfs bfs;
+
+struct bfs_opts {
+	char *state, *work, *daemon_address, *socket_root, *runtime_root, *criu, *bundle_root;
+	int systemd_cgroup, legacy_address, ro;
+	char *positional[3];
+	int npositional;
+};
+
+enum { KEY_RO, KEY_HELP, KEY_VERSION };
+
+#define OPT(t, m) {t, offsetof(struct bfs_opts, m), 1}
+static const struct fuse_opt bfs_opt_spec[] = {
+	OPT("state=%s", state),
+	OPT("work=%s", work),
+	OPT("daemon_address=%s", daemon_address),
+	OPT("socket_root=%s", socket_root),
+	OPT("runtime_root=%s", runtime_root),
+	OPT("criu=%s", criu),
+	OPT("bundle_root=%s", bundle_root),
+	OPT("systemd_cgroup", systemd_cgroup),
+	OPT("legacy_address", legacy_address),
+	FUSE_OPT_KEY("ro", KEY_RO),
+	FUSE_OPT_END,
+};
+
+static int opt_proc(void *data, const char *arg, int key, struct fuse_args *outargs)
+{
+	struct bfs_opts *o = data;
+
+	(void)outargs;
+	switch (key) {
+	case KEY_RO:
+		o->ro = 1;
+		return 1; /* also to the kernel: a read-only mount */
+	case FUSE_OPT_KEY_NONOPT:
+		if (o->npositional == 2) {
+			fprintf(stderr, "bundlefs: too many arguments: %s\n", arg);
+			return -1;
+		}
+		o->positional[o->npositional++] = strdup(arg);
+		return 0;
+	default:
+		return 1;
+	}
+}
+
+static void usage(const char *prog)
+{
+	printf("usage: %s [STATE_DIR] MOUNTPOINT [options]\n\n"
+	       "Presents containerd runtime-v1 bundles as a directory tree.\n\n"
+	       "bundlefs options:\n"
+	       "    -o state=DIR           state root S (bundles: S/<ns>/<id>)\n"
+	       "    -o work=DIR            work root W (work dirs: W/<ns>/<id>)\n"
+	       "    -o ro                  read-only: every change fails with EROFS\n"
+	       "    -o daemon_address=PATH containerd's gRPC address "
+	       "(default /run/containerd/containerd.sock)\n"
+	       "    -o socket_root=DIR     shim sockets live in DIR/s (default /run/containerd)\n"
+	       "    -o runtime_root=DIR    containerd's RuntimeRoot (default \"\")\n"
+	       "    -o criu=PATH           node-wide criu path (default \"\")\n"
+	       "    -o systemd_cgroup      node-wide SystemdCgroup\n"
+	       "    -o legacy_address      absent address falls back to the legacy address\n"
+	       "    -o bundle_root=DIR     prefix of bundle paths in shim-config "
+	       "(default: the state dir)\n"
+	       "Without state= and work=, the embedded default store is used:\n"
+	       "    /var/lib/bundlefs/{state,work} as root, "
+	       "$XDG_DATA_HOME/bundlefs/{state,work} otherwise.\n\n",
+	       prog);
+}
+
+static void syslog_sink(enum blog_level level, const char *msg)
+{
+	syslog((int)level, "%s", msg);
+}
+
+/* The embedded default store: no set-up, created on first use. */
+static int default_store(struct bfs_opts *o)
+{
+	const char *base, *home;
+	char buf[4096];
+
+	if (geteuid() == 0) {
+		base = "/var/lib/bundlefs";
+	} else if ((base = getenv("XDG_DATA_HOME")) && *base) {
+		snprintf(buf, sizeof(buf), "%s/bundlefs", base);
+		base = buf;
+	} else if ((home = getenv("HOME")) && *home) {
+		snprintf(buf, sizeof(buf), "%s/.local/share/bundlefs", home);
+		base = buf;
+	} else {
+		fprintf(stderr, "bundlefs: no state= and work= given, and no HOME for the "
+				"default store\n");
+		return -1;
+	}
+	if (asprintf(&o->state, "%s/state", base) < 0 || asprintf(&o->work, "%s/work", base) < 0)
+		return -1;
+	return 0;
+}
+
+static bool path_within(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+
+	if (!strcmp(dir, "/"))
+		return true;
+	return !strncmp(path, dir, n) && (path[n] == '/' || path[n] == '\0');
+}
+
+/*
+ * A mountpoint left by a crashed daemon answers ENOTCONN: detach it so the
+ * new mount goes on the directory itself.
+ */
+static void clear_stale_mount(const char *mnt)
+{
+	struct stat st;
+
+	if (stat(mnt, &st) == 0 || errno != ENOTCONN)
+		return;
+	if (umount2(mnt, MNT_DETACH) == 0)
+		return;
+	if (errno == EPERM) {
+		pid_t pid = fork();
+
+		if (pid == 0) {
+			execlp("fusermount3", "fusermount3", "-u", "-z", "--", mnt, (char *)NULL);
+			_exit(127);
+		}
+		if (pid > 0)
+			waitpid(pid, NULL, 0);
+	}
+}
+
+static int check_root_dir(const char *what, const char *path, const char *real_mnt, bool ro)
+{
+	char *real;
+	int ret = 0;
+
+	real = realpath(path, NULL);
+	if (!real) {
+		fprintf(stderr, "bundlefs: %s directory %s: %s\n", what, path, strerror(errno));
+		return -1;
+	}
+	if (path_within(real, real_mnt)) {
+		fprintf(stderr, "bundlefs: %s directory %s is inside the mountpoint %s\n", what,
+			path, real_mnt);
+		ret = -1;
+	} else if (access(real, ro ? (R_OK | X_OK) : (R_OK | W_OK | X_OK)) < 0) {
+		fprintf(stderr, "bundlefs: %s directory %s: %s\n", what, path, strerror(errno));
+		ret = -1;
+	}
+	free(real);
+	return ret;
+}
+
+static char *dup_or(const char *v, const char *dflt)
+{
+	return strdup(v ? v : dflt);
+}
+
+int main(int argc, char *argv[])
+{
+	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
+	struct fuse_cmdline_opts cmd = {0};
+	struct fuse_loop_config *loop = NULL;
+	struct bfs_opts o = {0};
+	struct fuse *fuse = NULL;
+	char *real_mnt = NULL;
+	bool embedded = false;
+	int ret = 1;
+
+	umask(0); /* modes come from the caller (the kernel applied its umask) */
+	if (fuse_opt_parse(&args, &o, bfs_opt_spec, opt_proc) < 0)
+		goto out;
+	/* [STATE_DIR] MOUNTPOINT: the source is the state dir. */
+	if (o.npositional == 2) {
+		if (o.state && strcmp(o.state, o.positional[0])) {
+			fprintf(stderr, "bundlefs: state given twice (%s and %s)\n",
+				o.positional[0], o.state);
+			goto out;
+		}
+		free(o.state);
+		o.state = strdup(o.positional[0]);
+	}
+	if (o.npositional)
+		fuse_opt_add_arg(&args, o.positional[o.npositional - 1]);
+	if (fuse_parse_cmdline(&args, &cmd) != 0)
+		goto out;
+	if (cmd.show_version) {
+		printf("bundlefs version %s\nFUSE library version %s\n", BUNDLEFS_VERSION,
+		       fuse_pkgversion());
+		ret = 0;
+		goto out;
+	}
+	if (cmd.show_help) {
+		usage(argv[0]);
+		printf("FUSE options:\n");
+		fuse_cmdline_help();
+		fuse_lib_help(&args);
+		ret = 0;
+		goto out;
+	}
+	if (!cmd.mountpoint) {
+		fprintf(stderr, "bundlefs: no mountpoint given (see %s --help)\n", argv[0]);
+		goto out;
+	}
+	if (!o.state && !o.work) {
+		if (default_store(&o) < 0)
+			goto out;
+		embedded = true;
+	} else if (!o.state || !o.work) {
+		fprintf(stderr, "bundlefs: state= and work= go together (%s= is missing)\n",
+			o.state ? "work" : "state");
+		goto out;
+	}
+	if (cmd.debug)
+		blog_set_debug(1);
+
+	clear_stale_mount(cmd.mountpoint);
+	real_mnt = realpath(cmd.mountpoint, NULL);
+	if (!real_mnt) {
+		fprintf(stderr, "bundlefs: mountpoint %s: %s\n", cmd.mountpoint, strerror(errno));
+		goto out;
+	}
+	if (embedded && store_open(&bfs.st, o.state, o.work, true) == 0)
+		store_close(&bfs.st);
+	if (check_root_dir("state", o.state, real_mnt, o.ro) < 0 ||
+	    check_root_dir("work", o.work, real_mnt, o.ro) < 0)
+		goto out;
+	ret = store_open(&bfs.st, o.state, o.work, false);
+	if (ret < 0) {
+		fprintf(stderr, "bundlefs: cannot open the backing store: %s\n", strerror(-ret));
+		ret = 1;
+		goto out;
+	}
+	ret = 1;
+	bfs.mountpoint = real_mnt;
+	bfs.daemon_address = dup_or(o.daemon_address, "/run/containerd/containerd.sock");
+	bfs.socket_root = dup_or(o.socket_root, "/run/containerd");
+	bfs.runtime_root = dup_or(o.runtime_root, "");
+	bfs.criu = dup_or(o.criu, "");
+	bfs.bundle_root = o.bundle_root ? gopath_clean(o.bundle_root) : strdup(bfs.st.state_path);
+	bfs.systemd_cgroup = o.systemd_cgroup;
+	bfs.legacy_address = o.legacy_address;
+	bfs.ro = o.ro;
+	bfs.is_root = geteuid() == 0;
+
+	/* Every check is made by the kernel against the mode bits we report. */
+	fuse_opt_add_arg(&args, "-odefault_permissions");
+	fuse = fuse_new(&args, &bfs_ops, sizeof(bfs_ops), NULL);
+	if (!fuse)
+		goto out;
+	if (!bfs.ro) {
+		int n = tree_sweep(bfs.st.state_fd, bfs.st.work_fd);
+
+		if (n > 0)
+			blog(BLOG_INFO, "removed %d leftovers of interrupted operations", n);
+	}
+	if (fuse_mount(fuse, cmd.mountpoint) != 0)
+		goto out_destroy;
+	if (fuse_daemonize(cmd.foreground) != 0)
+		goto out_unmount;
+	if (!cmd.foreground) {
+		openlog("bundlefs", LOG_PID, LOG_DAEMON);
+		blog_set_sink(syslog_sink);
+	}
+	if (fuse_set_signal_handlers(fuse_get_session(fuse)) != 0)
+		goto out_unmount;
+	if (cmd.singlethread) {
+		ret = fuse_loop(fuse);
+	} else {
+		loop = fuse_loop_cfg_create();
+		fuse_loop_cfg_set_clone_fd(loop, cmd.clone_fd);
+		fuse_loop_cfg_set_max_threads(loop, cmd.max_threads);
+		fuse_loop_cfg_set_idle_threads(loop, cmd.max_idle_threads);
+		ret = fuse_loop_mt(fuse, loop);
+	}
+	ret = ret ? 1 : 0;
+	fuse_remove_signal_handlers(fuse_get_session(fuse));
+out_unmount:
+	fuse_unmount(fuse);
+out_destroy:
+	fuse_destroy(fuse);
+out:
+	if (loop)
+		fuse_loop_cfg_destroy(loop);
+	free(cmd.mountpoint);
+	fuse_opt_free_args(&args);
+	return ret;
+}

@@ -1,0 +1,717 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * VFS operations onto the backing store.
+ *
+ * Every path is resolved below the state root's descriptor without following
+ * symlinks (store_get_parent + *at(..., AT_SYMLINK_NOFOLLOW)); no descriptor
+ * outlives the request except an open file's. The tree's special places are
+ * decided by loc_parse from the path alone:
+ *   depth 1: namespaces (mkdir/rmdir: 3.1), depth 2: bundles (3.2, 4.7),
+ *   depth 3 in a bundle: the overlay files (overlay.c), anything else: the
+ *   backing entry itself (4.6).
+ */
+#include "bfs.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/statvfs.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "ident.h"
+#include "log.h"
+
+int loc_parse(const char *path, struct loc *l)
+{
+	const char *p, *slash;
+	size_t n;
+
+	memset(l, 0, sizeof(*l));
+	l->rel = path[0] == '/' ? path + 1 : path;
+	if (!*l->rel) {
+		l->kind = LOC_ROOT;
+		return 0;
+	}
+	for (p = l->rel; p; p = slash ? slash + 1 : NULL) {
+		slash = strchr(p, '/');
+		n = slash ? (size_t)(slash - p) : strlen(p);
+		if (n > NAME_MAX)
+			return -ENAMETOOLONG;
+		if (l->depth == 0)
+			memcpy(l->ns, p, n);
+		else if (l->depth == 1)
+			memcpy(l->id, p, n);
+		l->depth++;
+	}
+	if (l->depth == 1) {
+		l->kind = LOC_NS;
+	} else if (l->ns[0] == '.') {
+		l->kind = LOC_INSIDE; /* not a namespace: plain entries */
+	} else if (l->depth == 2) {
+		l->kind = LOC_NSENTRY;
+	} else {
+		l->kind = LOC_INSIDE;
+		l->in_bundle = l->id[0] != '.';
+		if (l->in_bundle && l->depth == 3)
+			l->ov = overlay_find(strrchr(l->rel, '/') + 1);
+	}
+	return 0;
+}
+
+void bfs_owner(struct store_owner *own)
+{
+	struct fuse_context *ctx = fuse_get_context();
+
+	own->uid = ctx->uid;
+	own->gid = ctx->gid;
+	own->chown = bfs.is_root;
+}
+
+/* Give a new entry the caller's owner (SPEC 4.6), or remove it again. */
+static int own_new(int dirfd, const char *name, bool is_dir)
+{
+	struct store_owner own;
+	int err;
+
+	bfs_owner(&own);
+	if (!own.chown)
+		return 0;
+	if (fchownat(dirfd, name, own.uid, own.gid, AT_SYMLINK_NOFOLLOW) == 0)
+		return 0;
+	err = -errno;
+	unlinkat(dirfd, name, is_dir ? AT_REMOVEDIR : 0);
+	return err;
+}
+
+#define PARSE(path, l)                                                                             \
+	do {                                                                                       \
+		int _r = loc_parse(path, &(l));                                                    \
+		if (_r < 0)                                                                        \
+			return _r;                                                                 \
+	} while (0)
+
+/* A change where only mkdir/rmdir/rename have meaning (SPEC 3): refuse. */
+static bool structural(const struct loc *l)
+{
+	return l->kind != LOC_INSIDE;
+}
+
+static int bfs_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
+{
+	struct bfs_file *fh = fi ? bfs_fh(fi) : NULL;
+	const char *base;
+	bool is_root;
+	struct loc l;
+	int pfd, ret = 0;
+
+	PARSE(path, l);
+	if (l.ov)
+		return overlay_getattr(&l, st, fh);
+	if (fh)
+		return fstat(fh->fd, st) < 0 ? -errno : 0;
+	if (l.kind == LOC_ROOT)
+		return fstat(bfs.st.state_fd, st) < 0 ? -errno : 0;
+	pfd = store_get_parent(bfs.st.state_fd, l.rel, &base, &is_root);
+	if (pfd < 0)
+		return pfd;
+	if (fstatat(pfd, base, st, AT_SYMLINK_NOFOLLOW) < 0)
+		ret = -errno;
+	store_put_parent(pfd, is_root);
+	return ret;
+}
+
+static int bfs_readlink(const char *path, char *buf, size_t size)
+{
+	const char *base;
+	bool is_root;
+	struct loc l;
+	ssize_t n;
+	int pfd;
+
+	PARSE(path, l);
+	if (l.kind == LOC_ROOT || size == 0)
+		return -EINVAL;
+	pfd = store_get_parent(bfs.st.state_fd, l.rel, &base, &is_root);
+	if (pfd < 0)
+		return pfd;
+	n = readlinkat(pfd, base, buf, size - 1);
+	store_put_parent(pfd, is_root);
+	if (n < 0)
+		return -errno;
+	buf[n] = '\0';
+	return 0;
+}
+
+static int bfs_mkdir(const char *path, mode_t mode)
+{
+	struct store_owner own;
+	const char *base;
+	bool is_root;
+	struct loc l;
+	int pfd, ret;
+
+	PARSE(path, l);
+	if (bfs.ro)
+		return -EROFS;
+	bfs_owner(&own);
+	switch (l.kind) {
+	case LOC_ROOT:
+		return -EEXIST;
+	case LOC_NS:
+		if (ident_validate(l.ns) < 0)
+			return -EINVAL;
+		return store_ns_create(&bfs.st, l.ns, &own);
+	case LOC_NSENTRY:
+		if (ident_validate(l.id) < 0)
+			return -EINVAL;
+		return store_bundle_create(&bfs.st, l.ns, l.id, &own);
+	default:
+		break;
+	}
+	if (l.ov)
+		return -EEXIST;
+	pfd = store_get_parent(bfs.st.state_fd, l.rel, &base, &is_root);
+	if (pfd < 0)
+		return pfd;
+	ret = mkdirat(pfd, base, mode) < 0 ? -errno : own_new(pfd, base, true);
+	store_put_parent(pfd, is_root);
+	return ret;
+}
+
+static int bfs_rmdir(const char *path)
+{
+	struct store_delete_ctx ctx = {bfs.socket_root, bfs.mountpoint};
+	const char *base;
+	bool is_root;
+	struct loc l;
+	int pfd, ret;
+
+	PARSE(path, l);
+	if (bfs.ro)
+		return -EROFS;
+	if (l.kind == LOC_ROOT)
+		return -EBUSY;
+	if (l.kind == LOC_NS && l.ns[0] != '.')
+		return store_ns_remove(&bfs.st, l.ns);
+	if (l.kind == LOC_NSENTRY)
+		return store_bundle_delete(&bfs.st, l.ns, l.id, &ctx);
+	if (l.ov)
+		return -ENOTDIR;
+	pfd = store_get_parent(bfs.st.state_fd, l.rel, &base, &is_root);
+	if (pfd < 0)
+		return pfd;
+	ret = unlinkat(pfd, base, AT_REMOVEDIR) < 0 ? -errno : 0;
+	store_put_parent(pfd, is_root);
+	return ret;
+}
+
+static int bfs_unlink(const char *path)
+{
+	const char *base;
+	bool is_root;
+	struct loc l;
+	int pfd, ret;
+
+	PARSE(path, l);
+	if (bfs.ro)
+		return -EROFS;
+	if (l.kind == LOC_ROOT)
+		return -EISDIR;
+	if (l.ov)
+		return overlay_unlink(&l);
+	pfd = store_get_parent(bfs.st.state_fd, l.rel, &base, &is_root);
+	if (pfd < 0)
+		return pfd;
+	ret = unlinkat(pfd, base, 0) < 0 ? -errno : 0;
+	store_put_parent(pfd, is_root);
+	return ret;
+}
+
+/* New entries other than directories live inside bundles (and hidden trees). */
+static int may_create(const struct loc *l)
+{
+	if (bfs.ro)
+		return -EROFS;
+	if (structural(l) || l->ov)
+		return -EPERM;
+	return 0;
+}
+
+static int bfs_symlink(const char *target, const char *path)
+{
+	const char *base;
+	bool is_root;
+	struct loc l;
+	int pfd, ret;
+
+	PARSE(path, l);
+	ret = may_create(&l);
+	if (ret < 0)
+		return ret;
+	pfd = store_get_parent(bfs.st.state_fd, l.rel, &base, &is_root);
+	if (pfd < 0)
+		return pfd;
+	ret = symlinkat(target, pfd, base) < 0 ? -errno : own_new(pfd, base, false);
+	store_put_parent(pfd, is_root);
+	return ret;
+}
+
+static int bfs_mknod(const char *path, mode_t mode, dev_t rdev)
+{
+	const char *base;
+	bool is_root;
+	struct loc l;
+	int pfd, ret;
+
+	PARSE(path, l);
+	ret = may_create(&l);
+	if (ret < 0)
+		return ret;
+	/* FIFOs, sockets and plain files; device nodes have no place in a bundle. */
+	if (!S_ISFIFO(mode) && !S_ISREG(mode) && !S_ISSOCK(mode))
+		return -EPERM;
+	pfd = store_get_parent(bfs.st.state_fd, l.rel, &base, &is_root);
+	if (pfd < 0)
+		return pfd;
+	ret = mknodat(pfd, base, mode, rdev) < 0 ? -errno : own_new(pfd, base, false);
+	store_put_parent(pfd, is_root);
+	return ret;
+}
+
+/* Renames within one bundle, and the bundle -> hidden name of atomic deletes. */
+static int rename_allowed(const struct loc *from, const struct loc *to)
+{
+	if (from->kind == LOC_NSENTRY || to->kind == LOC_NSENTRY) {
+		if (from->kind == LOC_NSENTRY && to->kind == LOC_NSENTRY &&
+		    !strcmp(from->ns, to->ns) && to->id[0] == '.')
+			return 0;
+		return -EPERM;
+	}
+	if (structural(from) || structural(to))
+		return -EPERM;
+	if (strcmp(from->ns, to->ns) || strcmp(from->id, to->id))
+		return -EXDEV;
+	if (from->ov && !overlay_may_rename_from(from->ov))
+		return -EPERM;
+	return 0;
+}
+
+static int bfs_rename(const char *from, const char *to, unsigned int flags)
+{
+	const char *fbase, *tbase;
+	bool froot, troot;
+	struct loc lf, lt;
+	int ffd, tfd, ret;
+
+	PARSE(from, lf);
+	PARSE(to, lt);
+	if (bfs.ro)
+		return -EROFS;
+	ret = rename_allowed(&lf, &lt);
+	if (ret < 0)
+		return ret;
+	if (flags & RENAME_EXCHANGE && (lf.ov || lt.ov))
+		return -EPERM;
+	ffd = store_get_parent(bfs.st.state_fd, lf.rel, &fbase, &froot);
+	if (ffd < 0)
+		return ffd;
+	tfd = store_get_parent(bfs.st.state_fd, lt.rel, &tbase, &troot);
+	if (tfd < 0) {
+		store_put_parent(ffd, froot);
+		return tfd;
+	}
+	if (lt.ov)
+		ret = overlay_rename_onto(&lt, ffd, fbase, tfd, flags);
+	else if (renameat2(ffd, fbase, tfd, tbase, flags) < 0)
+		ret = -errno;
+	store_put_parent(tfd, troot);
+	store_put_parent(ffd, froot);
+	return ret;
+}
+
+static int bfs_link(const char *from, const char *to)
+{
+	const char *fbase, *tbase;
+	bool froot, troot;
+	struct loc lf, lt;
+	int ffd, tfd, ret;
+
+	PARSE(from, lf);
+	PARSE(to, lt);
+	ret = may_create(&lt);
+	if (ret < 0)
+		return ret;
+	if (structural(&lf) || lf.ov)
+		return -EPERM;
+	if (strcmp(lf.ns, lt.ns) || strcmp(lf.id, lt.id))
+		return -EXDEV;
+	ffd = store_get_parent(bfs.st.state_fd, lf.rel, &fbase, &froot);
+	if (ffd < 0)
+		return ffd;
+	tfd = store_get_parent(bfs.st.state_fd, lt.rel, &tbase, &troot);
+	if (tfd >= 0) {
+		ret = linkat(ffd, fbase, tfd, tbase, 0) < 0 ? -errno : 0;
+		store_put_parent(tfd, troot);
+	} else {
+		ret = tfd;
+	}
+	store_put_parent(ffd, froot);
+	return ret;
+}
+
+/* Attribute changes of overlay files reach only what is stored. */
+static int setattr_check(const struct loc *l)
+{
+	if (bfs.ro)
+		return -EROFS;
+	if (!l->ov)
+		return 0;
+	if (!overlay_may_setattr(l->ov))
+		return -EPERM;
+	/* A computed value has no attributes of its own to change. */
+	if (overlay_is_virtual(l->ov) && !overlay_stored(l))
+		return -EPERM;
+	return 0;
+}
+
+static int bfs_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
+{
+	const char *base;
+	bool is_root;
+	struct loc l;
+	int pfd, ret;
+
+	PARSE(path, l);
+	ret = setattr_check(&l);
+	if (ret < 0)
+		return ret;
+	if (fi && !bfs_fh(fi)->ov)
+		return fchmod(bfs_fh(fi)->fd, mode) < 0 ? -errno : 0;
+	if (l.kind == LOC_ROOT)
+		return -EPERM;
+	pfd = store_get_parent(bfs.st.state_fd, l.rel, &base, &is_root);
+	if (pfd < 0)
+		return pfd;
+	/* glibc implements AT_SYMLINK_NOFOLLOW through an O_PATH descriptor. */
+	ret = fchmodat(pfd, base, mode, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
+	store_put_parent(pfd, is_root);
+	return ret;
+}
+
+static int bfs_chown(const char *path, uid_t uid, gid_t gid, struct fuse_file_info *fi)
+{
+	const char *base;
+	bool is_root;
+	struct loc l;
+	int pfd, ret;
+
+	PARSE(path, l);
+	ret = setattr_check(&l);
+	if (ret < 0)
+		return ret;
+	if (fi && !bfs_fh(fi)->ov)
+		return fchown(bfs_fh(fi)->fd, uid, gid) < 0 ? -errno : 0;
+	if (l.kind == LOC_ROOT)
+		return -EPERM;
+	pfd = store_get_parent(bfs.st.state_fd, l.rel, &base, &is_root);
+	if (pfd < 0)
+		return pfd;
+	ret = fchownat(pfd, base, uid, gid, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
+	store_put_parent(pfd, is_root);
+	return ret;
+}
+
+static int bfs_truncate(const char *path, off_t size, struct fuse_file_info *fi)
+{
+	struct bfs_file *fh = fi ? bfs_fh(fi) : NULL;
+	struct loc l;
+	int fd, ret;
+
+	PARSE(path, l);
+	if (bfs.ro)
+		return -EROFS;
+	if (l.ov)
+		return overlay_truncate(&l, size, fh);
+	if (fh)
+		return ftruncate(fh->fd, size) < 0 ? -errno : 0;
+	if (structural(&l))
+		return -EISDIR;
+	fd = store_open_beneath(bfs.st.state_fd, l.rel, O_WRONLY | O_NONBLOCK, 0);
+	if (fd < 0)
+		return fd;
+	ret = ftruncate(fd, size) < 0 ? -errno : 0;
+	close(fd);
+	return ret;
+}
+
+static int bfs_utimens(const char *path, const struct timespec tv[2], struct fuse_file_info *fi)
+{
+	const char *base;
+	bool is_root;
+	struct loc l;
+	int pfd, ret;
+
+	PARSE(path, l);
+	ret = setattr_check(&l);
+	if (ret < 0)
+		return ret;
+	if (fi && !bfs_fh(fi)->ov)
+		return futimens(bfs_fh(fi)->fd, tv) < 0 ? -errno : 0;
+	if (l.kind == LOC_ROOT)
+		return utimensat(bfs.st.state_fd, "", tv, AT_EMPTY_PATH) < 0 ? -errno : 0;
+	pfd = store_get_parent(bfs.st.state_fd, l.rel, &base, &is_root);
+	if (pfd < 0)
+		return pfd;
+	ret = utimensat(pfd, base, tv, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
+	store_put_parent(pfd, is_root);
+	return ret;
+}
+
+static int pass_open(const struct loc *l, struct fuse_file_info *fi, bool create, mode_t mode)
+{
+	struct bfs_file *fh;
+	const char *base;
+	bool is_root;
+	int pfd, fd, flags;
+
+	if (bfs.ro && ((fi->flags & O_ACCMODE) != O_RDONLY || create || (fi->flags & O_TRUNC)))
+		return -EROFS;
+	if (create) {
+		int ret = may_create(l);
+
+		if (ret < 0)
+			return ret;
+	}
+	fh = calloc(1, sizeof(*fh));
+	if (!fh)
+		return -ENOMEM;
+	flags = fi->flags & ~(O_NOCTTY | O_DIRECT);
+	if (!create)
+		flags &= ~(O_CREAT | O_EXCL);
+	pfd = store_get_parent(bfs.st.state_fd, l->rel, &base, &is_root);
+	if (pfd < 0) {
+		free(fh);
+		return pfd;
+	}
+	fd = openat(pfd, base, flags | O_NOFOLLOW | O_CLOEXEC, mode);
+	if (fd < 0) {
+		fd = -errno;
+	} else if (create) {
+		struct store_owner own;
+
+		bfs_owner(&own);
+		if (own.chown && fchown(fd, own.uid, own.gid) < 0) {
+			int err = -errno;
+
+			close(fd);
+			unlinkat(pfd, base, 0);
+			fd = err;
+		}
+	}
+	store_put_parent(pfd, is_root);
+	if (fd < 0) {
+		free(fh);
+		return fd;
+	}
+	fh->fd = fd;
+	fi->fh = (uintptr_t)fh;
+	return 0;
+}
+
+static int bfs_open(const char *path, struct fuse_file_info *fi)
+{
+	struct loc l;
+
+	PARSE(path, l);
+	if (l.ov)
+		return overlay_open(&l, fi, false, 0);
+	if (structural(&l))
+		return -EISDIR;
+	return pass_open(&l, fi, false, 0);
+}
+
+static int bfs_create(const char *path, mode_t mode, struct fuse_file_info *fi)
+{
+	struct loc l;
+
+	PARSE(path, l);
+	if (l.ov) {
+		if (bfs.ro)
+			return -EROFS;
+		return overlay_open(&l, fi, true, mode);
+	}
+	return pass_open(&l, fi, true, mode);
+}
+
+static int bfs_read(const char *path, char *buf, size_t size, off_t off,
+		    struct fuse_file_info *fi)
+{
+	struct bfs_file *fh = bfs_fh(fi);
+	ssize_t n;
+
+	(void)path;
+	if (fh->ov)
+		return overlay_read(fh, buf, size, off);
+	n = pread(fh->fd, buf, size, off);
+	return n < 0 ? -errno : (int)n;
+}
+
+static int bfs_write(const char *path, const char *buf, size_t size, off_t off,
+		     struct fuse_file_info *fi)
+{
+	struct bfs_file *fh = bfs_fh(fi);
+	ssize_t n;
+
+	(void)path;
+	if (fh->ov)
+		return overlay_write(fh, buf, size, off);
+	n = pwrite(fh->fd, buf, size, off);
+	return n < 0 ? -errno : (int)n;
+}
+
+static int bfs_statfs(const char *path, struct statvfs *sv)
+{
+	(void)path;
+	return fstatvfs(bfs.st.state_fd, sv) < 0 ? -errno : 0;
+}
+
+static int bfs_flush(const char *path, struct fuse_file_info *fi)
+{
+	struct bfs_file *fh = bfs_fh(fi);
+
+	return fh->ov ? overlay_flush(fh, path) : 0;
+}
+
+static int bfs_release(const char *path, struct fuse_file_info *fi)
+{
+	struct bfs_file *fh = bfs_fh(fi);
+
+	(void)path;
+	if (fh->ov) {
+		overlay_release(fh);
+		return 0;
+	}
+	close(fh->fd);
+	free(fh);
+	return 0;
+}
+
+static int bfs_fsync(const char *path, int datasync, struct fuse_file_info *fi)
+{
+	struct bfs_file *fh = bfs_fh(fi);
+
+	(void)path;
+	if (fh->ov)
+		return overlay_fsync(fh, datasync);
+	return (datasync ? fdatasync(fh->fd) : fsync(fh->fd)) < 0 ? -errno : 0;
+}
+
+static int bfs_opendir(const char *path, struct fuse_file_info *fi)
+{
+	struct loc l;
+	int fd;
+
+	PARSE(path, l);
+	if (l.ov)
+		return -ENOTDIR;
+	fd = store_open_beneath(bfs.st.state_fd, l.rel, O_RDONLY | O_DIRECTORY, 0);
+	if (fd < 0)
+		return fd;
+	fi->fh = (uintptr_t)fd;
+	return 0;
+}
+
+static int bfs_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t off,
+		       struct fuse_file_info *fi, enum fuse_readdir_flags flags)
+{
+	bool bundle, have_address = false, have_shimcfg = false;
+	struct dirent *de;
+	struct loc l;
+	DIR *dir;
+	int fd;
+
+	(void)off;
+	(void)flags;
+	PARSE(path, l);
+	bundle = l.kind == LOC_NSENTRY && l.id[0] != '.';
+	/* A fresh descriptor per listing: the stream is read whole, from the start. */
+	fd = openat((int)fi->fh, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	dir = fdopendir(fd);
+	if (!dir) {
+		close(fd);
+		return -errno;
+	}
+	while ((de = readdir(dir))) {
+		struct stat st = {.st_ino = de->d_ino, .st_mode = (mode_t)DTTOIF(de->d_type)};
+
+		if (bundle) {
+			if (!strcmp(de->d_name, "address"))
+				have_address = true;
+			else if (!strcmp(de->d_name, "shim-config"))
+				have_shimcfg = true;
+		}
+		if (filler(buf, de->d_name, &st, 0, 0))
+			break;
+	}
+	closedir(dir);
+	if (bundle && !have_address)
+		filler(buf, "address", NULL, 0, 0);
+	if (bundle && !have_shimcfg)
+		filler(buf, "shim-config", NULL, 0, 0);
+	return 0;
+}
+
+static int bfs_releasedir(const char *path, struct fuse_file_info *fi)
+{
+	(void)path;
+	close((int)fi->fh);
+	return 0;
+}
+
+static void *bfs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
+{
+	(void)conn;
+	cfg->use_ino = 1;
+	cfg->entry_timeout = BFS_ENTRY_TIMEOUT;
+	cfg->attr_timeout = BFS_ATTR_TIMEOUT;
+	cfg->negative_timeout = BFS_ENTRY_TIMEOUT;
+	/* Paths are needed in flush (to forget a file that could not be stored). */
+	cfg->nullpath_ok = 0;
+	/* Deleted-but-open files stay readable through their descriptor. */
+	cfg->hard_remove = 1;
+	return NULL;
+}
+
+const struct fuse_operations bfs_ops = {
+	.init = bfs_init,
+	.getattr = bfs_getattr,
+	.readlink = bfs_readlink,
+	.mknod = bfs_mknod,
+	.mkdir = bfs_mkdir,
+	.unlink = bfs_unlink,
+	.rmdir = bfs_rmdir,
+	.symlink = bfs_symlink,
+	.rename = bfs_rename,
+	.link = bfs_link,
+	.chmod = bfs_chmod,
+	.chown = bfs_chown,
+	.truncate = bfs_truncate,
+	.open = bfs_open,
+	.read = bfs_read,
+	.write = bfs_write,
+	.statfs = bfs_statfs,
+	.flush = bfs_flush,
+	.release = bfs_release,
+	.fsync = bfs_fsync,
+	.opendir = bfs_opendir,
+	.readdir = bfs_readdir,
+	.releasedir = bfs_releasedir,
+	.create = bfs_create,
+	.utimens = bfs_utimens,
+};
