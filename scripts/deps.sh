@@ -1,0 +1,23 @@
+#!/bin/sh
+# Install the Debian packages bundlefs needs to build (and, with "test", to
+# run its tests) when they are missing. Debian 12, as root.
+set -eu
+
+pkgs="cmake pkg-config gcc make libfuse3-dev fuse3 libjson-c-dev libssl-dev"
+if [ "${1:-}" = test ]; then
+	pkgs="$pkgs python3 python3-pytest clang libclang-rt-14-dev containerd runc busybox-static mandoc dpkg-dev file"
+fi
+
+missing=""
+for p in $pkgs; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+	if [ "$(id -u)" != 0 ]; then
+		echo "bundlefs: missing packages:$missing (run as root to install them)" >&2
+		exit 1
+	fi
+	echo "Installing:$missing"
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi

@@ -1,0 +1,42 @@
+#!/bin/sh
+# Install what is missing, build, and run every test: unit tests (ctest),
+# black-box suites on real mounts, containerd end to end, installation, then
+# the unit and black-box suites again on an ASan+UBSan build, and a bounded
+# fuzzing run. Exits non-zero on any failure.
+set -eu
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+pytest="/usr/bin/python3 -m pytest"
+
+"$top/scripts/deps.sh" test
+ulimit -n 20000 2>/dev/null || true
+
+status=0
+step() {
+	echo "==> $*"
+	if ! "$@"; then
+		echo "==> FAILED: $*"
+		status=1
+	fi
+}
+
+step "$top/scripts/build.sh" "$top/build"
+step ctest --test-dir "$top/build" --output-on-failure
+export BUNDLEFS_BIN="$top/build/fs/bundlefs"
+for suite in tests/blackbox tests/containerd tests/install; do
+	[ -d "$suite" ] && step $pytest -q -p no:cacheprovider "$suite"
+done
+
+step "$top/scripts/build.sh" "$top/build-asan" -DBUNDLEFS_SANITIZE=ON
+export ASAN_OPTIONS=halt_on_error=1:detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+step ctest --test-dir "$top/build-asan" --output-on-failure
+export BUNDLEFS_BIN="$top/build-asan/fs/bundlefs"
+step $pytest -q -p no:cacheprovider tests/blackbox
+unset ASAN_OPTIONS UBSAN_OPTIONS
+
+[ -x tests/fuzz/run.sh ] && step tests/fuzz/run.sh "${BUNDLEFS_FUZZ_SECONDS:-30}"
+
+if [ $status -ne 0 ]; then
+	echo "==> some tests FAILED"
+fi
+exit $status
