@@ -1,0 +1,791 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Removing trees and finding mount points, safely (SPEC 4.7, 5.4, 5.5).
+ *
+ * One iterative depth-first engine serves tree_remove and
+ * tree_walk_has_mounts. It keeps a stack of frames, one per directory on
+ * the current path; only the deepest TREE_OPEN_MAX frames hold an open
+ * directory stream, so the descriptors held are bounded whatever the depth.
+ * A frame pushed out of that window is re-opened later through ".." of its
+ * child (O_NOFOLLOW|O_DIRECTORY) and must still be the directory it was
+ * (st_dev, st_ino): if not, the tree moved under us and the engine stops
+ * with -ESTALE rather than go on in the wrong place.
+ *
+ * Invariants of the engine:
+ *  - frames [low, depth) have an open stream, frames [0, low) do not;
+ *  - every directory on the stack was opened with O_NOFOLLOW from its parent
+ *    and checked to be on the same mount as the top (not a mount root, same
+ *    st_dev, same mount id), so nothing below a mount point is ever read
+ *    or removed;
+ *  - a symlink is an entry like any other: unlinked, never opened.
+ */
+#include "tree.h"
+
+#include "ident.h"
+#include "log.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+/* Open directory streams held by one walk (each is one descriptor). */
+#define TREE_OPEN_MAX 32
+
+#define TREE_DIR_FLAGS (O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+#define TREE_STATX_MASK (STATX_TYPE | STATX_INO | STATX_MNT_ID)
+
+struct tree_frame {
+	DIR *dir;  /* NULL while the frame is outside the window */
+	long pos;  /* telldir() when the stream was closed (remove) */
+	dev_t dev; /* identity checked when re-opened through ".." */
+	ino_t ino;
+	char *name;  /* name in the parent frame (frame 0: in the caller's dirfd) */
+	char **skip; /* children left in place; consulted on re-scans only */
+	size_t nskip;
+	size_t askip;
+	bool rescan;	     /* re-opened: entries seen before may come again */
+	bool full_pass_owed; /* positioned by seekdir: one pass from the start is owed */
+	bool failed;	     /* something below stays: do not try to rmdir this one */
+};
+
+struct tree_walk {
+	bool remove; /* tree_remove, else tree_walk_has_mounts */
+	int dirfd;   /* the caller's directory holding frame 0 */
+	struct tree_frame *f;
+	size_t depth;
+	size_t cap;
+	size_t low;	  /* lowest frame with an open stream */
+	struct statx ref; /* the top: every directory must be on its mount */
+	int err;	  /* remove: first error met */
+	int found;	  /* walk: a mount point was found */
+};
+
+static int tree_statx(int dirfd, const char *name, int flags, struct statx *stx)
+{
+	if (statx(dirfd, name, flags | AT_NO_AUTOMOUNT, TREE_STATX_MASK, stx) < 0)
+		return -errno;
+	return 0;
+}
+
+static bool tree_is_mount_root(const struct statx *stx)
+{
+	return (stx->stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) &&
+	       (stx->stx_attributes & STATX_ATTR_MOUNT_ROOT);
+}
+
+/* true if stx is not on the same mount as ref (or is the root of a mount). */
+static bool tree_crosses(const struct statx *ref, const struct statx *stx)
+{
+	if (tree_is_mount_root(stx))
+		return true;
+	if (stx->stx_dev_major != ref->stx_dev_major || stx->stx_dev_minor != ref->stx_dev_minor)
+		return true;
+	if ((stx->stx_mask & STATX_MNT_ID) && (ref->stx_mask & STATX_MNT_ID) &&
+	    stx->stx_mnt_id != ref->stx_mnt_id)
+		return true;
+	return false;
+}
+
+/* A single path element that names an entry (not "", ".", ".." or a path). */
+static bool tree_name_ok(const char *name)
+{
+	return name && name[0] && !strchr(name, '/') && strcmp(name, ".") && strcmp(name, "..");
+}
+
+static bool tree_is_dot(const char *name)
+{
+	return name[0] == '.' && (!name[1] || (name[1] == '.' && !name[2]));
+}
+
+static void tree_record(struct tree_walk *w, int err)
+{
+	if (!w->err)
+		w->err = err;
+}
+
+static int tree_skip_add(struct tree_frame *fr, const char *name)
+{
+	char *copy;
+
+	if (fr->nskip == fr->askip) {
+		size_t n = fr->askip ? fr->askip * 2 : 8;
+		char **s = realloc(fr->skip, n * sizeof(*s));
+
+		if (!s)
+			return -ENOMEM;
+		fr->skip = s;
+		fr->askip = n;
+	}
+	copy = strdup(name);
+	if (!copy)
+		return -ENOMEM;
+	fr->skip[fr->nskip++] = copy;
+	return 0;
+}
+
+static bool tree_skip_has(const struct tree_frame *fr, const char *name)
+{
+	for (size_t i = 0; i < fr->nskip; i++)
+		if (!strcmp(fr->skip[i], name))
+			return true;
+	return false;
+}
+
+/*
+ * A child of fr stays in place: remember the first error, keep fr itself
+ * (it cannot become empty) and never retry the child on a re-scan. Returns
+ * -ENOMEM only if the child could not be remembered (the walk must stop, or
+ * a re-scan could meet it forever).
+ */
+static int tree_child_failed(struct tree_walk *w, struct tree_frame *fr, const char *name, int err)
+{
+	tree_record(w, err);
+	fr->failed = true;
+	return tree_skip_add(fr, name);
+}
+
+static void tree_frame_free(struct tree_frame *fr)
+{
+	if (fr->dir)
+		closedir(fr->dir);
+	for (size_t i = 0; i < fr->nskip; i++)
+		free(fr->skip[i]);
+	free(fr->skip);
+	free(fr->name);
+	memset(fr, 0, sizeof(*fr));
+}
+
+static void tree_walk_free(struct tree_walk *w)
+{
+	while (w->depth)
+		tree_frame_free(&w->f[--w->depth]);
+	free(w->f);
+	w->f = NULL;
+	w->cap = 0;
+}
+
+/*
+ * Push the directory open on fd (consumed) as a new deepest frame named name.
+ * Returns -EBUSY if it is on another mount (it is then not entered).
+ */
+static int tree_push(struct tree_walk *w, int fd, const char *name)
+{
+	struct tree_frame *fr;
+	struct statx stx;
+	int ret;
+
+	ret = tree_statx(fd, "", AT_EMPTY_PATH, &stx);
+	if (ret < 0)
+		goto out;
+	if (w->depth && tree_crosses(&w->ref, &stx)) {
+		ret = -EBUSY;
+		goto out;
+	}
+	if (w->depth == w->cap) {
+		size_t n = w->cap ? w->cap * 2 : 64;
+		struct tree_frame *f = realloc(w->f, n * sizeof(*f));
+
+		if (!f) {
+			ret = -ENOMEM;
+			goto out;
+		}
+		w->f = f;
+		w->cap = n;
+	}
+	/* Keep the window: the shallowest open stream gives way to the new one. */
+	if (w->depth - w->low >= TREE_OPEN_MAX) {
+		struct tree_frame *old = &w->f[w->low];
+
+		old->pos = telldir(old->dir);
+		closedir(old->dir);
+		old->dir = NULL;
+		w->low++;
+	}
+	fr = &w->f[w->depth];
+	memset(fr, 0, sizeof(*fr));
+	fr->dev = makedev(stx.stx_dev_major, stx.stx_dev_minor);
+	fr->ino = stx.stx_ino;
+	fr->name = strdup(name);
+	if (!fr->name) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	fr->dir = fdopendir(fd);
+	if (!fr->dir) {
+		ret = -errno;
+		free(fr->name);
+		fr->name = NULL;
+		goto out;
+	}
+	fd = -1;
+	w->depth++;
+	ret = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	return ret;
+}
+
+/*
+ * Open frame idx again from the caller's dirfd, name by name, checking the
+ * identity of every directory on the way (a concurrent remover took the
+ * child whose ".." would have led there). Returns a descriptor or -errno.
+ */
+static int tree_open_by_names(struct tree_walk *w, size_t idx)
+{
+	struct stat st;
+	int fd = -1, nfd, ret;
+
+	for (size_t i = 0; i <= idx; i++) {
+		nfd = openat(i ? fd : w->dirfd, w->f[i].name, TREE_DIR_FLAGS);
+		if (nfd < 0) {
+			ret = -errno;
+			goto fail;
+		}
+		if (fd >= 0)
+			close(fd);
+		fd = nfd;
+		if (fstat(fd, &st) < 0) {
+			ret = -errno;
+			goto fail;
+		}
+		if (st.st_dev != w->f[i].dev || st.st_ino != w->f[i].ino) {
+			ret = -ESTALE;
+			goto fail;
+		}
+	}
+	return fd;
+fail:
+	if (fd >= 0)
+		close(fd);
+	return ret;
+}
+
+/*
+ * Re-open the parent of the deepest frame through its "..", check that it
+ * is still the directory it was, and put its stream back where it was.
+ */
+static int tree_reopen_parent(struct tree_walk *w)
+{
+	struct tree_frame *c = &w->f[w->depth - 1];
+	struct tree_frame *p = &w->f[w->depth - 2];
+	struct stat st;
+	struct dirent *de;
+	int fd, ret;
+
+	fd = openat(dirfd(c->dir), "..", TREE_DIR_FLAGS);
+	if (fd < 0) {
+		if (errno != ENOENT)
+			return -errno;
+		/* c was removed by someone else: its ".." leads nowhere now. */
+		fd = tree_open_by_names(w, w->depth - 2);
+		if (fd < 0)
+			return fd;
+	}
+	if (fstat(fd, &st) < 0) {
+		ret = -errno;
+		goto out;
+	}
+	if (st.st_dev != p->dev || st.st_ino != p->ino) {
+		ret = -ESTALE;
+		goto out;
+	}
+	p->dir = fdopendir(fd);
+	if (!p->dir) {
+		ret = -errno;
+		goto out;
+	}
+	fd = -1;
+	w->low = w->depth - 2;
+	if (w->remove) {
+		/*
+		 * Entries before the saved position are gone or in the skip list.
+		 * A filesystem whose offsets do not survive re-opening could make
+		 * seekdir skip live entries: one more pass from the start before
+		 * the rmdir catches those, so correctness never rests on seekdir.
+		 */
+		seekdir(p->dir, p->pos);
+		p->rescan = true;
+		p->full_pass_owed = true;
+		ret = 0;
+		goto out;
+	}
+	/* Nothing was removed: resume right after the child, found by name. */
+	for (;;) {
+		errno = 0;
+		de = readdir(p->dir);
+		if (!de) {
+			ret = errno ? -errno : -ESTALE;
+			goto out;
+		}
+		if (!strcmp(de->d_name, c->name))
+			break;
+	}
+	ret = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	return ret;
+}
+
+/* The deepest frame is done: leave it, and in remove mode remove it. */
+static int tree_pop(struct tree_walk *w)
+{
+	struct tree_frame *c = &w->f[w->depth - 1];
+	struct tree_frame *p;
+	int ret;
+
+	if (w->depth == 1) {
+		closedir(c->dir);
+		c->dir = NULL;
+		if (w->remove && !c->failed && unlinkat(w->dirfd, c->name, AT_REMOVEDIR) < 0 &&
+		    errno != ENOENT)
+			tree_record(w, -errno);
+		tree_frame_free(c);
+		w->depth--;
+		return 0;
+	}
+	p = &w->f[w->depth - 2];
+	if (!p->dir) {
+		ret = tree_reopen_parent(w);
+		if (ret < 0)
+			return ret;
+	}
+	closedir(c->dir);
+	c->dir = NULL;
+	ret = 0;
+	if (w->remove) {
+		if (c->failed)
+			ret = tree_child_failed(w, p, c->name, 0);
+		else if (unlinkat(dirfd(p->dir), c->name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+			ret = tree_child_failed(w, p, c->name, -errno);
+	}
+	tree_frame_free(c);
+	w->depth--;
+	return ret;
+}
+
+/* Remove one entry of the deepest frame: unlink it, or enter it. */
+static int tree_remove_entry(struct tree_walk *w, struct tree_frame *fr, const struct dirent *de)
+{
+	int dfd = dirfd(fr->dir);
+	int fd, ret;
+
+	if (de->d_type != DT_DIR && de->d_type != DT_UNKNOWN) {
+		if (unlinkat(dfd, de->d_name, 0) == 0 || errno == ENOENT)
+			return 0;
+		if (errno != EISDIR)
+			return tree_child_failed(w, fr, de->d_name, -errno);
+		/* d_type was stale: it is a directory now. */
+	}
+	fd = openat(dfd, de->d_name, TREE_DIR_FLAGS);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return 0;
+		if (errno != ENOTDIR && errno != ELOOP)
+			return tree_child_failed(w, fr, de->d_name, -errno);
+		if (unlinkat(dfd, de->d_name, 0) == 0 || errno == ENOENT)
+			return 0;
+		return tree_child_failed(w, fr, de->d_name, -errno);
+	}
+	ret = tree_push(w, fd, de->d_name);
+	if (ret == -ENOMEM)
+		return ret;
+	if (ret < 0)
+		return tree_child_failed(w, fr, de->d_name, ret);
+	return 0;
+}
+
+/* Look at one entry of the deepest frame for a mount point; enter directories. */
+static int tree_walk_entry(struct tree_walk *w, struct tree_frame *fr, const struct dirent *de)
+{
+	int dfd = dirfd(fr->dir);
+	struct statx stx;
+	int fd, ret;
+
+	if (de->d_type == DT_DIR || de->d_type == DT_UNKNOWN) {
+		fd = openat(dfd, de->d_name, TREE_DIR_FLAGS);
+		if (fd >= 0) {
+			ret = tree_push(w, fd, de->d_name);
+			if (ret == -EBUSY) {
+				w->found = 1;
+				return 0;
+			}
+			return ret;
+		}
+		if (errno == ENOENT)
+			return 0;
+		if (errno != ENOTDIR && errno != ELOOP)
+			return -errno;
+	}
+	/* A file, a symlink...: a mount point only if something is mounted on it. */
+	ret = tree_statx(dfd, de->d_name, AT_SYMLINK_NOFOLLOW, &stx);
+	if (ret == -ENOENT)
+		return 0;
+	if (ret < 0)
+		return ret;
+	if (tree_crosses(&w->ref, &stx))
+		w->found = 1;
+	return 0;
+}
+
+/* Run the engine from its top frame until the stack is empty. */
+static int tree_run(struct tree_walk *w)
+{
+	struct tree_frame *fr;
+	struct dirent *de;
+	int ret = 0;
+
+	while (w->depth && !w->found) {
+		fr = &w->f[w->depth - 1];
+		errno = 0;
+		de = readdir(fr->dir);
+		if (!de) {
+			if (errno) {
+				if (!w->remove) {
+					ret = -errno;
+					break;
+				}
+				tree_record(w, -errno);
+				fr->failed = true;
+			} else if (fr->full_pass_owed) {
+				fr->full_pass_owed = false;
+				rewinddir(fr->dir);
+				continue;
+			}
+			ret = tree_pop(w);
+			if (ret < 0)
+				break;
+			continue;
+		}
+		if (tree_is_dot(de->d_name))
+			continue;
+		if (fr->rescan && tree_skip_has(fr, de->d_name))
+			continue;
+		ret = w->remove ? tree_remove_entry(w, fr, de) : tree_walk_entry(w, fr, de);
+		if (ret < 0)
+			break;
+	}
+	return ret;
+}
+
+/*
+ * Open dirfd/name as the top of a walk. Returns 1 with the top pushed, 0 if
+ * it is not a directory (*stx then describes it, unfollowed), or -errno;
+ * -EBUSY if it is a directory on another mount than dirfd.
+ */
+static int tree_open_top(struct tree_walk *w, int dirfd, const char *name, struct statx *stx)
+{
+	struct statx parent;
+	int fd, ret;
+
+	if (!tree_name_ok(name))
+		return -EINVAL;
+	w->dirfd = dirfd;
+	ret = tree_statx(dirfd, "", AT_EMPTY_PATH, &parent);
+	if (ret < 0)
+		return ret;
+	fd = openat(dirfd, name, TREE_DIR_FLAGS);
+	if (fd < 0) {
+		if (errno != ENOTDIR && errno != ELOOP)
+			return -errno;
+		ret = tree_statx(dirfd, name, AT_SYMLINK_NOFOLLOW, stx);
+		if (ret < 0)
+			return ret;
+		w->ref = parent;
+		return 0;
+	}
+	ret = tree_statx(fd, "", AT_EMPTY_PATH, stx);
+	if (ret < 0)
+		goto out;
+	if (tree_crosses(&parent, stx)) {
+		ret = -EBUSY;
+		goto out;
+	}
+	w->ref = *stx;
+	ret = tree_push(w, fd, name);
+	fd = -1;
+	if (ret == 0)
+		ret = 1;
+out:
+	if (fd >= 0)
+		close(fd);
+	return ret;
+}
+
+int tree_remove(int dirfd, const char *name)
+{
+	struct tree_walk w = {.remove = true};
+	struct statx stx;
+	int ret;
+
+	ret = tree_open_top(&w, dirfd, name, &stx);
+	if (ret < 0)
+		goto out;
+	if (ret == 0) {
+		ret = unlinkat(dirfd, name, 0) < 0 ? -errno : 0;
+		goto out;
+	}
+	ret = tree_run(&w);
+	if (ret == 0)
+		ret = w.err;
+	else if (w.err)
+		ret = w.err;
+out:
+	tree_walk_free(&w);
+	return ret;
+}
+
+int tree_walk_has_mounts(int dirfd, const char *name)
+{
+	struct tree_walk w = {.remove = false};
+	struct statx stx;
+	int ret;
+
+	ret = tree_open_top(&w, dirfd, name, &stx);
+	if (ret == -EBUSY) {
+		ret = 1;
+		goto out;
+	}
+	if (ret < 0)
+		goto out;
+	if (ret == 0) {
+		ret = tree_crosses(&w.ref, &stx) ? 1 : 0;
+		goto out;
+	}
+	ret = tree_run(&w);
+	if (ret == 0)
+		ret = w.found;
+out:
+	tree_walk_free(&w);
+	return ret;
+}
+
+/* Decode mountinfo's octal escapes (\040 \011 \012 \134) in place. */
+static void tree_unescape(char *s)
+{
+	char *o = s;
+
+	while (*s) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
+		    s[3] >= '0' && s[3] <= '7') {
+			*o++ = (char)((s[1] - '0') << 6 | (s[2] - '0') << 3 | (s[3] - '0'));
+			s += 4;
+		} else {
+			*o++ = *s++;
+		}
+	}
+	*o = '\0';
+}
+
+/* true if mount point mp is path or below it (path boundary aware). */
+static bool tree_path_contains(const char *path, const char *mp)
+{
+	size_t n = strlen(path);
+
+	while (n > 1 && path[n - 1] == '/')
+		n--;
+	if (n == 1 && path[0] == '/')
+		return true;
+	return !strncmp(mp, path, n) && (mp[n] == '\0' || mp[n] == '/');
+}
+
+int tree_has_mounts(const char *const *paths, size_t n)
+{
+	FILE *f;
+	char *line = NULL;
+	size_t len = 0;
+	int ret = 0;
+
+	f = fopen("/proc/self/mountinfo", "re");
+	if (!f)
+		return -errno;
+	while (!ret && getline(&line, &len, f) >= 0) {
+		char *save = NULL, *mp = NULL, *tok;
+		int field = 0;
+
+		/* "id parent major:minor root mountpoint options ..." */
+		for (tok = strtok_r(line, " \n", &save); tok; tok = strtok_r(NULL, " \n", &save))
+			if (++field == 5) {
+				mp = tok;
+				break;
+			}
+		if (!mp)
+			continue;
+		tree_unescape(mp);
+		for (size_t i = 0; i < n; i++)
+			if (paths[i] && tree_path_contains(paths[i], mp)) {
+				ret = 1;
+				break;
+			}
+	}
+	if (!ret && ferror(f))
+		ret = -EIO;
+	free(line);
+	fclose(f);
+	return ret;
+}
+
+/* Copy s into buf with everything but printable ASCII escaped: one log line. */
+static const char *tree_printable(const char *s, char *buf, size_t size)
+{
+	size_t o = 0;
+
+	for (; *s && o + 5 < size; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c >= 0x20 && c < 0x7f && c != '\\')
+			buf[o++] = (char)c;
+		else
+			o += (size_t)snprintf(buf + o, size - o, "\\%03o", c);
+	}
+	buf[o] = '\0';
+	return buf;
+}
+
+/* Remove one leftover; count it, or log why it stays. */
+static void tree_sweep_one(int dirfd, const char *root, const char *ns, const char *name,
+			   int *count)
+{
+	char pns[4 * NAME_MAX + 8], pname[4 * NAME_MAX + 8];
+	int ret = tree_remove(dirfd, name);
+
+	if (ret == 0) {
+		(*count)++;
+		return;
+	}
+	if (ret == -ENOENT)
+		return;
+	blog(BLOG_WARNING, "sweep: cannot remove leftover %s/%s%s%s: %s", root,
+	     ns ? tree_printable(ns, pns, sizeof(pns)) : "", ns ? "/" : "",
+	     tree_printable(name, pname, sizeof(pname)),
+	     ret == -EBUSY ? "a mount point is at or below it" : strerror(-ret));
+}
+
+static bool tree_is_tmp(const char *name)
+{
+	return !strncmp(name, TREE_TMP_PREFIX, strlen(TREE_TMP_PREFIX));
+}
+
+/* A directory named "." + identifier (not following a symlink). */
+static bool tree_is_hidden_bundle(int dirfd, const struct dirent *de)
+{
+	struct stat st;
+
+	if (de->d_name[0] != '.' || !ident_valid_n(de->d_name + 1, strlen(de->d_name + 1)))
+		return false;
+	if (de->d_type != DT_UNKNOWN)
+		return de->d_type == DT_DIR;
+	return fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* Sweep one namespace directory rootfd/ns; stays on the root's mount. */
+static void tree_sweep_ns(int rootfd, const struct statx *ref, const char *root, const char *ns,
+			  int *count)
+{
+	char pns[4 * NAME_MAX + 8];
+	struct statx stx;
+	struct dirent *de;
+	DIR *d = NULL;
+	int fd;
+
+	tree_printable(ns, pns, sizeof(pns));
+	fd = openat(rootfd, ns, TREE_DIR_FLAGS);
+	if (fd < 0)
+		return; /* not a directory (a symlink...), or gone */
+	if (tree_statx(fd, "", AT_EMPTY_PATH, &stx) < 0 || tree_crosses(ref, &stx)) {
+		blog(BLOG_DEBUG, "sweep: %s/%s not swept: another mount", root, pns);
+		goto out;
+	}
+	d = fdopendir(fd);
+	if (!d)
+		goto out;
+	fd = -1;
+	/* Removing entries while reading is safe: each is seen at most once. */
+	for (;;) {
+		errno = 0;
+		de = readdir(d);
+		if (!de)
+			break;
+		if (tree_is_dot(de->d_name))
+			continue;
+		if (tree_is_tmp(de->d_name) || tree_is_hidden_bundle(dirfd(d), de))
+			tree_sweep_one(dirfd(d), root, ns, de->d_name, count);
+	}
+	if (errno)
+		blog(BLOG_WARNING, "sweep: cannot read %s/%s: %s", root, pns, strerror(errno));
+out:
+	if (d)
+		closedir(d);
+	if (fd >= 0)
+		close(fd);
+}
+
+/* Sweep one root: its namespaces, and with tmp_too its own temporary entries. */
+static int tree_sweep_root(int rootfd, const char *root, bool tmp_too, int *count)
+{
+	struct statx ref;
+	struct dirent *de;
+	DIR *d = NULL;
+	int fd, ret;
+
+	/* The root may be an O_PATH descriptor: read it through a fresh one. */
+	fd = openat(rootfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ret = tree_statx(fd, "", AT_EMPTY_PATH, &ref);
+	if (ret < 0)
+		goto out;
+	d = fdopendir(fd);
+	if (!d) {
+		ret = -errno;
+		goto out;
+	}
+	fd = -1;
+	for (;;) {
+		errno = 0;
+		de = readdir(d);
+		if (!de)
+			break;
+		if (tree_is_dot(de->d_name))
+			continue;
+		if (tmp_too && tree_is_tmp(de->d_name))
+			tree_sweep_one(dirfd(d), root, NULL, de->d_name, count);
+		else if (de->d_name[0] != '.' && (de->d_type == DT_DIR || de->d_type == DT_UNKNOWN))
+			tree_sweep_ns(dirfd(d), &ref, root, de->d_name, count);
+	}
+	ret = errno ? -errno : 0;
+out:
+	if (d)
+		closedir(d);
+	if (fd >= 0)
+		close(fd);
+	return ret;
+}
+
+int tree_sweep(int state_fd, int work_fd)
+{
+	int count = 0;
+	int ret;
+
+	ret = tree_sweep_root(state_fd, "state", true, &count);
+	if (ret < 0) {
+		blog(BLOG_ERR, "sweep: cannot read the state root: %s", strerror(-ret));
+		return ret;
+	}
+	ret = tree_sweep_root(work_fd, "work", false, &count);
+	if (ret < 0) {
+		blog(BLOG_ERR, "sweep: cannot read the work root: %s", strerror(-ret));
+		return ret;
+	}
+	return count;
+}
