@@ -8,6 +8,7 @@
 
 #define FUSE_USE_VERSION 35
 #include <fuse.h>
+#include <dirent.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -71,7 +72,8 @@ struct bfs_file {
 	pthread_mutex_t lock;
 	char ns[NAME_MAX + 1], id[NAME_MAX + 1];
 	char tmpname[64]; /* staging file in S/<ns>, "" when none */
-	bool dirty;
+	bool dirty;      /* staged content differs from the stored file */
+	bool written;    /* written to (or ftruncated) since open or the last commit */
 	bool writable;
 	bool created;    /* the overlay file did not exist when this handle made it */
 	uid_t uid;       /* the opener, owner of what it stores */
@@ -105,6 +107,8 @@ bool overlay_may_rename_from(const struct overlay *ov);
 bool overlay_may_setattr(const struct overlay *ov);
 /* true if the bundle holds a stored regular file for this overlay file. */
 bool overlay_stored(const struct loc *l);
+/* Whether the backing entry de of a bundle directory shows under its overlay name. */
+bool overlay_listed(const struct overlay *ov, int dirfd, const struct dirent *de);
 
 /* ops.c */
 extern const struct fuse_operations bfs_ops;

@@ -141,7 +141,7 @@ static void clear_stale_mount(const char *mnt)
 {
 	struct stat st;
 
-	if (stat(mnt, &st) == 0 || errno != ENOTCONN)
+	if (stat(mnt, &st) == 0 || (errno != ENOTCONN && errno != ECONNABORTED))
 		return;
 	if (umount2(mnt, MNT_DETACH) == 0)
 		return;
@@ -179,6 +179,30 @@ static int check_root_dir(const char *what, const char *path, const char *real_m
 	return ret;
 }
 
+/* Everything main allocated, so that a sanitizer run ends without a report. */
+static void bfs_free(struct bfs_opts *o, char *real_mnt)
+{
+	free(o->state);
+	free(o->work);
+	free(o->daemon_address);
+	free(o->socket_root);
+	free(o->runtime_root);
+	free(o->criu);
+	free(o->bundle_root);
+	for (int i = 0; i < o->npositional; i++)
+		free(o->positional[i]);
+	if (bfs.mountpoint) {
+		store_close(&bfs.st);
+		free(bfs.daemon_address);
+		free(bfs.socket_root);
+		free(bfs.runtime_root);
+		free(bfs.criu);
+		free(bfs.bundle_root);
+	}
+	free(real_mnt);
+	memset(&bfs, 0, sizeof(bfs));
+}
+
 static char *dup_or(const char *v, const char *dflt)
 {
 	return strdup(v ? v : dflt);
@@ -198,8 +222,9 @@ int main(int argc, char *argv[])
 	umask(0); /* modes come from the caller (the kernel applied its umask) */
 	if (fuse_opt_parse(&args, &o, bfs_opt_spec, opt_proc) < 0)
 		goto out;
-	/* [STATE_DIR] MOUNTPOINT: the source is the state dir. */
-	if (o.npositional == 2) {
+	/* [STATE_DIR] MOUNTPOINT: the source is the state dir ("none" is no source,
+	 * as fstab lines write it). */
+	if (o.npositional == 2 && strcmp(o.positional[0], "none")) {
 		if (o.state && strcmp(o.state, o.positional[0])) {
 			fprintf(stderr, "bundlefs: state given twice (%s and %s)\n",
 				o.positional[0], o.state);
@@ -298,7 +323,8 @@ int main(int argc, char *argv[])
 		loop = fuse_loop_cfg_create();
 		fuse_loop_cfg_set_clone_fd(loop, cmd.clone_fd);
 		fuse_loop_cfg_set_max_threads(loop, cmd.max_threads);
-		fuse_loop_cfg_set_idle_threads(loop, cmd.max_idle_threads);
+		if (cmd.max_idle_threads != UINT_MAX)
+			fuse_loop_cfg_set_idle_threads(loop, cmd.max_idle_threads);
 		ret = fuse_loop_mt(fuse, loop);
 	}
 	ret = ret ? 1 : 0;
@@ -312,5 +338,6 @@ out:
 		fuse_loop_cfg_destroy(loop);
 	free(cmd.mountpoint);
 	fuse_opt_free_args(&args);
+	bfs_free(&o, real_mnt);
 	return ret;
 }

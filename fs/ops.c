@@ -651,6 +651,11 @@ static int bfs_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_
 		struct stat st = {.st_ino = de->d_ino, .st_mode = (mode_t)DTTOIF(de->d_type)};
 
 		if (bundle) {
+			const struct overlay *ov = overlay_find(de->d_name);
+
+			if (ov && !overlay_listed(ov, dirfd(dir), de)) {
+				continue;
+			}
 			if (!strcmp(de->d_name, "address"))
 				have_address = true;
 			else if (!strcmp(de->d_name, "shim-config"))

@@ -115,6 +115,18 @@ bool overlay_stored(const struct loc *l)
 	return ret;
 }
 
+bool overlay_listed(const struct overlay *ov, int dirfd, const struct dirent *de)
+{
+	struct stat st;
+
+	/* Computed files are always listed (once); stored ones only as regular files. */
+	if (overlay_is_virtual(ov))
+		return true;
+	if (de->d_type != DT_UNKNOWN)
+		return de->d_type == DT_REG;
+	return fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode);
+}
+
 static const char *ov_name(const struct overlay *ov)
 {
 	return ov->name;
@@ -213,13 +225,13 @@ int overlay_getattr(const struct loc *l, struct stat *st, struct bfs_file *fh)
 	if (bfd < 0)
 		return bfd;
 	if (ov->kind != OV_SHIMCFG) {
-		if (fstatat(bfd, ov->name, st, AT_SYMLINK_NOFOLLOW) == 0 &&
-		    (S_ISREG(st->st_mode) || !overlay_is_virtual(ov))) {
+		/* Only a regular file counts as stored; anything else is never followed. */
+		if (fstatat(bfd, ov->name, st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st->st_mode)) {
 			ret = 0;
 			goto out;
 		}
 		if (!overlay_is_virtual(ov)) {
-			ret = -errno;
+			ret = -ENOENT;
 			goto out;
 		}
 	}
@@ -410,7 +422,7 @@ int overlay_write(struct bfs_file *fh, const char *buf, size_t size, off_t off)
 		n = pwrite(fh->fd, buf, size, off);
 		ret = n < 0 ? -errno : (int)n;
 		if (n > 0)
-			fh->dirty = true;
+			fh->dirty = fh->written = true;
 	}
 	pthread_mutex_unlock(&fh->lock);
 	return ret;
@@ -439,6 +451,7 @@ static int read_fd(int fd, size_t max, char **buf, size_t *len)
 	return 0;
 }
 
+/* Validate content; with ns == NULL, without a log line. */
 static int check_content(const struct overlay *ov, const char *ns, const char *id, const char *buf,
 			 size_t len, uint32_t *gid)
 {
@@ -449,6 +462,8 @@ static int check_content(const struct overlay *ov, const char *ns, const char *i
 	if (!ov->validate)
 		return 0;
 	ret = ov->validate(buf, len, gid, why, sizeof(why));
+	if (!ns) /* judged quietly */
+		return ret;
 	if (ret == -EINVAL)
 		blog(BLOG_ERR, "%s/%s: %s rejected: %s", ns, id, ov_name(ov), why);
 	else if (ret == -EFBIG)
@@ -458,7 +473,7 @@ static int check_content(const struct overlay *ov, const char *ns, const char *i
 }
 
 /* Make the staged content the stored file. Caller holds fh->lock. */
-static int commit(struct bfs_file *fh)
+static int commit(struct bfs_file *fh, bool log)
 {
 	int nsfd = -1, bfd = -1, ret;
 	char *buf = NULL;
@@ -467,7 +482,7 @@ static int commit(struct bfs_file *fh)
 
 	ret = read_fd(fh->fd, fh->ov->max, &buf, &len);
 	if (ret == 0)
-		ret = check_content(fh->ov, fh->ns, fh->id, buf, len, &gid);
+		ret = check_content(fh->ov, log ? fh->ns : NULL, fh->id, buf, len, &gid);
 	if (ret < 0)
 		goto out;
 	nsfd = store_open_beneath(bfs.st.state_fd, fh->ns, O_PATH | O_DIRECTORY, 0);
@@ -518,9 +533,22 @@ int overlay_flush(struct bfs_file *fh, const char *path)
 	if (!fh->writable)
 		return 0;
 	pthread_mutex_lock(&fh->lock);
-	if (fh->dirty) {
-		fh->dirty = false;
-		ret = commit(fh);
+	/*
+	 * A shell's "> file" opens with O_TRUNC and closes that descriptor
+	 * (after dup2) before it writes. So a close with nothing written since
+	 * open (a bare truncation or creation) is judged without a log line:
+	 * invalid content fails this close and stays pending for release, the
+	 * last close, which commits or logs the rejection; content that needs
+	 * no validation is left to release, so readers never see the
+	 * intermediate empty file.
+	 */
+	if (fh->dirty && fh->written) {
+		fh->dirty = fh->written = false;
+		ret = commit(fh, true);
+	} else if (fh->dirty && fh->ov->validate) {
+		ret = commit(fh, false);
+		if (ret == 0)
+			fh->dirty = false;
 	}
 	forget = ret < 0 && fh->created;
 	pthread_mutex_unlock(&fh->lock);
@@ -537,6 +565,12 @@ int overlay_flush(struct bfs_file *fh, const char *path)
 
 void overlay_release(struct bfs_file *fh)
 {
+	if (fh->writable && fh->dirty) {
+		pthread_mutex_lock(&fh->lock);
+		fh->dirty = false;
+		commit(fh, true); /* no caller to tell: commit logs a rejection */
+		pthread_mutex_unlock(&fh->lock);
+	}
 	if (fh->tmpname[0]) {
 		int nsfd = store_open_beneath(bfs.st.state_fd, fh->ns, O_PATH | O_DIRECTORY, 0);
 
@@ -574,7 +608,7 @@ int overlay_truncate(const struct loc *l, off_t size, struct bfs_file *fh)
 		if (ret == 0 && ftruncate(fh->fd, size) < 0)
 			ret = -errno;
 		if (ret == 0)
-			fh->dirty = true;
+			fh->dirty = fh->written = true;
 		pthread_mutex_unlock(&fh->lock);
 		return ret;
 	}
@@ -586,7 +620,7 @@ int overlay_truncate(const struct loc *l, off_t size, struct bfs_file *fh)
 	pthread_mutex_lock(&fh->lock);
 	if (ftruncate(fh->fd, size) < 0)
 		ret = -errno;
-	fh->dirty = true;
+	fh->dirty = fh->written = true;
 	pthread_mutex_unlock(&fh->lock);
 	if (ret == 0)
 		ret = overlay_flush(fh, NULL);
