@@ -1,0 +1,273 @@
+# SPDX-License-Identifier: Apache-2.0
+"""cmake --install into a temporary prefix and into /usr, and mounting the
+installed bundlefs through mount.bundlefs, mount -t bundlefs,
+mount -t fuse.bundlefs (mount.fuse3) and fstab (mount -a, mount DIR)."""
+import errno
+import os
+import signal
+from pathlib import Path
+
+import pytest
+
+from conftest import (REPO, cleanup_mount, daemon_pids, mounts_at, require_real, run,
+                      umount_and_wait, wait_gone)
+
+# Every file an installation holds, relative to the prefix.
+INSTALLED = {
+    "bin/bundlefs": 0o755,
+    "sbin/mount.bundlefs": 0o755,
+    "lib/systemd/system/run-bundlefs.mount": 0o644,
+    "share/man/man8/bundlefs.8.gz": 0o644,
+    "share/man/man8/mount.bundlefs.8.gz": 0o644,
+    "share/doc/bundlefs/copyright": 0o644,
+}
+
+# What mount(8), fstab and systemd add and the daemon must never see.
+MOUNT_OPTS = ("defaults,auto,nofail,_netdev,user,users,nouser,"
+              "x-systemd.after=containerd.service,x-systemd.device-timeout=10s,"
+              "comment=bundlefs-test")
+
+
+def files_under(root):
+    out = {}
+    for dirpath, _, names in os.walk(root):
+        for n in names:
+            p = Path(dirpath) / n
+            out[str(p.relative_to(root))] = p.stat().st_mode & 0o7777
+    return out
+
+
+@pytest.fixture(scope="module")
+def tmp_prefix(build_dir, tmp_path_factory):
+    prefix = tmp_path_factory.mktemp("prefix")
+    run(["cmake", "--install", build_dir, "--prefix", prefix])
+    return prefix
+
+
+def test_tmp_prefix_file_list(tmp_prefix):
+    assert files_under(tmp_prefix) == INSTALLED
+
+
+def test_tmp_prefix_manual_pages(tmp_prefix):
+    for page in ("bundlefs.8", "mount.bundlefs.8"):
+        got = run(["zcat", tmp_prefix / "share/man/man8" / (page + ".gz")]).stdout
+        assert got == (REPO / "docs/man" / page).read_text()
+
+
+def helper_env(tmp_prefix):
+    return dict(os.environ, BUNDLEFS_DAEMON=str(tmp_prefix / "bin/bundlefs"))
+
+
+def installed_helper(tmp_prefix, store, *args, check=True):
+    return run([tmp_prefix / "sbin/mount.bundlefs", *args], check=check,
+               env=helper_env(tmp_prefix))
+
+
+def test_installed_helper_ro(tmp_prefix, store):
+    installed_helper(tmp_prefix, store, store.state, store.mnt, "-o",
+                     f"ro,work={store.work},{MOUNT_OPTS}")
+    assert mounts_at(store.mnt) == ["fuse.bundlefs"]
+    store.check_visible()
+    store.check_ro()
+    umount_and_wait(store.mnt)
+
+
+def test_installed_helper_rw_state_option(tmp_prefix, store):
+    installed_helper(tmp_prefix, store, "none", store.mnt, "-o",
+                     f"state={store.state},work={store.work}")
+    store.check_visible()
+    store.check_rw()
+    umount_and_wait(store.mnt)
+
+
+def test_installed_through_mount_fuse3(tmp_prefix, store):
+    """mount.fuse3 runs "bundlefs SRC DIR -o OPTS" from PATH. mount(8) has
+    already removed defaults, x-* and comment=; mount.fuse3 drops nofail,
+    _netdev, auto, noauto, user, users, nouser and adds dev,suid."""
+    env = dict(os.environ, PATH=f"{tmp_prefix}/bin:{os.environ['PATH']}")
+    run(["/sbin/mount.fuse3", store.state, store.mnt, "-t", "fuse.bundlefs", "-o",
+         f"ro,work={store.work},auto,nofail,_netdev,user,users,nouser"], env=env)
+    store.check_visible()
+    store.check_ro()
+    umount_and_wait(store.mnt)
+
+
+def test_installed_through_mount_fuse3_none_source(tmp_prefix, store):
+    env = dict(os.environ, PATH=f"{tmp_prefix}/bin:{os.environ['PATH']}")
+    run(["/sbin/mount.fuse3", "none", store.mnt, "-t", "fuse.bundlefs", "-o",
+         f"state={store.state},work={store.work}"], env=env)
+    store.check_visible()
+    store.check_rw()
+    umount_and_wait(store.mnt)
+
+
+def one_line(stderr):
+    lines = stderr.splitlines()
+    assert len(lines) == 1, f"expected one line, got {stderr!r}"
+    return lines[0]
+
+
+def test_installed_helper_bad_option(tmp_prefix, store):
+    r = installed_helper(tmp_prefix, store, store.state, store.mnt, "-o",
+                         f"work={store.work},no_such_option", check=False)
+    assert r.returncode == 32
+    line = one_line(r.stderr)
+    assert line.startswith(f"mount.bundlefs: {store.mnt}: ")
+    assert "no_such_option" in line
+    assert mounts_at(store.mnt) == []
+
+
+def test_installed_helper_missing_work_dir(tmp_prefix, store):
+    absent = store.work.parent / "absent-work"
+    r = installed_helper(tmp_prefix, store, store.state, store.mnt, "-o",
+                         f"work={absent}", check=False)
+    assert r.returncode == 32
+    assert str(absent) in one_line(r.stderr)
+    assert mounts_at(store.mnt) == []
+
+
+def test_installed_helper_missing_mountpoint(tmp_prefix, store):
+    r = installed_helper(tmp_prefix, store, store.state, store.mnt / "absent", "-o",
+                         f"work={store.work}", check=False)
+    assert r.returncode == 32
+    assert one_line(r.stderr) == \
+        f"mount.bundlefs: mount point {store.mnt}/absent: No such file or directory"
+
+
+def kill_daemon(mnt):
+    pids = daemon_pids(mnt)
+    assert len(pids) == 1
+    os.kill(pids[0], signal.SIGKILL)
+    wait_gone(pids[0])
+    with pytest.raises(OSError) as e:
+        os.stat(mnt)
+    # Kernels report ENOTCONN or, for an aborted connection, ECONNABORTED.
+    assert e.value.errno in (errno.ENOTCONN, errno.ECONNABORTED)
+
+
+def test_installed_helper_recovers_stale_mount(tmp_prefix, store):
+    installed_helper(tmp_prefix, store, store.state, store.mnt, "-o", f"work={store.work}")
+    kill_daemon(store.mnt)
+    installed_helper(tmp_prefix, store, store.state, store.mnt, "-o",
+                     f"ro,work={store.work}")
+    assert mounts_at(store.mnt) == ["fuse.bundlefs"]
+    store.check_visible()
+    store.check_ro()
+    umount_and_wait(store.mnt)
+
+
+# ---- the real prefix /usr: mount(8) finds the helper only there ----------
+
+@pytest.fixture(scope="module")
+def real_install(build_dir):
+    require_real()
+    run(["cmake", "--install", build_dir])
+    manifest = [Path(p) for p in
+                (build_dir / "install_manifest.txt").read_text().splitlines()]
+    yield manifest
+    for p in manifest:
+        p.unlink(missing_ok=True)
+    Path("/usr/share/doc/bundlefs").rmdir()
+
+
+def test_real_file_list(real_install):
+    assert sorted(str(p) for p in real_install) == \
+        sorted(f"/usr/{rel}" for rel in INSTALLED)
+    for rel, mode in INSTALLED.items():
+        assert (Path("/usr") / rel).stat().st_mode & 0o7777 == mode
+    # mount(8) looks in /sbin; on Debian 12 it is /usr/sbin.
+    assert os.path.samefile("/sbin/mount.bundlefs", "/usr/sbin/mount.bundlefs")
+
+
+def test_mount_t_bundlefs(real_install, store):
+    run(["mount", "-t", "bundlefs", store.state, store.mnt, "-o",
+         f"ro,work={store.work},{MOUNT_OPTS}"])
+    assert mounts_at(store.mnt) == ["fuse.bundlefs"]
+    store.check_visible()
+    store.check_ro()
+    umount_and_wait(store.mnt)
+
+
+def test_mount_t_fuse_bundlefs(real_install, store):
+    run(["mount", "-t", "fuse.bundlefs", store.state, store.mnt, "-o",
+         f"work={store.work},{MOUNT_OPTS}"])
+    assert mounts_at(store.mnt) == ["fuse.bundlefs"]
+    store.check_visible()
+    store.check_rw()
+    umount_and_wait(store.mnt)
+
+
+def test_mount_a_fstab(real_install, tmp_path):
+    from conftest import Store
+    stores = []
+    for name in ("a", "b", "c", "d"):
+        (tmp_path / name).mkdir()
+        stores.append(Store(tmp_path / name))
+    a, b, c, d = stores
+    fstab = tmp_path / "fstab"
+    fstab.write_text(
+        "# bundlefs test table\n"
+        f"{a.state} {a.mnt} bundlefs ro,work={a.work},{MOUNT_OPTS} 0 0\n"
+        f"{b.state} {b.mnt} fuse.bundlefs ro,work={b.work},{MOUNT_OPTS} 0 0\n"
+        f"{c.state} {c.mnt} bundlefs noauto,nofail,work={c.work},"
+        f"x-systemd.requires=containerd.service 0 0\n"
+        f"none {d.mnt} fuse.bundlefs noauto,state={d.state},work={d.work},"
+        "x-systemd.after=containerd.service 0 0\n")
+    try:
+        run(["mount", "-a", "--fstab", fstab])
+        assert mounts_at(a.mnt) == ["fuse.bundlefs"]
+        assert mounts_at(b.mnt) == ["fuse.bundlefs"]
+        assert mounts_at(c.mnt) == []  # noauto
+        assert mounts_at(d.mnt) == []
+        for s in (a, b):
+            s.check_visible()
+            s.check_ro()
+        # "mount DIR" alone takes the rest from the table.
+        run(["mount", "--fstab", fstab, c.mnt])
+        run(["mount", "--fstab", fstab, d.mnt])
+        for s in (c, d):
+            assert mounts_at(s.mnt) == ["fuse.bundlefs"]
+            s.check_visible()
+            s.check_rw()
+        for s in stores:
+            umount_and_wait(s.mnt)
+    finally:
+        for s in stores:
+            cleanup_mount(s.mnt)
+
+
+def test_mount_bad_option(real_install, store):
+    r = run(["mount", "-t", "bundlefs", store.state, store.mnt, "-o",
+             f"work={store.work},no_such_option"], check=False)
+    assert r.returncode == 32
+    assert "no_such_option" in r.stderr
+    assert len(r.stderr.splitlines()) == 1, r.stderr
+    assert mounts_at(store.mnt) == []
+
+
+def test_mount_missing_backing_dir(real_install, store):
+    absent = store.work.parent / "absent-work"
+    r = run(["mount", "-t", "bundlefs", store.state, store.mnt, "-o", f"work={absent}"],
+            check=False)
+    assert r.returncode == 32
+    assert str(absent) in r.stderr
+    assert mounts_at(store.mnt) == []
+
+
+def test_mount_missing_mountpoint(real_install, store):
+    absent = store.mnt / "absent"
+    r = run(["mount", "-t", "bundlefs", store.state, absent, "-o", f"work={store.work}"],
+            check=False)
+    assert r.returncode == 32
+    assert str(absent) in r.stderr
+    assert len(r.stderr.splitlines()) == 1, r.stderr
+
+
+def test_mount_recovers_stale_mount(real_install, store):
+    run(["mount", "-t", "bundlefs", store.state, store.mnt, "-o", f"work={store.work}"])
+    kill_daemon(store.mnt)
+    run(["mount", "-t", "bundlefs", store.state, store.mnt, "-o", f"ro,work={store.work}"])
+    assert mounts_at(store.mnt) == ["fuse.bundlefs"]
+    store.check_visible()
+    store.check_ro()
+    umount_and_wait(store.mnt)
