@@ -610,6 +610,35 @@ static int atomic_delete(int dirfd, const char *name)
 	return ret == -ENOENT ? 0 : ret;
 }
 
+int store_bundle_hide(struct store *st, const char *ns, const char *from, const char *to,
+		      unsigned int flags)
+{
+	char aside[64];
+	int nsfd, ret = 0, tries;
+
+	nsfd = store_open_beneath(st->state_fd, ns, O_PATH | O_DIRECTORY, 0);
+	if (nsfd < 0)
+		return nsfd;
+	for (tries = 0; tries < 4; tries++) {
+		if (renameat2(nsfd, from, nsfd, to, flags) == 0) {
+			ret = 0;
+			break;
+		}
+		ret = -errno;
+		if ((ret != -ENOTEMPTY && ret != -EEXIST) || (flags & RENAME_NOREPLACE))
+			break;
+		/* The stale tree goes out of the way under a private name first. */
+		tmp_name(aside, sizeof(aside));
+		if (renameat2(nsfd, to, nsfd, aside, RENAME_NOREPLACE) < 0) {
+			ret = -errno;
+			break;
+		}
+		tree_remove(nsfd, aside);
+	}
+	close(nsfd);
+	return ret;
+}
+
 static int busy_check(struct store *st, const char *ns, const char *name,
 		      const struct store_delete_ctx *ctx, bool hidden)
 {

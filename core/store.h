@@ -96,6 +96,16 @@ int store_bundle_delete(struct store *st, const char *ns, const char *name,
 			const struct store_delete_ctx *ctx);
 
 /*
+ * rename S/<ns>/<from> to the hidden name S/<ns>/<to> (containerd's
+ * atomicDelete through the mount). A leftover directory already at <to>
+ * (an earlier delete that crashed) is moved aside and removed, so it never
+ * leaves the bundle stuck, as rename(2) alone would with ENOTEMPTY.
+ * flags as renameat2's; with RENAME_NOREPLACE an existing <to> is -EEXIST.
+ */
+int store_bundle_hide(struct store *st, const char *ns, const char *from, const char *to,
+		      unsigned int flags);
+
+/*
  * Read the regular file dirfd/name, never following a symlink. -ENOENT if it
  * is missing or not a regular file; -EFBIG if larger than max. *buf is
  * malloc'd and NUL-terminated (not counted in *len).

@@ -316,6 +316,8 @@ static int bfs_rename(const char *from, const char *to, unsigned int flags)
 		return ret;
 	if (flags & RENAME_EXCHANGE && (lf.ov || lt.ov))
 		return -EPERM;
+	if (lf.kind == LOC_NSENTRY)
+		return store_bundle_hide(&bfs.st, lf.ns, lf.id, lt.id, flags);
 	ffd = store_get_parent(bfs.st.state_fd, lf.rel, &fbase, &froot);
 	if (ffd < 0)
 		return ffd;
@@ -438,7 +440,7 @@ static int bfs_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 		return overlay_truncate(&l, size, fh);
 	if (fh)
 		return ftruncate(fh->fd, size) < 0 ? -errno : 0;
-	if (structural(&l))
+	if (l.kind == LOC_ROOT)
 		return -EISDIR;
 	fd = store_open_beneath(bfs.st.state_fd, l.rel, O_WRONLY | O_NONBLOCK, 0);
 	if (fd < 0)
@@ -529,8 +531,9 @@ static int bfs_open(const char *path, struct fuse_file_info *fi)
 	PARSE(path, l);
 	if (l.ov)
 		return overlay_open(&l, fi, false, 0);
-	if (structural(&l))
+	if (l.kind == LOC_ROOT)
 		return -EISDIR;
+	/* Files beside namespaces and bundles (leftovers) are entries like any other. */
 	return pass_open(&l, fi, false, 0);
 }
 

@@ -222,6 +222,33 @@ def test_containerd_atomic_delete_through_mount(bfs):
     assert os.path.isdir(bfs.w(ns, bid))
 
 
+def test_atomic_delete_rename_over_stale_hidden_dir(bfs):
+    """A stale non-empty .<id> from a crashed delete never leaves the bundle stuck:
+    containerd's rename(<id>, .<id>) through the mount replaces it."""
+    ns, bid = bfs.new_bundle()
+    os.makedirs(bfs.s(ns, "." + bid, "stale", "deep"))
+    with open(bfs.s(ns, "." + bid, "stale", "deep", "f"), "w") as f:
+        f.write("old")
+    os.rename(bfs.m(ns, bid), bfs.m(ns, "." + bid))
+    assert not os.path.lexists(bfs.s(ns, bid))
+    assert sorted(os.listdir(bfs.s(ns, "." + bid))) == ["rootfs"]
+    assert not [n for n in os.listdir(bfs.s(ns)) if n.startswith(".bundlefs-")]
+    os.rmdir(bfs.m(ns, "." + bid))
+    assert not os.path.lexists(bfs.s(ns, "." + bid))
+
+
+def test_rename_bundle_noreplace_over_hidden_dir_is_eexist(bfs):
+    ns, bid = bfs.new_bundle()
+    os.makedirs(bfs.s(ns, "." + bid, "stale"))
+    libc = __import__("ctypes").CDLL(None, use_errno=True)
+    AT_FDCWD, RENAME_NOREPLACE = -100, 1
+    rc = libc.renameat2(AT_FDCWD, bfs.m(ns, bid).encode(), AT_FDCWD,
+                        bfs.m(ns, "." + bid).encode(), RENAME_NOREPLACE)
+    assert rc == -1 and __import__("ctypes").get_errno() == errno.EEXIST
+    assert os.path.isdir(bfs.s(ns, bid, "rootfs"))
+    assert os.path.isdir(bfs.s(ns, "." + bid, "stale"))
+
+
 def test_rmdir_never_enotempty(bfs):
     ns, bid = bfs.new_bundle()
     for i in range(50):
