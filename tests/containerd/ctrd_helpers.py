@@ -1,0 +1,693 @@
+"""A private containerd running its v1 runtime state on a bundlefs mount.
+
+Everything lives under one temporary directory T:
+
+  T/root                                   containerd root
+  T/root/io.containerd.runtime.v1.linux    v1 work root = bundlefs work=
+  T/state                                  containerd state
+  T/state/io.containerd.runtime.v1.linux   v1 state root = the bundlefs mountpoint
+  T/bstate                                 bundlefs state= (the real bundles)
+  T/runc                                   runc root (plugin runtime_root)
+  T/opt, T/c.sock, T/c.sock.ttrpc          containerd's opt dir and sockets
+  T/logs                                   daemon output
+
+Only the shim sockets (/run/containerd/s/) and ctr's FIFOs
+(/run/containerd/fifo/) are outside T: containerd fixes those paths. Container
+names are unique per run so they never collide with anything else there.
+"""
+
+import ctypes
+import errno
+import hashlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+
+V1 = "io.containerd.runtime.v1.linux"
+SOCKET_ROOT = "/run/containerd"
+NAMESPACE = "bfs-e2e"
+CMD_TIMEOUT = 30
+READY_TIMEOUT = 20
+REQUIRED_TOOLS = ("containerd", "ctr", "containerd-shim", "runc", "fusermount3")
+SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
+
+_libc = ctypes.CDLL(None, use_errno=True)
+_MNT_DETACH = 2
+
+
+class SetupError(Exception):
+    """The environment cannot run the test (a missing tool, a daemon that did not start)."""
+
+
+def repo_root():
+    return os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+
+
+def bundlefs_binary():
+    return os.environ.get("BUNDLEFS_BIN", os.path.join(repo_root(), "build", "fs", "bundlefs"))
+
+
+def busybox_binary():
+    for p in ("/bin/busybox", "/usr/bin/busybox"):
+        if os.access(p, os.X_OK):
+            return p
+    return None
+
+
+def check_prerequisites():
+    """Return a list of problems that make the test impossible here."""
+    problems = []
+    if os.geteuid() != 0:
+        problems.append("must run as root (containerd, runc and mounts need it)")
+    for tool in REQUIRED_TOOLS:
+        if shutil.which(tool) is None:
+            problems.append("%s not found on PATH (apt-get install containerd runc fuse3)"
+                            % tool)
+    if busybox_binary() is None:
+        problems.append("busybox not found (apt-get install busybox-static)")
+    binary = bundlefs_binary()
+    if not os.access(binary, os.X_OK):
+        problems.append("bundlefs binary %s is missing (build it, or set BUNDLEFS_BIN)" % binary)
+    if not os.path.exists("/dev/fuse"):
+        problems.append("/dev/fuse is missing")
+    return problems
+
+
+def unique_name(tag):
+    """A containerd identifier that no earlier run used."""
+    return "bfs-%s-%s" % (tag, uuid.uuid4().hex[:12])
+
+
+def go_join(*elems):
+    """Go's filepath.Join for the absolute paths this test uses."""
+    joined = "/".join(e for e in elems if e)
+    return os.path.normpath(joined) if joined else ""
+
+
+def shim_address(daemon_address, namespace, cid):
+    digest = hashlib.sha256(go_join(daemon_address, namespace, cid).encode()).hexdigest()
+    return "unix://" + go_join(SOCKET_ROOT, "s") + "/" + digest
+
+
+# ---------------------------------------------------------------- /proc helpers
+
+def _unescape_mountinfo(field):
+    out, i = [], 0
+    while i < len(field):
+        if field[i] == "\\" and i + 3 < len(field) and field[i + 1:i + 4].isdigit():
+            out.append(chr(int(field[i + 1:i + 4], 8)))
+            i += 4
+        else:
+            out.append(field[i])
+            i += 1
+    return "".join(out)
+
+
+def mounts():
+    """[(mountpoint, fstype, source)] of this mount namespace, in mount order."""
+    result = []
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            left, right = line.split(" - ", 1)
+            mnt = _unescape_mountinfo(left.split()[4])
+            fields = right.split()
+            result.append((mnt, fields[0], _unescape_mountinfo(fields[1])))
+    return result
+
+
+def mounts_under(path):
+    """Mount points at or below path, deepest (latest) first."""
+    path = path.rstrip("/")
+    found = [m for m in mounts() if m[0] == path or m[0].startswith(path + "/")]
+    return list(reversed(found))
+
+
+def mount_device(path):
+    """The "major:minor" of the mount at path, from mountinfo (works on a dead FUSE mount)."""
+    dev = None
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            fields = line.split()
+            if _unescape_mountinfo(fields[4]) == path:
+                dev = fields[2]
+    return dev
+
+
+def is_mounted(path, fstype_prefix=None):
+    for mnt, fstype, _src in mounts():
+        if mnt == path and (fstype_prefix is None or fstype.startswith(fstype_prefix)):
+            return True
+    return False
+
+
+def lazy_umount(path):
+    """Detach path; a path below a dead FUSE mount (ENOTCONN) goes with that mount."""
+    if _libc.umount2(path.encode(), _MNT_DETACH) != 0:
+        e = ctypes.get_errno()
+        if e not in (errno.EINVAL, errno.ENOENT, errno.ENOTCONN):
+            raise OSError(e, os.strerror(e), path)
+
+
+def cmdline(pid):
+    try:
+        with open("/proc/%d/cmdline" % pid, "rb") as f:
+            raw = f.read()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    return [a.decode(errors="replace") for a in raw.split(b"\0")[:-1]]
+
+
+def processes():
+    """{pid: argv} of every live process."""
+    result = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            argv = cmdline(int(entry))
+            if argv:
+                result[int(entry)] = argv
+    return result
+
+
+def parse_shim_flags(argv):
+    """containerd-shim's Go flags as a dict; bool flags map to True."""
+    bool_flags = {"systemd-cgroup", "debug"}
+    flags, i = {}, 1
+    while i < len(argv):
+        arg = argv[i]
+        if not arg.startswith("-"):
+            break
+        name = arg.lstrip("-")
+        if "=" in name:
+            name, value = name.split("=", 1)
+            flags[name] = (value == "true") if name in bool_flags else value
+        elif name in bool_flags:
+            flags[name] = True
+        else:
+            i += 1
+            flags[name] = argv[i]
+        i += 1
+    return flags
+
+
+def listening_unix_sockets(pid):
+    """Paths of the listening unix sockets that process pid holds open."""
+    inodes = set()
+    fd_dir = "/proc/%d/fd" % pid
+    for fd in os.listdir(fd_dir):
+        try:
+            target = os.readlink(os.path.join(fd_dir, fd))
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(int(target[8:-1]))
+    paths = set()
+    with open("/proc/net/unix") as f:
+        next(f)
+        for line in f:
+            fields = line.split()
+            # Num RefCount Protocol Flags Type St Inode [Path]; flag 0x10000 = listening
+            if len(fields) >= 8 and int(fields[3], 16) & 0x10000 and int(fields[6]) in inodes:
+                paths.add(fields[7])
+    return paths
+
+
+def users_of(path):
+    """Processes whose cwd, root or an open file lies at or below path."""
+    users = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        links = ["cwd", "root"] + ["fd/" + fd for fd in _listdir("/proc/%s/fd" % entry)]
+        for link in links:
+            try:
+                target = os.readlink("/proc/%s/%s" % (entry, link))
+            except OSError:
+                continue
+            if target == path or target.startswith(path + "/"):
+                users.append("%s(%s) %s -> %s" % (entry, " ".join(cmdline(int(entry)) or []),
+                                                 link, target))
+    return users
+
+
+def foreign_holders(want):
+    """Processes in another mount namespace that hold a copy of the mount of device want.
+
+    A lazy unmount only detaches the mount in this namespace: a namespace created
+    meanwhile by anyone on the machine (unshare -m, a container) keeps its copy,
+    and the FUSE connection lives until that namespace goes away.
+    """
+    mine = os.readlink("/proc/self/ns/mnt")
+    found, seen = [], set()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            ns = os.readlink("/proc/%s/ns/mnt" % entry)
+            if ns == mine or ns in seen:
+                continue
+            info = read_text("/proc/%s/mountinfo" % entry)
+        except OSError:
+            continue
+        hits = [l.split()[4] for l in info.splitlines() if l.split()[2] == want]
+        if hits:
+            seen.add(ns)
+            found.append("pid %s in %s (%s) has %s" % (
+                entry, ns, " ".join(cmdline(int(entry)) or []), ", ".join(hits)))
+    return found
+
+
+def hang_report(pid, users):
+    """What a daemon that does not exit is waiting for, and who used its mount."""
+    lines = []
+    for tid in _listdir("/proc/%d/task" % pid):
+        try:
+            wchan = read_text("/proc/%d/task/%s/wchan" % (pid, tid))
+            stat = read_text("/proc/%d/task/%s/stat" % (pid, tid)).split(")")[-1].split()[0]
+        except OSError:
+            continue
+        lines.append("thread %s state %s wchan %s" % (tid, stat, wchan))
+    for conn in _listdir("/sys/fs/fuse/connections"):
+        try:
+            waiting = read_text("/sys/fs/fuse/connections/%s/waiting" % conn).strip()
+        except OSError:
+            continue
+        lines.append("fuse connection %s waiting %s" % (conn, waiting))
+    lines += ["user at unmount: " + u for u in users] or ["no process used the mount"]
+    return "\n    ".join([""] + lines)
+
+
+def read_text(path):
+    with open(path) as f:
+        return f.read()
+
+
+def wait_for(predicate, timeout, what, alive=None):
+    """Poll predicate until true; fail early when alive() says a daemon died."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if predicate():
+            return
+        if alive is not None:
+            problem = alive()
+            if problem:
+                raise SetupError("%s: %s" % (what, problem))
+        if time.monotonic() > deadline:
+            raise SetupError("timed out waiting for %s" % what)
+        time.sleep(0.05)
+
+
+# ---------------------------------------------------------------- daemons
+
+class Bundlefs:
+    """One foreground bundlefs process and its mount."""
+
+    def __init__(self, mountpoint, options, log_path):
+        self.mountpoint = mountpoint
+        self.options = options
+        self.log_path = log_path
+        self.proc = None
+        self.exit_status = None
+
+    def start(self):
+        argv = [bundlefs_binary(), self.mountpoint, "-f", "-o", ",".join(self.options)]
+        log = open(self.log_path, "ab")
+        try:
+            self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log,
+                                         stderr=subprocess.STDOUT, close_fds=True)
+        finally:
+            log.close()
+
+        def alive():
+            if self.proc.poll() is not None:
+                return "bundlefs exited with status %d:\n%s" % (self.proc.returncode,
+                                                                 self.log())
+            return None
+
+        wait_for(lambda: is_mounted(self.mountpoint, "fuse"), READY_TIMEOUT,
+                 "bundlefs mount on %s (%s)" % (self.mountpoint, " ".join(argv)), alive)
+
+    def log(self):
+        try:
+            return read_text(self.log_path)
+        except OSError:
+            return ""
+
+    def stop(self):
+        """Unmount and reap; returns a list of problems."""
+        problems = []
+        if self.proc is None:
+            return problems
+        users = users_of(self.mountpoint)
+        dev = None
+        if is_mounted(self.mountpoint):
+            dev = mount_device(self.mountpoint)
+            r = subprocess.run(["fusermount3", "-u", "-z", self.mountpoint],
+                               capture_output=True, text=True, timeout=CMD_TIMEOUT)
+            if r.returncode != 0:
+                problems.append("fusermount3 -u -z %s: %s" % (self.mountpoint, r.stderr.strip()))
+        try:
+            self.exit_status = self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            holders = foreign_holders(dev) if dev is not None else []
+            if holders:
+                # Not bundlefs's doing: end the daemon the ordinary way.
+                sys.stderr.write("bundlefs on %s outlived its unmount because of:\n  %s\n" %
+                                 (self.mountpoint, "\n  ".join(holders)))
+                self.proc.terminate()
+                timeout = 10
+            else:
+                timeout = 5
+            try:
+                self.exit_status = self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                problems.append("bundlefs on %s did not exit after the unmount%s; %s" % (
+                    self.mountpoint, " and SIGTERM" if holders else "",
+                    hang_report(self.proc.pid, users)))
+                self.proc.kill()
+                self.exit_status = self.proc.wait()
+        if self.exit_status != 0 and not problems:
+            problems.append("bundlefs on %s exited with status %d" %
+                            (self.mountpoint, self.exit_status))
+        text = self.log()
+        for mark in SANITIZER_MARKS:
+            if mark in text:
+                problems.append("bundlefs on %s reported %r" % (self.mountpoint, mark))
+        self.proc = None
+        return problems
+
+
+class Node:
+    """The private containerd, its bundlefs mount and the containers it ran."""
+
+    def __init__(self):
+        self.tmp = tempfile.mkdtemp(prefix="bundlefs-ctrd.")
+        os.chmod(self.tmp, 0o711)
+        t = self.tmp
+        self.root = os.path.join(t, "root")
+        self.state = os.path.join(t, "state")
+        self.work = os.path.join(self.root, V1)
+        self.mnt = os.path.join(self.state, V1)
+        self.bstate = os.path.join(t, "bstate")
+        self.runc_root = os.path.join(t, "runc")
+        self.opt = os.path.join(t, "opt")
+        self.logs = os.path.join(t, "logs")
+        self.address = os.path.join(t, "c.sock")
+        self.ttrpc_address = self.address + ".ttrpc"
+        self.config = os.path.join(t, "config.toml")
+        for d in (self.root, self.state, self.work, self.mnt, self.bstate, self.runc_root,
+                  self.opt, self.logs):
+            os.makedirs(d, exist_ok=True)
+            os.chmod(d, 0o711)
+        self.containerd = None
+        self.containerd_log = os.path.join(self.logs, "containerd.log")
+        self.fs = None
+        self.extra_fs = []
+        self.containers = set()
+        self.names = set()  # every container name used, for FIFO clean-up
+        self.images = set()
+        self._write_config()
+
+    # -- configuration
+
+    def _write_config(self):
+        text = """version = 2
+root = "{root}"
+state = "{state}"
+disabled_plugins = ["io.containerd.grpc.v1.cri"]
+
+[grpc]
+  address = "{address}"
+
+[ttrpc]
+  address = "{ttrpc}"
+
+[plugins."io.containerd.internal.v1.opt"]
+  path = "{opt}"
+
+[plugins."{v1}"]
+  shim = "containerd-shim"
+  runtime = "runc"
+  runtime_root = "{runc}"
+  no_shim = false
+  shim_debug = false
+""".format(root=self.root, state=self.state, address=self.address, ttrpc=self.ttrpc_address,
+           opt=self.opt, v1=V1, runc=self.runc_root)
+        with open(self.config, "w") as f:
+            f.write(text)
+
+    def fs_options(self, readonly=False):
+        """bundlefs options matching this containerd's configuration."""
+        opts = ["ro"] if readonly else []
+        return opts + ["state=" + self.bstate, "work=" + self.work,
+                       "daemon_address=" + self.address, "runtime_root=" + self.runc_root,
+                       "bundle_root=" + self.mnt]
+
+    # -- bundlefs
+
+    def mount_bundlefs(self):
+        self.fs = Bundlefs(self.mnt, self.fs_options(), os.path.join(self.logs, "bundlefs.log"))
+        self.fs.start()
+
+    def mount_inspector(self, mountpoint):
+        """A second, read-only bundlefs over the same backing store."""
+        os.makedirs(mountpoint, exist_ok=True)
+        fs = Bundlefs(mountpoint, self.fs_options(readonly=True),
+                      os.path.join(self.logs, "bundlefs-ro-%d.log" % len(self.extra_fs)))
+        self.extra_fs.append(fs)
+        fs.start()
+        return fs
+
+    # -- containerd
+
+    def start_containerd(self):
+        log = open(self.containerd_log, "ab")
+        try:
+            self.containerd = subprocess.Popen(
+                ["containerd", "--config", self.config], stdin=subprocess.DEVNULL,
+                stdout=log, stderr=subprocess.STDOUT, close_fds=True)
+        finally:
+            log.close()
+
+        def alive():
+            if self.containerd.poll() is not None:
+                return "containerd exited with status %d:\n%s" % (
+                    self.containerd.returncode, self.tail(self.containerd_log))
+            return None
+
+        def ready():
+            if not os.path.exists(self.address):
+                return False
+            r = subprocess.run(["ctr", "--address", self.address, "--timeout", "2s", "version"],
+                               capture_output=True, timeout=CMD_TIMEOUT)
+            return r.returncode == 0
+
+        wait_for(ready, READY_TIMEOUT, "containerd on " + self.address, alive)
+
+    def kill_containerd(self, sig=signal.SIGKILL):
+        if self.containerd is None:
+            return
+        if self.containerd.poll() is None:
+            self.containerd.send_signal(sig)
+            try:
+                self.containerd.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.containerd.kill()
+                self.containerd.wait()
+        self.containerd = None
+
+    def tail(self, path, lines=40):
+        """The last lines of a daemon log, without containerd's plugin-loading chatter."""
+        try:
+            text = read_text(path).splitlines()
+        except OSError:
+            return "(no log)"
+        noise = ("loading plugin", "skip loading plugin", "failed to load plugin",
+                 "could not use snapshotter")
+        return "\n".join([l for l in text if not any(n in l for n in noise)][-lines:])
+
+    def ctr(self, *args, check=True, timeout=CMD_TIMEOUT):
+        argv = ["ctr", "--address", self.address, "--namespace", NAMESPACE] + list(args)
+        try:
+            r = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                               timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise AssertionError("%s timed out after %ds\nbundlefs log:\n%s" % (
+                " ".join(argv), timeout, self.tail(self.fs.log_path) if self.fs else ""))
+        if check and r.returncode != 0:
+            raise AssertionError("%s failed (%d)\nstdout: %s\nstderr: %s" % (
+                " ".join(argv), r.returncode, r.stdout, r.stderr))
+        return r
+
+    def tasks(self):
+        """{id: (pid, status)} from `ctr task ls`."""
+        out = self.ctr("task", "ls").stdout.splitlines()
+        result = {}
+        for line in out[1:]:
+            fields = line.split()
+            if len(fields) >= 3:
+                result[fields[0]] = (int(fields[1]), fields[2])
+        return result
+
+    def run(self, name, *args):
+        """`ctr run` with the v1 runtime; remembers the container for cleanup."""
+        self.containers.add(name)
+        self.names.add(name)
+        return self.ctr("run", "--runtime", V1, *args)
+
+    def remove_container(self, name):
+        """kill, delete the task, delete the container (each may already be gone)."""
+        self.ctr("task", "kill", "-s", "KILL", name, check=False)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            status = self.tasks().get(name)
+            if status is None or status[1] == "STOPPED":
+                break
+            time.sleep(0.05)
+        self.ctr("task", "delete", name, check=False)
+        r = self.ctr("container", "delete", name, check=False)
+        if r.returncode == 0 or "not found" in r.stderr:
+            self.containers.discard(name)
+        return r
+
+    # -- paths of one container
+
+    def bundle(self, name):
+        return os.path.join(self.mnt, NAMESPACE, name)
+
+    def backing_bundle(self, name):
+        return os.path.join(self.bstate, NAMESPACE, name)
+
+    def work_dir(self, name):
+        return os.path.join(self.work, NAMESPACE, name)
+
+    def leftovers(self, name):
+        """Everything that still exists for a deleted container."""
+        found = []
+        for base in (os.path.join(self.bstate, NAMESPACE), os.path.join(self.work, NAMESPACE)):
+            for entry in (name, "." + name):
+                p = os.path.join(base, entry)
+                if os.path.lexists(p):
+                    found.append(p)
+        if os.path.lexists(self.bundle(name)):
+            found.append(self.bundle(name))
+        sock = shim_address(self.address, NAMESPACE, name)[len("unix://"):]
+        if os.path.lexists(sock):
+            found.append(sock)
+        return found
+
+    def shims(self):
+        """{pid: argv} of containerd-shim processes that belong to this node."""
+        return {pid: argv for pid, argv in processes().items()
+                if os.path.basename(argv[0]) == "containerd-shim" and
+                any(self.tmp + "/" in a or a == self.address for a in argv)}
+
+    def shim_of(self, name):
+        want = self.work_dir(name)
+        found = [pid for pid, argv in self.shims().items()
+                 if parse_shim_flags(argv).get("workdir") == want]
+        assert len(found) == 1, "expected one shim with -workdir %s, found %r" % (want, found)
+        return found[0]
+
+    # -- cleanup
+
+    def cleanup(self):
+        """Undo everything, on every path; returns a list of problems.
+
+        Each step runs whatever the previous ones did, so that a dead bundlefs
+        or a hung containerd still ends with no process, mount or directory left.
+        """
+        problems = []
+
+        def attempt(what, fn, *args, **kwargs):
+            try:
+                return fn(*args, **kwargs)
+            except Exception as e:  # keep cleaning up whatever went wrong
+                problems.append("%s: %s" % (what, e))
+                return None
+
+        if self.containerd is not None and self.containerd.poll() is None:
+            for name in sorted(self.containers):
+                attempt("removing container " + name, self.remove_container, name)
+            for image in sorted(self.images):
+                attempt("removing image " + image, self.ctr, "images", "rm", image)
+        attempt("stopping containerd", self.kill_containerd, signal.SIGTERM)
+
+        # Shims and container processes that outlived containerd.
+        for pid in self.shims():
+            problems.append("containerd-shim %d was still running" % pid)
+            _kill(pid)
+        for ns in _listdir(self.runc_root):
+            for cid in _listdir(os.path.join(self.runc_root, ns)):
+                problems.append("runc container %s/%s was still there" % (ns, cid))
+                attempt("runc delete " + cid, subprocess.run,
+                        ["runc", "--root", os.path.join(self.runc_root, ns), "delete",
+                         "--force", cid], capture_output=True, timeout=CMD_TIMEOUT)
+        for name in self.containers:
+            sock = shim_address(self.address, NAMESPACE, name)[len("unix://"):]
+            if os.path.lexists(sock):
+                attempt("removing " + sock, os.unlink, sock)
+        _remove_cgroup_parents(NAMESPACE)
+        attempt("removing ctr FIFOs", _remove_fifo_dirs, self.names)
+
+        # Mounts: container rootfs overlays first, then the bundlefs mounts.
+        for fs in self.extra_fs:
+            for mnt, _fstype, _src in mounts_under(fs.mountpoint):
+                if mnt != fs.mountpoint:
+                    attempt("unmounting " + mnt, lazy_umount, mnt)
+            problems += attempt("stopping bundlefs on " + fs.mountpoint, fs.stop) or []
+        for mnt, _fstype, _src in mounts_under(self.mnt):
+            if mnt != self.mnt:
+                problems.append("%s was still mounted" % mnt)
+                attempt("unmounting " + mnt, lazy_umount, mnt)
+        if self.fs is not None:
+            problems += attempt("stopping bundlefs on " + self.mnt, self.fs.stop) or []
+        for mnt, _fstype, _src in mounts_under(self.tmp):
+            problems.append("%s was still mounted" % mnt)
+            attempt("unmounting " + mnt, lazy_umount, mnt)
+        if mounts_under(self.tmp):
+            problems.append("mounts left under %s; not removing it" % self.tmp)
+        else:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+        return problems
+
+
+def _listdir(path):
+    try:
+        return sorted(os.listdir(path))
+    except OSError:
+        return []
+
+
+def _kill(pid):
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def _remove_fifo_dirs(names):
+    """ctr leaves <socket root>/fifo/<n>/<id>-std{in,out,err} behind when a task dies with
+    its bundle unreachable; remove the directories that hold only FIFOs of our containers."""
+    base = os.path.join(SOCKET_ROOT, "fifo")
+    for d in _listdir(base):
+        path = os.path.join(base, d)
+        entries = _listdir(path)
+        if entries and all(e.rsplit("-", 1)[0] in names for e in entries):
+            for e in entries:
+                os.unlink(os.path.join(path, e))
+            os.rmdir(path)
+
+
+def _remove_cgroup_parents(namespace):
+    """runc leaves the empty /<namespace> cgroup parent behind; remove ours if empty."""
+    for base in ("/sys/fs/cgroup",) + tuple(os.path.join("/sys/fs/cgroup", c)
+                                            for c in _listdir("/sys/fs/cgroup")):
+        try:
+            os.rmdir(os.path.join(base, namespace))
+        except OSError:
+            pass
