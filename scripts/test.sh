@@ -22,8 +22,13 @@ step() {
 
 step "$top/scripts/build.sh" "$top/build"
 step ctest --test-dir "$top/build" --output-on-failure
+# Suites on a real mount; all of them again on the sanitizer build but the
+# installation and benchmark smoke tests, which exercise packaging and timing.
+suites="tests/blackbox tests/passthrough tests/reliability tests/containerd tests/install tests/bench"
+asan_suites="tests/blackbox tests/passthrough tests/reliability tests/containerd"
+
 export BUNDLEFS_BIN="$top/build/fs/bundlefs"
-for suite in tests/blackbox tests/containerd tests/install; do
+for suite in $suites; do
 	[ -d "$suite" ] && step $pytest -q -p no:cacheprovider "$suite"
 done
 
@@ -31,7 +36,9 @@ step "$top/scripts/build.sh" "$top/build-asan" -DBUNDLEFS_SANITIZE=ON
 export ASAN_OPTIONS=halt_on_error=1:detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 step ctest --test-dir "$top/build-asan" --output-on-failure
 export BUNDLEFS_BIN="$top/build-asan/fs/bundlefs"
-step $pytest -q -p no:cacheprovider tests/blackbox
+for suite in $asan_suites; do
+	[ -d "$suite" ] && step $pytest -q -p no:cacheprovider "$suite"
+done
 unset ASAN_OPTIONS UBSAN_OPTIONS
 
 [ -x tests/fuzz/run.sh ] && step tests/fuzz/run.sh "${BUNDLEFS_FUZZ_SECONDS:-30}"
