@@ -63,6 +63,7 @@ int loc_parse(const char *path, struct loc *l);
 
 /* Open file state. Passthrough handles only use fd. */
 struct bfs_file {
+	struct bfs_file *prev, *next; /* open handles, protected by the registry lock */
 	const struct overlay *ov; /* NULL: passthrough */
 	int fd;                   /* backing file, or the staging file */
 	/* Overlay read snapshot (address, shim-config): what this open reads. */
@@ -74,6 +75,7 @@ struct bfs_file {
 	char tmpname[64]; /* staging file in S/<ns>, "" when none */
 	bool dirty;      /* staged content differs from the stored file */
 	bool written;    /* written to (or ftruncated) since open or the last commit */
+	bool toobig;     /* a write went past the size limit: nothing is committed */
 	bool writable;
 	bool created;    /* the overlay file did not exist when this handle made it */
 	uid_t uid;       /* the opener, owner of what it stores */
@@ -84,6 +86,14 @@ static inline struct bfs_file *bfs_fh(struct fuse_file_info *fi)
 {
 	return (struct bfs_file *)(uintptr_t)fi->fh;
 }
+
+/*
+ * Every open handle is registered, so that handles the kernel never
+ * released (a lazy unmount with files still open) are freed at exit.
+ */
+void bfs_file_register(struct bfs_file *fh);
+void bfs_file_unregister(struct bfs_file *fh);
+void bfs_file_release_all(void);
 
 /* The caller of the current request, as owner of what it creates. */
 void bfs_owner(struct store_owner *own);

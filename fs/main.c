@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/wait.h>
 #include <syslog.h>
 #include <unistd.h>
@@ -134,26 +135,34 @@ static bool path_within(const char *path, const char *dir)
 }
 
 /*
- * A mountpoint left by a crashed daemon answers ENOTCONN: detach it so the
- * new mount goes on the directory itself.
+ * A mountpoint left by a crashed daemon answers ENOTCONN (or ECONNABORTED):
+ * detach it so the new mount goes on the directory itself. statfs always
+ * reaches the file system (stat may be answered from the kernel's cache for
+ * a moment after the crash); mounts stacked by earlier attempts go too.
  */
 static void clear_stale_mount(const char *mnt)
 {
-	struct stat st;
+	struct statfs sfs;
 
-	if (stat(mnt, &st) == 0 || (errno != ENOTCONN && errno != ECONNABORTED))
-		return;
-	if (umount2(mnt, MNT_DETACH) == 0)
-		return;
-	if (errno == EPERM) {
+	for (int i = 0; i < 16; i++) {
+		if (statfs(mnt, &sfs) == 0 || (errno != ENOTCONN && errno != ECONNABORTED))
+			return;
+		if (umount2(mnt, MNT_DETACH) == 0)
+			continue;
+		if (errno != EPERM)
+			return;
 		pid_t pid = fork();
 
 		if (pid == 0) {
 			execlp("fusermount3", "fusermount3", "-u", "-z", "--", mnt, (char *)NULL);
 			_exit(127);
 		}
-		if (pid > 0)
-			waitpid(pid, NULL, 0);
+		if (pid < 0)
+			return;
+		int status;
+
+		if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status))
+			return;
 	}
 }
 

@@ -15,6 +15,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,6 +63,53 @@ int loc_parse(const char *path, struct loc *l)
 	return 0;
 }
 
+static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct bfs_file *registry; /* protected by registry_lock */
+
+void bfs_file_register(struct bfs_file *fh)
+{
+	pthread_mutex_lock(&registry_lock);
+	fh->prev = NULL;
+	fh->next = registry;
+	if (registry)
+		registry->prev = fh;
+	registry = fh;
+	pthread_mutex_unlock(&registry_lock);
+}
+
+void bfs_file_unregister(struct bfs_file *fh)
+{
+	pthread_mutex_lock(&registry_lock);
+	if (fh->prev)
+		fh->prev->next = fh->next;
+	else if (registry == fh)
+		registry = fh->next;
+	if (fh->next)
+		fh->next->prev = fh->prev;
+	fh->prev = fh->next = NULL;
+	pthread_mutex_unlock(&registry_lock);
+}
+
+static void pass_free(struct bfs_file *fh)
+{
+	bfs_file_unregister(fh);
+	close(fh->fd);
+	free(fh);
+}
+
+void bfs_file_release_all(void)
+{
+	/* After the loop has ended: no request runs any more. */
+	while (registry) {
+		struct bfs_file *fh = registry;
+
+		if (fh->ov)
+			overlay_release(fh);
+		else
+			pass_free(fh);
+	}
+}
+
 void bfs_owner(struct store_owner *own)
 {
 	struct fuse_context *ctx = fuse_get_context();
@@ -71,16 +119,37 @@ void bfs_owner(struct store_owner *own)
 	own->chown = bfs.is_root;
 }
 
-/* Give a new entry the caller's owner (SPEC 4.6), or remove it again. */
-static int own_new(int dirfd, const char *name, bool is_dir)
+/*
+ * The owner a new entry in dirfd gets: the caller, except that in a setgid
+ * directory the group stays the directory's, as the kernel gave it.
+ */
+static bool new_owner(int dirfd, struct store_owner *own)
+{
+	struct stat dir;
+
+	bfs_owner(own);
+	if (!own->chown)
+		return false;
+	if (fstat(dirfd, &dir) == 0 && (dir.st_mode & S_ISGID))
+		own->gid = (gid_t)-1;
+	return true;
+}
+
+/*
+ * Give a new entry the caller's owner (SPEC 4.6), or remove it again. A
+ * chown clears the set-id bits of a regular file: they are put back, since
+ * the caller asked for them at creation.
+ */
+static int own_new(int dirfd, const char *name, bool is_dir, mode_t mode)
 {
 	struct store_owner own;
 	int err;
 
-	bfs_owner(&own);
-	if (!own.chown)
+	if (!new_owner(dirfd, &own))
 		return 0;
-	if (fchownat(dirfd, name, own.uid, own.gid, AT_SYMLINK_NOFOLLOW) == 0)
+	if (fchownat(dirfd, name, own.uid, own.gid, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    (is_dir || !(mode & (S_ISUID | S_ISGID)) ||
+	     fchmodat(dirfd, name, mode & 07777, AT_SYMLINK_NOFOLLOW) == 0))
 		return 0;
 	err = -errno;
 	unlinkat(dirfd, name, is_dir ? AT_REMOVEDIR : 0);
@@ -177,7 +246,7 @@ static int bfs_mkdir(const char *path, mode_t mode)
 	pfd = store_get_parent(bfs.st.state_fd, l.rel, &base, &is_root);
 	if (pfd < 0)
 		return pfd;
-	ret = mkdirat(pfd, base, mode) < 0 ? -errno : own_new(pfd, base, true);
+	ret = mkdirat(pfd, base, mode) < 0 ? -errno : own_new(pfd, base, true, mode);
 	store_put_parent(pfd, is_root);
 	return ret;
 }
@@ -255,7 +324,7 @@ static int bfs_symlink(const char *target, const char *path)
 	pfd = store_get_parent(bfs.st.state_fd, l.rel, &base, &is_root);
 	if (pfd < 0)
 		return pfd;
-	ret = symlinkat(target, pfd, base) < 0 ? -errno : own_new(pfd, base, false);
+	ret = symlinkat(target, pfd, base) < 0 ? -errno : own_new(pfd, base, false, 0);
 	store_put_parent(pfd, is_root);
 	return ret;
 }
@@ -277,7 +346,7 @@ static int bfs_mknod(const char *path, mode_t mode, dev_t rdev)
 	pfd = store_get_parent(bfs.st.state_fd, l.rel, &base, &is_root);
 	if (pfd < 0)
 		return pfd;
-	ret = mknodat(pfd, base, mode, rdev) < 0 ? -errno : own_new(pfd, base, false);
+	ret = mknodat(pfd, base, mode, rdev) < 0 ? -errno : own_new(pfd, base, false, mode);
 	store_put_parent(pfd, is_root);
 	return ret;
 }
@@ -505,8 +574,9 @@ static int pass_open(const struct loc *l, struct fuse_file_info *fi, bool create
 	} else if (create) {
 		struct store_owner own;
 
-		bfs_owner(&own);
-		if (own.chown && fchown(fd, own.uid, own.gid) < 0) {
+		if (new_owner(pfd, &own) &&
+		    (fchown(fd, own.uid, own.gid) < 0 ||
+		     ((mode & (S_ISUID | S_ISGID)) && fchmod(fd, mode & 07777) < 0))) {
 			int err = -errno;
 
 			close(fd);
@@ -520,7 +590,21 @@ static int pass_open(const struct loc *l, struct fuse_file_info *fi, bool create
 		return fd;
 	}
 	fh->fd = fd;
+	bfs_file_register(fh);
 	fi->fh = (uintptr_t)fh;
+	/*
+	 * Each name of a hard-linked file is its own inode to the kernel, whose
+	 * cached size may lag a write made through another name: read such
+	 * files past the page cache, so no byte is ever missing.
+	 */
+	{
+		struct stat st;
+
+		if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_nlink > 1)
+			fi->direct_io = 1;
+	}
+	/* Nothing to do at close for a backing file: spare the kernel the FLUSH. */
+	fi->noflush = 1;
 	return 0;
 }
 
@@ -598,8 +682,7 @@ static int bfs_release(const char *path, struct fuse_file_info *fi)
 		overlay_release(fh);
 		return 0;
 	}
-	close(fh->fd);
-	free(fh);
+	pass_free(fh);
 	return 0;
 }
 
@@ -611,6 +694,21 @@ static int bfs_fsync(const char *path, int datasync, struct fuse_file_info *fi)
 	if (fh->ov)
 		return overlay_fsync(fh, datasync);
 	return (datasync ? fdatasync(fh->fd) : fsync(fh->fd)) < 0 ? -errno : 0;
+}
+
+/*
+ * Files here are always ready, as on the backing file system. Implemented so
+ * that the poll handle the library allocates for a waiting caller is freed.
+ */
+static int bfs_poll(const char *path, struct fuse_file_info *fi, struct fuse_pollhandle *ph,
+		    unsigned *reventsp)
+{
+	(void)path;
+	(void)fi;
+	if (ph)
+		fuse_pollhandle_destroy(ph);
+	*reventsp = POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM;
+	return 0;
 }
 
 static int bfs_opendir(const char *path, struct fuse_file_info *fi)
@@ -682,6 +780,12 @@ static int bfs_releasedir(const char *path, struct fuse_file_info *fi)
 	return 0;
 }
 
+static void bfs_destroy(void *private_data)
+{
+	(void)private_data;
+	bfs_file_release_all();
+}
+
 static void *bfs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 {
 	(void)conn;
@@ -698,6 +802,7 @@ static void *bfs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 
 const struct fuse_operations bfs_ops = {
 	.init = bfs_init,
+	.destroy = bfs_destroy,
 	.getattr = bfs_getattr,
 	.readlink = bfs_readlink,
 	.mknod = bfs_mknod,
@@ -722,4 +827,5 @@ const struct fuse_operations bfs_ops = {
 	.releasedir = bfs_releasedir,
 	.create = bfs_create,
 	.utimens = bfs_utimens,
+	.poll = bfs_poll,
 };

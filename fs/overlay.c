@@ -235,7 +235,14 @@ int overlay_getattr(const struct loc *l, struct stat *st, struct bfs_file *fh)
 			goto out;
 		}
 	}
-	ret = current_content(ov, bfd, l->ns, l->id, &buf, &len);
+	/* No stored file (just checked): the computed value. */
+	if (ov->kind == OV_ADDRESS) {
+		buf = computed_address(l->ns, l->id);
+		ret = buf ? 0 : -ENOMEM;
+		len = buf ? strlen(buf) : 0;
+	} else {
+		ret = current_content(ov, bfd, l->ns, l->id, &buf, &len);
+	}
 	if (ret == 0)
 		ret = fstat(bfd, &dir) < 0 ? -errno : 0;
 	if (ret == 0)
@@ -255,6 +262,7 @@ static struct bfs_file *file_new(const struct overlay *ov, const struct loc *l)
 	fh->ov = ov;
 	fh->fd = -1;
 	pthread_mutex_init(&fh->lock, NULL);
+	bfs_file_register(fh);
 	memcpy(fh->ns, l->ns, sizeof(fh->ns));
 	memcpy(fh->id, l->id, sizeof(fh->id));
 	return fh;
@@ -262,6 +270,7 @@ static struct bfs_file *file_new(const struct overlay *ov, const struct loc *l)
 
 static void file_free(struct bfs_file *fh)
 {
+	bfs_file_unregister(fh);
 	if (fh->fd >= 0)
 		close(fh->fd);
 	free(fh->snap);
@@ -314,6 +323,18 @@ static int stage(struct bfs_file *fh, int from_fd, const char *initial, size_t l
 out:
 	close(nsfd);
 	return ret;
+}
+
+/* Remove the staging file's name; fh->fd stays usable. Caller holds lock. */
+static void unstage(struct bfs_file *fh)
+{
+	int nsfd = store_open_beneath(bfs.st.state_fd, fh->ns, O_PATH | O_DIRECTORY, 0);
+
+	if (nsfd >= 0) {
+		unlinkat(nsfd, fh->tmpname, 0);
+		close(nsfd);
+	}
+	fh->tmpname[0] = '\0';
 }
 
 int overlay_open(const struct loc *l, struct fuse_file_info *fi, bool create, mode_t mode)
@@ -382,6 +403,8 @@ done:
 	if (ret < 0)
 		goto fail;
 	fi->direct_io = 1;
+	/* Only staged writes have anything to do at close. */
+	fi->noflush = !fh->writable;
 	fi->fh = (uintptr_t)fh;
 	return 0;
 fail:
@@ -412,8 +435,13 @@ int overlay_write(struct bfs_file *fh, const char *buf, size_t size, off_t off)
 
 	if (!fh->writable)
 		return -EBADF;
-	if ((size_t)off + size > fh->ov->max)
+	if ((size_t)off + size > fh->ov->max) {
+		/* What the caller meant to store cannot be stored: nothing will be. */
+		pthread_mutex_lock(&fh->lock);
+		fh->toobig = true;
+		pthread_mutex_unlock(&fh->lock);
 		return -EFBIG;
+	}
 	pthread_mutex_lock(&fh->lock);
 	/* After a commit the handle's file is the live one: stage a copy first. */
 	if (!fh->tmpname[0])
@@ -480,6 +508,13 @@ static int commit(struct bfs_file *fh, bool log)
 	size_t len = 0;
 	uint32_t gid;
 
+	if (fh->toobig) {
+		if (log)
+			blog(BLOG_ERR, "%s/%s: %s rejected: larger than %zu bytes", fh->ns, fh->id,
+			     fh->ov->name, fh->ov->max);
+		ret = -EFBIG;
+		goto out;
+	}
 	ret = read_fd(fh->fd, fh->ov->max, &buf, &len);
 	if (ret == 0)
 		ret = check_content(fh->ov, log ? fh->ns : NULL, fh->id, buf, len, &gid);
@@ -517,6 +552,13 @@ static int commit(struct bfs_file *fh, bool log)
 	fh->created = false;
 	ret = 0;
 out:
+	/*
+	 * A rejected write leaves nothing behind once close returns: the staging
+	 * file goes now (its descriptor keeps the content for further writes,
+	 * which stage a new copy). A quiet check keeps it for release.
+	 */
+	if (ret < 0 && log && fh->tmpname[0])
+		unstage(fh);
 	if (bfd >= 0)
 		close(bfd);
 	if (nsfd >= 0)
@@ -565,20 +607,14 @@ int overlay_flush(struct bfs_file *fh, const char *path)
 
 void overlay_release(struct bfs_file *fh)
 {
+	pthread_mutex_lock(&fh->lock);
 	if (fh->writable && fh->dirty) {
-		pthread_mutex_lock(&fh->lock);
 		fh->dirty = false;
 		commit(fh, true); /* no caller to tell: commit logs a rejection */
-		pthread_mutex_unlock(&fh->lock);
 	}
-	if (fh->tmpname[0]) {
-		int nsfd = store_open_beneath(bfs.st.state_fd, fh->ns, O_PATH | O_DIRECTORY, 0);
-
-		if (nsfd >= 0) {
-			unlinkat(nsfd, fh->tmpname, 0);
-			close(nsfd);
-		}
-	}
+	if (fh->tmpname[0])
+		unstage(fh);
+	pthread_mutex_unlock(&fh->lock);
 	file_free(fh);
 }
 

@@ -376,7 +376,9 @@ class Bundlefs:
         text = self.log()
         for mark in SANITIZER_MARKS:
             if mark in text:
-                problems.append("bundlefs on %s reported %r" % (self.mountpoint, mark))
+                start = text.find(mark)
+                problems.append("bundlefs on %s reported %r:\n%s" % (
+                    self.mountpoint, mark, text[max(0, start - 200):start + 4000]))
         self.proc = None
         return problems
 

@@ -1,0 +1,159 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Helpers for the passthrough, read-only and freshness tests (SPEC 4.6, 2, 6)."""
+
+import ctypes
+import errno
+import os
+import pickle
+import stat
+import traceback
+
+_libc = ctypes.CDLL(None, use_errno=True)
+_libc.renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p,
+                            ctypes.c_uint]
+_libc.renameat2.restype = ctypes.c_int
+
+AT_FDCWD = -100
+RENAME_NOREPLACE = 1
+RENAME_EXCHANGE = 2
+
+
+def renameat2(old, new, flags):
+    """renameat2(2) on two paths; raises OSError like os.rename."""
+    if _libc.renameat2(AT_FDCWD, os.fsencode(old), AT_FDCWD, os.fsencode(new), flags) < 0:
+        e = ctypes.get_errno()
+        raise OSError(e, os.strerror(e), old, None, new)
+
+
+def errno_of(fn, *args, **kwargs):
+    try:
+        fn(*args, **kwargs)
+    except OSError as e:
+        return e.errno
+    return None
+
+
+def read(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def write(path, data, mode=0o666, flags=os.O_WRONLY | os.O_CREAT | os.O_TRUNC):
+    if isinstance(data, str):
+        data = data.encode()
+    fd = os.open(path, flags | os.O_CLOEXEC, mode)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+    finally:
+        os.close(fd)
+
+
+def daemon_fd_flags(pid, backing_path):
+    """The open-file flags of every descriptor the daemon holds on backing_path
+    (from /proc/<pid>/fdinfo): how the daemon opened the backing file."""
+    backing_path = os.path.realpath(backing_path)
+    found = []
+    fddir = f"/proc/{pid}/fd"
+    for name in os.listdir(fddir):
+        try:
+            target = os.readlink(os.path.join(fddir, name))
+        except OSError:
+            continue
+        if target != backing_path:
+            continue
+        with open(f"/proc/{pid}/fdinfo/{name}") as f:
+            for line in f:
+                if line.startswith("flags:"):
+                    found.append(int(line.split()[1], 8))
+    return found
+
+
+def as_user(uid, gid, fn, *args):
+    """Run fn(*args) in a forked child with the given uid/gid and no
+    supplementary groups. Returns ("ok", value) or ("err", errno) for an
+    OSError; any other exception is re-raised here as a RuntimeError."""
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.close(r)
+            try:
+                os.setgroups([])
+                os.setgid(gid)
+                os.setuid(uid)
+                res = ("ok", fn(*args))
+            except OSError as e:
+                res = ("err", e.errno)
+            except BaseException:  # noqa: BLE001 - reported to the parent
+                res = ("exc", traceback.format_exc())
+            data = pickle.dumps(res)
+            while data:
+                data = data[os.write(w, data):]
+        finally:
+            os._exit(0)
+    os.close(w)
+    chunks = []
+    while True:
+        c = os.read(r, 65536)
+        if not c:
+            break
+        chunks.append(c)
+    os.close(r)
+    os.waitpid(pid, 0)
+    res = pickle.loads(b"".join(chunks))
+    if res[0] == "exc":
+        raise RuntimeError("child failed:\n" + res[1])
+    return res
+
+
+def full_snapshot(*roots):
+    """Like bfs_helpers.snapshot, plus every entry's mtime (ns), so that an
+    attribute change that leaves the content alone (utime, a refused create
+    that touched a directory) shows too."""
+    snap = {}
+    for i, root in enumerate(roots):
+        root = str(root)
+        for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+            names = dirnames + filenames
+            if dirpath == root:
+                names = [""] + names
+            for name in names:
+                full = os.path.join(dirpath, name) if name else dirpath
+                rel = os.path.relpath(full, root)
+                st = os.lstat(full)
+                extra = None
+                if stat.S_ISREG(st.st_mode):
+                    with open(full, "rb") as f:
+                        extra = f.read()
+                elif stat.S_ISLNK(st.st_mode):
+                    extra = os.readlink(full)
+                size = None if stat.S_ISDIR(st.st_mode) else st.st_size
+                snap[(i, rel)] = (stat.S_IFMT(st.st_mode), stat.S_IMODE(st.st_mode), st.st_uid,
+                                  st.st_gid, size, st.st_mtime_ns, st.st_nlink, extra)
+    return snap
+
+
+def tree_walk(root):
+    """{relpath: (type, mode, uid, gid, size, link target, mtime s)} of a tree,
+    without following symlinks, and the sets of hard-linked groups."""
+    out = {}
+    inodes = {}
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        for name in dirnames + filenames:
+            full = os.path.join(dirpath, name)
+            rel = os.path.relpath(full, root)
+            st = os.lstat(full)
+            target = os.readlink(full) if stat.S_ISLNK(st.st_mode) else None
+            size = st.st_size if stat.S_ISREG(st.st_mode) else None
+            mtime = int(st.st_mtime) if not stat.S_ISLNK(st.st_mode) else None
+            out[rel] = (stat.S_IFMT(st.st_mode), stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid,
+                        size, target, mtime, st.st_nlink)
+            if stat.S_ISREG(st.st_mode) and st.st_nlink > 1:
+                inodes.setdefault(st.st_ino, set()).add(rel)
+    links = sorted(sorted(g) for g in inodes.values())
+    return out, links
+
+
+__all__ = [n for n in dir() if not n.startswith("_")] + ["errno"]
