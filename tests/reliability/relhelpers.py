@@ -1,0 +1,389 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Helpers for the bundlefs reliability tests (SPEC 4.7, 5.3, 5.4, 5.5).
+
+A `Store` is a fresh temporary directory holding state/, work/, socket_root/s/
+and a mountpoint; `Store.start()` runs one bundlefs daemon on it in the
+foreground and returns a `Daemon`. A store may be served by several daemons in
+turn (the crash tests kill one with SIGKILL and mount again on the same,
+stale, mountpoint). Every daemon's stderr goes to its own file; `problems()`
+lists sanitizer reports and log lines no pattern declared with `expect_log()`.
+"""
+
+import hashlib
+import os
+import re
+import resource
+import signal
+import stat
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+
+SANITIZER_PATTERNS = ("ERROR: AddressSanitizer", "runtime error:", "LeakSanitizer",
+                      "ERROR: ThreadSanitizer", "SUMMARY: UndefinedBehaviorSanitizer")
+
+# The ids the identifier rule accepts (SPEC 5.1).
+IDENT_RE = re.compile(rb"^[A-Za-z0-9]+(?:[._-][A-Za-z0-9]+)*$")
+TMP_PREFIX = b".bundlefs-"
+
+
+def bundlefs_bin():
+    """The daemon binary: $BUNDLEFS_BIN, else <repo>/build/fs/bundlefs."""
+    path = os.environ.get("BUNDLEFS_BIN") or str(REPO / "build" / "fs" / "bundlefs")
+    if not os.path.isfile(path) or not os.access(path, os.X_OK):
+        raise RuntimeError(f"bundlefs binary not found or not executable: {path} "
+                           "(build it, or set BUNDLEFS_BIN)")
+    return path
+
+
+def unmount(path):
+    subprocess.run(["fusermount3", "-u", "-z", str(path)], stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL, check=False)
+
+
+def mounts_below(path):
+    """Mount points at or below path (from /proc/self/mountinfo), deepest first."""
+    path = os.path.realpath(path)
+    out = []
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            mp = line.split()[4]
+            mp = re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), mp)
+            if mp == path or mp.startswith(path + "/"):
+                out.append(mp)
+    return sorted(out, key=len, reverse=True)
+
+
+def mount_ids_at(path):
+    """The ids of the mounts whose mount point is exactly path (mountinfo)."""
+    path = os.path.realpath(path)
+    ids = set()
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            fields = line.split()
+            mp = re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), fields[4])
+            if mp == path:
+                ids.add(int(fields[0]))
+    return ids
+
+
+def bundlefs_mounted_at(path):
+    """True if the top mount at exactly path is a bundlefs mount (mountinfo)."""
+    path = os.path.realpath(path)
+    top = None
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            fields = line.split()
+            mp = re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), fields[4])
+            if mp == path:
+                top = fields[fields.index("-") + 1]
+    return top == "fuse.bundlefs"
+
+
+def is_served(mnt, old_ids=frozenset()):
+    """A bundlefs mount is at mnt and answers statfs (statfs always reaches the
+    daemon: a stale FUSE mount answers ENOTCONN even while stat() still
+    succeeds from the attribute cache). Mount ids are not compared: the kernel
+    reuses the id of a detached mount at once."""
+    del old_ids
+    if not bundlefs_mounted_at(mnt):
+        return False
+    try:
+        os.statvfs(mnt)
+        return True
+    except OSError:
+        return False
+
+
+def errno_of(fn, *args, **kwargs):
+    try:
+        fn(*args, **kwargs)
+    except OSError as e:
+        return e.errno
+    return None
+
+
+def write_file(path, data, mode=0o666):
+    """open(O_WRONLY|O_CREAT|O_TRUNC), write, close: (errno or None, failing step)."""
+    if isinstance(data, str):
+        data = data.encode()
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, mode)
+    except OSError as e:
+        return e.errno, "open"
+    try:
+        view = memoryview(data)
+        while view:
+            n = os.write(fd, view[:1 << 20])
+            view = view[n:]
+    except OSError as e:
+        try:
+            os.close(fd)
+        except OSError:
+            pass            # the write's error is the one that counts
+        return e.errno, "write"
+    try:
+        os.close(fd)
+    except OSError as e:
+        return e.errno, "close"
+    return None, None
+
+
+def read_file(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def snapshot(*roots):
+    """Everything observable below roots without following symlinks:
+    {(root index, relpath): (type, mode, uid, gid, size, sha256 or link target)}.
+    Directory sizes are left out (they depend on the file system's history)."""
+    snap = {}
+    for i, root in enumerate(roots):
+        root = os.fsencode(root)
+        for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+            names = dirnames + filenames
+            if dirpath == root:
+                names = [b""] + names
+            for name in names:
+                full = os.path.join(dirpath, name) if name else dirpath
+                try:
+                    st = os.lstat(full)
+                    extra, size = None, st.st_size
+                    if stat.S_ISREG(st.st_mode):
+                        h = hashlib.sha256()
+                        with open(full, "rb") as f:
+                            for chunk in iter(lambda: f.read(1 << 20), b""):
+                                h.update(chunk)
+                        extra = h.hexdigest()
+                    elif stat.S_ISLNK(st.st_mode):
+                        extra = os.readlink(full)
+                    elif stat.S_ISDIR(st.st_mode):
+                        size = None
+                except FileNotFoundError:
+                    continue        # removed while we walked (a release in flight)
+                snap[(i, os.path.relpath(full, root))] = (
+                    stat.S_IFMT(st.st_mode), stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid,
+                    size, extra)
+    return snap
+
+
+def diff_snapshots(before, after):
+    lines = []
+    for k in sorted(set(before) | set(after)):
+        if before.get(k) != after.get(k):
+            lines.append(f"{k}: {before.get(k)} -> {after.get(k)}")
+    return "\n".join(lines)
+
+
+def mode_of(path):
+    return stat.S_IMODE(os.lstat(path).st_mode)
+
+
+def leftovers(state, work):
+    """Hidden leftovers the start-up sweep must remove (SPEC 5.4): directories
+    .<identifier> directly in S/<ns> and W/<ns>, and .bundlefs-* entries at any
+    depth of S or W."""
+    found = []
+    for root in (os.fsencode(state), os.fsencode(work)):
+        for ns in os.listdir(root):
+            p = os.path.join(root, ns)
+            if not ns.startswith(b".") and stat.S_ISDIR(os.lstat(p).st_mode):
+                for name in os.listdir(p):
+                    q = os.path.join(p, name)
+                    if (name.startswith(b".") and IDENT_RE.match(name[1:])
+                            and stat.S_ISDIR(os.lstat(q).st_mode)):
+                        found.append(q)
+        for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+            for name in dirnames + filenames:
+                if name.startswith(TMP_PREFIX):
+                    found.append(os.path.join(dirpath, name))
+    return sorted(set(found))
+
+
+class Daemon:
+    """One bundlefs process serving a Store."""
+
+    def __init__(self, store, log_path, opts, nofile=None):
+        self.store = store
+        old_ids = mount_ids_at(store.mnt)
+        self.log_path = log_path
+        argv = [bundlefs_bin(), store.mnt, "-f", "-o", store.option_string(opts)]
+        preexec = None
+        if nofile is not None:
+            def preexec():
+                resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
+        env = dict(os.environ)
+        # Leaks are reported at a clean exit; keep the report on stderr.
+        env.setdefault("ASAN_OPTIONS", "detect_leaks=1")
+        env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1")
+        with open(log_path, "wb") as log:
+            self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log,
+                                         stderr=log, preexec_fn=preexec, env=env)
+        self.pid = self.proc.pid
+        self.killed = False
+        self.old_ids = old_ids
+
+    def wait_mounted(self, timeout=20.0):
+        deadline = time.monotonic() + timeout
+        while not is_served(self.store.mnt, self.old_ids):
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"bundlefs exited early with {self.proc.returncode}: "
+                                   f"{self.log_text()!r}")
+            if time.monotonic() > deadline:
+                self.proc.kill()
+                self.proc.wait()
+                raise RuntimeError(f"bundlefs did not mount within {timeout}s: "
+                                   f"{self.log_text()!r}")
+            time.sleep(0.02)
+
+    def kill9(self):
+        self.killed = True
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+
+    def stop(self):
+        """Unmount and reap; a list of problems (exit status, log)."""
+        problems = []
+        if self.proc.poll() is None or not self.killed:
+            unmount(self.store.mnt)
+        try:
+            rc = self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            rc = self.proc.wait()
+            problems.append("bundlefs did not exit within 20 s of the unmount (killed)")
+        if not self.killed and rc != 0:
+            problems.append(f"bundlefs exited with status {rc}")
+        return problems + self.log_problems()
+
+    def fd_count(self):
+        try:
+            return len(os.listdir(f"/proc/{self.pid}/fd"))
+        except OSError:
+            return None
+
+    def log_text(self):
+        try:
+            with open(self.log_path, "rb") as f:
+                return f.read().decode(errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def log_problems(self):
+        problems = []
+        for line in self.log_text().splitlines():
+            if not line.strip():
+                continue
+            if any(p in line for p in SANITIZER_PATTERNS):
+                problems.append(f"sanitizer report: {line}")
+            elif not any(rx.search(line) for rx in self.store.expected):
+                problems.append(f"unexpected log line: {line}")
+        return problems
+
+
+class Store:
+    """Fresh backing store + mountpoint; serves daemons one after another."""
+
+    def __init__(self, mnt_depth=1, tmp_root=None):
+        self.base = tempfile.mkdtemp(prefix="bfs-rel-", dir=tmp_root)
+        self.state = os.path.join(self.base, "state")
+        self.work = os.path.join(self.base, "work")
+        self.socket_root = os.path.join(self.base, "socket_root")
+        # A deeper mountpoint lets relative symlink targets resolve differently
+        # through the mount and in the backing store (test_symlink_race).
+        self.mnt = os.path.join(self.base, *(["d"] * (mnt_depth - 1)), "mnt")
+        for d in (self.state, self.work, self.socket_root):
+            os.mkdir(d)
+        os.makedirs(self.mnt)
+        os.mkdir(os.path.join(self.socket_root, "s"))
+        self.expected = []
+        self.daemons = []
+        self.current = None
+
+    def option_string(self, opts):
+        o = {"state": self.state, "work": self.work, "socket_root": self.socket_root}
+        o.update(opts or {})
+        return ",".join(k if v is True else f"{k}={v}" for k, v in o.items()
+                        if v is not None and v is not False)
+
+    def expect_log(self, regex):
+        """Declare that log lines matching regex (re.search) may appear."""
+        self.expected.append(re.compile(regex))
+
+    def start(self, opts=None, nofile=None):
+        n = len(self.daemons)
+        d = Daemon(self, os.path.join(self.base, f"stderr.{n}.log"), opts, nofile)
+        self.daemons.append(d)
+        self.current = d
+        d.wait_mounted()
+        return d
+
+    def stop_all(self):
+        problems = []
+        for d in self.daemons:
+            problems += [f"daemon #{self.daemons.index(d)}: {p}" for p in d.stop()]
+        return problems
+
+    def cleanup(self):
+        import shutil
+        unmount(self.mnt)
+        for mp in mounts_below(self.base):
+            subprocess.run(["umount", "-l", mp], check=False, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
+        shutil.rmtree(self.base, ignore_errors=True)
+
+    # paths
+    def m(self, *parts):
+        return os.path.join(self.mnt, *parts)
+
+    def s(self, *parts):
+        return os.path.join(self.state, *parts)
+
+    def w(self, *parts):
+        return os.path.join(self.work, *parts)
+
+    def backing_snapshot(self):
+        return snapshot(self.state, self.work, self.socket_root)
+
+    def settled_snapshot(self, before, timeout=3.0):
+        """A snapshot taken once the store equals `before`, or after timeout.
+        The kernel sends FUSE's release after close() has returned, so a
+        staging file may outlive the close by a moment."""
+        deadline = time.monotonic() + timeout
+        while True:
+            snap = self.backing_snapshot()
+            if snap == before or time.monotonic() > deadline:
+                return snap
+            time.sleep(0.02)
+
+
+# ------------------------------------------------------------ crash storm
+
+def config_version(bid, tag):
+    """The config.json the crash-storm writers write as version `tag` of bundle
+    `bid`: valid for SPEC 5.2, distinct per version, and 1 KiB..400 KiB long so
+    that one write spans several FUSE write requests (a torn file is visible)."""
+    import json
+    h = int(hashlib.sha256(f"{bid}/{tag}".encode()).hexdigest()[:8], 16)
+    pad = "%s-%s|" % (bid, tag)
+    pad = (pad * (1 + (1024 + h % (400 * 1024)) // len(pad)))
+    doc = {"ociVersion": "1.0.2", "bundlefsTest": {"id": bid, "tag": tag},
+           "linux": {"gidMappings": [{"containerID": 1, "hostID": 1000 + h % 1000,
+                                      "size": 1}]},
+           "pad": pad}
+    return json.dumps(doc).encode()
+
+
+def config_tag(data):
+    """(id, tag) named inside a crash-storm config.json, or None."""
+    import json
+    try:
+        t = json.loads(data)["bundlefsTest"]
+        return t["id"], t["tag"]
+    except (ValueError, KeyError, TypeError):
+        return None
