@@ -103,10 +103,13 @@ void bfs_file_release_all(void)
 	while (registry) {
 		struct bfs_file *fh = registry;
 
-		if (fh->ov)
+		if (fh->ov) {
+			/* Never closed by its caller: as after a crash, nothing is stored. */
+			fh->dirty = false;
 			overlay_release(fh);
-		else
+		} else {
 			pass_free(fh);
+		}
 	}
 }
 
