@@ -1,8 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """SPEC 2: starting bundlefs, refusing bad set-ups, daemonizing after the mount is live.
 
-(The embedded default store under /var/lib/bundlefs is not exercised here: it
-would change the machine's real directories.)
+(The embedded default store is exercised in test_default_store.py.)
 """
 
 import os
