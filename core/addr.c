@@ -7,6 +7,7 @@
 #include "addr.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <stdbool.h>
@@ -18,6 +19,24 @@
 
 #define ADDR_SCHEME "unix://"
 #define ADDR_SCHEME_LEN (sizeof(ADDR_SCHEME) - 1)
+
+static EVP_MD *sha256_md;
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+
+static void sha256_fetch(void)
+{
+	sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
+/*
+ * The SHA-256 implementation, fetched once: EVP_sha256() makes OpenSSL 3
+ * look the algorithm up again on every digest. Kept for the process's life.
+ */
+static const EVP_MD *addr_sha256(void)
+{
+	pthread_once(&sha256_once, sha256_fetch);
+	return sha256_md ? sha256_md : EVP_sha256();
+}
 
 /* Join(socket_root, "s"): the directory that holds every computed shim socket. */
 static char *addr_socket_dir(const char *socket_root)
@@ -43,7 +62,7 @@ char *addr_computed(const char *socket_root, const char *daemon_address, const c
 		goto out;
 
 	/* EVP_Digest fails only on allocation failure inside OpenSSL. */
-	if (!EVP_Digest(joined, strlen(joined), md, &mdlen, EVP_sha256(), NULL))
+	if (!EVP_Digest(joined, strlen(joined), md, &mdlen, addr_sha256(), NULL))
 		goto out;
 	for (i = 0; i < mdlen; i++) {
 		hex[2 * i] = hexdig[md[i] >> 4];

@@ -28,9 +28,9 @@ static int openat2_state;
 static int sys_openat2(int dirfd, const char *path, int flags, mode_t mode)
 {
 	struct open_how how = {
-		.flags = (unsigned long long)flags,
-		.mode = (flags & (O_CREAT | O_TMPFILE)) ? mode : 0,
-		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+	    .flags = (unsigned long long)flags,
+	    .mode = (flags & (O_CREAT | O_TMPFILE)) ? mode : 0,
+	    .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
 	};
 	long fd;
 
@@ -692,8 +692,8 @@ int store_bundle_delete(struct store *st, const char *ns, const char *name,
 	ret = busy_check(st, ns, name, ctx, hidden);
 	if (ret < 0) {
 		if (ret == -EBUSY)
-			blog(BLOG_ERR, "%s/%s: not deleted: a file system is mounted inside it",
-			     ns, name);
+			blog(BLOG_ERR, "%s/%s: not deleted: a file system is mounted inside it", ns,
+			     name);
 		goto out;
 	}
 	if (!hidden && ctx && ctx->socket_root) {

@@ -23,8 +23,8 @@
 #include <sys/types.h>
 
 struct store {
-	int state_fd;     /* O_PATH|O_DIRECTORY of S */
-	int work_fd;      /* O_PATH|O_DIRECTORY of W */
+	int state_fd;	  /* O_PATH|O_DIRECTORY of S */
+	int work_fd;	  /* O_PATH|O_DIRECTORY of W */
 	char *state_path; /* absolute and clean, for shim-config and mount checks */
 	char *work_path;
 };
@@ -84,7 +84,7 @@ int store_bundle_create(struct store *st, const char *ns, const char *id,
 
 struct store_delete_ctx {
 	const char *socket_root; /* shim sockets live in <socket_root>/s/ */
-	const char *mountpoint;  /* absolute path of the mount, for mount checks; may be NULL */
+	const char *mountpoint;	 /* absolute path of the mount, for mount checks; may be NULL */
 };
 
 /*

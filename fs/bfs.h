@@ -28,7 +28,7 @@ struct bfs {
 	char *daemon_address; /* daemon_address= */
 	char *socket_root;    /* socket_root= */
 	char *runtime_root;   /* runtime_root= */
-	char *criu;           /* criu= */
+	char *criu;	      /* criu= */
 	char *bundle_root;    /* bundle_root=, default: the state dir */
 	bool systemd_cgroup;
 	bool legacy_address;
@@ -41,7 +41,7 @@ extern struct bfs bfs;
 /* Where a path points, decided once per request from the path alone. */
 enum loc_kind {
 	LOC_ROOT,    /* "/" */
-	LOC_NS,      /* "/<ns>", visible or hidden */
+	LOC_NS,	     /* "/<ns>", visible or hidden */
 	LOC_NSENTRY, /* "/<ns>/<x>" with <ns> visible: a bundle if <x> is a visible directory */
 	LOC_INSIDE,  /* below a bundle, or anywhere below a hidden entry */
 };
@@ -49,12 +49,12 @@ enum loc_kind {
 struct overlay;
 
 struct loc {
-	const char *rel;  /* the path without its leading '/': "" for the root */
+	const char *rel; /* the path without its leading '/': "" for the root */
 	enum loc_kind kind;
-	int depth;        /* number of components */
+	int depth; /* number of components */
 	char ns[NAME_MAX + 1];
-	char id[NAME_MAX + 1]; /* the second component, if any */
-	bool in_bundle;   /* depth >= 3 below a visible <ns>/<id> */
+	char id[NAME_MAX + 1];	  /* the second component, if any */
+	bool in_bundle;		  /* depth >= 3 below a visible <ns>/<id> */
 	const struct overlay *ov; /* the overlay file this path names, if any */
 };
 
@@ -64,8 +64,8 @@ int loc_parse(const char *path, struct loc *l);
 /* Open file state. Passthrough handles only use fd. */
 struct bfs_file {
 	struct bfs_file *prev, *next; /* open handles, protected by the registry lock */
-	const struct overlay *ov; /* NULL: passthrough */
-	int fd;                   /* backing file, or the staging file */
+	const struct overlay *ov;     /* NULL: passthrough */
+	int fd;			      /* backing file, or the staging file */
 	/* Overlay read snapshot (address, shim-config): what this open reads. */
 	char *snap;
 	size_t snaplen;
@@ -73,12 +73,12 @@ struct bfs_file {
 	pthread_mutex_t lock;
 	char ns[NAME_MAX + 1], id[NAME_MAX + 1];
 	char tmpname[64]; /* staging file in S/<ns>, "" when none */
-	bool dirty;      /* staged content differs from the stored file */
-	bool written;    /* written to (or ftruncated) since open or the last commit */
-	bool toobig;     /* a write went past the size limit: nothing is committed */
+	bool dirty;	  /* staged content differs from the stored file */
+	bool written;	  /* written to (or ftruncated) since open or the last commit */
+	bool toobig;	  /* a write went past the size limit: nothing is committed */
 	bool writable;
-	bool created;    /* the overlay file did not exist when this handle made it */
-	uid_t uid;       /* the opener, owner of what it stores */
+	bool created; /* the overlay file did not exist when this handle made it */
+	uid_t uid;    /* the opener, owner of what it stores */
 	gid_t gid;
 };
 
@@ -111,8 +111,8 @@ void overlay_release(struct bfs_file *fh);
 int overlay_fsync(struct bfs_file *fh, int datasync);
 int overlay_unlink(const struct loc *l);
 /* rename of dirfd/name (in the same bundle) over the overlay file of l. */
-int overlay_rename_onto(const struct loc *to, int from_dirfd, const char *from_name,
-			int to_dirfd, unsigned int flags);
+int overlay_rename_onto(const struct loc *to, int from_dirfd, const char *from_name, int to_dirfd,
+			unsigned int flags);
 bool overlay_may_rename_from(const struct overlay *ov);
 bool overlay_may_setattr(const struct overlay *ov);
 /* true if the bundle holds a stored regular file for this overlay file. */

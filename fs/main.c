@@ -37,19 +37,22 @@ struct bfs_opts {
 
 enum { KEY_RO, KEY_HELP, KEY_VERSION };
 
-#define OPT(t, m) {t, offsetof(struct bfs_opts, m), 1}
+#define OPT(t, m)                                                                                  \
+	{                                                                                          \
+		t, offsetof(struct bfs_opts, m), 1                                                 \
+	}
 static const struct fuse_opt bfs_opt_spec[] = {
-	OPT("state=%s", state),
-	OPT("work=%s", work),
-	OPT("daemon_address=%s", daemon_address),
-	OPT("socket_root=%s", socket_root),
-	OPT("runtime_root=%s", runtime_root),
-	OPT("criu=%s", criu),
-	OPT("bundle_root=%s", bundle_root),
-	OPT("systemd_cgroup", systemd_cgroup),
-	OPT("legacy_address", legacy_address),
-	FUSE_OPT_KEY("ro", KEY_RO),
-	FUSE_OPT_END,
+    OPT("state=%s", state),
+    OPT("work=%s", work),
+    OPT("daemon_address=%s", daemon_address),
+    OPT("socket_root=%s", socket_root),
+    OPT("runtime_root=%s", runtime_root),
+    OPT("criu=%s", criu),
+    OPT("bundle_root=%s", bundle_root),
+    OPT("systemd_cgroup", systemd_cgroup),
+    OPT("legacy_address", legacy_address),
+    FUSE_OPT_KEY("ro", KEY_RO),
+    FUSE_OPT_END,
 };
 
 static int opt_proc(void *data, const char *arg, int key, struct fuse_args *outargs)

@@ -159,6 +159,55 @@ static int own_new(int dirfd, const char *name, bool is_dir, mode_t mode)
 	return err;
 }
 
+/* The parent directory of a path's last component, opened for *at() calls. */
+struct at {
+	int fd;
+	const char *base;
+	bool is_root;
+};
+
+static int at_get(const struct loc *l, struct at *at)
+{
+	at->fd = store_get_parent(bfs.st.state_fd, l->rel, &at->base, &at->is_root);
+	return at->fd < 0 ? at->fd : 0;
+}
+
+static void at_put(struct at *at)
+{
+	store_put_parent(at->fd, at->is_root);
+}
+
+/* Both parents of a two-path operation (rename, link): 0 or -errno. */
+static int at_get2(const struct loc *a, const struct loc *b, struct at *ata, struct at *atb)
+{
+	int ret = at_get(a, ata);
+
+	if (ret < 0)
+		return ret;
+	ret = at_get(b, atb);
+	if (ret < 0)
+		at_put(ata);
+	return ret;
+}
+
+/*
+ * Evaluate `expr` with `at` bound to the parent directory of the entry l
+ * names (at.fd, at.base). AT_SYS takes a system call (-1 and errno on
+ * failure), AT_RET an expression worth 0 or -errno. Both give 0 or -errno;
+ * errno is read before the descriptor is closed.
+ */
+#define AT_RET(l, expr)                                                                            \
+	({                                                                                         \
+		struct at at;                                                                      \
+		int _r = at_get(l, &at);                                                           \
+		if (_r == 0) {                                                                     \
+			_r = (expr);                                                               \
+			at_put(&at);                                                               \
+		}                                                                                  \
+		_r;                                                                                \
+	})
+#define AT_SYS(l, call) AT_RET(l, (call) < 0 ? -errno : 0)
+
 #define PARSE(path, l)                                                                             \
 	do {                                                                                       \
 		int _r = loc_parse(path, &(l));                                                    \
@@ -175,10 +224,7 @@ static bool structural(const struct loc *l)
 static int bfs_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
 {
 	struct bfs_file *fh = fi ? bfs_fh(fi) : NULL;
-	const char *base;
-	bool is_root;
 	struct loc l;
-	int pfd, ret = 0;
 
 	PARSE(path, l);
 	if (l.ov)
@@ -187,44 +233,28 @@ static int bfs_getattr(const char *path, struct stat *st, struct fuse_file_info 
 		return fstat(fh->fd, st) < 0 ? -errno : 0;
 	if (l.kind == LOC_ROOT)
 		return fstat(bfs.st.state_fd, st) < 0 ? -errno : 0;
-	pfd = store_get_parent(bfs.st.state_fd, l.rel, &base, &is_root);
-	if (pfd < 0)
-		return pfd;
-	if (fstatat(pfd, base, st, AT_SYMLINK_NOFOLLOW) < 0)
-		ret = -errno;
-	store_put_parent(pfd, is_root);
-	return ret;
+	return AT_SYS(&l, fstatat(at.fd, at.base, st, AT_SYMLINK_NOFOLLOW));
 }
 
 static int bfs_readlink(const char *path, char *buf, size_t size)
 {
-	const char *base;
-	bool is_root;
+	ssize_t n = 0;
 	struct loc l;
-	ssize_t n;
-	int pfd;
+	int ret;
 
 	PARSE(path, l);
 	if (l.kind == LOC_ROOT || size == 0)
 		return -EINVAL;
-	pfd = store_get_parent(bfs.st.state_fd, l.rel, &base, &is_root);
-	if (pfd < 0)
-		return pfd;
-	n = readlinkat(pfd, base, buf, size - 1);
-	store_put_parent(pfd, is_root);
-	if (n < 0)
-		return -errno;
-	buf[n] = '\0';
-	return 0;
+	ret = AT_SYS(&l, n = readlinkat(at.fd, at.base, buf, size - 1));
+	if (ret == 0)
+		buf[n] = '\0';
+	return ret;
 }
 
 static int bfs_mkdir(const char *path, mode_t mode)
 {
 	struct store_owner own;
-	const char *base;
-	bool is_root;
 	struct loc l;
-	int pfd, ret;
 
 	PARSE(path, l);
 	if (bfs.ro)
@@ -246,21 +276,14 @@ static int bfs_mkdir(const char *path, mode_t mode)
 	}
 	if (l.ov)
 		return -EEXIST;
-	pfd = store_get_parent(bfs.st.state_fd, l.rel, &base, &is_root);
-	if (pfd < 0)
-		return pfd;
-	ret = mkdirat(pfd, base, mode) < 0 ? -errno : own_new(pfd, base, true, mode);
-	store_put_parent(pfd, is_root);
-	return ret;
+	return AT_RET(&l, mkdirat(at.fd, at.base, mode) < 0 ? -errno
+							    : own_new(at.fd, at.base, true, mode));
 }
 
 static int bfs_rmdir(const char *path)
 {
 	struct store_delete_ctx ctx = {bfs.socket_root, bfs.mountpoint};
-	const char *base;
-	bool is_root;
 	struct loc l;
-	int pfd, ret;
 
 	PARSE(path, l);
 	if (bfs.ro)
@@ -273,20 +296,12 @@ static int bfs_rmdir(const char *path)
 		return store_bundle_delete(&bfs.st, l.ns, l.id, &ctx);
 	if (l.ov)
 		return -ENOTDIR;
-	pfd = store_get_parent(bfs.st.state_fd, l.rel, &base, &is_root);
-	if (pfd < 0)
-		return pfd;
-	ret = unlinkat(pfd, base, AT_REMOVEDIR) < 0 ? -errno : 0;
-	store_put_parent(pfd, is_root);
-	return ret;
+	return AT_SYS(&l, unlinkat(at.fd, at.base, AT_REMOVEDIR));
 }
 
 static int bfs_unlink(const char *path)
 {
-	const char *base;
-	bool is_root;
 	struct loc l;
-	int pfd, ret;
 
 	PARSE(path, l);
 	if (bfs.ro)
@@ -295,12 +310,7 @@ static int bfs_unlink(const char *path)
 		return -EISDIR;
 	if (l.ov)
 		return overlay_unlink(&l);
-	pfd = store_get_parent(bfs.st.state_fd, l.rel, &base, &is_root);
-	if (pfd < 0)
-		return pfd;
-	ret = unlinkat(pfd, base, 0) < 0 ? -errno : 0;
-	store_put_parent(pfd, is_root);
-	return ret;
+	return AT_SYS(&l, unlinkat(at.fd, at.base, 0));
 }
 
 /* New entries other than directories live inside bundles (and hidden trees). */
@@ -315,29 +325,21 @@ static int may_create(const struct loc *l)
 
 static int bfs_symlink(const char *target, const char *path)
 {
-	const char *base;
-	bool is_root;
 	struct loc l;
-	int pfd, ret;
+	int ret;
 
 	PARSE(path, l);
 	ret = may_create(&l);
 	if (ret < 0)
 		return ret;
-	pfd = store_get_parent(bfs.st.state_fd, l.rel, &base, &is_root);
-	if (pfd < 0)
-		return pfd;
-	ret = symlinkat(target, pfd, base) < 0 ? -errno : own_new(pfd, base, false, 0);
-	store_put_parent(pfd, is_root);
-	return ret;
+	return AT_RET(
+	    &l, symlinkat(target, at.fd, at.base) < 0 ? -errno : own_new(at.fd, at.base, false, 0));
 }
 
 static int bfs_mknod(const char *path, mode_t mode, dev_t rdev)
 {
-	const char *base;
-	bool is_root;
 	struct loc l;
-	int pfd, ret;
+	int ret;
 
 	PARSE(path, l);
 	ret = may_create(&l);
@@ -346,12 +348,9 @@ static int bfs_mknod(const char *path, mode_t mode, dev_t rdev)
 	/* FIFOs, sockets and plain files; device nodes have no place in a bundle. */
 	if (!S_ISFIFO(mode) && !S_ISREG(mode) && !S_ISSOCK(mode))
 		return -EPERM;
-	pfd = store_get_parent(bfs.st.state_fd, l.rel, &base, &is_root);
-	if (pfd < 0)
-		return pfd;
-	ret = mknodat(pfd, base, mode, rdev) < 0 ? -errno : own_new(pfd, base, false, mode);
-	store_put_parent(pfd, is_root);
-	return ret;
+	return AT_RET(&l, mknodat(at.fd, at.base, mode, rdev) < 0
+			      ? -errno
+			      : own_new(at.fd, at.base, false, mode));
 }
 
 /* Renames within one bundle, and the bundle -> hidden name of atomic deletes. */
@@ -374,10 +373,9 @@ static int rename_allowed(const struct loc *from, const struct loc *to)
 
 static int bfs_rename(const char *from, const char *to, unsigned int flags)
 {
-	const char *fbase, *tbase;
-	bool froot, troot;
+	struct at af, at;
 	struct loc lf, lt;
-	int ffd, tfd, ret;
+	int ret;
 
 	PARSE(from, lf);
 	PARSE(to, lt);
@@ -390,29 +388,23 @@ static int bfs_rename(const char *from, const char *to, unsigned int flags)
 		return -EPERM;
 	if (lf.kind == LOC_NSENTRY)
 		return store_bundle_hide(&bfs.st, lf.ns, lf.id, lt.id, flags);
-	ffd = store_get_parent(bfs.st.state_fd, lf.rel, &fbase, &froot);
-	if (ffd < 0)
-		return ffd;
-	tfd = store_get_parent(bfs.st.state_fd, lt.rel, &tbase, &troot);
-	if (tfd < 0) {
-		store_put_parent(ffd, froot);
-		return tfd;
-	}
+	ret = at_get2(&lf, &lt, &af, &at);
+	if (ret < 0)
+		return ret;
 	if (lt.ov)
-		ret = overlay_rename_onto(&lt, ffd, fbase, tfd, flags);
-	else if (renameat2(ffd, fbase, tfd, tbase, flags) < 0)
+		ret = overlay_rename_onto(&lt, af.fd, af.base, at.fd, flags);
+	else if (renameat2(af.fd, af.base, at.fd, at.base, flags) < 0)
 		ret = -errno;
-	store_put_parent(tfd, troot);
-	store_put_parent(ffd, froot);
+	at_put(&at);
+	at_put(&af);
 	return ret;
 }
 
 static int bfs_link(const char *from, const char *to)
 {
-	const char *fbase, *tbase;
-	bool froot, troot;
+	struct at af, at;
 	struct loc lf, lt;
-	int ffd, tfd, ret;
+	int ret;
 
 	PARSE(from, lf);
 	PARSE(to, lt);
@@ -423,17 +415,12 @@ static int bfs_link(const char *from, const char *to)
 		return -EPERM;
 	if (strcmp(lf.ns, lt.ns) || strcmp(lf.id, lt.id))
 		return -EXDEV;
-	ffd = store_get_parent(bfs.st.state_fd, lf.rel, &fbase, &froot);
-	if (ffd < 0)
-		return ffd;
-	tfd = store_get_parent(bfs.st.state_fd, lt.rel, &tbase, &troot);
-	if (tfd >= 0) {
-		ret = linkat(ffd, fbase, tfd, tbase, 0) < 0 ? -errno : 0;
-		store_put_parent(tfd, troot);
-	} else {
-		ret = tfd;
-	}
-	store_put_parent(ffd, froot);
+	ret = at_get2(&lf, &lt, &af, &at);
+	if (ret < 0)
+		return ret;
+	ret = linkat(af.fd, af.base, at.fd, at.base, 0) < 0 ? -errno : 0;
+	at_put(&at);
+	at_put(&af);
 	return ret;
 }
 
@@ -454,10 +441,8 @@ static int setattr_check(const struct loc *l)
 
 static int bfs_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
 {
-	const char *base;
-	bool is_root;
 	struct loc l;
-	int pfd, ret;
+	int ret;
 
 	PARSE(path, l);
 	ret = setattr_check(&l);
@@ -467,21 +452,14 @@ static int bfs_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
 		return fchmod(bfs_fh(fi)->fd, mode) < 0 ? -errno : 0;
 	if (l.kind == LOC_ROOT)
 		return -EPERM;
-	pfd = store_get_parent(bfs.st.state_fd, l.rel, &base, &is_root);
-	if (pfd < 0)
-		return pfd;
 	/* glibc implements AT_SYMLINK_NOFOLLOW through an O_PATH descriptor. */
-	ret = fchmodat(pfd, base, mode, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
-	store_put_parent(pfd, is_root);
-	return ret;
+	return AT_SYS(&l, fchmodat(at.fd, at.base, mode, AT_SYMLINK_NOFOLLOW));
 }
 
 static int bfs_chown(const char *path, uid_t uid, gid_t gid, struct fuse_file_info *fi)
 {
-	const char *base;
-	bool is_root;
 	struct loc l;
-	int pfd, ret;
+	int ret;
 
 	PARSE(path, l);
 	ret = setattr_check(&l);
@@ -491,12 +469,7 @@ static int bfs_chown(const char *path, uid_t uid, gid_t gid, struct fuse_file_in
 		return fchown(bfs_fh(fi)->fd, uid, gid) < 0 ? -errno : 0;
 	if (l.kind == LOC_ROOT)
 		return -EPERM;
-	pfd = store_get_parent(bfs.st.state_fd, l.rel, &base, &is_root);
-	if (pfd < 0)
-		return pfd;
-	ret = fchownat(pfd, base, uid, gid, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
-	store_put_parent(pfd, is_root);
-	return ret;
+	return AT_SYS(&l, fchownat(at.fd, at.base, uid, gid, AT_SYMLINK_NOFOLLOW));
 }
 
 static int bfs_truncate(const char *path, off_t size, struct fuse_file_info *fi)
@@ -524,10 +497,8 @@ static int bfs_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 
 static int bfs_utimens(const char *path, const struct timespec tv[2], struct fuse_file_info *fi)
 {
-	const char *base;
-	bool is_root;
 	struct loc l;
-	int pfd, ret;
+	int ret;
 
 	PARSE(path, l);
 	ret = setattr_check(&l);
@@ -537,20 +508,14 @@ static int bfs_utimens(const char *path, const struct timespec tv[2], struct fus
 		return futimens(bfs_fh(fi)->fd, tv) < 0 ? -errno : 0;
 	if (l.kind == LOC_ROOT)
 		return utimensat(bfs.st.state_fd, "", tv, AT_EMPTY_PATH) < 0 ? -errno : 0;
-	pfd = store_get_parent(bfs.st.state_fd, l.rel, &base, &is_root);
-	if (pfd < 0)
-		return pfd;
-	ret = utimensat(pfd, base, tv, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
-	store_put_parent(pfd, is_root);
-	return ret;
+	return AT_SYS(&l, utimensat(at.fd, at.base, tv, AT_SYMLINK_NOFOLLOW));
 }
 
 static int pass_open(const struct loc *l, struct fuse_file_info *fi, bool create, mode_t mode)
 {
 	struct bfs_file *fh;
-	const char *base;
-	bool is_root;
-	int pfd, fd, flags;
+	struct at at;
+	int fd, flags;
 
 	if (bfs.ro && ((fi->flags & O_ACCMODE) != O_RDONLY || create || (fi->flags & O_TRUNC)))
 		return -EROFS;
@@ -566,28 +531,28 @@ static int pass_open(const struct loc *l, struct fuse_file_info *fi, bool create
 	flags = fi->flags & ~(O_NOCTTY | O_DIRECT);
 	if (!create)
 		flags &= ~(O_CREAT | O_EXCL);
-	pfd = store_get_parent(bfs.st.state_fd, l->rel, &base, &is_root);
-	if (pfd < 0) {
+	fd = at_get(l, &at);
+	if (fd < 0) {
 		free(fh);
-		return pfd;
+		return fd;
 	}
-	fd = openat(pfd, base, flags | O_NOFOLLOW | O_CLOEXEC, mode);
+	fd = openat(at.fd, at.base, flags | O_NOFOLLOW | O_CLOEXEC, mode);
 	if (fd < 0) {
 		fd = -errno;
 	} else if (create) {
 		struct store_owner own;
 
-		if (new_owner(pfd, &own) &&
+		if (new_owner(at.fd, &own) &&
 		    (fchown(fd, own.uid, own.gid) < 0 ||
 		     ((mode & (S_ISUID | S_ISGID)) && fchmod(fd, mode & 07777) < 0))) {
 			int err = -errno;
 
 			close(fd);
-			unlinkat(pfd, base, 0);
+			unlinkat(at.fd, at.base, 0);
 			fd = err;
 		}
 	}
-	store_put_parent(pfd, is_root);
+	at_put(&at);
 	if (fd < 0) {
 		free(fh);
 		return fd;
@@ -637,8 +602,7 @@ static int bfs_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 	return pass_open(&l, fi, true, mode);
 }
 
-static int bfs_read(const char *path, char *buf, size_t size, off_t off,
-		    struct fuse_file_info *fi)
+static int bfs_read(const char *path, char *buf, size_t size, off_t off, struct fuse_file_info *fi)
 {
 	struct bfs_file *fh = bfs_fh(fi);
 	ssize_t n;
@@ -804,31 +768,31 @@ static void *bfs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 }
 
 const struct fuse_operations bfs_ops = {
-	.init = bfs_init,
-	.destroy = bfs_destroy,
-	.getattr = bfs_getattr,
-	.readlink = bfs_readlink,
-	.mknod = bfs_mknod,
-	.mkdir = bfs_mkdir,
-	.unlink = bfs_unlink,
-	.rmdir = bfs_rmdir,
-	.symlink = bfs_symlink,
-	.rename = bfs_rename,
-	.link = bfs_link,
-	.chmod = bfs_chmod,
-	.chown = bfs_chown,
-	.truncate = bfs_truncate,
-	.open = bfs_open,
-	.read = bfs_read,
-	.write = bfs_write,
-	.statfs = bfs_statfs,
-	.flush = bfs_flush,
-	.release = bfs_release,
-	.fsync = bfs_fsync,
-	.opendir = bfs_opendir,
-	.readdir = bfs_readdir,
-	.releasedir = bfs_releasedir,
-	.create = bfs_create,
-	.utimens = bfs_utimens,
-	.poll = bfs_poll,
+    .init = bfs_init,
+    .destroy = bfs_destroy,
+    .getattr = bfs_getattr,
+    .readlink = bfs_readlink,
+    .mknod = bfs_mknod,
+    .mkdir = bfs_mkdir,
+    .unlink = bfs_unlink,
+    .rmdir = bfs_rmdir,
+    .symlink = bfs_symlink,
+    .rename = bfs_rename,
+    .link = bfs_link,
+    .chmod = bfs_chmod,
+    .chown = bfs_chown,
+    .truncate = bfs_truncate,
+    .open = bfs_open,
+    .read = bfs_read,
+    .write = bfs_write,
+    .statfs = bfs_statfs,
+    .flush = bfs_flush,
+    .release = bfs_release,
+    .fsync = bfs_fsync,
+    .opendir = bfs_opendir,
+    .readdir = bfs_readdir,
+    .releasedir = bfs_releasedir,
+    .create = bfs_create,
+    .utimens = bfs_utimens,
+    .poll = bfs_poll,
 };

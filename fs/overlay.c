@@ -33,16 +33,15 @@
 
 enum ov_kind { OV_CONFIG, OV_ADDRESS, OV_SHIMCFG, OV_ROPTS };
 
-typedef int (*ov_validate_fn)(const char *buf, size_t len, uint32_t *gid, char *why,
-			      size_t whysz);
+typedef int (*ov_validate_fn)(const char *buf, size_t len, uint32_t *gid, char *why, size_t whysz);
 
 struct overlay {
 	const char *name;
 	enum ov_kind kind;
-	mode_t computed_mode;    /* mode of computed content; 0: stored only */
-	bool writable;           /* staged writes, committed at close */
+	mode_t computed_mode; /* mode of computed content; 0: stored only */
+	bool writable;	      /* staged writes, committed at close */
 	bool may_unlink;
-	size_t max;              /* largest content accepted */
+	size_t max;		 /* largest content accepted */
 	ov_validate_fn validate; /* NULL: any bytes */
 };
 
@@ -64,10 +63,10 @@ static int validate_ropts(const char *buf, size_t len, uint32_t *gid, char *why,
 }
 
 static const struct overlay overlays[] = {
-	{"config.json", OV_CONFIG, 0, true, false, SPEC_MAX_SIZE, validate_config},
-	{"address", OV_ADDRESS, 0644, true, true, ADDRESS_MAX, NULL},
-	{"shim-config", OV_SHIMCFG, 0444, false, false, 0, NULL},
-	{"runc-options", OV_ROPTS, 0, true, true, ROPTS_MAX_SIZE, validate_ropts},
+    {"config.json", OV_CONFIG, 0, true, false, SPEC_MAX_SIZE, validate_config},
+    {"address", OV_ADDRESS, 0644, true, true, ADDRESS_MAX, NULL},
+    {"shim-config", OV_SHIMCFG, 0444, false, false, 0, NULL},
+    {"runc-options", OV_ROPTS, 0, true, true, ROPTS_MAX_SIZE, validate_ropts},
 };
 
 const struct overlay *overlay_find(const char *name)
@@ -142,11 +141,11 @@ static char *computed_address(const char *ns, const char *id)
 static char *render_shim_config(int bfd, const char *ns, const char *id, size_t *len)
 {
 	struct shimcfg_node node = {
-		.bundle_root = bfs.bundle_root,
-		.work_root = bfs.st.work_path,
-		.criu = bfs.criu,
-		.runtime_root = bfs.runtime_root,
-		.systemd_cgroup = bfs.systemd_cgroup,
+	    .bundle_root = bfs.bundle_root,
+	    .work_root = bfs.st.work_path,
+	    .criu = bfs.criu,
+	    .runtime_root = bfs.runtime_root,
+	    .systemd_cgroup = bfs.systemd_cgroup,
 	};
 	struct ropts ro, *rop = NULL;
 	char *text = NULL, *out;
@@ -530,8 +529,7 @@ static int commit(struct bfs_file *fh, bool log)
 		ret = -errno;
 		goto out;
 	}
-	if (fchmod(fh->fd, 0644) < 0 ||
-	    (bfs.is_root && fchown(fh->fd, fh->uid, fh->gid) < 0)) {
+	if (fchmod(fh->fd, 0644) < 0 || (bfs.is_root && fchown(fh->fd, fh->uid, fh->gid) < 0)) {
 		ret = -errno;
 		goto out;
 	}
@@ -679,8 +677,8 @@ int overlay_unlink(const struct loc *l)
 	return ret;
 }
 
-int overlay_rename_onto(const struct loc *to, int from_dirfd, const char *from_name,
-			int to_dirfd, unsigned int flags)
+int overlay_rename_onto(const struct loc *to, int from_dirfd, const char *from_name, int to_dirfd,
+			unsigned int flags)
 {
 	const struct overlay *ov = to->ov;
 	char *buf = NULL;
