@@ -9,18 +9,7 @@
 #include <string.h>
 
 #include "gojson.h"
-
-static int passed, failed;
-
-#define CHECK(cond, fmt, ...)                                                                      \
-	do {                                                                                       \
-		if (cond) {                                                                        \
-			passed++;                                                                  \
-		} else {                                                                           \
-			failed++;                                                                  \
-			fprintf(stderr, "FAIL %s:%d: " fmt "\n", __FILE__, __LINE__, __VA_ARGS__); \
-		}                                                                                  \
-	} while (0)
+#include "check.h"
 
 struct tcase {
 	const char *in;
@@ -232,6 +221,5 @@ int main(void)
 		      "%s", "small why");
 	}
 
-	printf("%d passed, %d failed\n", passed, failed);
-	return failed ? 1 : 0;
+	return check_report();
 }

@@ -10,19 +10,7 @@
 #include <string.h>
 
 #include "gopath.h"
-
-static int passed;
-
-#define CHECK(cond, ...)                                                                           \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			fprintf(stderr, "%s:%d: FAIL: ", __FILE__, __LINE__);                      \
-			fprintf(stderr, __VA_ARGS__);                                              \
-			fprintf(stderr, "\n%d passed, 1 failed\n", passed);                        \
-			exit(1);                                                                   \
-		}                                                                                  \
-		passed++;                                                                          \
-	} while (0)
+#include "check.h"
 
 struct clean_case {
 	const char *path, *result;
@@ -192,6 +180,5 @@ int main(void)
 		free(s);
 	}
 
-	printf("%d passed, 0 failed\n", passed);
-	return 0;
+	return check_report();
 }

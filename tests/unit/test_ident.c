@@ -6,19 +6,7 @@
 #include <string.h>
 
 #include "ident.h"
-
-static int passed;
-
-#define CHECK(cond, ...)                                                                           \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			fprintf(stderr, "%s:%d: FAIL: ", __FILE__, __LINE__);                      \
-			fprintf(stderr, __VA_ARGS__);                                              \
-			fprintf(stderr, "\n%d passed, 1 failed\n", passed);                        \
-			exit(1);                                                                   \
-		}                                                                                  \
-		passed++;                                                                          \
-	} while (0)
+#include "check.h"
 
 static const char *const valid[] = {
     "a",
@@ -117,6 +105,5 @@ int main(void)
 
 	CHECK(ident_validate(NULL) == -EINVAL, "NULL should be -EINVAL");
 
-	printf("%d passed, 0 failed\n", passed);
-	return 0;
+	return check_report();
 }

@@ -6,18 +6,7 @@
 #include <string.h>
 
 #include "ropts.h"
-
-static int passed, failed;
-
-#define CHECK(cond, fmt, ...)                                                                      \
-	do {                                                                                       \
-		if (cond) {                                                                        \
-			passed++;                                                                  \
-		} else {                                                                           \
-			failed++;                                                                  \
-			fprintf(stderr, "FAIL %s:%d: " fmt "\n", __FILE__, __LINE__, __VA_ARGS__); \
-		}                                                                                  \
-	} while (0)
+#include "check.h"
 
 struct tcase {
 	const char *in;
@@ -170,6 +159,5 @@ int main(void)
 		ropts_free(NULL);
 	}
 
-	printf("%d passed, %d failed\n", passed, failed);
-	return failed ? 1 : 0;
+	return check_report();
 }

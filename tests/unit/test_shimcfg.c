@@ -10,19 +10,7 @@
 #include <string.h>
 
 #include "shimcfg.h"
-
-static int passed;
-
-#define CHECK(cond, ...)                                                                           \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			fprintf(stderr, "%s:%d: FAIL: ", __FILE__, __LINE__);                      \
-			fprintf(stderr, __VA_ARGS__);                                              \
-			fprintf(stderr, "\n%d passed, 1 failed\n", passed);                        \
-			exit(1);                                                                   \
-		}                                                                                  \
-		passed++;                                                                          \
-	} while (0)
+#include "check.h"
 
 #define STATE "/run/containerd/io.containerd.runtime.v1.linux"
 #define WORK "/var/lib/containerd/io.containerd.runtime.v1.linux"
@@ -168,9 +156,13 @@ int main(void)
 		}
 		text = shimcfg_render(&t->node, t->ns, t->id, t->has_ro ? &ro : NULL, &len);
 		CHECK(text != NULL, "%s: shimcfg_render returned NULL", t->what);
-		CHECK(strcmp(text, t->want) == 0, "%s:\n got: %s want: %s", t->what, text, t->want);
-		CHECK(len == strlen(t->want), "%s: len %zu, want %zu", t->what, len,
-		      strlen(t->want));
+		/* The remaining checks of a case read the text. */
+		if (text != NULL) {
+			CHECK(strcmp(text, t->want) == 0, "%s:\n got: %s want: %s", t->what, text,
+			      t->want);
+			CHECK(len == strlen(t->want), "%s: len %zu, want %zu", t->what, len,
+			      strlen(t->want));
+		}
 		free(text);
 		free(ro.runtime);
 		free(ro.runtime_root);
@@ -190,6 +182,8 @@ int main(void)
 		node.criu = big;
 		text = shimcfg_render(&node, "n", "i", NULL, &len);
 		CHECK(text != NULL && len == strlen(text), "worst case: NULL or wrong len");
+		if (text == NULL)
+			return check_report();
 		CHECK(strstr(text, "\"Criu\":\"\\ufffd") != NULL &&
 			  strstr(text, "\\u003c\",\"RuntimeRoot\":\"\"") != NULL,
 		      "worst case: unexpected text");
@@ -201,6 +195,5 @@ int main(void)
 		free(text);
 	}
 
-	printf("%d passed, 0 failed\n", passed);
-	return 0;
+	return check_report();
 }

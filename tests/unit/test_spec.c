@@ -12,18 +12,7 @@
 #include <string.h>
 
 #include "spec.h"
-
-static int passed, failed;
-
-#define CHECK(cond, fmt, ...)                                                                      \
-	do {                                                                                       \
-		if (cond) {                                                                        \
-			passed++;                                                                  \
-		} else {                                                                           \
-			failed++;                                                                  \
-			fprintf(stderr, "FAIL %s:%d: " fmt "\n", __FILE__, __LINE__, __VA_ARGS__); \
-		}                                                                                  \
-	} while (0)
+#include "check.h"
 
 #define OK 1
 #define BAD 0
@@ -333,6 +322,5 @@ int main(void)
 		      "NULL why ok");
 	}
 
-	printf("%d passed, %d failed\n", passed, failed);
-	return failed ? 1 : 0;
+	return check_report();
 }

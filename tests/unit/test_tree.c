@@ -7,6 +7,7 @@
 #include "tree.h"
 
 #include "log.h"
+#include "check.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -24,20 +25,6 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-static int passed, failed;
-
-#define CHECK(cond, ...)                                                                           \
-	do {                                                                                       \
-		if (cond) {                                                                        \
-			passed++;                                                                  \
-		} else {                                                                           \
-			failed++;                                                                  \
-			fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                       \
-			fprintf(stderr, __VA_ARGS__);                                              \
-			fputc('\n', stderr);                                                       \
-		}                                                                                  \
-	} while (0)
 
 static char base[256];
 static int basefd = -1;
@@ -304,10 +291,10 @@ static bool in_child_64(void (*fn)(void *), void *arg)
 	if (pid == 0) {
 		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
 			_exit(3);
-		passed = failed = 0;
+		check_passed = check_failed = 0;
 		fn(arg);
 		fflush(NULL);
-		_exit(failed ? 1 : 0);
+		_exit(check_failed ? 1 : 0);
 	}
 	if (waitpid(pid, &status, 0) < 0)
 		return false;
@@ -747,6 +734,5 @@ int main(void)
 
 	close(basefd);
 	rmrf(base);
-	printf("%d passed, %d failed\n", passed, failed);
-	return failed ? 1 : 0;
+	return check_report();
 }
