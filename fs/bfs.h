@@ -6,7 +6,7 @@
 #ifndef BUNDLEFS_BFS_H
 #define BUNDLEFS_BFS_H
 
-#define FUSE_USE_VERSION 35
+#define FUSE_USE_VERSION 312
 #include <fuse.h>
 #include <dirent.h>
 #include <limits.h>
