@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -242,6 +241,9 @@ static int ensure_dir(int dirfd, const char *name, mode_t mode, const struct sto
 
 	if (created)
 		*created = false;
+	/* Usually there already: one fstatat instead of a failing mkdirat and one. */
+	if (fstatat(dirfd, name, &stbuf, AT_SYMLINK_NOFOLLOW) == 0)
+		return S_ISDIR(stbuf.st_mode) ? 0 : -ENOTDIR;
 	if (mkdirat(dirfd, name, mode) == 0) {
 		if (created)
 			*created = true;
@@ -334,30 +336,17 @@ int store_ns_remove(struct store *st, const char *ns)
 	return 0;
 }
 
-static void random_suffix(char *out, size_t n)
-{
-	static const char alphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
-	unsigned char rnd[16];
-	size_t i;
-
-	if (n > sizeof(rnd))
-		n = sizeof(rnd);
-	if (getrandom(rnd, n, GRND_NONBLOCK) != (ssize_t)n) {
-		/* Never fatal: the O_EXCL / NOREPLACE callers retry on a clash. */
-		for (i = 0; i < n; i++)
-			rnd[i] = (unsigned char)(rand() & 0xff);
-	}
-	for (i = 0; i < n; i++)
-		out[i] = alphabet[rnd[i] % (sizeof(alphabet) - 1)];
-	out[n] = '\0';
-}
-
+/*
+ * A fresh private name: TREE_TMP_PREFIX, the process id and a counter. Unique
+ * among this daemon's names; every caller still creates it exclusively (O_EXCL,
+ * mkdirat, RENAME_NOREPLACE) and takes another on a clash with a stranger's.
+ */
 static void tmp_name(char *name, size_t namesz)
 {
-	char rnd[12];
+	static unsigned long counter;
+	unsigned long n = __atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED);
 
-	random_suffix(rnd, 10);
-	snprintf(name, namesz, "%s%s", TREE_TMP_PREFIX, rnd);
+	snprintf(name, namesz, "%s%x-%lx", TREE_TMP_PREFIX, (unsigned)getpid(), n);
 }
 
 int store_tmpfile(int dirfd, char *name, size_t namesz, mode_t mode)

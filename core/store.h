@@ -32,8 +32,8 @@ struct store {
 /* Owner given to directories and files created on behalf of a caller. */
 struct store_owner {
 	uid_t uid;
-	gid_t gid;
-	bool chown; /* false when the daemon cannot (not root): keep the daemon's */
+	gid_t gid;  /* (gid_t)-1: the group the file system gave */
+	bool chown; /* false when nothing to change, or the daemon cannot (not root) */
 };
 
 /*
@@ -113,7 +113,7 @@ int store_bundle_hide(struct store *st, const char *ns, const char *from, const 
 int store_read_regular(int dirfd, const char *name, size_t max, char **buf, size_t *len);
 
 /*
- * Create a new temporary file TREE_TMP_PREFIX "XXXXXX" in dirfd, open
+ * Create a new temporary file TREE_TMP_PREFIX "<pid>-<n>" in dirfd, open
  * O_RDWR|O_EXCL|O_CLOEXEC with mode; its name is written to name (namesz >= 32).
  */
 int store_tmpfile(int dirfd, char *name, size_t namesz, mode_t mode);

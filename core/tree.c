@@ -27,6 +27,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <poll.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -599,22 +601,57 @@ static bool tree_path_contains(const char *path, const char *mp)
 	return !strncmp(mp, path, n) && (mp[n] == '\0' || mp[n] == '/');
 }
 
-int tree_has_mounts(const char *const *paths, size_t n)
-{
-	FILE *f;
-	char *line = NULL;
-	size_t len = 0;
-	int ret = 0;
+/*
+ * The mount points of /proc/self/mountinfo, parsed once and again only after
+ * the kernel reports a change: a mount or unmount marks the open file with
+ * POLLPRI. A node with hundreds of containers has a large mount table, and a
+ * delete must not pay for reading it each time. protected by mounts_lock
+ */
+static pthread_mutex_t mounts_lock = PTHREAD_MUTEX_INITIALIZER;
+static int mounts_fd = -1;
+static char *mounts_text; /* the mount points, each NUL-terminated */
+static size_t mounts_len;
 
-	f = fopen("/proc/self/mountinfo", "re");
-	if (!f)
+static int mounts_reload(void)
+{
+	size_t cap = mounts_len ? mounts_len * 2 + 4096 : 16384, got = 0, out = 0;
+	char *buf = NULL, *text, *line, *next;
+	ssize_t r;
+
+	if (lseek(mounts_fd, 0, SEEK_SET) < 0)
 		return -errno;
-	while (!ret && getline(&line, &len, f) >= 0) {
-		char *save = NULL, *mp = NULL, *tok;
+	for (;;) {
+		char *bigger = realloc(buf, cap + 1);
+
+		if (!bigger) {
+			free(buf);
+			return -ENOMEM;
+		}
+		buf = bigger;
+		r = read(mounts_fd, buf + got, cap - got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			free(buf);
+			return -errno;
+		}
+		if (r == 0)
+			break;
+		got += (size_t)r;
+		if (got == cap)
+			cap *= 2;
+	}
+	buf[got] = '\0';
+	/* Keep field 5 of each line, unescaped, in place. */
+	text = buf;
+	for (line = buf; line && *line; line = next) {
+		char *save = NULL, *tok, *mp = NULL;
 		int field = 0;
 
-		/* "id parent major:minor root mountpoint options ..." */
-		for (tok = strtok_r(line, " \n", &save); tok; tok = strtok_r(NULL, " \n", &save))
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		for (tok = strtok_r(line, " ", &save); tok; tok = strtok_r(NULL, " ", &save))
 			if (++field == 5) {
 				mp = tok;
 				break;
@@ -622,16 +659,49 @@ int tree_has_mounts(const char *const *paths, size_t n)
 		if (!mp)
 			continue;
 		tree_unescape(mp);
+		memmove(text + out, mp, strlen(mp) + 1);
+		out += strlen(mp) + 1;
+	}
+	free(mounts_text);
+	mounts_text = buf;
+	mounts_len = out;
+	return 0;
+}
+
+int tree_has_mounts(const char *const *paths, size_t n)
+{
+	struct pollfd pfd;
+	bool stale = false;
+	int ret = 0;
+
+	pthread_mutex_lock(&mounts_lock);
+	if (mounts_fd < 0) {
+		mounts_fd = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC);
+		if (mounts_fd < 0) {
+			ret = -errno;
+			goto out;
+		}
+		stale = true;
+	} else {
+		pfd.fd = mounts_fd;
+		pfd.events = POLLPRI;
+		pfd.revents = 0;
+		if (poll(&pfd, 1, 0) != 0)
+			stale = true; /* changed (or poll failed: read again to be sure) */
+	}
+	if (stale) {
+		ret = mounts_reload();
+		if (ret < 0)
+			goto out;
+	}
+	for (size_t off = 0; off < mounts_len && !ret; off += strlen(mounts_text + off) + 1)
 		for (size_t i = 0; i < n; i++)
-			if (paths[i] && tree_path_contains(paths[i], mp)) {
+			if (paths[i] && tree_path_contains(paths[i], mounts_text + off)) {
 				ret = 1;
 				break;
 			}
-	}
-	if (!ret && ferror(f))
-		ret = -EIO;
-	free(line);
-	fclose(f);
+out:
+	pthread_mutex_unlock(&mounts_lock);
 	return ret;
 }
 

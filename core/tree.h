@@ -30,6 +30,9 @@ int tree_remove(int dirfd, const char *name);
  * 1 if a mount point lies at or below any of the n absolute, clean paths
  * (from /proc/self/mountinfo, with its octal escapes decoded), 0 if none,
  * -errno if mountinfo cannot be read. A path equal to "/" matches every mount.
+ * The table is read once and again only when the kernel reports a mount or
+ * unmount (POLLPRI on the open file), which costs one descriptor for the
+ * process's life. Thread-safe.
  */
 int tree_has_mounts(const char *const *paths, size_t n);
 

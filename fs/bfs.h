@@ -34,6 +34,8 @@ struct bfs {
 	bool legacy_address;
 	bool ro;
 	bool is_root; /* the daemon can give new entries the caller's owner */
+	uid_t euid;   /* the owner new entries get without a chown */
+	gid_t egid;
 };
 
 extern struct bfs bfs;
@@ -117,8 +119,8 @@ bool overlay_may_rename_from(const struct overlay *ov);
 bool overlay_may_setattr(const struct overlay *ov);
 /* true if the bundle holds a stored regular file for this overlay file. */
 bool overlay_stored(const struct loc *l);
-/* Whether the backing entry de of a bundle directory shows under its overlay name. */
-bool overlay_listed(const struct overlay *ov, int dirfd, const struct dirent *de);
+/* Whether the backing entry dirfd/name (of type d_type, DT_*) shows as its overlay file. */
+bool overlay_listed(const struct overlay *ov, int dirfd, const char *name, unsigned char d_type);
 
 /* ops.c */
 extern const struct fuse_operations bfs_ops;

@@ -307,6 +307,8 @@ int main(int argc, char *argv[])
 	bfs.legacy_address = o.legacy_address;
 	bfs.ro = o.ro;
 	bfs.is_root = geteuid() == 0;
+	bfs.euid = geteuid();
+	bfs.egid = getegid();
 
 	/* Every check is made by the kernel against the mode bits we report. */
 	fuse_opt_add_arg(&args, "-odefault_permissions");

@@ -113,13 +113,20 @@ void bfs_file_release_all(void)
 	}
 }
 
+/* Whether entries the daemon creates need a chown to belong to own. */
+static bool owner_differs(const struct store_owner *own)
+{
+	return (own->uid != (uid_t)-1 && own->uid != bfs.euid) ||
+	       (own->gid != (gid_t)-1 && own->gid != bfs.egid);
+}
+
 void bfs_owner(struct store_owner *own)
 {
 	struct fuse_context *ctx = fuse_get_context();
 
 	own->uid = ctx->uid;
 	own->gid = ctx->gid;
-	own->chown = bfs.is_root;
+	own->chown = bfs.is_root && owner_differs(own);
 }
 
 /*
@@ -133,9 +140,11 @@ static bool new_owner(int dirfd, struct store_owner *own)
 	bfs_owner(own);
 	if (!own->chown)
 		return false;
-	if (fstat(dirfd, &dir) == 0 && (dir.st_mode & S_ISGID))
+	if (fstat(dirfd, &dir) == 0 && (dir.st_mode & S_ISGID)) {
 		own->gid = (gid_t)-1;
-	return true;
+		own->chown = owner_differs(own);
+	}
+	return own->chown;
 }
 
 /*
@@ -697,42 +706,45 @@ static int bfs_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_
 		       struct fuse_file_info *fi, enum fuse_readdir_flags flags)
 {
 	bool bundle, have_address = false, have_shimcfg = false;
-	struct dirent *de;
+	int fd = (int)fi->fh;
+	char dents[32768];
 	struct loc l;
-	DIR *dir;
-	int fd;
+	ssize_t n;
 
 	(void)off;
 	(void)flags;
 	PARSE(path, l);
 	bundle = l.kind == LOC_NSENTRY && l.id[0] != '.';
-	/* A fresh descriptor per listing: the stream is read whole, from the start. */
-	fd = openat((int)fi->fh, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
+	/*
+	 * The library asks for the whole listing at once (offset 0) and serves
+	 * the kernel's reads from it; read it straight from the descriptor that
+	 * opendir made, from its start (the library serializes a handle's calls).
+	 */
+	if (lseek(fd, 0, SEEK_SET) < 0)
 		return -errno;
-	dir = fdopendir(fd);
-	if (!dir) {
-		close(fd);
-		return -errno;
-	}
-	while ((de = readdir(dir))) {
-		struct stat st = {.st_ino = de->d_ino, .st_mode = (mode_t)DTTOIF(de->d_type)};
+	while ((n = getdents64(fd, dents, sizeof(dents))) > 0) {
+		for (ssize_t pos = 0; pos < n;) {
+			struct dirent64 *de = (struct dirent64 *)(dents + pos);
+			struct stat st = {.st_ino = de->d_ino,
+					  .st_mode = (mode_t)DTTOIF(de->d_type)};
 
-		if (bundle) {
-			const struct overlay *ov = overlay_find(de->d_name);
+			pos += de->d_reclen;
+			if (bundle) {
+				const struct overlay *ov = overlay_find(de->d_name);
 
-			if (ov && !overlay_listed(ov, dirfd(dir), de)) {
-				continue;
+				if (ov && !overlay_listed(ov, fd, de->d_name, de->d_type))
+					continue;
+				if (!strcmp(de->d_name, "address"))
+					have_address = true;
+				else if (!strcmp(de->d_name, "shim-config"))
+					have_shimcfg = true;
 			}
-			if (!strcmp(de->d_name, "address"))
-				have_address = true;
-			else if (!strcmp(de->d_name, "shim-config"))
-				have_shimcfg = true;
+			if (filler(buf, de->d_name, &st, 0, 0))
+				return 0;
 		}
-		if (filler(buf, de->d_name, &st, 0, 0))
-			break;
 	}
-	closedir(dir);
+	if (n < 0)
+		return -errno;
 	if (bundle && !have_address)
 		filler(buf, "address", NULL, 0, 0);
 	if (bundle && !have_shimcfg)

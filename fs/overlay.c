@@ -114,16 +114,16 @@ bool overlay_stored(const struct loc *l)
 	return ret;
 }
 
-bool overlay_listed(const struct overlay *ov, int dirfd, const struct dirent *de)
+bool overlay_listed(const struct overlay *ov, int dirfd, const char *name, unsigned char d_type)
 {
 	struct stat st;
 
 	/* Computed files are always listed (once); stored ones only as regular files. */
 	if (overlay_is_virtual(ov))
 		return true;
-	if (de->d_type != DT_UNKNOWN)
-		return de->d_type == DT_REG;
-	return fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode);
+	if (d_type != DT_UNKNOWN)
+		return d_type == DT_REG;
+	return fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode);
 }
 
 static const char *ov_name(const struct overlay *ov)
@@ -301,7 +301,7 @@ static int stage(struct bfs_file *fh, int from_fd, const char *initial, size_t l
 	nsfd = store_open_beneath(bfs.st.state_fd, fh->ns, O_PATH | O_DIRECTORY, 0);
 	if (nsfd < 0)
 		return nsfd;
-	fd = store_tmpfile(nsfd, fh->tmpname, sizeof(fh->tmpname), 0600);
+	fd = store_tmpfile(nsfd, fh->tmpname, sizeof(fh->tmpname), 0644);
 	if (fd < 0) {
 		ret = fd;
 		goto out;
@@ -529,7 +529,9 @@ static int commit(struct bfs_file *fh, bool log)
 		ret = -errno;
 		goto out;
 	}
-	if (fchmod(fh->fd, 0644) < 0 || (bfs.is_root && fchown(fh->fd, fh->uid, fh->gid) < 0)) {
+	/* Staging files are made 0644 (SPEC 4.2); they belong to their writer. */
+	if (bfs.is_root && (fh->uid != bfs.euid || fh->gid != bfs.egid) &&
+	    fchown(fh->fd, fh->uid, fh->gid) < 0) {
 		ret = -errno;
 		goto out;
 	}

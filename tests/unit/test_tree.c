@@ -543,6 +543,18 @@ static void test_has_mounts(void)
 	CHECK(tree_walk_has_mounts(basefd, "hm") == 1, "walk: odd mount not found");
 	CHECK(tree_walk_has_mounts(basefd, "hm2") == 0, "walk: hm2 has no mount");
 	must(umount2(P("hm/" ODD), 0), "umount odd");
+	{
+		/* The cached mount table follows the unmount, then a new mount. */
+		char hm[4096];
+		const char *p[] = {hm};
+
+		snprintf(hm, sizeof(hm), "%s/hm", base);
+		CHECK(tree_has_mounts(p, 1) == 0, "has_mounts still sees the unmounted mount");
+		must(mount(P("hmsrc"), P("hm/" ODD), NULL, MS_BIND, NULL), "odd mount again");
+		CHECK(tree_has_mounts(p, 1) == 1, "has_mounts misses a new mount");
+		must(umount2(P("hm/" ODD), 0), "umount odd again");
+		CHECK(tree_has_mounts(p, 1) == 0, "has_mounts still sees the second mount");
+	}
 	rmrf(P("hm"));
 	rmrf(P("hm2"));
 	rmrf(P("hmx"));
@@ -714,6 +726,12 @@ int main(void)
 	basefd = open(base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	must(basefd, base);
 	make_outside();
+	/* tree_has_mounts keeps one descriptor on /proc/self/mountinfo for good. */
+	{
+		const char *nowhere[] = {"/nonexistent-bundlefs-test"};
+
+		CHECK(tree_has_mounts(nowhere, 1) == 0, "a path with no mount below it");
+	}
 	fds_before = count_fds();
 
 	test_remove_table();
