@@ -364,26 +364,31 @@ int store_tmpfile(int dirfd, char *name, size_t namesz, mode_t mode)
 	return -EEXIST;
 }
 
-/* Build S/.bundlefs-XXX/rootfs; the caller moves it into place. */
-static int build_skeleton(struct store *st, char *tmp, size_t tmpsz, const struct store_owner *own)
+/*
+ * Build <nsfd>/.bundlefs-XXX/rootfs, the caller moves it into place in the
+ * same directory (no ".." to rewrite, unlike a move between directories). A
+ * namespace rmdir may remove it meanwhile, as a hidden entry: the caller sees
+ * ENOENT and starts again.
+ */
+static int build_skeleton(int nsfd, char *tmp, size_t tmpsz, const struct store_owner *own)
 {
 	int fd, tries, ret;
 
 	for (tries = 0; tries < 16; tries++) {
 		tmp_name(tmp, tmpsz);
-		if (mkdirat(st->state_fd, tmp, 0700) == 0)
+		if (mkdirat(nsfd, tmp, 0700) == 0)
 			break;
 		if (errno != EEXIST)
 			return -errno;
 	}
 	if (tries == 16)
 		return -EEXIST;
-	fd = openat(st->state_fd, tmp, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	fd = openat(nsfd, tmp, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0) {
 		ret = -errno;
 		goto fail;
 	}
-	ret = chown_new(st->state_fd, tmp, own);
+	ret = chown_new(nsfd, tmp, own);
 	if (ret == 0 && mkdirat(fd, "rootfs", 0711) < 0)
 		ret = -errno;
 	if (ret == 0)
@@ -392,7 +397,7 @@ static int build_skeleton(struct store *st, char *tmp, size_t tmpsz, const struc
 	if (ret == 0)
 		return 0;
 fail:
-	tree_remove(st->state_fd, tmp);
+	tree_remove(nsfd, tmp);
 	return ret;
 }
 
@@ -426,12 +431,12 @@ static int bundle_create_once(struct store *st, const char *ns, const char *id,
 	ret = ensure_dir(wnsfd, id, 0711, own, &work_created);
 	if (ret < 0)
 		goto out;
-	ret = build_skeleton(st, tmp, sizeof(tmp), own);
+	ret = build_skeleton(snsfd, tmp, sizeof(tmp), own);
 	if (ret < 0) {
 		tmp[0] = '\0';
 		goto out;
 	}
-	if (renameat2(st->state_fd, tmp, snsfd, id, RENAME_NOREPLACE) < 0) {
+	if (renameat2(snsfd, tmp, snsfd, id, RENAME_NOREPLACE) < 0) {
 		ret = -errno;
 		goto out;
 	}
@@ -439,7 +444,7 @@ static int bundle_create_once(struct store *st, const char *ns, const char *id,
 	ret = 0;
 out:
 	if (tmp[0])
-		tree_remove(st->state_fd, tmp);
+		tree_remove(snsfd, tmp);
 	/*
 	 * On EEXIST the work dir belongs to the bundle that won the race (it
 	 * may have reused the one we made), so it stays. Otherwise undo ours.

@@ -75,8 +75,8 @@ int store_ns_remove(struct store *st, const char *ns);
 /*
  * mkdir MOUNT/<ns>/<id> (SPEC 3.2, 5.4): S/<ns> and W/<ns> 0711 if missing,
  * W/<ns>/<id> 0711 (reused if present), then S/<ns>/<id> 0700 holding
- * rootfs/ 0711, built under a temporary name in S and moved into place with
- * renameat2(RENAME_NOREPLACE). -EEXIST if S/<ns>/<id> exists. A failure
+ * rootfs/ 0711, built under a temporary name in S/<ns> and moved into place
+ * with renameat2(RENAME_NOREPLACE). -EEXIST if S/<ns>/<id> exists. A failure
  * removes what this call created.
  */
 int store_bundle_create(struct store *st, const char *ns, const char *id,

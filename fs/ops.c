@@ -702,25 +702,20 @@ static int bfs_opendir(const char *path, struct fuse_file_info *fi)
 	return 0;
 }
 
-static int bfs_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t off,
-		       struct fuse_file_info *fi, enum fuse_readdir_flags flags)
+/*
+ * A namespace or the root may hold 100,000 entries: list them with the
+ * directory's own offsets (getdents64's d_off), so that each of the kernel's
+ * READDIR requests reads just the entries it returns, from where the last one
+ * stopped. A bundle directory is small and gets its computed files added at
+ * the end: it is listed whole, at offset 0, and the library serves the rest.
+ * The library serializes the calls on one handle.
+ */
+static int readdir_offsets(int fd, void *buf, fuse_fill_dir_t filler, off_t off)
 {
-	bool bundle, have_address = false, have_shimcfg = false;
-	int fd = (int)fi->fh;
-	char dents[32768];
-	struct loc l;
+	char dents[8192];
 	ssize_t n;
 
-	(void)off;
-	(void)flags;
-	PARSE(path, l);
-	bundle = l.kind == LOC_NSENTRY && l.id[0] != '.';
-	/*
-	 * The library asks for the whole listing at once (offset 0) and serves
-	 * the kernel's reads from it; read it straight from the descriptor that
-	 * opendir made, from its start (the library serializes a handle's calls).
-	 */
-	if (lseek(fd, 0, SEEK_SET) < 0)
+	if (lseek(fd, off, SEEK_SET) < 0)
 		return -errno;
 	while ((n = getdents64(fd, dents, sizeof(dents))) > 0) {
 		for (ssize_t pos = 0; pos < n;) {
@@ -729,27 +724,58 @@ static int bfs_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_
 					  .st_mode = (mode_t)DTTOIF(de->d_type)};
 
 			pos += de->d_reclen;
-			if (bundle) {
-				const struct overlay *ov = overlay_find(de->d_name);
+			if (filler(buf, de->d_name, &st, de->d_off, 0))
+				return 0;
+		}
+	}
+	return n < 0 ? -errno : 0;
+}
 
-				if (ov && !overlay_listed(ov, fd, de->d_name, de->d_type))
-					continue;
-				if (!strcmp(de->d_name, "address"))
-					have_address = true;
-				else if (!strcmp(de->d_name, "shim-config"))
-					have_shimcfg = true;
-			}
+static int readdir_bundle(int fd, void *buf, fuse_fill_dir_t filler)
+{
+	bool have_address = false, have_shimcfg = false;
+	char dents[32768];
+	ssize_t n;
+
+	if (lseek(fd, 0, SEEK_SET) < 0)
+		return -errno;
+	while ((n = getdents64(fd, dents, sizeof(dents))) > 0) {
+		for (ssize_t pos = 0; pos < n;) {
+			struct dirent64 *de = (struct dirent64 *)(dents + pos);
+			struct stat st = {.st_ino = de->d_ino,
+					  .st_mode = (mode_t)DTTOIF(de->d_type)};
+			const struct overlay *ov = overlay_find(de->d_name);
+
+			pos += de->d_reclen;
+			if (ov && !overlay_listed(ov, fd, de->d_name, de->d_type))
+				continue;
+			if (!strcmp(de->d_name, "address"))
+				have_address = true;
+			else if (!strcmp(de->d_name, "shim-config"))
+				have_shimcfg = true;
 			if (filler(buf, de->d_name, &st, 0, 0))
 				return 0;
 		}
 	}
 	if (n < 0)
 		return -errno;
-	if (bundle && !have_address)
+	if (!have_address)
 		filler(buf, "address", NULL, 0, 0);
-	if (bundle && !have_shimcfg)
+	if (!have_shimcfg)
 		filler(buf, "shim-config", NULL, 0, 0);
 	return 0;
+}
+
+static int bfs_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t off,
+		       struct fuse_file_info *fi, enum fuse_readdir_flags flags)
+{
+	struct loc l;
+
+	(void)flags;
+	PARSE(path, l);
+	if (l.kind == LOC_NSENTRY && l.id[0] != '.')
+		return readdir_bundle((int)fi->fh, buf, filler);
+	return readdir_offsets((int)fi->fh, buf, filler, off);
 }
 
 static int bfs_releasedir(const char *path, struct fuse_file_info *fi)
