@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -479,9 +480,9 @@ int store_read_regular(int dirfd, const char *name, size_t max, char **buf, size
 	ssize_t n;
 	int fd, ret;
 
-	fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	fd = store_open_beneath(dirfd, name, O_RDONLY | O_NONBLOCK, 0);
 	if (fd < 0)
-		return (errno == ELOOP || errno == ENXIO) ? -ENOENT : -errno;
+		return (fd == -ELOOP || fd == -ENXIO) ? -ENOENT : fd;
 	if (fstat(fd, &stbuf) < 0) {
 		ret = -errno;
 		goto out;
@@ -551,14 +552,15 @@ int store_apply_remap(int dirfd, const char *name, uint32_t gid)
 }
 
 /* RemoveSocket, restricted to a unix socket directly in <socket_root>/s/. */
-static void remove_socket(int bundlefd, const char *socket_root)
+static void remove_socket(int nsfd, const char *id, const char *socket_root)
 {
-	char name[256], *sdir_elem[2], *sdir = NULL, *address = NULL;
+	char name[256], rel[NAME_MAX + 16], *sdir_elem[2], *sdir = NULL, *address = NULL;
 	struct stat stbuf;
 	size_t len;
 	int sfd;
 
-	if (store_read_regular(bundlefd, "address", 4096, &address, &len) < 0)
+	snprintf(rel, sizeof(rel), "%s/address", id);
+	if (store_read_regular(nsfd, rel, 4096, &address, &len) < 0)
 		return;
 	if (addr_socket_name(address, len, socket_root, name, sizeof(name)) < 0)
 		goto out;
@@ -669,7 +671,7 @@ int store_bundle_delete(struct store *st, const char *ns, const char *name,
 			const struct store_delete_ctx *ctx)
 {
 	bool hidden = name[0] == '.';
-	int snsfd = -1, wnsfd = -1, bfd, ret, ret2;
+	int snsfd = -1, wnsfd = -1, ret, ret2;
 	struct stat stbuf;
 
 	snsfd = store_open_beneath(st->state_fd, ns, O_PATH | O_DIRECTORY, 0);
@@ -690,13 +692,8 @@ int store_bundle_delete(struct store *st, const char *ns, const char *name,
 			     name);
 		goto out;
 	}
-	if (!hidden && ctx && ctx->socket_root) {
-		bfd = openat(snsfd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (bfd >= 0) {
-			remove_socket(bfd, ctx->socket_root);
-			close(bfd);
-		}
-	}
+	if (!hidden && ctx && ctx->socket_root)
+		remove_socket(snsfd, name, ctx->socket_root);
 	ret = atomic_delete(snsfd, name);
 	if (ret == -ENOENT)
 		goto out; /* a concurrent rmdir won */

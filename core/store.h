@@ -106,8 +106,9 @@ int store_bundle_hide(struct store *st, const char *ns, const char *from, const 
 		      unsigned int flags);
 
 /*
- * Read the regular file dirfd/name, never following a symlink. -ENOENT if it
- * is missing or not a regular file; -EFBIG if larger than max. *buf is
+ * Read the regular file dirfd/name (name may have several components), never
+ * following a symlink in any of them. -ENOENT if it is missing, not a regular
+ * file, or reached through a symlink; -EFBIG if larger than max. *buf is
  * malloc'd and NUL-terminated (not counted in *len).
  */
 int store_read_regular(int dirfd, const char *name, size_t max, char **buf, size_t *len);

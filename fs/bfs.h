@@ -74,6 +74,7 @@ struct bfs_file {
 	/* Staged writes (config.json, address, runc-options). protected by lock */
 	pthread_mutex_t lock;
 	char ns[NAME_MAX + 1], id[NAME_MAX + 1];
+	int nsfd;	  /* S/<ns>, where a writable handle stages, or -1 */
 	char tmpname[64]; /* staging file in S/<ns>, "" when none */
 	bool dirty;	  /* staged content differs from the stored file */
 	bool written;	  /* written to (or ftruncated) since open or the last commit */

@@ -260,6 +260,7 @@ static struct bfs_file *file_new(const struct overlay *ov, const struct loc *l)
 		return NULL;
 	fh->ov = ov;
 	fh->fd = -1;
+	fh->nsfd = -1;
 	pthread_mutex_init(&fh->lock, NULL);
 	bfs_file_register(fh);
 	memcpy(fh->ns, l->ns, sizeof(fh->ns));
@@ -272,6 +273,8 @@ static void file_free(struct bfs_file *fh)
 	bfs_file_unregister(fh);
 	if (fh->fd >= 0)
 		close(fh->fd);
+	if (fh->nsfd >= 0)
+		close(fh->nsfd);
 	free(fh->snap);
 	pthread_mutex_destroy(&fh->lock);
 	free(fh);
@@ -296,94 +299,81 @@ static int copy_all(int from, int to, size_t max)
 /* A new staging file in S/<ns> holding initial (may be NULL). Caller holds lock. */
 static int stage(struct bfs_file *fh, int from_fd, const char *initial, size_t len)
 {
-	int nsfd, fd, ret = 0;
+	int fd, ret = 0;
 
-	nsfd = store_open_beneath(bfs.st.state_fd, fh->ns, O_PATH | O_DIRECTORY, 0);
-	if (nsfd < 0)
-		return nsfd;
-	fd = store_tmpfile(nsfd, fh->tmpname, sizeof(fh->tmpname), 0644);
-	if (fd < 0) {
-		ret = fd;
-		goto out;
-	}
+	fd = store_tmpfile(fh->nsfd, fh->tmpname, sizeof(fh->tmpname), 0644);
+	if (fd < 0)
+		return fd;
 	if (from_fd >= 0)
 		ret = copy_all(from_fd, fd, fh->ov->max);
 	else if (initial && len && pwrite(fd, initial, len, 0) != (ssize_t)len)
 		ret = -EIO;
 	if (ret < 0) {
 		close(fd);
-		unlinkat(nsfd, fh->tmpname, 0);
+		unlinkat(fh->nsfd, fh->tmpname, 0);
 		fh->tmpname[0] = '\0';
-		goto out;
+		return ret;
 	}
 	if (fh->fd >= 0)
 		close(fh->fd);
 	fh->fd = fd;
-out:
-	close(nsfd);
-	return ret;
+	return 0;
 }
 
 /* Remove the staging file's name; fh->fd stays usable. Caller holds lock. */
 static void unstage(struct bfs_file *fh)
 {
-	int nsfd = store_open_beneath(bfs.st.state_fd, fh->ns, O_PATH | O_DIRECTORY, 0);
-
-	if (nsfd >= 0) {
-		unlinkat(nsfd, fh->tmpname, 0);
-		close(nsfd);
-	}
+	unlinkat(fh->nsfd, fh->tmpname, 0);
 	fh->tmpname[0] = '\0';
 }
 
-int overlay_open(const struct loc *l, struct fuse_file_info *fi, bool create, mode_t mode)
+/* Open for reading: a snapshot of computed content, or the stored file. */
+static int open_read(struct bfs_file *fh, const struct loc *l)
 {
-	const struct overlay *ov = l->ov;
-	int acc = fi->flags & O_ACCMODE;
-	struct bfs_file *fh;
+	int bfd = open_bundle(l->ns, l->id), ret;
+
+	if (bfd < 0)
+		return bfd;
+	if (!overlay_is_virtual(fh->ov)) {
+		fh->fd = openat(bfd, fh->ov->name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		ret = fh->fd < 0 ? -errno : 0;
+		close(bfd);
+		return ret;
+	}
+	ret = current_content(fh->ov, bfd, l->ns, l->id, &fh->snap, &fh->snaplen);
+	if (ret < 0) {
+		close(bfd);
+		return ret;
+	}
+	fh->fd = bfd; /* the directory stands in for the file in fgetattr */
+	return 0;
+}
+
+/*
+ * Open for writing: a staging file in S/<ns> (held open as fh->nsfd until
+ * release), holding the current content unless O_TRUNC.
+ */
+static int open_write(struct bfs_file *fh, const struct loc *l, int flags, bool create)
+{
+	struct fuse_context *ctx = fuse_get_context();
 	char *buf = NULL;
 	size_t len = 0;
-	int bfd, ret;
+	int bfd, ret = 0;
 
-	(void)mode; /* stored overlay files are always 0644 (SPEC 4.2) */
-	if (acc != O_RDONLY && !ov->writable)
-		return -EACCES;
-	if (acc != O_RDONLY && bfs.ro)
-		return -EROFS;
-	fh = file_new(ov, l);
-	if (!fh)
-		return -ENOMEM;
-	bfd = open_bundle(l->ns, l->id);
-	if (bfd < 0) {
-		ret = bfd;
-		goto fail;
-	}
-	if (acc == O_RDONLY) {
-		if (overlay_is_virtual(ov)) {
-			ret = current_content(ov, bfd, l->ns, l->id, &fh->snap, &fh->snaplen);
-			if (ret == 0) {
-				/* The directory stands in for the file in fgetattr. */
-				fh->fd = bfd;
-				bfd = -1;
-			}
-		} else {
-			fh->fd = openat(bfd, ov->name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-			ret = fh->fd < 0 ? -errno : 0;
-		}
-		goto done;
-	}
 	fh->writable = true;
-	{
-		struct fuse_context *ctx = fuse_get_context();
-
-		fh->uid = ctx->uid;
-		fh->gid = ctx->gid;
-	}
-	if (fi->flags & O_TRUNC) {
-		ret = 0;
+	fh->uid = ctx->uid;
+	fh->gid = ctx->gid;
+	fh->nsfd = store_open_beneath(bfs.st.state_fd, l->ns, O_PATH | O_DIRECTORY, 0);
+	if (fh->nsfd < 0)
+		return fh->nsfd;
+	if (flags & O_TRUNC) {
+		fh->created = create;
 	} else {
-		ret = current_content(ov, bfd, l->ns, l->id, &buf, &len);
-		if (ret == -ENOENT && (create || (fi->flags & O_CREAT))) {
+		bfd = openat(fh->nsfd, l->id, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		ret = bfd < 0 ? -errno : current_content(fh->ov, bfd, l->ns, l->id, &buf, &len);
+		if (bfd >= 0)
+			close(bfd);
+		if (ret == -ENOENT && bfd >= 0 && (create || (flags & O_CREAT))) {
 			fh->created = true;
 			ret = 0;
 		}
@@ -393,22 +383,37 @@ int overlay_open(const struct loc *l, struct fuse_file_info *fi, bool create, mo
 		ret = stage(fh, -1, buf, len);
 		pthread_mutex_unlock(&fh->lock);
 	}
-	/* Truncating or creating changes the file even without a write. */
-	fh->dirty = (fi->flags & O_TRUNC) || fh->created;
-done:
-	if (bfd >= 0)
-		close(bfd);
 	free(buf);
-	if (ret < 0)
-		goto fail;
+	/* Truncating or creating changes the file even without a write. */
+	fh->dirty = (flags & O_TRUNC) || fh->created;
+	return ret;
+}
+
+int overlay_open(const struct loc *l, struct fuse_file_info *fi, bool create, mode_t mode)
+{
+	const struct overlay *ov = l->ov;
+	int acc = fi->flags & O_ACCMODE;
+	struct bfs_file *fh;
+	int ret;
+
+	(void)mode; /* stored overlay files are always 0644 (SPEC 4.2) */
+	if (acc != O_RDONLY && !ov->writable)
+		return -EACCES;
+	if (acc != O_RDONLY && bfs.ro)
+		return -EROFS;
+	fh = file_new(ov, l);
+	if (!fh)
+		return -ENOMEM;
+	ret = acc == O_RDONLY ? open_read(fh, l) : open_write(fh, l, fi->flags, create);
+	if (ret < 0) {
+		file_free(fh);
+		return ret;
+	}
 	fi->direct_io = 1;
 	/* Only staged writes have anything to do at close. */
 	fi->noflush = !fh->writable;
 	fi->fh = (uintptr_t)fh;
 	return 0;
-fail:
-	file_free(fh);
-	return ret;
 }
 
 int overlay_read(struct bfs_file *fh, char *buf, size_t size, off_t off)
@@ -455,26 +460,39 @@ int overlay_write(struct bfs_file *fh, const char *buf, size_t size, off_t off)
 	return ret;
 }
 
+/* The whole content of fd, at most max bytes (-EFBIG past it). */
 static int read_fd(int fd, size_t max, char **buf, size_t *len)
 {
-	struct stat st;
+	size_t cap = 65536, got = 0;
+	char *data = NULL;
 	ssize_t n;
 
-	if (fstat(fd, &st) < 0)
-		return -errno;
-	if ((size_t)st.st_size > max)
-		return -EFBIG;
-	*buf = malloc((size_t)st.st_size + 1);
-	if (!*buf)
-		return -ENOMEM;
-	n = pread(fd, *buf, (size_t)st.st_size, 0);
-	if (n < 0) {
-		free(*buf);
-		*buf = NULL;
-		return -errno;
+	/* Specs are small: one pread usually reads it all, without an fstat. */
+	for (;;) {
+		char *bigger = realloc(data, cap + 1);
+
+		if (!bigger) {
+			free(data);
+			return -ENOMEM;
+		}
+		data = bigger;
+		n = pread(fd, data + got, cap - got, (off_t)got);
+		if (n < 0) {
+			free(data);
+			return -errno;
+		}
+		got += (size_t)n;
+		if (got > max) {
+			free(data);
+			return -EFBIG;
+		}
+		if (n == 0 || got < cap)
+			break;
+		cap *= 2;
 	}
-	(*buf)[n] = '\0';
-	*len = (size_t)n;
+	data[got] = '\0';
+	*buf = data;
+	*len = got;
 	return 0;
 }
 
@@ -502,7 +520,7 @@ static int check_content(const struct overlay *ov, const char *ns, const char *i
 /* Make the staged content the stored file. Caller holds fh->lock. */
 static int commit(struct bfs_file *fh, bool log)
 {
-	int nsfd = -1, bfd = -1, ret;
+	int nsfd, bfd = -1, ret;
 	char *buf = NULL;
 	size_t len = 0;
 	uint32_t gid;
@@ -519,11 +537,7 @@ static int commit(struct bfs_file *fh, bool log)
 		ret = check_content(fh->ov, log ? fh->ns : NULL, fh->id, buf, len, &gid);
 	if (ret < 0)
 		goto out;
-	nsfd = store_open_beneath(bfs.st.state_fd, fh->ns, O_PATH | O_DIRECTORY, 0);
-	if (nsfd < 0) {
-		ret = nsfd;
-		goto out;
-	}
+	nsfd = fh->nsfd;
 	bfd = openat(nsfd, fh->id, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (bfd < 0) {
 		ret = -errno;
@@ -561,8 +575,6 @@ out:
 		unstage(fh);
 	if (bfd >= 0)
 		close(bfd);
-	if (nsfd >= 0)
-		close(nsfd);
 	free(buf);
 	return ret;
 }
