@@ -345,9 +345,13 @@ int store_ns_remove(struct store *st, const char *ns)
 static void tmp_name(char *name, size_t namesz)
 {
 	static unsigned long counter;
+	static pid_t pid;
 	unsigned long n = __atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED);
 
-	snprintf(name, namesz, "%s%x-%lx", TREE_TMP_PREFIX, (unsigned)getpid(), n);
+	/* The daemon does not fork after start-up: the pid is read once. */
+	if (!__atomic_load_n(&pid, __ATOMIC_RELAXED))
+		__atomic_store_n(&pid, getpid(), __ATOMIC_RELAXED);
+	snprintf(name, namesz, "%s%x-%lx", TREE_TMP_PREFIX, (unsigned)pid, n);
 }
 
 int store_tmpfile(int dirfd, char *name, size_t namesz, mode_t mode)
