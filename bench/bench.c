@@ -55,20 +55,20 @@
 
 /* A small valid OCI runtime spec, as ctr writes one (trimmed). */
 static const char spec_json[] =
-	"{\"ociVersion\":\"1.0.2-dev\",\"process\":{\"terminal\":false,\"user\":{\"uid\":0,"
-	"\"gid\":0},\"args\":[\"sh\"],\"env\":[\"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:"
-	"/usr/bin:/sbin:/bin\"],\"cwd\":\"/\",\"capabilities\":{\"bounding\":[\"CAP_CHOWN\","
-	"\"CAP_KILL\"],\"effective\":[\"CAP_CHOWN\",\"CAP_KILL\"],\"permitted\":[\"CAP_CHOWN\","
-	"\"CAP_KILL\"]},\"noNewPrivileges\":true},\"root\":{\"path\":\"rootfs\"},\"hostname\":"
-	"\"bench\",\"mounts\":[{\"destination\":\"/proc\",\"type\":\"proc\",\"source\":\"proc\"}],"
-	"\"linux\":{\"resources\":{\"devices\":[{\"allow\":false,\"access\":\"rwm\"}]},"
-	"\"namespaces\":[{\"type\":\"pid\"},{\"type\":\"ipc\"},{\"type\":\"uts\"},"
-	"{\"type\":\"mount\"},{\"type\":\"network\"}],\"maskedPaths\":[\"/proc/kcore\"],"
-	"\"readonlyPaths\":[\"/proc/sys\"]}}\n";
+    "{\"ociVersion\":\"1.0.2-dev\",\"process\":{\"terminal\":false,\"user\":{\"uid\":0,"
+    "\"gid\":0},\"args\":[\"sh\"],\"env\":[\"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:"
+    "/usr/bin:/sbin:/bin\"],\"cwd\":\"/\",\"capabilities\":{\"bounding\":[\"CAP_CHOWN\","
+    "\"CAP_KILL\"],\"effective\":[\"CAP_CHOWN\",\"CAP_KILL\"],\"permitted\":[\"CAP_CHOWN\","
+    "\"CAP_KILL\"]},\"noNewPrivileges\":true},\"root\":{\"path\":\"rootfs\"},\"hostname\":"
+    "\"bench\",\"mounts\":[{\"destination\":\"/proc\",\"type\":\"proc\",\"source\":\"proc\"}],"
+    "\"linux\":{\"resources\":{\"devices\":[{\"allow\":false,\"access\":\"rwm\"}]},"
+    "\"namespaces\":[{\"type\":\"pid\"},{\"type\":\"ipc\"},{\"type\":\"uts\"},"
+    "{\"type\":\"mount\"},{\"type\":\"network\"}],\"maskedPaths\":[\"/proc/kcore\"],"
+    "\"readonlyPaths\":[\"/proc/sys\"]}}\n";
 
 struct col {
 	const char *label;
-	const char *arg;  /* a directory, or fs:DIR / direct:S:W for cycle */
+	const char *arg; /* a directory, or fs:DIR / direct:S:W for cycle */
 	double rates[MAX_REPS];
 };
 
@@ -166,8 +166,8 @@ static int cmd_populate(int argc, char **argv)
 		if (bfd < 0 || mkdirat(bfd, "rootfs", 0711) < 0)
 			die("mkdir rootfs in", id);
 		if (alen) {
-			int fd = openat(bfd, "address", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
-					0644);
+			int fd =
+			    openat(bfd, "address", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 
 			if (fd < 0 || write(fd, addr, alen) != (ssize_t)alen)
 				die("write address in", id);
@@ -188,7 +188,7 @@ enum op { OP_STAT, OP_READ };
 struct job {
 	enum op op;
 	const char *dir;
-	unsigned int from, to; /* bundle index range */
+	unsigned int from, to;	 /* bundle index range */
 	unsigned int repeat_set; /* warm: 0, or the size of the set to loop over */
 	pthread_barrier_t *start;
 	unsigned long ops;
@@ -265,12 +265,12 @@ static double pass(enum op op, const char *dir, unsigned int count)
 	pthread_barrier_init(&bar, NULL, (unsigned int)n);
 	for (int t = 0; t < n; t++) {
 		jobs[t] = (struct job){
-			.op = op,
-			.dir = dir,
-			.from = (unsigned int)((unsigned long)count * t / n),
-			.to = (unsigned int)((unsigned long)count * (t + 1) / n),
-			.repeat_set = (unsigned int)warm_set,
-			.start = &bar,
+		    .op = op,
+		    .dir = dir,
+		    .from = (unsigned int)((unsigned long)count * t / n),
+		    .to = (unsigned int)((unsigned long)count * (t + 1) / n),
+		    .repeat_set = (unsigned int)warm_set,
+		    .start = &bar,
 		};
 		if (t > 0 && pthread_create(&th[t], NULL, job_run, &jobs[t]) != 0)
 			die("pthread_create", NULL);

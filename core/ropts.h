@@ -14,7 +14,7 @@
 #define ROPTS_MAX_SIZE (16u * 1024 * 1024)
 
 struct ropts {
-	char *runtime;      /* never NULL after a successful parse ("" if absent) */
+	char *runtime;	    /* never NULL after a successful parse ("" if absent) */
 	char *runtime_root; /* never NULL after a successful parse */
 	char *criu_path;    /* never NULL after a successful parse */
 	bool systemd_cgroup;

@@ -18,10 +18,10 @@
 /* Node-wide inputs, from the mount options. */
 struct shimcfg_node {
 	const char *bundle_root;  /* prefix of Path */
-	const char *work_root;    /* prefix of WorkDir */
-	const char *criu;         /* criu= option */
+	const char *work_root;	  /* prefix of WorkDir */
+	const char *criu;	  /* criu= option */
 	const char *runtime_root; /* runtime_root= option */
-	bool systemd_cgroup;      /* systemd_cgroup option */
+	bool systemd_cgroup;	  /* systemd_cgroup option */
 };
 
 /*

@@ -20,6 +20,7 @@ step() {
 	fi
 }
 
+step "$top/scripts/check-source.sh"
 step "$top/scripts/build.sh" "$top/build"
 step ctest --test-dir "$top/build" --output-on-failure
 # Suites on a real mount; all of them again on the sanitizer build but the
