@@ -409,12 +409,12 @@ fail:
 static int bundle_create_once(struct store *st, const char *ns, const char *id,
 			      const struct store_owner *own)
 {
+	bool work_created = false, sns_created = false, wns_created = false;
 	int snsfd = -1, wnsfd = -1, ret;
-	bool work_created = false;
 	char tmp[64] = "";
 	struct stat stbuf;
 
-	ret = ensure_dir(st->state_fd, ns, 0711, own, NULL);
+	ret = ensure_dir(st->state_fd, ns, 0711, own, &sns_created);
 	if (ret < 0)
 		return ret;
 	snsfd = store_open_beneath(st->state_fd, ns, O_PATH | O_DIRECTORY, 0);
@@ -425,7 +425,7 @@ static int bundle_create_once(struct store *st, const char *ns, const char *id,
 		ret = -EEXIST;
 		goto out;
 	}
-	ret = ensure_dir(st->work_fd, ns, 0711, own, NULL);
+	ret = ensure_dir(st->work_fd, ns, 0711, own, &wns_created);
 	if (ret < 0)
 		goto out;
 	wnsfd = store_open_beneath(st->work_fd, ns, O_PATH | O_DIRECTORY, 0);
@@ -460,6 +460,11 @@ out:
 		close(wnsfd);
 	if (snsfd >= 0)
 		close(snsfd);
+	/* Namespace directories this call made go too (only while empty). */
+	if (ret < 0 && wns_created)
+		unlinkat(st->work_fd, ns, AT_REMOVEDIR);
+	if (ret < 0 && sns_created)
+		unlinkat(st->state_fd, ns, AT_REMOVEDIR);
 	return ret;
 }
 
@@ -546,13 +551,18 @@ out:
 
 int store_apply_remap(int dirfd, const char *name, uint32_t gid)
 {
+	int fd, ret = 0;
+
 	if (gid == 0)
 		return 0;
-	if (fchownat(dirfd, name, (uid_t)-1, (gid_t)gid, AT_SYMLINK_NOFOLLOW) < 0)
+	/* Through a descriptor of the directory itself: never a symlink's target. */
+	fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
 		return -errno;
-	if (fchmodat(dirfd, name, 0710, 0) < 0)
-		return -errno;
-	return 0;
+	if (fchown(fd, (uid_t)-1, (gid_t)gid) < 0 || fchmod(fd, 0710) < 0)
+		ret = -errno;
+	close(fd);
+	return ret;
 }
 
 /* RemoveSocket, restricted to a unix socket directly in <socket_root>/s/. */

@@ -48,8 +48,10 @@ void store_close(struct store *st);
 /*
  * Open rel (relative, no leading '/', "" for the root itself) below rootfd
  * with flags (O_CLOEXEC is added), never following a symlink in any
- * component, including the last. Returns a descriptor or -errno (-ELOOP when
- * a component is a symlink).
+ * component, including the last. Returns a descriptor or -errno: -ELOOP when
+ * a component is a symlink, except that a symlink as the last component gives
+ * -ENOTDIR with O_DIRECTORY, and with O_PATH alone a descriptor of the link
+ * itself (O_NOFOLLOW's rules); either way nothing is followed.
  */
 int store_open_beneath(int rootfd, const char *rel, int flags, mode_t mode);
 
