@@ -687,8 +687,26 @@ static int bfs_poll(const char *path, struct fuse_file_info *fi, struct fuse_pol
 	return 0;
 }
 
+/*
+ * An open directory: its descriptor and the entries read from it that have
+ * not gone out yet (a READDIR reply is full before a getdents64 chunk is).
+ */
+struct bfs_dir {
+	int fd;
+	off_t next; /* the offset the kernel asks for to get ents[at] */
+	size_t len; /* bytes of dirent64 records in ents */
+	size_t at;  /* the first record not yet sent */
+	char ents[8192];
+};
+
+static inline struct bfs_dir *bfs_dir(struct fuse_file_info *fi)
+{
+	return (struct bfs_dir *)(uintptr_t)fi->fh;
+}
+
 static int bfs_opendir(const char *path, struct fuse_file_info *fi)
 {
+	struct bfs_dir *d;
 	struct loc l;
 	int fd;
 
@@ -698,37 +716,60 @@ static int bfs_opendir(const char *path, struct fuse_file_info *fi)
 	fd = store_open_beneath(bfs.st.state_fd, l.rel, O_RDONLY | O_DIRECTORY, 0);
 	if (fd < 0)
 		return fd;
-	fi->fh = (uintptr_t)fd;
+	d = malloc(sizeof(*d));
+	if (!d) {
+		close(fd);
+		return -ENOMEM;
+	}
+	d->fd = fd;
+	d->next = 0;
+	d->len = d->at = 0;
+	fi->fh = (uintptr_t)d;
 	return 0;
 }
 
 /*
  * A namespace or the root may hold 100,000 entries: list them with the
- * directory's own offsets (getdents64's d_off), so that each of the kernel's
- * READDIR requests reads just the entries it returns, from where the last one
- * stopped. A bundle directory is small and gets its computed files added at
- * the end: it is listed whole, at offset 0, and the library serves the rest.
- * The library serializes the calls on one handle.
+ * directory's own offsets (getdents64's d_off). Each request continues from
+ * the records left over from the last one; only a request for another
+ * offset (a seekdir, a rewind) moves the descriptor, so ext4 never rebuilds
+ * its hash-order cursor in a plain listing. With plus (READDIRPLUS, which
+ * the kernel asks for when a listing is followed by lookups, as in ls -l),
+ * entries carry their attributes and need no LOOKUP of their own.
  */
-static int readdir_offsets(int fd, void *buf, fuse_fill_dir_t filler, off_t off)
+static int readdir_offsets(struct bfs_dir *d, void *buf, fuse_fill_dir_t filler, off_t off,
+			   bool plus)
 {
-	char dents[8192];
-	ssize_t n;
+	if (off != d->next || d->at > d->len) {
+		if (lseek(d->fd, off, SEEK_SET) < 0)
+			return -errno;
+		d->next = off;
+		d->len = d->at = 0;
+	}
+	for (;;) {
+		if (d->at == d->len) {
+			ssize_t n = getdents64(d->fd, d->ents, sizeof(d->ents));
 
-	if (lseek(fd, off, SEEK_SET) < 0)
-		return -errno;
-	while ((n = getdents64(fd, dents, sizeof(dents))) > 0) {
-		for (ssize_t pos = 0; pos < n;) {
-			struct dirent64 *de = (struct dirent64 *)(dents + pos);
-			struct stat st = {.st_ino = de->d_ino,
-					  .st_mode = (mode_t)DTTOIF(de->d_type)};
-
-			pos += de->d_reclen;
-			if (filler(buf, de->d_name, &st, de->d_off, 0))
+			if (n < 0) {
+				d->at = d->len + 1; /* unknown position: seek next time */
+				return -errno;
+			}
+			d->len = (size_t)n;
+			d->at = 0;
+			if (n == 0)
 				return 0;
 		}
+		struct dirent64 *de = (struct dirent64 *)(d->ents + d->at);
+		struct stat st = {.st_ino = de->d_ino, .st_mode = (mode_t)DTTOIF(de->d_type)};
+		enum fuse_fill_dir_flags fill = 0;
+
+		if (plus && fstatat(d->fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+			fill = FUSE_FILL_DIR_PLUS;
+		if (filler(buf, de->d_name, &st, de->d_off, fill))
+			return 0; /* the reply is full: this record goes out next time */
+		d->at += de->d_reclen;
+		d->next = de->d_off;
 	}
-	return n < 0 ? -errno : 0;
 }
 
 static int readdir_bundle(int fd, void *buf, fuse_fill_dir_t filler)
@@ -771,17 +812,27 @@ static int bfs_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_
 {
 	struct loc l;
 
-	(void)flags;
 	PARSE(path, l);
-	if (l.kind == LOC_NSENTRY && l.id[0] != '.')
-		return readdir_bundle((int)fi->fh, buf, filler);
-	return readdir_offsets((int)fi->fh, buf, filler, off);
+	if (l.kind == LOC_NSENTRY && l.id[0] != '.') {
+		bfs_dir(fi)->at = bfs_dir(fi)->len + 1; /* moved: seek next time */
+		return readdir_bundle(bfs_dir(fi)->fd, buf, filler);
+	}
+	/*
+	 * The kernel asks for the first page of every listing as READDIRPLUS,
+	 * and for later pages only once lookups followed (ls -l): attributes
+	 * go out for those, so that a plain listing stays cheap.
+	 */
+	return readdir_offsets(bfs_dir(fi), buf, filler, off,
+			       (flags & FUSE_READDIR_PLUS) && off != 0);
 }
 
 static int bfs_releasedir(const char *path, struct fuse_file_info *fi)
 {
+	struct bfs_dir *d = bfs_dir(fi);
+
 	(void)path;
-	close((int)fi->fh);
+	close(d->fd);
+	free(d);
 	return 0;
 }
 
