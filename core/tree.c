@@ -42,7 +42,7 @@
 /* Open directory streams held by one walk (each is one descriptor). */
 #define TREE_OPEN_MAX 32
 
-#define TREE_DIR_FLAGS (O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+#define TREE_DIR_O_CLOEXEC (O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
 #define TREE_STATX_MASK (STATX_TYPE | STATX_INO | STATX_MNT_ID)
 
 struct tree_frame {
@@ -248,7 +248,7 @@ static int tree_open_by_names(struct tree_walk *w, size_t idx)
 	int fd = -1, nfd, ret;
 
 	for (size_t i = 0; i <= idx; i++) {
-		nfd = openat(i ? fd : w->dirfd, w->f[i].name, TREE_DIR_FLAGS);
+		nfd = openat(i ? fd : w->dirfd, w->f[i].name, TREE_DIR_O_CLOEXEC);
 		if (nfd < 0) {
 			ret = -errno;
 			goto fail;
@@ -284,7 +284,7 @@ static int tree_reopen_parent(struct tree_walk *w)
 	struct dirent *de;
 	int fd, ret;
 
-	fd = openat(dirfd(c->dir), "..", TREE_DIR_FLAGS);
+	fd = openat(dirfd(c->dir), "..", TREE_DIR_O_CLOEXEC);
 	if (fd < 0) {
 		if (errno != ENOENT)
 			return -errno;
@@ -389,7 +389,7 @@ static int tree_remove_entry(struct tree_walk *w, struct tree_frame *fr, const s
 			return tree_child_failed(w, fr, de->d_name, -errno);
 		/* d_type was stale: it is a directory now. */
 	}
-	fd = openat(dfd, de->d_name, TREE_DIR_FLAGS);
+	fd = openat(dfd, de->d_name, TREE_DIR_O_CLOEXEC);
 	if (fd < 0) {
 		if (errno == ENOENT)
 			return 0;
@@ -415,7 +415,7 @@ static int tree_walk_entry(struct tree_walk *w, struct tree_frame *fr, const str
 	int fd, ret;
 
 	if (de->d_type == DT_DIR || de->d_type == DT_UNKNOWN) {
-		fd = openat(dfd, de->d_name, TREE_DIR_FLAGS);
+		fd = openat(dfd, de->d_name, TREE_DIR_O_CLOEXEC);
 		if (fd >= 0) {
 			ret = tree_push(w, fd, de->d_name);
 			if (ret == -EBUSY) {
@@ -496,7 +496,7 @@ static int tree_open_top(struct tree_walk *w, int dirfd, const char *name, struc
 	ret = tree_statx(dirfd, "", AT_EMPTY_PATH, &parent);
 	if (ret < 0)
 		return ret;
-	fd = openat(dirfd, name, TREE_DIR_FLAGS);
+	fd = openat(dirfd, name, TREE_DIR_O_CLOEXEC);
 	if (fd < 0) {
 		if (errno != ENOTDIR && errno != ELOOP)
 			return -errno;
@@ -769,7 +769,7 @@ static void tree_sweep_ns(int rootfd, const struct statx *ref, const char *root,
 	int fd;
 
 	tree_printable(ns, pns, sizeof(pns));
-	fd = openat(rootfd, ns, TREE_DIR_FLAGS);
+	fd = openat(rootfd, ns, TREE_DIR_O_CLOEXEC);
 	if (fd < 0)
 		return; /* not a directory (a symlink...), or gone */
 	if (tree_statx(fd, "", AT_EMPTY_PATH, &stx) < 0 || tree_crosses(ref, &stx)) {

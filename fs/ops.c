@@ -448,7 +448,39 @@ static int setattr_check(const struct loc *l)
 	return 0;
 }
 
-static int bfs_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
+/* One attribute change: chmod, chown or utimens. */
+struct attr_change {
+	enum { ATTR_MODE, ATTR_OWNER, ATTR_TIMES } what;
+	mode_t mode;
+	uid_t uid;
+	gid_t gid;
+	const struct timespec *tv;
+};
+
+/*
+ * Apply c to dirfd/name without following a symlink, or with name "" to the
+ * file dirfd itself (an open file, or the state root for times).
+ */
+static int attr_apply(int dirfd, const char *name, const struct attr_change *c)
+{
+	int flags = *name ? AT_SYMLINK_NOFOLLOW : AT_EMPTY_PATH, r;
+
+	switch (c->what) {
+	case ATTR_MODE:
+		/* glibc implements AT_SYMLINK_NOFOLLOW through an O_PATH descriptor. */
+		r = *name ? fchmodat(dirfd, name, c->mode, flags) : fchmod(dirfd, c->mode);
+		break;
+	case ATTR_OWNER:
+		r = fchownat(dirfd, name, c->uid, c->gid, flags);
+		break;
+	default:
+		r = utimensat(dirfd, name, c->tv, flags);
+		break;
+	}
+	return r < 0 ? -errno : 0;
+}
+
+static int set_attr(const char *path, struct fuse_file_info *fi, const struct attr_change *c)
 {
 	struct loc l;
 	int ret;
@@ -458,27 +490,31 @@ static int bfs_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
 	if (ret < 0)
 		return ret;
 	if (fi && !bfs_fh(fi)->ov)
-		return fchmod(bfs_fh(fi)->fd, mode) < 0 ? -errno : 0;
+		return attr_apply(bfs_fh(fi)->fd, "", c);
 	if (l.kind == LOC_ROOT)
-		return -EPERM;
-	/* glibc implements AT_SYMLINK_NOFOLLOW through an O_PATH descriptor. */
-	return AT_SYS(&l, fchmodat(at.fd, at.base, mode, AT_SYMLINK_NOFOLLOW));
+		return c->what == ATTR_TIMES ? attr_apply(bfs.st.state_fd, "", c) : -EPERM;
+	return AT_RET(&l, attr_apply(at.fd, at.base, c));
+}
+
+static int bfs_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
+{
+	struct attr_change c = {.what = ATTR_MODE, .mode = mode};
+
+	return set_attr(path, fi, &c);
 }
 
 static int bfs_chown(const char *path, uid_t uid, gid_t gid, struct fuse_file_info *fi)
 {
-	struct loc l;
-	int ret;
+	struct attr_change c = {.what = ATTR_OWNER, .uid = uid, .gid = gid};
 
-	PARSE(path, l);
-	ret = setattr_check(&l);
-	if (ret < 0)
-		return ret;
-	if (fi && !bfs_fh(fi)->ov)
-		return fchown(bfs_fh(fi)->fd, uid, gid) < 0 ? -errno : 0;
-	if (l.kind == LOC_ROOT)
-		return -EPERM;
-	return AT_SYS(&l, fchownat(at.fd, at.base, uid, gid, AT_SYMLINK_NOFOLLOW));
+	return set_attr(path, fi, &c);
+}
+
+static int bfs_utimens(const char *path, const struct timespec tv[2], struct fuse_file_info *fi)
+{
+	struct attr_change c = {.what = ATTR_TIMES, .tv = tv};
+
+	return set_attr(path, fi, &c);
 }
 
 static int bfs_truncate(const char *path, off_t size, struct fuse_file_info *fi)
@@ -502,22 +538,6 @@ static int bfs_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 	ret = ftruncate(fd, size) < 0 ? -errno : 0;
 	close(fd);
 	return ret;
-}
-
-static int bfs_utimens(const char *path, const struct timespec tv[2], struct fuse_file_info *fi)
-{
-	struct loc l;
-	int ret;
-
-	PARSE(path, l);
-	ret = setattr_check(&l);
-	if (ret < 0)
-		return ret;
-	if (fi && !bfs_fh(fi)->ov)
-		return futimens(bfs_fh(fi)->fd, tv) < 0 ? -errno : 0;
-	if (l.kind == LOC_ROOT)
-		return utimensat(bfs.st.state_fd, "", tv, AT_EMPTY_PATH) < 0 ? -errno : 0;
-	return AT_SYS(&l, utimensat(at.fd, at.base, tv, AT_SYMLINK_NOFOLLOW));
 }
 
 static int pass_open(const struct loc *l, struct fuse_file_info *fi, bool create, mode_t mode)
