@@ -8,33 +8,29 @@ daemon against an expectation it did not produce itself.
 """
 
 import errno
-import hashlib
 import os
 import re
 import shlex
 import shutil
 import signal
-import stat
 import subprocess
+import sys
 import tempfile
 import time
 import uuid
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "tests" / "common"))
+
+from bfstest import (bundlefs_bin, computed_address, diff_snapshots,  # noqa: E402,F401
+                     errno_of, go_clean, go_join, log_problems, mode_of, read_bytes, read_log,
+                     snapshot_tree, unmount, wait_started, write_through)
+
 DEFAULT_DAEMON_ADDRESS = "/run/containerd/containerd.sock"
 
 SANITIZER_PATTERNS = ("ERROR: AddressSanitizer", "runtime error:", "LeakSanitizer",
                       "ThreadSanitizer")
-
-
-def bundlefs_bin():
-    """The daemon binary: $BUNDLEFS_BIN, else <repo>/build/fs/bundlefs."""
-    path = os.environ.get("BUNDLEFS_BIN") or str(REPO / "build" / "fs" / "bundlefs")
-    if not os.path.isfile(path) or not os.access(path, os.X_OK):
-        raise RuntimeError(f"bundlefs binary not found or not executable: {path} "
-                           "(build it, or set BUNDLEFS_BIN)")
-    return path
 
 
 def project_version():
@@ -51,41 +47,6 @@ def ident(prefix="t"):
 
 
 # -------------------------------------------------------- Go's path/filepath
-
-def go_clean(p):
-    """Go's filepath.Clean (Unix)."""
-    if p == "":
-        return "."
-    rooted = p.startswith("/")
-    out = []
-    for el in p.split("/"):
-        if el in ("", "."):
-            continue
-        if el == "..":
-            if out and out[-1] != "..":
-                out.pop()
-            elif not rooted:
-                out.append("..")
-            continue
-        out.append(el)
-    res = "/".join(out)
-    if rooted:
-        res = "/" + res
-    return res or "."
-
-
-def go_join(*elems):
-    """Go's filepath.Join: skip empty elements, join with '/', Clean; all empty: ""."""
-    parts = [e for e in elems if e != ""]
-    if not parts:
-        return ""
-    return go_clean("/".join(parts))
-
-
-def computed_address(socket_root, daemon_address, ns, bid):
-    digest = hashlib.sha256(go_join(daemon_address, ns, bid).encode()).hexdigest()
-    return "unix://" + go_join(socket_root, "s") + "/" + digest
-
 
 def legacy_address(ns, bid):
     return go_join("/", "containerd-shim", ns, bid, "shim.sock")
@@ -132,46 +93,9 @@ def shim_config_text(path, ns, workdir, criu, runtime_root, systemd_cgroup):
 
 def snapshot(*roots):
     """Everything observable about the trees below roots, without following
-    symlinks: {(root index, relpath): (type, mode, uid, gid, size, digest or target)}.
-    Directory sizes are left out (they depend on the filesystem's history)."""
-    snap = {}
-    for i, root in enumerate(roots):
-        root = str(root)
-        for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
-            for name in [""] + dirnames + filenames if dirpath == root else dirnames + filenames:
-                full = os.path.join(dirpath, name) if name else dirpath
-                rel = os.path.relpath(full, root)
-                try:
-                    st = os.lstat(full)
-                    kind = stat.S_IFMT(st.st_mode)
-                    extra = None
-                    size = st.st_size
-                    if stat.S_ISREG(st.st_mode):
-                        h = hashlib.sha256()
-                        with open(full, "rb") as f:
-                            for chunk in iter(lambda: f.read(1 << 20), b""):
-                                h.update(chunk)
-                        extra = h.hexdigest()
-                    elif stat.S_ISLNK(st.st_mode):
-                        extra = os.readlink(full)
-                    elif stat.S_ISDIR(st.st_mode):
-                        size = None
-                except FileNotFoundError:
-                    # removed while walking (e.g. the daemon's release of a
-                    # temporary file); the caller polls for a stable result
-                    snap[(i, rel)] = ("vanished",)
-                    continue
-                snap[(i, rel)] = (kind, stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid, size,
-                                  extra)
-    return snap
-
-
-def diff_snapshots(before, after):
-    lines = []
-    for k in sorted(set(before) | set(after)):
-        if before.get(k) != after.get(k):
-            lines.append(f"{k}: {before.get(k)} -> {after.get(k)}")
-    return "\n".join(lines)
+    symlinks (bfstest.snapshot_tree); an entry removed while walking shows as
+    ("vanished",)."""
+    return snapshot_tree(roots)
 
 
 def wait_until(pred, timeout=3.0):
@@ -184,10 +108,6 @@ def wait_until(pred, timeout=3.0):
         time.sleep(0.02)
 
 
-def mode_of(path):
-    return stat.S_IMODE(os.lstat(path).st_mode)
-
-
 def is_mounted(path):
     """Whether path is a mount point according to /proc/self/mounts."""
     path = os.path.realpath(path)
@@ -198,52 +118,6 @@ def is_mounted(path):
             if mp == path:
                 return True
     return False
-
-
-def unmount(path):
-    subprocess.run(["fusermount3", "-u", "-z", str(path)], stdout=subprocess.DEVNULL,
-                   stderr=subprocess.DEVNULL, check=False)
-
-
-def errno_of(fn, *args, **kwargs):
-    """Call fn; return the errno of the OSError it raised, or None if it returned."""
-    try:
-        fn(*args, **kwargs)
-    except OSError as e:
-        return e.errno
-    return None
-
-
-def write_through(path, data, mode=0o666):
-    """open(O_WRONLY|O_CREAT|O_TRUNC), write everything, close: return the
-    errno of the first failing step (None if all worked) and which step."""
-    if isinstance(data, str):
-        data = data.encode()
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, mode)
-    except OSError as e:
-        return e.errno, "open"
-    try:
-        view = memoryview(data)
-        while view:
-            n = os.write(fd, view[:1 << 20])
-            view = view[n:]
-    except OSError as e:
-        try:
-            os.close(fd)
-        except OSError:
-            pass
-        return e.errno, "write"
-    try:
-        os.close(fd)
-    except OSError as e:
-        return e.errno, "close"
-    return None, None
-
-
-def read_bytes(path):
-    with open(path, "rb") as f:
-        return f.read()
 
 
 # ------------------------------------------------------------------ mounts
@@ -295,17 +169,7 @@ class BundleFS:
         with open(self.log_path, "wb") as log:
             self.proc = subprocess.Popen(self.argv(), stdin=subprocess.DEVNULL,
                                          stdout=log, stderr=log)
-        deadline = time.monotonic() + timeout
-        while not os.path.ismount(self.mnt):
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"bundlefs exited early with {self.proc.returncode}: "
-                                   f"{self.log_text()!r}")
-            if time.monotonic() > deadline:
-                self.proc.kill()
-                self.proc.wait()
-                raise RuntimeError(f"bundlefs did not mount within {timeout}s: "
-                                   f"{self.log_text()!r}")
-            time.sleep(0.02)
+        wait_started(self.proc, lambda: os.path.ismount(self.mnt), timeout, self.log_text)
         return self
 
     def stop(self):
@@ -340,11 +204,7 @@ class BundleFS:
 
     # -- log
     def log_text(self):
-        try:
-            with open(self.log_path, "rb") as f:
-                return f.read().decode(errors="replace")
-        except FileNotFoundError:
-            return ""
+        return read_log(self.log_path)
 
     def expect_log(self, regex):
         """Declare that a log line matching regex (re.search) may appear."""
@@ -363,15 +223,7 @@ class BundleFS:
             time.sleep(0.02)
 
     def log_problems(self):
-        problems = []
-        for line in self.log_text().splitlines():
-            if not line.strip():
-                continue
-            if any(p in line for p in SANITIZER_PATTERNS):
-                problems.append(f"sanitizer report: {line}")
-            elif not any(rx.search(line) for rx in self.expected):
-                problems.append(f"unexpected log line: {line}")
-        return problems
+        return log_problems(self.log_text(), self.expected, SANITIZER_PATTERNS)
 
     # -- paths
     def m(self, *parts):

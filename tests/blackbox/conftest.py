@@ -17,9 +17,11 @@ from pathlib import Path
 
 import pytest
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "common"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bfs_helpers  # noqa: E402
+import bfstest  # noqa: E402
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -41,12 +43,7 @@ def _start(opts, source_arg=False):
 
 
 def _finish(mounts):
-    problems = []
-    for m in mounts:
-        try:
-            problems += [f"{m.mnt}: {p}" for p in m.stop()]
-        finally:
-            m.cleanup()
+    problems = bfstest.stop_and_clean(mounts, lambda m: m.stop())
     if problems:
         pytest.fail("bundlefs teardown:\n" + "\n".join(problems), pytrace=False)
 

@@ -28,6 +28,10 @@ import tempfile
 import time
 import uuid
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
+
+from bfstest import go_join, mountinfo  # noqa: E402,F401
+
 V1 = "io.containerd.runtime.v1.linux"
 SOCKET_ROOT = "/run/containerd"
 NAMESPACE = "bfs-e2e"
@@ -83,12 +87,6 @@ def unique_name(tag):
     return "bfs-%s-%s" % (tag, uuid.uuid4().hex[:12])
 
 
-def go_join(*elems):
-    """Go's filepath.Join for the absolute paths this test uses."""
-    joined = "/".join(e for e in elems if e)
-    return os.path.normpath(joined) if joined else ""
-
-
 def shim_address(daemon_address, namespace, cid):
     digest = hashlib.sha256(go_join(daemon_address, namespace, cid).encode()).hexdigest()
     return "unix://" + go_join(SOCKET_ROOT, "s") + "/" + digest
@@ -96,28 +94,9 @@ def shim_address(daemon_address, namespace, cid):
 
 # ---------------------------------------------------------------- /proc helpers
 
-def _unescape_mountinfo(field):
-    out, i = [], 0
-    while i < len(field):
-        if field[i] == "\\" and i + 3 < len(field) and field[i + 1:i + 4].isdigit():
-            out.append(chr(int(field[i + 1:i + 4], 8)))
-            i += 4
-        else:
-            out.append(field[i])
-            i += 1
-    return "".join(out)
-
-
 def mounts():
     """[(mountpoint, fstype, source)] of this mount namespace, in mount order."""
-    result = []
-    with open("/proc/self/mountinfo") as f:
-        for line in f:
-            left, right = line.split(" - ", 1)
-            mnt = _unescape_mountinfo(left.split()[4])
-            fields = right.split()
-            result.append((mnt, fields[0], _unescape_mountinfo(fields[1])))
-    return result
+    return [(mnt, fstype, src) for _id, _dev, mnt, fstype, src in mountinfo()]
 
 
 def mounts_under(path):
@@ -130,11 +109,9 @@ def mounts_under(path):
 def mount_device(path):
     """The "major:minor" of the mount at path, from mountinfo (works on a dead FUSE mount)."""
     dev = None
-    with open("/proc/self/mountinfo") as f:
-        for line in f:
-            fields = line.split()
-            if _unescape_mountinfo(fields[4]) == path:
-                dev = fields[2]
+    for _id, mdev, mnt, _fstype, _src in mountinfo():
+        if mnt == path:
+            dev = mdev
     return dev
 
 

@@ -12,12 +12,16 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "tests" / "common"))
+
+from bfstest import mountinfo  # noqa: E402
 
 CONFIG = {"ociVersion": "1.0.2", "process": {"args": ["sh"], "cwd": "/"},
           "root": {"path": "rootfs"}}
@@ -72,28 +76,10 @@ def daemon_bin(build_dir):
     return build_dir / "fs" / "bundlefs"
 
 
-def unescape_mountinfo(s):
-    out, i = [], 0
-    while i < len(s):
-        if s[i] == "\\" and i + 4 <= len(s) and s[i + 1:i + 4].isdigit():
-            out.append(chr(int(s[i + 1:i + 4], 8)))
-            i += 4
-        else:
-            out.append(s[i])
-            i += 1
-    return "".join(out)
-
-
 def mounts_at(path):
     """fstypes of the mounts whose mountpoint is path, bottom to top."""
     path = str(path)
-    res = []
-    with open("/proc/self/mountinfo") as f:
-        for line in f:
-            left, right = line.split(" - ", 1)
-            if unescape_mountinfo(left.split()[4]) == path:
-                res.append(right.split()[0])
-    return res
+    return [fstype for _id, _dev, mp, fstype, _src in mountinfo() if mp == path]
 
 
 def daemon_pids(mnt):

@@ -6,7 +6,14 @@ import errno
 import os
 import pickle
 import stat
+import sys
 import traceback
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "common"))
+
+from bfstest import errno_of  # noqa: E402,F401
+from bfstest import read_bytes as read  # noqa: E402,F401
 
 _libc = ctypes.CDLL(None, use_errno=True)
 _libc.renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p,
@@ -23,19 +30,6 @@ def renameat2(old, new, flags):
     if _libc.renameat2(AT_FDCWD, os.fsencode(old), AT_FDCWD, os.fsencode(new), flags) < 0:
         e = ctypes.get_errno()
         raise OSError(e, os.strerror(e), old, None, new)
-
-
-def errno_of(fn, *args, **kwargs):
-    try:
-        fn(*args, **kwargs)
-    except OSError as e:
-        return e.errno
-    return None
-
-
-def read(path):
-    with open(path, "rb") as f:
-        return f.read()
 
 
 def write(path, data, mode=0o666, flags=os.O_WRONLY | os.O_CREAT | os.O_TRUNC):

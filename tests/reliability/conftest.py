@@ -13,8 +13,10 @@ from pathlib import Path
 
 import pytest
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "common"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import bfstest  # noqa: E402
 import relhelpers  # noqa: E402
 
 
@@ -36,11 +38,6 @@ def store():
         return s
 
     yield factory
-    problems = []
-    for s in stores:
-        try:
-            problems += [f"{s.mnt}: {p}" for p in s.stop_all()]
-        finally:
-            s.cleanup()
+    problems = bfstest.stop_and_clean(stores, lambda s: s.stop_all())
     if problems:
         pytest.fail("bundlefs teardown:\n" + "\n".join(problems), pytrace=False)

@@ -16,11 +16,18 @@ import resource
 import signal
 import stat
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "tests" / "common"))
+
+from bfstest import (bundlefs_bin, diff_snapshots, errno_of, log_problems,  # noqa: E402,F401
+                     mode_of, mountinfo, read_log, snapshot_tree, unmount, wait_started)
+from bfstest import read_bytes as read_file  # noqa: E402,F401
+from bfstest import write_through as write_file  # noqa: E402,F401
 
 SANITIZER_PATTERNS = ("ERROR: AddressSanitizer", "runtime error:", "LeakSanitizer",
                       "ERROR: ThreadSanitizer", "SUMMARY: UndefinedBehaviorSanitizer")
@@ -30,56 +37,27 @@ IDENT_RE = re.compile(rb"^[A-Za-z0-9]+(?:[._-][A-Za-z0-9]+)*$")
 TMP_PREFIX = b".bundlefs-"
 
 
-def bundlefs_bin():
-    """The daemon binary: $BUNDLEFS_BIN, else <repo>/build/fs/bundlefs."""
-    path = os.environ.get("BUNDLEFS_BIN") or str(REPO / "build" / "fs" / "bundlefs")
-    if not os.path.isfile(path) or not os.access(path, os.X_OK):
-        raise RuntimeError(f"bundlefs binary not found or not executable: {path} "
-                           "(build it, or set BUNDLEFS_BIN)")
-    return path
-
-
-def unmount(path):
-    subprocess.run(["fusermount3", "-u", "-z", str(path)], stdout=subprocess.DEVNULL,
-                   stderr=subprocess.DEVNULL, check=False)
-
-
 def mounts_below(path):
     """Mount points at or below path (from /proc/self/mountinfo), deepest first."""
     path = os.path.realpath(path)
-    out = []
-    with open("/proc/self/mountinfo") as f:
-        for line in f:
-            mp = line.split()[4]
-            mp = re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), mp)
-            if mp == path or mp.startswith(path + "/"):
-                out.append(mp)
+    out = [mp for _id, _dev, mp, _fs, _src in mountinfo()
+           if mp == path or mp.startswith(path + "/")]
     return sorted(out, key=len, reverse=True)
 
 
 def mount_ids_at(path):
     """The ids of the mounts whose mount point is exactly path (mountinfo)."""
     path = os.path.realpath(path)
-    ids = set()
-    with open("/proc/self/mountinfo") as f:
-        for line in f:
-            fields = line.split()
-            mp = re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), fields[4])
-            if mp == path:
-                ids.add(int(fields[0]))
-    return ids
+    return {mid for mid, _dev, mp, _fs, _src in mountinfo() if mp == path}
 
 
 def bundlefs_mounted_at(path):
     """True if the top mount at exactly path is a bundlefs mount (mountinfo)."""
     path = os.path.realpath(path)
     top = None
-    with open("/proc/self/mountinfo") as f:
-        for line in f:
-            fields = line.split()
-            mp = re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), fields[4])
-            if mp == path:
-                top = fields[fields.index("-") + 1]
+    for _id, _dev, mp, fstype, _src in mountinfo():
+        if mp == path:
+            top = fstype
     return top == "fuse.bundlefs"
 
 
@@ -98,89 +76,11 @@ def is_served(mnt, old_ids=frozenset()):
         return False
 
 
-def errno_of(fn, *args, **kwargs):
-    try:
-        fn(*args, **kwargs)
-    except OSError as e:
-        return e.errno
-    return None
-
-
-def write_file(path, data, mode=0o666):
-    """open(O_WRONLY|O_CREAT|O_TRUNC), write, close: (errno or None, failing step)."""
-    if isinstance(data, str):
-        data = data.encode()
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, mode)
-    except OSError as e:
-        return e.errno, "open"
-    try:
-        view = memoryview(data)
-        while view:
-            n = os.write(fd, view[:1 << 20])
-            view = view[n:]
-    except OSError as e:
-        try:
-            os.close(fd)
-        except OSError:
-            pass            # the write's error is the one that counts
-        return e.errno, "write"
-    try:
-        os.close(fd)
-    except OSError as e:
-        return e.errno, "close"
-    return None, None
-
-
-def read_file(path):
-    with open(path, "rb") as f:
-        return f.read()
-
-
 def snapshot(*roots):
-    """Everything observable below roots without following symlinks:
-    {(root index, relpath): (type, mode, uid, gid, size, sha256 or link target)}.
-    Directory sizes are left out (they depend on the file system's history)."""
-    snap = {}
-    for i, root in enumerate(roots):
-        root = os.fsencode(root)
-        for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
-            names = dirnames + filenames
-            if dirpath == root:
-                names = [b""] + names
-            for name in names:
-                full = os.path.join(dirpath, name) if name else dirpath
-                try:
-                    st = os.lstat(full)
-                    extra, size = None, st.st_size
-                    if stat.S_ISREG(st.st_mode):
-                        h = hashlib.sha256()
-                        with open(full, "rb") as f:
-                            for chunk in iter(lambda: f.read(1 << 20), b""):
-                                h.update(chunk)
-                        extra = h.hexdigest()
-                    elif stat.S_ISLNK(st.st_mode):
-                        extra = os.readlink(full)
-                    elif stat.S_ISDIR(st.st_mode):
-                        size = None
-                except FileNotFoundError:
-                    continue        # removed while we walked (a release in flight)
-                snap[(i, os.path.relpath(full, root))] = (
-                    stat.S_IFMT(st.st_mode), stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid,
-                    size, extra)
-    return snap
-
-
-def diff_snapshots(before, after):
-    lines = []
-    for k in sorted(set(before) | set(after)):
-        if before.get(k) != after.get(k):
-            lines.append(f"{k}: {before.get(k)} -> {after.get(k)}")
-    return "\n".join(lines)
-
-
-def mode_of(path):
-    return stat.S_IMODE(os.lstat(path).st_mode)
+    """Everything observable below roots without following symlinks, paths as
+    bytes (bfstest.snapshot_tree); an entry removed while walking (a release
+    in flight) is left out."""
+    return snapshot_tree(roots, fsencode=True, mark_vanished=False)
 
 
 def leftovers(state, work):
@@ -228,17 +128,8 @@ class Daemon:
         self.old_ids = old_ids
 
     def wait_mounted(self, timeout=20.0):
-        deadline = time.monotonic() + timeout
-        while not is_served(self.store.mnt, self.old_ids):
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"bundlefs exited early with {self.proc.returncode}: "
-                                   f"{self.log_text()!r}")
-            if time.monotonic() > deadline:
-                self.proc.kill()
-                self.proc.wait()
-                raise RuntimeError(f"bundlefs did not mount within {timeout}s: "
-                                   f"{self.log_text()!r}")
-            time.sleep(0.02)
+        wait_started(self.proc, lambda: is_served(self.store.mnt, self.old_ids), timeout,
+                     self.log_text)
 
     def kill9(self):
         self.killed = True
@@ -268,22 +159,10 @@ class Daemon:
             return None
 
     def log_text(self):
-        try:
-            with open(self.log_path, "rb") as f:
-                return f.read().decode(errors="replace")
-        except FileNotFoundError:
-            return ""
+        return read_log(self.log_path)
 
     def log_problems(self):
-        problems = []
-        for line in self.log_text().splitlines():
-            if not line.strip():
-                continue
-            if any(p in line for p in SANITIZER_PATTERNS):
-                problems.append(f"sanitizer report: {line}")
-            elif not any(rx.search(line) for rx in self.store.expected):
-                problems.append(f"unexpected log line: {line}")
-        return problems
+        return log_problems(self.log_text(), self.store.expected, SANITIZER_PATTERNS)
 
 
 class Store:

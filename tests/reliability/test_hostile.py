@@ -4,37 +4,19 @@ answered with its errno, the daemon keeps serving, and the backing store is
 left exactly as it was."""
 
 import errno
-import hashlib
 import os
 import socket
 import subprocess
 
+import bfstest
 from relhelpers import diff_snapshots, errno_of, read_file, write_file
 
 MIB16 = 16 * 1024 * 1024
 DAEMON_ADDRESS = "/run/containerd/containerd.sock"
 
 
-def go_clean(p):
-    rooted = p.startswith("/")
-    out = []
-    for el in p.split("/"):
-        if el in ("", "."):
-            continue
-        if el == "..":
-            if out and out[-1] != "..":
-                out.pop()
-            elif not rooted:
-                out.append("..")
-            continue
-        out.append(el)
-    res = ("/" if rooted else "") + "/".join(out)
-    return res or "."
-
-
 def computed_address(socket_root, ns, bid):
-    digest = hashlib.sha256(go_clean("/".join([DAEMON_ADDRESS, ns, bid])).encode()).hexdigest()
-    return "unix://" + go_clean(socket_root + "/s") + "/" + digest
+    return bfstest.computed_address(socket_root, DAEMON_ADDRESS, ns, bid)
 
 
 def serving(st):

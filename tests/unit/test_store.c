@@ -11,6 +11,7 @@
 #include "log.h"
 #include "tree.h"
 #include "check.h"
+#include "fsfixture.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -28,7 +29,6 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-static char base[256];
 static struct store st;
 static int log_lines;
 static char last_log[512];
@@ -38,37 +38,6 @@ static void count_sink(enum blog_level level, const char *msg)
 	(void)level;
 	log_lines++;
 	snprintf(last_log, sizeof(last_log), "%s", msg);
-}
-
-/* base/<formatted>, in one of a few rotating buffers. */
-static const char *P(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static const char *P(const char *fmt, ...)
-{
-	static char bufs[16][4096];
-	static int next;
-	char *b = bufs[next++ % 16];
-	char rel[3072];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(rel, sizeof(rel), fmt, ap);
-	va_end(ap);
-	snprintf(b, 4096, "%s/%s", base, rel);
-	return b;
-}
-
-static void must(int ret, const char *what)
-{
-	if (ret < 0) {
-		fprintf(stderr, "fixture: %s: %s\n", what, strerror(ret == -1 ? errno : -ret));
-		exit(2);
-	}
-}
-
-static void mkd(const char *path, mode_t mode)
-{
-	if (mkdir(path, mode) < 0 && errno != EEXIST)
-		must(-1, path);
 }
 
 static void put(const char *path, const char *data)
@@ -96,22 +65,6 @@ static void make_socket(const char *path)
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
 	must(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), path);
 	close(fd);
-}
-
-static void rmrf(const char *path)
-{
-	char cmd[4200];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf --one-file-system '%s'", path);
-	if (system(cmd) != 0)
-		fprintf(stderr, "warning: %s failed\n", cmd);
-}
-
-static bool exists(const char *path)
-{
-	struct stat sb;
-
-	return lstat(path, &sb) == 0;
 }
 
 /* File type bits of path ('d', 'f', 'l', 'p', 's', '?'), or 0 when missing. */
@@ -1010,15 +963,8 @@ int main(void)
 
 	umask(0);
 	/* Private mount namespace: the bind mounts here are seen by nobody else. */
-	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
-		fprintf(stderr, "test_store needs root (mount namespace): %s\n", strerror(errno));
+	if (fx_private_base("test_store") < 0)
 		return 1;
-	}
-	snprintf(base, sizeof(base), "/tmp/test_store.XXXXXX");
-	if (!mkdtemp(base)) {
-		perror("mkdtemp");
-		return 1;
-	}
 	blog_set_sink(count_sink);
 	mkd(P("state"), 0711);
 	mkd(P("work"), 0711);

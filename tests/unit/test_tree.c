@@ -8,6 +8,7 @@
 
 #include "log.h"
 #include "check.h"
+#include "fsfixture.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -26,32 +27,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static char base[256];
 static int basefd = -1;
-
-/* base/<formatted>, in one of a few rotating buffers. */
-static const char *P(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static const char *P(const char *fmt, ...)
-{
-	static char bufs[8][4096];
-	static int next;
-	char *b = bufs[next++ % 8];
-	char rel[3072];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(rel, sizeof(rel), fmt, ap);
-	va_end(ap);
-	snprintf(b, 4096, "%s/%s", base, rel);
-	return b;
-}
-
-static bool exists(const char *path)
-{
-	struct stat st;
-
-	return lstat(path, &st) == 0;
-}
 
 static bool existsat(int fd, const char *name)
 {
@@ -95,37 +71,11 @@ static void touchat(int dirfd, const char *name)
 	close(fd);
 }
 
-static void mkd(const char *path)
-{
-	if (mkdir(path, 0755) < 0 && errno != EEXIST) {
-		perror(path);
-		exit(2);
-	}
-}
-
-static void must(int ret, const char *what)
-{
-	if (ret < 0) {
-		perror(what);
-		exit(2);
-	}
-}
-
-/* rm -rf for test fixtures (the plain way, not the code under test). */
-static void rmrf(const char *path)
-{
-	char cmd[4200];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf --one-file-system '%s'", path);
-	if (system(cmd) != 0)
-		fprintf(stderr, "warning: %s failed\n", cmd);
-}
-
 /* The outside world that symlinks in removed trees point to: must survive. */
 static void make_outside(void)
 {
-	mkd(P("outside"));
-	mkd(P("outside/sub"));
+	mkd(P("outside"), 0755);
+	mkd(P("outside/sub"), 0755);
 	touch(P("outside/keep"));
 	touch(P("outside/sub/keep2"));
 }
@@ -191,7 +141,7 @@ static void build(const struct ent *e, size_t n)
 
 		switch (e[i].kind) {
 		case 'd':
-			mkd(p);
+			mkd(p, 0755);
 			break;
 		case 'f':
 			touch(p);
@@ -234,7 +184,7 @@ static void test_wide(void)
 	char name[32];
 	int fd, ret;
 
-	mkd(P("wide"));
+	mkd(P("wide"), 0755);
 	fd = open(P("wide"), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	must(fd, "wide");
 	for (int i = 0; i < 20000; i++) {
@@ -365,13 +315,13 @@ static void test_mount_shallow(void)
 	const char *paths[1];
 	int afd, ret;
 
-	mkd(P("msrc"));
+	mkd(P("msrc"), 0755);
 	touch(P("msrc/precious"));
-	mkd(P("mt"));
-	mkd(P("mt/a"));
+	mkd(P("mt"), 0755);
+	mkd(P("mt/a"), 0755);
 	touch(P("mt/a/f"));
-	mkd(P("mt/a/m"));
-	mkd(P("mt/b"));
+	mkd(P("mt/a/m"), 0755);
+	mkd(P("mt/b"), 0755);
 	touch(P("mt/b/f"));
 	must(mount(P("msrc"), P("mt/a/m"), NULL, MS_BIND, NULL), "bind mount");
 
@@ -408,7 +358,7 @@ static void test_mount_file(void)
 	int ret;
 
 	touch(P("fsrc"));
-	mkd(P("mf"));
+	mkd(P("mf"), 0755);
 	touch(P("mf/target"));
 	must(mount(P("fsrc"), P("mf/target"), NULL, MS_BIND, NULL), "file bind mount");
 	CHECK(tree_walk_has_mounts(basefd, "mf") == 1, "walk: file mount not found");
@@ -432,7 +382,7 @@ static void test_mount_deep(void)
 	DIR *d;
 	int fd = chain(basefd, "deepm", 45);
 
-	mkd(P("dsrc"));
+	mkd(P("dsrc"), 0755);
 	touch(P("dsrc/precious"));
 	for (int i = 0; i < 6; i++) {
 		snprintf(name, sizeof(name), "z%d", i);
@@ -473,11 +423,11 @@ static void test_immutable(void)
 {
 	int flags = FS_IMMUTABLE_FL, fd, ret;
 
-	mkd(P("imm"));
-	mkd(P("imm/a"));
+	mkd(P("imm"), 0755);
+	mkd(P("imm/a"), 0755);
 	touch(P("imm/a/locked"));
 	touch(P("imm/a/free"));
-	mkd(P("imm/b"));
+	mkd(P("imm/b"), 0755);
 	touch(P("imm/b/free"));
 	fd = open(P("imm/a/locked"), O_RDONLY | O_CLOEXEC);
 	must(fd, "locked");
@@ -516,11 +466,11 @@ static const struct hm_case hm_cases[] = {
 
 static void test_has_mounts(void)
 {
-	mkd(P("hmsrc"));
-	mkd(P("hm"));
-	mkd(P("hm/" ODD));
-	mkd(P("hm2"));
-	mkd(P("hmx"));
+	mkd(P("hmsrc"), 0755);
+	mkd(P("hm"), 0755);
+	mkd(P("hm/" ODD), 0755);
+	mkd(P("hm2"), 0755);
+	mkd(P("hmx"), 0755);
 	must(mount(P("hmsrc"), P("hm/" ODD), NULL, MS_BIND, NULL), "odd mount");
 	for (size_t i = 0; i < sizeof(hm_cases) / sizeof(hm_cases[0]); i++) {
 		const struct hm_case *c = &hm_cases[i];
@@ -714,15 +664,8 @@ int main(void)
 	int fds_before, fds_after;
 
 	/* Private mount namespace: the bind mounts here are seen by nobody else. */
-	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
-		fprintf(stderr, "test_tree needs root (mount namespace): %s\n", strerror(errno));
+	if (fx_private_base("test_tree") < 0)
 		return 1;
-	}
-	snprintf(base, sizeof(base), "/tmp/test_tree.XXXXXX");
-	if (!mkdtemp(base)) {
-		perror("mkdtemp");
-		return 1;
-	}
 	basefd = open(base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	must(basefd, base);
 	make_outside();
