@@ -134,6 +134,7 @@ def test_crash_storm(store):
                 [sys.executable, str(HERE / "crash_writer.py"), st.mnt, ns, f"w{w}",
                  str(POOL), str(cycle), str(rnd.randrange(1 << 30)), lp]))
         time.sleep(rnd.uniform(0.4, 1.6))
+        old_pid = st.current.pid
         st.current.kill9()
         for p in procs:
             try:
@@ -145,10 +146,12 @@ def test_crash_storm(store):
         # Mount again on the stale mountpoint; no clean-up by hand.
         time.sleep(RESTART_DELAY)
         st.start()
+        pids = (f"(killed daemon {old_pid:x}, new daemon {st.current.pid:x}, whose log "
+                f"says {st.current.log_text()!r})")
         layers = len(mounts_below(st.mnt))
         if layers != 1:
             failures.append(f"cycle {cycle}: {layers} mounts stacked on the mountpoint "
-                            "after the restart (the stale one was not replaced)")
+                            f"after the restart (the stale one was not replaced) {pids}")
         figures["cycles"] += 1
         done, tags, inflight = replay(model, logs)
         figures["ops_done"] += done
@@ -159,7 +162,7 @@ def test_crash_storm(store):
                                 f"{errno.errorcode.get(err, err)}")
         left = leftovers(st.state, st.work)
         if left:
-            failures.append(f"cycle {cycle}: leftovers after the sweep: {left}")
+            failures.append(f"cycle {cycle}: leftovers after the sweep: {left} {pids}")
         states, bad = actual_state(st, ns)
         failures += [f"cycle {cycle}: {b}" for b in bad]
         figures["bundles_seen"] += len(states)
