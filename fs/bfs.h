@@ -56,7 +56,6 @@ struct loc {
 	int depth; /* number of components */
 	char ns[NAME_MAX + 1];
 	char id[NAME_MAX + 1];	  /* the second component, if any */
-	bool in_bundle;		  /* depth >= 3 below a visible <ns>/<id> */
 	const struct overlay *ov; /* the overlay file this path names, if any */
 };
 

@@ -56,8 +56,7 @@ int loc_parse(const char *path, struct loc *l)
 		l->kind = LOC_NSENTRY;
 	} else {
 		l->kind = LOC_INSIDE;
-		l->in_bundle = l->id[0] != '.';
-		if (l->in_bundle && l->depth == 3)
+		if (l->id[0] != '.' && l->depth == 3)
 			l->ov = overlay_find(strrchr(l->rel, '/') + 1);
 	}
 	return 0;

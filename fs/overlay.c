@@ -126,11 +126,6 @@ bool overlay_listed(const struct overlay *ov, int dirfd, const char *name, unsig
 	return fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode);
 }
 
-static const char *ov_name(const struct overlay *ov)
-{
-	return ov->name;
-}
-
 static char *computed_address(const char *ns, const char *id)
 {
 	if (bfs.legacy_address)
@@ -510,9 +505,9 @@ static int check_content(const struct overlay *ov, const char *ns, const char *i
 	if (!ns) /* judged quietly */
 		return ret;
 	if (ret == -EINVAL)
-		blog(BLOG_ERR, "%s/%s: %s rejected: %s", ns, id, ov_name(ov), why);
+		blog(BLOG_ERR, "%s/%s: %s rejected: %s", ns, id, ov->name, why);
 	else if (ret == -EFBIG)
-		blog(BLOG_ERR, "%s/%s: %s rejected: larger than %zu bytes", ns, id, ov_name(ov),
+		blog(BLOG_ERR, "%s/%s: %s rejected: larger than %zu bytes", ns, id, ov->name,
 		     ov->max);
 	return ret;
 }

@@ -48,9 +48,9 @@ def _finish(mounts):
         pytest.fail("bundlefs teardown:\n" + "\n".join(problems), pytrace=False)
 
 
-@pytest.fixture
-def mount_bundlefs():
-    """Factory: mount_bundlefs(source_arg=False, **opts) -> BundleFS."""
+def _mount_factory():
+    """A factory(source_arg=False, **opts) -> BundleFS; every mount it made is
+    stopped and checked when the fixture using it ends."""
     mounts = []
 
     def factory(source_arg=False, **opts):
@@ -60,6 +60,12 @@ def mount_bundlefs():
 
     yield factory
     _finish(mounts)
+
+
+@pytest.fixture
+def mount_bundlefs():
+    """Factory: mount_bundlefs(source_arg=False, **opts) -> BundleFS."""
+    yield from _mount_factory()
 
 
 @pytest.fixture(scope="module")
@@ -72,12 +78,4 @@ def bfs():
 @pytest.fixture(scope="module")
 def module_mount():
     """Factory for extra module-scoped mounts with options."""
-    mounts = []
-
-    def factory(source_arg=False, **opts):
-        m = _start(opts, source_arg=source_arg)
-        mounts.append(m)
-        return m
-
-    yield factory
-    _finish(mounts)
+    yield from _mount_factory()
