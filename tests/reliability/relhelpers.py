@@ -62,18 +62,29 @@ def bundlefs_mounted_at(path):
 
 
 def is_served(mnt, old_ids=frozenset()):
-    """A bundlefs mount is at mnt and answers statfs (statfs always reaches the
-    daemon: a stale FUSE mount answers ENOTCONN even while stat() still
-    succeeds from the attribute cache). Mount ids are not compared: the kernel
-    reuses the id of a detached mount at once."""
+    """A bundlefs mount is on top at mnt, mnt resolves to that very mount, and
+    it answers statfs (statfs always reaches the daemon: a stale FUSE mount
+    answers ENOTCONN even while stat() still succeeds from the attribute
+    cache). The device check closes a race: a restarting daemon detaches the
+    stale mount between our read of the mount table and our statfs, which
+    would then succeed on the directory underneath. Mount ids are not
+    compared: the kernel reuses the id of a detached mount at once."""
     del old_ids
-    if not bundlefs_mounted_at(mnt):
+    path = os.path.realpath(mnt)
+    top = None
+    for _id, dev, mp, fstype, _src in mountinfo():
+        if mp == path:
+            top = (dev, fstype)
+    if not top or top[1] != "fuse.bundlefs":
         return False
     try:
+        st = os.stat(mnt)
         os.statvfs(mnt)
-        return True
+        after = os.stat(mnt)
     except OSError:
         return False
+    dev = f"{os.major(st.st_dev)}:{os.minor(st.st_dev)}"
+    return dev == top[0] and after.st_dev == st.st_dev
 
 
 def snapshot(*roots):
