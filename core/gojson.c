@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * Go's json.Valid, byte for byte.
+ * Go's json.Valid, byte for byte, and Go's string encoding (at the end).
  *
  * This follows the state machine of Go's encoding/json scanner.go: the same
  * literals, the same number grammar -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?,
@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "gojson.h"
 
@@ -313,4 +314,111 @@ int gojson_check(const char *buf, size_t len, char *why, size_t whysz)
 			return fail(&s, "invalid character after array element");
 		}
 	}
+}
+
+/*
+ * Length of the valid UTF-8 sequence at s[0..n), 0 if there is none, with
+ * the exact rules of Go's utf8.DecodeRune: no overlong forms, no surrogates
+ * (U+D800..U+DFFF), nothing above U+10FFFF, no truncated sequences.
+ */
+static size_t gojson_utf8_len(const unsigned char *s, size_t n)
+{
+	unsigned char c = s[0], lo = 0x80, hi = 0xbf;
+	size_t need, i;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf) {
+		need = 2;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		need = 3;
+		if (c == 0xe0)
+			lo = 0xa0;
+		else if (c == 0xed)
+			hi = 0x9f;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		need = 4;
+		if (c == 0xf0)
+			lo = 0x90;
+		else if (c == 0xf4)
+			hi = 0x8f;
+	} else {
+		return 0;
+	}
+	if (n < need || s[1] < lo || s[1] > hi)
+		return 0;
+	for (i = 2; i < need; i++)
+		if (s[i] < 0x80 || s[i] > 0xbf)
+			return 0;
+	return need;
+}
+
+size_t gojson_string_max(size_t len)
+{
+	return 6 * len + 2;
+}
+
+/*
+ * Go's encodeState.string with escapeHTML = true, as in Go 1.21 and earlier:
+ * '"' and '\\' get a backslash; \n, \r and \t their short forms; every other
+ * byte below 0x20 (NUL included) and '<', '>', '&' become \u00XX (lowercase
+ * hex); U+2028 and U+2029 become \u2028 and \u2029; each byte that does not
+ * start a valid UTF-8 sequence becomes \ufffd. DEL and all other valid text
+ * pass through.
+ */
+char *gojson_put_string(char *out, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0, size;
+
+	*out++ = '"';
+	while (i < n) {
+		unsigned char b = p[i];
+
+		if (b < 0x80) {
+			if (b == '"' || b == '\\') {
+				*out++ = '\\';
+				*out++ = (char)b;
+			} else if (b == '\n') {
+				*out++ = '\\';
+				*out++ = 'n';
+			} else if (b == '\r') {
+				*out++ = '\\';
+				*out++ = 'r';
+			} else if (b == '\t') {
+				*out++ = '\\';
+				*out++ = 't';
+			} else if (b < 0x20 || b == '<' || b == '>' || b == '&') {
+				memcpy(out, "\\u00", 4);
+				out += 4;
+				*out++ = hex[b >> 4];
+				*out++ = hex[b & 0xf];
+			} else {
+				*out++ = (char)b;
+			}
+			i++;
+			continue;
+		}
+		size = gojson_utf8_len(p + i, n - i);
+		if (size == 0) {
+			memcpy(out, "\\ufffd", 6);
+			out += 6;
+			i++;
+			continue;
+		}
+		/* U+2028 is E2 80 A8, U+2029 is E2 80 A9. */
+		if (size == 3 && b == 0xe2 && p[i + 1] == 0x80 &&
+		    (p[i + 2] == 0xa8 || p[i + 2] == 0xa9)) {
+			memcpy(out, "\\u202", 5);
+			out += 5;
+			*out++ = hex[p[i + 2] & 0xf];
+		} else {
+			memcpy(out, p + i, size);
+			out += size;
+		}
+		i += size;
+	}
+	*out++ = '"';
+	return out;
 }

@@ -25,4 +25,15 @@
  */
 int gojson_check(const char *buf, size_t len, char *why, size_t whysz);
 
+/*
+ * Go's json.Marshal of a string (encodeState.string with escapeHTML, as in
+ * Go 1.21 and earlier): the n bytes at s, which may hold anything (NUL and
+ * invalid UTF-8 included), quoted and escaped as Go writes them: \" \\ \n \r
+ * \t, other control characters and <, >, & as \u00XX, U+2028/U+2029 as
+ * \u2028/\u2029, each byte that starts no valid UTF-8 sequence as \ufffd.
+ * Writes at most gojson_string_max(n) bytes at out, no NUL; returns the end.
+ */
+char *gojson_put_string(char *out, const char *s, size_t n);
+size_t gojson_string_max(size_t n);
+
 #endif

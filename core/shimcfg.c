@@ -11,115 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gojson.h"
 #include "gopath.h"
-
-/*
- * Length of the valid UTF-8 sequence at s[0..n), 0 if there is none, with
- * the exact rules of Go's utf8.DecodeRune: no overlong forms, no surrogates
- * (U+D800..U+DFFF), nothing above U+10FFFF, no truncated sequences.
- */
-static size_t shimcfg_utf8_len(const unsigned char *s, size_t n)
-{
-	unsigned char c = s[0], lo = 0x80, hi = 0xbf;
-	size_t need, i;
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf) {
-		need = 2;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		need = 3;
-		if (c == 0xe0)
-			lo = 0xa0;
-		else if (c == 0xed)
-			hi = 0x9f;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		need = 4;
-		if (c == 0xf0)
-			lo = 0x90;
-		else if (c == 0xf4)
-			hi = 0x8f;
-	} else {
-		return 0;
-	}
-	if (n < need || s[1] < lo || s[1] > hi)
-		return 0;
-	for (i = 2; i < need; i++)
-		if (s[i] < 0x80 || s[i] > 0xbf)
-			return 0;
-	return need;
-}
-
-/* Worst case of shimcfg_put_string: every input byte becomes six ("\u00XX", "\ufffd"). */
-static size_t shimcfg_string_max(const char *s)
-{
-	return 6 * strlen(s) + 2;
-}
-
-/*
- * Go's encodeState.string with escapeHTML = true, as in Go 1.21 and earlier:
- * '"' and '\\' get a backslash; \n, \r and \t their short forms; every other
- * byte below 0x20 and '<', '>', '&' become \u00XX (lowercase hex); U+2028
- * and U+2029 become \u2028 and \u2029; each byte that does not start a valid
- * UTF-8 sequence becomes \ufffd. DEL and all other valid text pass through.
- * Writes at most shimcfg_string_max(s) bytes at out; returns the end.
- */
-static char *shimcfg_put_string(char *out, const char *s)
-{
-	static const char hex[] = "0123456789abcdef";
-	const unsigned char *p = (const unsigned char *)s;
-	size_t n = strlen(s), i = 0, size;
-
-	*out++ = '"';
-	while (i < n) {
-		unsigned char b = p[i];
-
-		if (b < 0x80) {
-			if (b == '"' || b == '\\') {
-				*out++ = '\\';
-				*out++ = (char)b;
-			} else if (b == '\n') {
-				*out++ = '\\';
-				*out++ = 'n';
-			} else if (b == '\r') {
-				*out++ = '\\';
-				*out++ = 'r';
-			} else if (b == '\t') {
-				*out++ = '\\';
-				*out++ = 't';
-			} else if (b < 0x20 || b == '<' || b == '>' || b == '&') {
-				memcpy(out, "\\u00", 4);
-				out += 4;
-				*out++ = hex[b >> 4];
-				*out++ = hex[b & 0xf];
-			} else {
-				*out++ = (char)b;
-			}
-			i++;
-			continue;
-		}
-		size = shimcfg_utf8_len(p + i, n - i);
-		if (size == 0) {
-			memcpy(out, "\\ufffd", 6);
-			out += 6;
-			i++;
-			continue;
-		}
-		/* U+2028 is E2 80 A8, U+2029 is E2 80 A9. */
-		if (size == 3 && b == 0xe2 && p[i + 1] == 0x80 &&
-		    (p[i + 2] == 0xa8 || p[i + 2] == 0xa9)) {
-			memcpy(out, "\\u202", 5);
-			out += 5;
-			*out++ = hex[p[i + 2] & 0xf];
-		} else {
-			memcpy(out, p + i, size);
-			out += size;
-		}
-		i += size;
-	}
-	*out++ = '"';
-	return out;
-}
 
 static char *shimcfg_put_raw(char *out, const char *s)
 {
@@ -162,22 +55,23 @@ char *shimcfg_render(const struct shimcfg_node *node, const char *ns, const char
 
 	max = sizeof("{\"Path\":,\"Namespace\":,\"WorkDir\":,\"Criu\":,\"RuntimeRoot\":,"
 		     "\"SystemdCgroup\":false}\n") +
-	      shimcfg_string_max(path) + shimcfg_string_max(ns) + shimcfg_string_max(workdir) +
-	      shimcfg_string_max(criu) + shimcfg_string_max(runtime_root);
+	      gojson_string_max(strlen(path)) + gojson_string_max(strlen(ns)) +
+	      gojson_string_max(strlen(workdir)) + gojson_string_max(strlen(criu)) +
+	      gojson_string_max(strlen(runtime_root));
 	text = malloc(max);
 	if (text == NULL)
 		goto out;
 
 	p = shimcfg_put_raw(text, "{\"Path\":");
-	p = shimcfg_put_string(p, path);
+	p = gojson_put_string(p, path, strlen(path));
 	p = shimcfg_put_raw(p, ",\"Namespace\":");
-	p = shimcfg_put_string(p, ns);
+	p = gojson_put_string(p, ns, strlen(ns));
 	p = shimcfg_put_raw(p, ",\"WorkDir\":");
-	p = shimcfg_put_string(p, workdir);
+	p = gojson_put_string(p, workdir, strlen(workdir));
 	p = shimcfg_put_raw(p, ",\"Criu\":");
-	p = shimcfg_put_string(p, criu);
+	p = gojson_put_string(p, criu, strlen(criu));
 	p = shimcfg_put_raw(p, ",\"RuntimeRoot\":");
-	p = shimcfg_put_string(p, runtime_root);
+	p = gojson_put_string(p, runtime_root, strlen(runtime_root));
 	p = shimcfg_put_raw(p, ",\"SystemdCgroup\":");
 	p = shimcfg_put_raw(p, systemd_cgroup ? "true" : "false");
 	p = shimcfg_put_raw(p, "}\n");

@@ -3,9 +3,7 @@
  * shim-config (SPEC 4.4): containerd's shim.Config as Go's json.Marshal
  * writes it, followed by one newline:
  * {"Path":..,"Namespace":..,"WorkDir":..,"Criu":..,"RuntimeRoot":..,"SystemdCgroup":..}
- * Strings are escaped as Go does (\" \\ \n \r \t, other control characters
- * and <, >, & as \u00XX, U+2028/U+2029 as \u2028/\u2029, invalid UTF-8 as
- * \ufffd).
+ * Strings are escaped as Go does (gojson_put_string in gojson.h).
  */
 #ifndef BUNDLEFS_SHIMCFG_H
 #define BUNDLEFS_SHIMCFG_H
