@@ -33,8 +33,7 @@
  *   do, strconv.Atoi on the bytes as they are: an optional sign, digits
  *   only, so a trailing newline or space makes it malformed; and it must be
  *   in 1..INT32_MAX, in a file of at most 64 bytes. Anything else (missing,
- *   empty, "12abc", "-1", too big, a
- *   directory, a symlink) is null.
+ *   empty, "12abc", "-1", too big, a directory, a symlink) is null.
  * - init.running: init.pid is valid, /proc/<pid>/stat exists and its state is
  *   not Z or X, and, when runc_state is a readable regular file (opened
  *   O_NOFOLLOW, never written) holding a JSON object whose
