@@ -1,0 +1,922 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The overlay files of a bundle (SPEC 4.1-4.5), described once per runtime
+ * as a table of kinds; see overlay.h for the protocol.
+ */
+#include "overlay.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/sendfile.h>
+#include <unistd.h>
+
+#include "addr.h"
+#include "log.h"
+#include "ropts.h"
+#include "shimcfg.h"
+#include "spec.h"
+#include "tree.h"
+
+#define ADDRESS_MAX (64u * 1024)
+
+enum ovl_kind { OVL_CONFIG, OVL_ADDRESS, OVL_SHIMCFG, OVL_ROPTS };
+
+typedef int (*ovl_validate_fn)(const char *buf, size_t len, uint32_t *gid, char *why, size_t whysz);
+
+struct ovl {
+	const char *name;
+	enum ovl_kind kind;
+	mode_t computed_mode; /* mode of computed content; 0: stored only */
+	bool writable;	      /* staged writes, committed at close */
+	bool may_unlink;
+	size_t max;		  /* largest content accepted */
+	ovl_validate_fn validate; /* NULL: any bytes */
+};
+
+static int validate_config(const char *buf, size_t len, uint32_t *gid, char *why, size_t whysz)
+{
+	return spec_remapped_gid(buf, len, gid, why, whysz);
+}
+
+static int validate_ropts(const char *buf, size_t len, uint32_t *gid, char *why, size_t whysz)
+{
+	struct ropts ro;
+	int ret;
+
+	*gid = 0;
+	ret = ropts_parse(buf, len, &ro, why, whysz);
+	if (ret == 0)
+		ropts_free(&ro);
+	return ret;
+}
+
+static const struct ovl v1_kinds[] = {
+    {"config.json", OVL_CONFIG, 0, true, false, SPEC_MAX_SIZE, validate_config},
+    {"address", OVL_ADDRESS, 0644, true, true, ADDRESS_MAX, NULL},
+    {"shim-config", OVL_SHIMCFG, 0444, false, false, 0, NULL},
+    {"runc-options", OVL_ROPTS, 0, true, true, ROPTS_MAX_SIZE, validate_ropts},
+};
+
+/*
+ * v2 bundles (SPEC 7.2) share config.json's rules; their address and
+ * shim-config are computed differently and are not described yet, and
+ * runc-options is a passthrough entry there.
+ */
+static const struct ovl v2_kinds[] = {
+    {"config.json", OVL_CONFIG, 0, true, false, SPEC_MAX_SIZE, validate_config},
+};
+
+static const struct {
+	const struct ovl *kinds;
+	size_t n;
+} tables[] = {
+    [OVL_V1] = {v1_kinds, sizeof(v1_kinds) / sizeof(v1_kinds[0])},
+    [OVL_V2] = {v2_kinds, sizeof(v2_kinds) / sizeof(v2_kinds[0])},
+};
+
+/* An open overlay file. */
+struct ovl_file {
+	const struct ovl_conf *c;
+	const struct ovl *o;
+	char ns[NAME_MAX + 1], id[NAME_MAX + 1];
+	bool writable;
+	uid_t uid; /* the opener, owner of what it stores */
+	gid_t gid;
+	/* Read snapshot (computed content, stored address): immutable after open. */
+	char *snap;
+	size_t snaplen;
+	struct stat snapst;
+	pthread_mutex_t lock;
+	/* The rest is protected by lock. */
+	int fd;		  /* read: the stored file; write: staging or committed file; -1 */
+	int nsfd;	  /* S/<ns>, where a writable handle stages; -1 */
+	bool staged;	  /* fd is a private staging file, not the stored one */
+	bool linkable;	  /* fd is an O_TMPFILE that was never linked */
+	char tmpname[64]; /* name of a named (fallback) staging file in S/<ns>, "" when none */
+	bool dirty;	  /* staged content differs from the stored file */
+	bool written;	  /* written to (or ftruncated) since open or the last commit */
+	bool toobig;	  /* a write went past the maximum: nothing is committed */
+	bool created; /* no stored file existed when this handle made it, none committed since */
+};
+
+const struct ovl *ovl_find(const struct ovl_conf *c, const char *name)
+{
+	size_t i;
+
+	if ((size_t)c->runtime >= sizeof(tables) / sizeof(tables[0]))
+		return NULL;
+	for (i = 0; i < tables[c->runtime].n; i++) {
+		if (!strcmp(tables[c->runtime].kinds[i].name, name))
+			return &tables[c->runtime].kinds[i];
+	}
+	return NULL;
+}
+
+const char *ovl_name(const struct ovl *o)
+{
+	return o->name;
+}
+
+bool ovl_is_computed(const struct ovl *o)
+{
+	return o->computed_mode != 0;
+}
+
+bool ovl_writable(const struct ovl *o)
+{
+	return o->writable;
+}
+
+bool ovl_may_unlink(const struct ovl *o)
+{
+	return o->may_unlink;
+}
+
+bool ovl_may_setattr(const struct ovl *o)
+{
+	return o->kind != OVL_SHIMCFG;
+}
+
+bool ovl_listed(const struct ovl *o, int dirfd, const char *name, unsigned char d_type)
+{
+	struct stat st;
+
+	if (ovl_is_computed(o))
+		return true;
+	if (d_type != DT_UNKNOWN)
+		return d_type == DT_REG;
+	return fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode);
+}
+
+static int check_names(const char *ns, const char *id)
+{
+	if (strlen(ns) > NAME_MAX || strlen(id) > NAME_MAX)
+		return -ENAMETOOLONG;
+	if (!*ns || !*id || strchr(ns, '/') || strchr(id, '/'))
+		return -EINVAL;
+	return 0;
+}
+
+/* S/<ns> as an O_PATH directory descriptor, or -errno. */
+static int open_ns(const struct ovl_conf *c, const char *ns)
+{
+	return store_open_beneath(c->st->state_fd, ns, O_PATH | O_DIRECTORY, 0);
+}
+
+static int open_bundle(const struct ovl_conf *c, const char *ns, const char *id)
+{
+	char rel[2 * NAME_MAX + 2];
+	int ret = check_names(ns, id);
+
+	if (ret < 0)
+		return ret;
+	snprintf(rel, sizeof(rel), "%s/%s", ns, id);
+	return store_open_beneath(c->st->state_fd, rel, O_PATH | O_DIRECTORY, 0);
+}
+
+/* The whole content of fd from offset 0, at most max bytes (-EFBIG past it), NUL-terminated. */
+static int read_fd(int fd, size_t max, char **buf, size_t *len)
+{
+	size_t cap = 4096, got = 0;
+	char *data = NULL;
+	ssize_t n;
+
+	for (;;) {
+		char *bigger = realloc(data, cap + 1);
+
+		if (!bigger) {
+			free(data);
+			return -ENOMEM;
+		}
+		data = bigger;
+		n = pread(fd, data + got, cap - got, (off_t)got);
+		if (n < 0) {
+			free(data);
+			return -errno;
+		}
+		got += (size_t)n;
+		if (got > max) {
+			free(data);
+			return -EFBIG;
+		}
+		if (n == 0)
+			break;
+		if (got == cap)
+			cap *= 2;
+	}
+	data[got] = '\0';
+	*buf = data;
+	*len = got;
+	return 0;
+}
+
+/*
+ * Open bfd/name for reading if it is a regular file (never following a
+ * symlink, never blocking on a FIFO): a descriptor, -ENOENT for anything
+ * else, or -errno.
+ */
+static int open_regular(int bfd, const char *name, struct stat *st)
+{
+	int fd = openat(bfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+
+	if (fd < 0)
+		return (errno == ELOOP || errno == ENXIO) ? -ENOENT : -errno;
+	if (fstat(fd, st) < 0) {
+		int ret = -errno;
+
+		close(fd);
+		return ret;
+	}
+	if (!S_ISREG(st->st_mode)) {
+		close(fd);
+		return -ENOENT;
+	}
+	return fd;
+}
+
+static char *computed_address(const struct ovl_conf *c, const char *ns, const char *id)
+{
+	if (c->legacy_address)
+		return addr_legacy(ns, id);
+	return addr_computed(c->socket_root, c->daemon_address, ns, id);
+}
+
+static char *render_shim_config(const struct ovl_conf *c, int bfd, const char *ns, const char *id,
+				size_t *len)
+{
+	struct shimcfg_node node = {
+	    .bundle_root = c->bundle_root,
+	    .work_root = c->st->work_path,
+	    .criu = c->criu,
+	    .runtime_root = c->runtime_root,
+	    .systemd_cgroup = c->systemd_cgroup,
+	};
+	struct ropts ro, *rop = NULL;
+	char *text = NULL, *out;
+	size_t tlen;
+
+	/* Only a regular runc-options counts; an invalid one counts as none. */
+	if (store_read_regular(bfd, "runc-options", ROPTS_MAX_SIZE, &text, &tlen) == 0) {
+		if (ropts_parse(text, tlen, &ro, NULL, 0) == 0)
+			rop = &ro;
+		free(text);
+	}
+	out = shimcfg_render(&node, ns, id, rop, len);
+	if (rop)
+		ropts_free(rop);
+	return out;
+}
+
+/* A computed file's attributes, derived from its bundle directory. */
+static void computed_stat(const struct ovl *o, const struct stat *dir, size_t len, struct stat *st)
+{
+	*st = *dir;
+	st->st_mode = S_IFREG | o->computed_mode;
+	st->st_nlink = 1;
+	st->st_size = (off_t)len;
+	st->st_blocks = (blkcnt_t)((len + 511) / 512);
+	/* Stable per bundle and kind, apart from real inode numbers in practice. */
+	st->st_ino = dir->st_ino ^ ((ino_t)(o->kind + 1) << 56);
+}
+
+/*
+ * The content a read returns now and its attributes: the stored regular
+ * file, or the computed value. -ENOENT for a stored-only file that is absent.
+ */
+static int current_content(const struct ovl_conf *c, const struct ovl *o, int bfd, const char *ns,
+			   const char *id, char **buf, size_t *len, struct stat *st)
+{
+	struct stat dir;
+	int fd, ret;
+
+	if (o->kind != OVL_SHIMCFG) {
+		fd = open_regular(bfd, o->name, st);
+		if (fd >= 0) {
+			ret = read_fd(fd, o->max, buf, len);
+			close(fd);
+			if (ret == 0)
+				st->st_size = (off_t)*len;
+			return ret;
+		}
+		if (fd != -ENOENT || !ovl_is_computed(o))
+			return fd;
+	}
+	if (fstat(bfd, &dir) < 0)
+		return -errno;
+	if (o->kind == OVL_SHIMCFG) {
+		*buf = render_shim_config(c, bfd, ns, id, len);
+	} else {
+		*buf = computed_address(c, ns, id);
+		*len = *buf ? strlen(*buf) : 0;
+	}
+	if (!*buf)
+		return -ENOMEM;
+	computed_stat(o, &dir, *len, st);
+	return 0;
+}
+
+int ovl_stat(const struct ovl_conf *c, const struct ovl *o, const char *ns, const char *id,
+	     struct stat *st)
+{
+	struct stat dir;
+	char *buf = NULL;
+	size_t len = 0;
+	int bfd, ret = 0;
+
+	bfd = open_bundle(c, ns, id);
+	if (bfd < 0)
+		return bfd;
+	/* Only a regular file counts as stored; anything else is never followed. */
+	if (o->kind != OVL_SHIMCFG && fstatat(bfd, o->name, st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    S_ISREG(st->st_mode))
+		goto out;
+	if (!ovl_is_computed(o)) {
+		ret = -ENOENT;
+		goto out;
+	}
+	if (o->kind == OVL_SHIMCFG)
+		buf = render_shim_config(c, bfd, ns, id, &len);
+	else if ((buf = computed_address(c, ns, id)))
+		len = strlen(buf);
+	if (!buf)
+		ret = -ENOMEM;
+	else if (fstat(bfd, &dir) < 0)
+		ret = -errno;
+	else
+		computed_stat(o, &dir, len, st);
+out:
+	free(buf);
+	close(bfd);
+	return ret;
+}
+
+static struct ovl_file *file_new(const struct ovl_conf *c, const struct ovl *o, const char *ns,
+				 const char *id)
+{
+	struct ovl_file *f = calloc(1, sizeof(*f));
+
+	if (!f)
+		return NULL;
+	f->c = c;
+	f->o = o;
+	f->fd = -1;
+	f->nsfd = -1;
+	snprintf(f->ns, sizeof(f->ns), "%s", ns);
+	snprintf(f->id, sizeof(f->id), "%s", id);
+	pthread_mutex_init(&f->lock, NULL);
+	return f;
+}
+
+/* Remove the name of a named staging file; its descriptor stays usable. Caller holds lock. */
+static void unname(struct ovl_file *f)
+{
+	if (f->tmpname[0]) {
+		unlinkat(f->nsfd, f->tmpname, 0);
+		f->tmpname[0] = '\0';
+	}
+}
+
+static void file_free(struct ovl_file *f)
+{
+	unname(f);
+	if (f->fd >= 0)
+		close(f->fd);
+	if (f->nsfd >= 0)
+		close(f->nsfd);
+	free(f->snap);
+	pthread_mutex_destroy(&f->lock);
+	free(f);
+}
+
+static int copy_all(int from, int to, size_t max)
+{
+	off_t off = 0;
+	ssize_t n;
+
+	for (;;) {
+		n = sendfile(to, from, &off, 1u << 20);
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return 0;
+		if ((size_t)off > max)
+			return -EFBIG;
+	}
+}
+
+/*
+ * Replace the handle's file with a new staging file in S/<ns> holding the
+ * content of from_fd (if >= 0) or initial[0..len). An O_TMPFILE where the
+ * file system has it, else a named TREE_TMP_PREFIX file. Caller holds lock.
+ */
+static int stage(struct ovl_file *f, int from_fd, const char *initial, size_t len)
+{
+	char name[sizeof(f->tmpname)] = "";
+	bool linkable = true;
+	int fd, ret = 0;
+
+	fd = openat(f->nsfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL)
+			return -errno;
+		linkable = false;
+		fd = store_tmpfile(f->nsfd, name, sizeof(name), 0644);
+		if (fd < 0)
+			return fd;
+	}
+	if (from_fd >= 0)
+		ret = copy_all(from_fd, fd, f->o->max);
+	else if (initial && len && pwrite(fd, initial, len, 0) != (ssize_t)len)
+		ret = -EIO;
+	if (ret < 0) {
+		if (name[0])
+			unlinkat(f->nsfd, name, 0);
+		close(fd);
+		return ret;
+	}
+	unname(f);
+	if (f->fd >= 0)
+		close(f->fd);
+	f->fd = fd;
+	f->staged = true;
+	f->linkable = linkable;
+	memcpy(f->tmpname, name, sizeof(name));
+	return 0;
+}
+
+/* Make sure the handle writes into a private staging file. Caller holds lock. */
+static int ensure_staged(struct ovl_file *f)
+{
+	return f->staged ? 0 : stage(f, f->fd, NULL, 0);
+}
+
+/*
+ * Give the staging file a TREE_TMP_PREFIX name in S/<ns>, in f->tmpname.
+ * Caller holds lock.
+ */
+static int name_staging(struct ovl_file *f)
+{
+	static unsigned long counter;
+	char proc[64];
+	int tries, ret;
+
+	if (f->tmpname[0])
+		return 0;
+	if (!f->linkable) {
+		/* Unlinked after a rejection, or linked once: a fresh copy. */
+		ret = stage(f, f->fd, NULL, 0);
+		if (ret < 0 || f->tmpname[0])
+			return ret;
+	}
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", f->fd);
+	for (tries = 0; tries < 16; tries++) {
+		unsigned long n = __atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED);
+
+		snprintf(f->tmpname, sizeof(f->tmpname), "%sovl-%x-%lx", TREE_TMP_PREFIX,
+			 (unsigned)getpid(), n);
+		if (linkat(AT_FDCWD, proc, f->nsfd, f->tmpname, AT_SYMLINK_FOLLOW) == 0) {
+			/* The kernel makes a linked O_TMPFILE unlinkable again. */
+			f->linkable = false;
+			return 0;
+		}
+		ret = -errno;
+		f->tmpname[0] = '\0';
+		if (ret != -EEXIST)
+			return ret;
+	}
+	return -EEXIST;
+}
+
+static void log_rejection(const struct ovl *o, const char *ns, const char *id, int ret,
+			  const char *why)
+{
+	if (ret == -EINVAL)
+		blog(BLOG_ERR, "%s/%s: %s rejected: %s", ns, id, o->name, why);
+	else if (ret == -EFBIG)
+		blog(BLOG_ERR, "%s/%s: %s rejected: larger than %zu bytes", ns, id, o->name,
+		     o->max);
+}
+
+/*
+ * Make the staged content the stored file. With log, a rejection is logged;
+ * without, it is judged quietly. On any failure the stored file is as it was
+ * and no name of the staging file is left in the store; the content stays in
+ * f->fd for further writes. Caller holds lock.
+ */
+static int commit(struct ovl_file *f, bool log)
+{
+	const struct ovl_conf *c = f->c;
+	char why[256] = "", *buf = NULL;
+	uint32_t gid = 0;
+	int bfd = -1, ret;
+	size_t len = 0;
+
+	if (f->toobig) {
+		ret = -EFBIG;
+		goto reject;
+	}
+	ret = read_fd(f->fd, f->o->max, &buf, &len);
+	if (ret == 0 && f->o->validate)
+		ret = f->o->validate(buf, len, &gid, why, sizeof(why));
+	free(buf);
+	if (ret == -EINVAL || ret == -EFBIG)
+		goto reject;
+	if (ret < 0)
+		goto out;
+	bfd = openat(f->nsfd, f->id, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (bfd < 0) {
+		ret = -errno;
+		goto out;
+	}
+	ret = name_staging(f);
+	if (ret < 0)
+		goto out;
+	/* Stored overlay files are 0644 (SPEC 4.2) and belong to their writer. */
+	if (fchmod(f->fd, 0644) < 0 || (c->is_root && (f->uid != c->euid || f->gid != c->egid) &&
+					fchown(f->fd, f->uid, f->gid) < 0)) {
+		ret = -errno;
+		goto out;
+	}
+	/* containerd sets the bundle's permissions before writing its spec. */
+	if (f->o->kind == OVL_CONFIG) {
+		ret = store_apply_remap(f->nsfd, f->id, gid);
+		if (ret < 0) {
+			blog(BLOG_ERR, "%s/%s: cannot apply remapped GID %u: %s", f->ns, f->id, gid,
+			     strerror(-ret));
+			goto out;
+		}
+	}
+	if (renameat(f->nsfd, f->tmpname, bfd, f->o->name) < 0) {
+		ret = -errno;
+		goto out;
+	}
+	/* f->fd is now the stored file: the next write stages a copy. */
+	f->tmpname[0] = '\0';
+	f->staged = false;
+	f->created = false;
+	ret = 0;
+	goto out;
+reject:
+	if (log)
+		log_rejection(f->o, f->ns, f->id, ret, why);
+out:
+	if (ret < 0)
+		unname(f);
+	if (bfd >= 0)
+		close(bfd);
+	return ret;
+}
+
+/* Open for reading: a snapshot of computed content, or the stored file. */
+static int open_read(struct ovl_file *f, int bfd)
+{
+	struct stat st;
+
+	if (ovl_is_computed(f->o))
+		return current_content(f->c, f->o, bfd, f->ns, f->id, &f->snap, &f->snaplen,
+				       &f->snapst);
+	f->fd = open_regular(bfd, f->o->name, &st);
+	return f->fd < 0 ? f->fd : 0;
+}
+
+/*
+ * Open for writing: a staging file in S/<ns> (held open as f->nsfd until
+ * release), holding the current content unless O_TRUNC.
+ */
+static int open_write(struct ovl_file *f, int bfd, int flags, bool create)
+{
+	struct stat st;
+	char *buf = NULL;
+	size_t len = 0;
+	bool stored;
+	int ret = 0;
+
+	f->writable = true;
+	stored = fstatat(bfd, f->o->name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode);
+	if (stored && (flags & O_CREAT) && (flags & O_EXCL))
+		return -EEXIST;
+	if (!stored && !ovl_is_computed(f->o) && !create && !(flags & O_CREAT))
+		return -ENOENT;
+	f->created = !stored;
+	f->nsfd = open_ns(f->c, f->ns);
+	if (f->nsfd < 0)
+		return f->nsfd;
+	if (!(flags & O_TRUNC) && (stored || ovl_is_computed(f->o))) {
+		ret = current_content(f->c, f->o, bfd, f->ns, f->id, &buf, &len, &st);
+		if (ret == -ENOENT && !ovl_is_computed(f->o)) /* gone meanwhile */
+			ret = 0;
+	}
+	if (ret == 0) {
+		pthread_mutex_lock(&f->lock);
+		ret = stage(f, -1, buf, len);
+		pthread_mutex_unlock(&f->lock);
+	}
+	free(buf);
+	/* Truncating or creating changes the file even without a write. */
+	f->dirty = (flags & O_TRUNC) || (f->created && !ovl_is_computed(f->o));
+	return ret;
+}
+
+int ovl_open(const struct ovl_conf *c, const struct ovl *o, const char *ns, const char *id,
+	     int flags, bool create, uid_t uid, gid_t gid, struct ovl_file **out)
+{
+	bool write = (flags & O_ACCMODE) != O_RDONLY;
+	struct ovl_file *f;
+	int bfd, ret;
+
+	*out = NULL;
+	if (write && !o->writable)
+		return -EACCES;
+	bfd = open_bundle(c, ns, id);
+	if (bfd < 0)
+		return bfd;
+	f = file_new(c, o, ns, id);
+	if (!f) {
+		close(bfd);
+		return -ENOMEM;
+	}
+	f->uid = uid;
+	f->gid = gid;
+	ret = write ? open_write(f, bfd, flags, create) : open_read(f, bfd);
+	close(bfd);
+	if (ret < 0) {
+		file_free(f);
+		return ret;
+	}
+	*out = f;
+	return 0;
+}
+
+ssize_t ovl_read(struct ovl_file *f, char *buf, size_t size, off_t off)
+{
+	ssize_t n;
+
+	if (off < 0)
+		return -EINVAL;
+	if (f->snap) {
+		if ((size_t)off >= f->snaplen)
+			return 0;
+		if (size > f->snaplen - (size_t)off)
+			size = f->snaplen - (size_t)off;
+		memcpy(buf, f->snap + off, size);
+		return (ssize_t)size;
+	}
+	pthread_mutex_lock(&f->lock);
+	n = pread(f->fd, buf, size, off);
+	if (n < 0)
+		n = -errno;
+	pthread_mutex_unlock(&f->lock);
+	return n;
+}
+
+ssize_t ovl_write(struct ovl_file *f, const char *buf, size_t size, off_t off)
+{
+	ssize_t n;
+	int ret;
+
+	if (!f->writable)
+		return -EBADF;
+	if (off < 0)
+		return -EINVAL;
+	pthread_mutex_lock(&f->lock);
+	if ((size_t)off > f->o->max || size > f->o->max - (size_t)off) {
+		/* What the caller meant to store cannot be stored: nothing will be. */
+		f->toobig = f->dirty = true;
+		n = -EFBIG;
+		goto out;
+	}
+	/* After a commit the handle's file is the stored one: stage a copy first. */
+	ret = ensure_staged(f);
+	if (ret < 0) {
+		n = ret;
+		goto out;
+	}
+	n = pwrite(f->fd, buf, size, off);
+	if (n < 0)
+		n = -errno;
+	else if (n > 0)
+		f->dirty = f->written = true;
+out:
+	pthread_mutex_unlock(&f->lock);
+	return n;
+}
+
+int ovl_fstat(struct ovl_file *f, struct stat *st)
+{
+	int ret = 0;
+
+	if (f->snap) {
+		*st = f->snapst;
+		return 0;
+	}
+	pthread_mutex_lock(&f->lock);
+	if (fstat(f->fd, st) < 0)
+		ret = -errno;
+	pthread_mutex_unlock(&f->lock);
+	/* A nameless staging file stands for the one file it will replace. */
+	if (ret == 0 && st->st_nlink == 0)
+		st->st_nlink = 1;
+	return ret;
+}
+
+int ovl_ftruncate(struct ovl_file *f, off_t size)
+{
+	int ret;
+
+	if (!f->writable)
+		return -EBADF;
+	if (size < 0)
+		return -EINVAL;
+	if ((size_t)size > f->o->max)
+		return -EFBIG;
+	pthread_mutex_lock(&f->lock);
+	ret = ensure_staged(f);
+	if (ret == 0 && ftruncate(f->fd, size) < 0)
+		ret = -errno;
+	if (ret == 0)
+		f->dirty = f->written = true;
+	pthread_mutex_unlock(&f->lock);
+	return ret;
+}
+
+int ovl_flush(struct ovl_file *f)
+{
+	int ret = 0;
+
+	if (!f->writable)
+		return 0;
+	pthread_mutex_lock(&f->lock);
+	/*
+	 * A shell's "> file" opens with O_TRUNC and closes that descriptor
+	 * (after dup2) before it writes. So a close with nothing written since
+	 * open (a bare truncation or creation) is judged without a log line:
+	 * invalid content fails this close and stays pending for release, the
+	 * last close, which commits or logs the rejection; content that needs
+	 * no validation is left to release, so readers never see the
+	 * intermediate empty file.
+	 */
+	if (f->toobig) {
+		/* Poisoned: every close fails; the first one after the write logs it. */
+		ret = commit(f, f->dirty);
+		f->dirty = f->written = false;
+	} else if (f->dirty && f->written) {
+		f->dirty = f->written = false;
+		ret = commit(f, true);
+	} else if (f->dirty && f->o->validate) {
+		ret = commit(f, false);
+		if (ret == 0)
+			f->dirty = false;
+	}
+	pthread_mutex_unlock(&f->lock);
+	return ret;
+}
+
+bool ovl_absent(struct ovl_file *f)
+{
+	bool ret;
+
+	pthread_mutex_lock(&f->lock);
+	ret = f->writable && f->created && !ovl_is_computed(f->o);
+	pthread_mutex_unlock(&f->lock);
+	return ret;
+}
+
+void ovl_release(struct ovl_file *f)
+{
+	pthread_mutex_lock(&f->lock);
+	if (f->writable && f->dirty) {
+		f->dirty = false;
+		commit(f, true); /* no caller to tell: commit logs a rejection */
+	}
+	pthread_mutex_unlock(&f->lock);
+	file_free(f);
+}
+
+int ovl_fsync(struct ovl_file *f, int datasync)
+{
+	int ret = 0;
+
+	if (f->snap)
+		return 0;
+	pthread_mutex_lock(&f->lock);
+	if ((datasync ? fdatasync(f->fd) : fsync(f->fd)) < 0)
+		ret = -errno;
+	pthread_mutex_unlock(&f->lock);
+	return ret;
+}
+
+int ovl_truncate(const struct ovl_conf *c, const struct ovl *o, const char *ns, const char *id,
+		 off_t size, uid_t uid, gid_t gid)
+{
+	struct ovl_file *f;
+	int ret;
+
+	if (!o->writable)
+		return -EPERM;
+	if (size < 0)
+		return -EINVAL;
+	if ((size_t)size > o->max)
+		return -EFBIG;
+	ret = ovl_open(c, o, ns, id, O_RDWR, false, uid, gid, &f);
+	if (ret < 0)
+		return ret;
+	ret = ovl_ftruncate(f, size);
+	if (ret == 0)
+		ret = ovl_flush(f);
+	ovl_release(f);
+	return ret;
+}
+
+int ovl_unlink(const struct ovl_conf *c, const struct ovl *o, const char *ns, const char *id)
+{
+	int bfd, ret = 0;
+
+	if (!o->may_unlink)
+		return -EPERM;
+	bfd = open_bundle(c, ns, id);
+	if (bfd < 0)
+		return bfd;
+	if (unlinkat(bfd, o->name, 0) < 0)
+		ret = -errno;
+	close(bfd);
+	return ret;
+}
+
+int ovl_rename_onto(const struct ovl_conf *c, const struct ovl *o, const char *ns, const char *id,
+		    int from_dirfd, const char *from_name, unsigned int flags)
+{
+	char why[256] = "", *buf = NULL;
+	int bfd = -1, nsfd = -1, fd, ret;
+	uint32_t gid = 0;
+	struct stat st;
+	size_t len;
+
+	if (!o->writable)
+		return -EPERM;
+	if (flags & ~(unsigned int)RENAME_NOREPLACE)
+		return -EINVAL;
+	ret = check_names(ns, id);
+	if (ret < 0)
+		return ret;
+	nsfd = open_ns(c, ns);
+	if (nsfd < 0)
+		return nsfd;
+	bfd = openat(nsfd, id, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (bfd < 0) {
+		ret = -errno;
+		goto out;
+	}
+	fd = open_regular(from_dirfd, from_name, &st);
+	if (fd == -ENOENT && o->validate &&
+	    fstatat(from_dirfd, from_name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+		/* Present but not a regular file: never valid content. */
+		ret = -EINVAL;
+		snprintf(why, sizeof(why), "%s is not a regular file", from_name);
+		log_rejection(o, ns, id, ret, why);
+		goto out;
+	}
+	if (fd == -ENOENT && !o->validate) {
+		/* Any other kind of entry is a move like any other (counts as none stored). */
+		fd = -1;
+	} else if (fd < 0) {
+		ret = fd;
+		goto out;
+	} else {
+		ret = (size_t)st.st_size > o->max ? -EFBIG : read_fd(fd, o->max, &buf, &len);
+		if (ret == 0 && o->validate)
+			ret = o->validate(buf, len, &gid, why, sizeof(why));
+		free(buf);
+		if (ret == 0 && fchmod(fd, 0644) < 0)
+			ret = -errno;
+		close(fd);
+		if (ret < 0) {
+			log_rejection(o, ns, id, ret, why);
+			goto out;
+		}
+	}
+	if ((flags & RENAME_NOREPLACE) && fstatat(bfd, o->name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+		ret = -EEXIST;
+		goto out;
+	}
+	if (o->kind == OVL_CONFIG) {
+		ret = store_apply_remap(nsfd, id, gid);
+		if (ret < 0) {
+			blog(BLOG_ERR, "%s/%s: cannot apply remapped GID %u: %s", ns, id, gid,
+			     strerror(-ret));
+			goto out;
+		}
+	}
+	ret = renameat2(from_dirfd, from_name, bfd, o->name, flags) < 0 ? -errno : 0;
+out:
+	if (bfd >= 0)
+		close(bfd);
+	close(nsfd);
+	return ret;
+}

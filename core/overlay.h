@@ -1,0 +1,196 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The overlay files of a bundle (SPEC 4.1-4.5): config.json, address,
+ * shim-config and runc-options, without FUSE. The FUSE layer resolves a path
+ * to (kind, ns, id) and calls these functions; they return 0 (or a count) on
+ * success and -errno on failure, and log one line (log.h) naming the bundle
+ * and the reason when the errno alone does not explain a failure.
+ *
+ * Reads of computed content (an address without a stored file, shim-config)
+ * are served from a snapshot taken at open, so one open reads one consistent
+ * value and ovl_fstat reports exactly that many bytes.
+ *
+ * Writes are staged in an O_TMPFILE file opened in S/<ns> (the same file
+ * system as the bundle, and nameless, so a rejected write leaves nothing in
+ * the store) and committed at close by linking it under a TREE_TMP_PREFIX
+ * name and renaming that over S/<ns>/<id>/<file>: a reader sees the whole old
+ * or the whole new content, a kill -9 before close leaves the stored file
+ * untouched, and a crash between the link and the rename leaves a
+ * TREE_TMP_PREFIX entry that the start-up sweep (tree_sweep) removes. Where
+ * the file system refuses O_TMPFILE the staging file is a named
+ * TREE_TMP_PREFIX file (store_tmpfile), unlinked on every rejected path
+ * before the call returns.
+ *
+ * Nothing here follows a symlink in the backing store (SPEC 5.5) or holds a
+ * descriptor beyond the life of an open handle.
+ */
+#ifndef BUNDLEFS_OVERLAY_H
+#define BUNDLEFS_OVERLAY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include "store.h"
+
+/* Which of containerd's bundle formats the store holds (SPEC 2, 7). */
+enum ovl_runtime { OVL_V1, OVL_V2 };
+
+/* Node-wide configuration: set once at start-up, read-only afterwards. */
+struct ovl_conf {
+	const struct store *st; /* the backing store: state_fd, work_fd, state_path, work_path */
+	enum ovl_runtime runtime;
+	const char *daemon_address; /* daemon_address=, input of the shim address hash */
+	const char *socket_root;    /* socket_root= */
+	const char *runtime_root;   /* runtime_root= */
+	const char *criu;	    /* criu= */
+	const char *bundle_root;    /* bundle_root=, prefix of shim-config's Path */
+	bool systemd_cgroup;
+	bool legacy_address; /* an absent stored address reads as the legacy one */
+	/* The daemon: committed files are chowned to their writer when is_root
+	 * and the writer differs from (euid, egid). */
+	bool is_root;
+	uid_t euid;
+	gid_t egid;
+};
+
+/* One overlay file kind, an entry of a static per-runtime table. */
+struct ovl;
+
+/*
+ * The overlay file kind called name in a bundle of c's runtime, or NULL when
+ * name is not an overlay file there (a passthrough entry). The result lives
+ * as long as the program.
+ */
+const struct ovl *ovl_find(const struct ovl_conf *c, const char *name);
+
+/* The file name of kind o ("config.json", ...). */
+const char *ovl_name(const struct ovl *o);
+
+/* true if o may exist without a stored file (address, shim-config). */
+bool ovl_is_computed(const struct ovl *o);
+
+/* true if o accepts write opens (staged writes, committed at close). */
+bool ovl_writable(const struct ovl *o);
+
+/* true if o may be unlinked (and renamed away): address, runc-options. */
+bool ovl_may_unlink(const struct ovl *o);
+
+/* true if chmod, chown and utimens of o apply to its stored file (all but shim-config). */
+bool ovl_may_setattr(const struct ovl *o);
+
+/*
+ * The attributes of o in bundle S/<ns>/<id> now: a stored regular file's
+ * fstat, or for computed content S_IFREG with o's computed mode (0644 or
+ * 0444), st_size exactly the bytes a read returns now, a st_ino stable per
+ * bundle and kind and the other fields from the bundle directory. Never
+ * follows a symlink: only a regular file counts as stored. 0, -ENOENT when
+ * absent (or the bundle is), -ENOMEM...
+ */
+int ovl_stat(const struct ovl_conf *c, const struct ovl *o, const char *ns, const char *id,
+	     struct stat *st);
+
+/*
+ * true if the directory entry name (of type d_type, DT_* or DT_UNKNOWN) of
+ * the bundle directory dirfd is listed as overlay file o. A computed kind is
+ * listed (once) whatever is stored; a stored one only as a regular file, so a
+ * readdir that also adds the computed names lists every name once.
+ */
+bool ovl_listed(const struct ovl *o, int dirfd, const char *name, unsigned char d_type);
+
+/*
+ * An open overlay file. Thread-safe: every use of its descriptor and state is
+ * under its own lock, so reads, fstat and fsync may run while a write or a
+ * truncate replaces the staging file.
+ */
+struct ovl_file;
+
+/*
+ * Open o in bundle S/<ns>/<id>. flags: the open(2) flags (O_ACCMODE, O_TRUNC,
+ * O_CREAT, O_EXCL; others ignored). create: this open creates the file (FUSE
+ * create). uid, gid: the opener, owner of what it stores.
+ *
+ * A read-only open of computed content (or of a stored address) takes a
+ * snapshot; a read-only open of a stored file holds that file. A write open
+ * stages the current content (none with O_TRUNC) and commits at flush.
+ *
+ * 0 and *out (free with ovl_release); -EACCES for a write open of a
+ * read-only kind, -ENOENT for a stored-only file that is absent without
+ * O_CREAT or create (or a missing bundle), -EEXIST for O_CREAT|O_EXCL on a
+ * stored file, -ENAMETOOLONG, -ENOMEM...
+ */
+int ovl_open(const struct ovl_conf *c, const struct ovl *o, const char *ns, const char *id,
+	     int flags, bool create, uid_t uid, gid_t gid, struct ovl_file **out);
+
+/* pread(2) of what this open sees: its snapshot, stored file or staged content. */
+ssize_t ovl_read(struct ovl_file *f, char *buf, size_t size, off_t off);
+
+/*
+ * pwrite(2) into the staged content. After a commit the next write stages a
+ * copy first. -EBADF on a read-only handle. -EFBIG when off + size passes the
+ * kind's maximum: the handle is poisoned, every later flush fails with
+ * -EFBIG and nothing is committed.
+ */
+ssize_t ovl_write(struct ovl_file *f, const char *buf, size_t size, off_t off);
+
+/* What this open sees: the snapshot's attributes (st_size its length) or the fstat of its file. */
+int ovl_fstat(struct ovl_file *f, struct stat *st);
+
+/* ftruncate(2) of the staged content. -EBADF read-only, -EINVAL size < 0, -EFBIG past the maximum.
+ */
+int ovl_ftruncate(struct ovl_file *f, off_t size);
+
+/*
+ * close(2) of a descriptor of this open: commit what was written since the
+ * last commit. Returns 0; -EINVAL when the content is invalid (logged naming
+ * ns/id and the reason; the stored file is unchanged and nothing of the
+ * write is left in the store); -EFBIG for a poisoned handle; -errno.
+ *
+ * A flush with nothing written since open or the last flush (a bare O_TRUNC
+ * or creation, as the shell's "> file" closes before it dup2s and writes) is
+ * judged quietly, with no log line: invalid content fails this close with
+ * -EINVAL and stays pending for the next flush or release; content that
+ * needs no validation waits for release, so readers never see an
+ * intermediate empty file. A read-only handle: 0.
+ */
+int ovl_flush(struct ovl_file *f);
+
+/*
+ * After a failed flush: true if the file this handle created does not exist
+ * in the store (the caller must drop the kernel's entry for it). Always
+ * false for computed kinds, which exist without a stored file.
+ */
+bool ovl_absent(struct ovl_file *f);
+
+/* The last close: commit what flush left pending (a rejection is logged), then free f. */
+void ovl_release(struct ovl_file *f);
+
+/* fsync(2)/fdatasync(2) of the handle's file; 0 for a snapshot. */
+int ovl_fsync(struct ovl_file *f, int datasync);
+
+/*
+ * truncate(2) by path of o in S/<ns>/<id>: a staged write by uid/gid
+ * committed at once. -EPERM for a read-only kind, -EINVAL (logged) for
+ * invalid content, -EFBIG past the maximum, -ENOENT...
+ */
+int ovl_truncate(const struct ovl_conf *c, const struct ovl *o, const char *ns, const char *id,
+		 off_t size, uid_t uid, gid_t gid);
+
+/* unlink(2) of o's stored file. -EPERM for config.json and shim-config; -ENOENT... */
+int ovl_unlink(const struct ovl_conf *c, const struct ovl *o, const char *ns, const char *id);
+
+/*
+ * rename(2) of from_dirfd/from_name (inside the bundle S/<ns>/<id>) onto o.
+ * A regular source is checked first: over the maximum -EFBIG, invalid for a
+ * validated kind -EINVAL (logged), and then nothing has changed; a validated
+ * kind refuses a non-regular source with -EINVAL. Then the source is made
+ * mode 0644, config.json's remapped GID is applied to the bundle directory,
+ * and renameat2 with flags moves it into place. flags: 0 or
+ * RENAME_NOREPLACE (-EEXIST on a stored file); others -EINVAL. -EPERM for a
+ * read-only kind.
+ */
+int ovl_rename_onto(const struct ovl_conf *c, const struct ovl *o, const char *ns, const char *id,
+		    int from_dirfd, const char *from_name, unsigned int flags);
+
+#endif
