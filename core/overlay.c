@@ -119,6 +119,13 @@ const struct ovl *ovl_find(const struct ovl_conf *c, const char *name)
 	return NULL;
 }
 
+const struct ovl *ovl_at(const struct ovl_conf *c, size_t i)
+{
+	if ((size_t)c->runtime >= sizeof(tables) / sizeof(tables[0]) || i >= tables[c->runtime].n)
+		return NULL;
+	return &tables[c->runtime].kinds[i];
+}
+
 const char *ovl_name(const struct ovl *o)
 {
 	return o->name;

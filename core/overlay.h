@@ -65,6 +65,9 @@ struct ovl;
  */
 const struct ovl *ovl_find(const struct ovl_conf *c, const char *name);
 
+/* The i-th overlay file kind of c's runtime, in table order; NULL past the last. */
+const struct ovl *ovl_at(const struct ovl_conf *c, size_t i);
+
 /* The file name of kind o ("config.json", ...). */
 const char *ovl_name(const struct ovl *o);
 

@@ -1,0 +1,177 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The bundlefs daemon on libfuse's low-level API: shared state, the node
+ * table (node.c), reaching a node's backing entry (resolve.c), the request
+ * handlers (entry.c: names and attributes; file.c: open files and
+ * directories) and start-up (start.c). Lock order and lifetimes: DESIGN.md.
+ */
+#ifndef BUNDLEFS_DAEMON_H
+#define BUNDLEFS_DAEMON_H
+
+#define FUSE_USE_VERSION 312
+#include <fuse_lowlevel.h>
+
+#include <limits.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/stat.h>
+
+#include "overlay.h"
+#include "store.h"
+
+/*
+ * Kernel cache lifetimes (SPEC 4.8). Entries and attributes of the tree and
+ * of passthrough entries: short enough that changes made beside the mount
+ * show within one second. Computed and overlay files: never cached, so what
+ * stat reports is what a read returns at that moment (SPEC 4.1).
+ */
+#define BFS_ENTRY_TIMEOUT 0.5
+#define BFS_ATTR_TIMEOUT 0.5
+
+/* Written once at start-up, read-only afterwards. */
+struct bfs {
+	struct store st;
+	struct ovl_conf ovl; /* the overlay files' configuration, pointing into this struct */
+	char *mountpoint;    /* absolute */
+	char *daemon_address;
+	char *socket_root;
+	char *runtime_root;
+	char *criu;
+	char *bundle_root;
+	bool systemd_cgroup;
+	bool legacy_address;
+	bool ro;
+	bool is_root; /* the daemon can give new entries the caller's owner */
+	uid_t euid;
+	gid_t egid;
+	struct fuse_session *se;
+};
+
+extern struct bfs bfs;
+
+/*
+ * Where a node sits in the tree, decided when the kernel first looks it up,
+ * from its parent's kind and its own name (SPEC 3).
+ */
+enum node_kind {
+	NK_ROOT,    /* MOUNT itself = S */
+	NK_NS,	    /* depth 1: a namespace, or a hidden entry beside them */
+	NK_NSENTRY, /* depth 2 in a visible namespace: a bundle if a visible directory */
+	NK_INSIDE,  /* below a bundle, or anywhere below a hidden entry: passthrough */
+	NK_OVERLAY, /* an overlay file of a bundle (SPEC 4.1-4.5), a name, not an inode */
+};
+
+struct handle;
+struct alias;
+
+/*
+ * One node per kernel inode. A backing node stands for one inode of the
+ * store (st_dev, st_ino, and its kind), whatever names it has, so that hard
+ * links are one file to the kernel too; an overlay node stands for a name
+ * of a bundle. No descriptor is held per node: requests reach the backing
+ * entry by a name (resolve.c), or through a handle open on the node.
+ */
+struct node {
+	fuse_ino_t id;
+	enum node_kind kind;
+	mode_t type; /* S_IFMT of the backing entry */
+	dev_t dev;
+	ino_t ino;
+	const struct ovl *ov; /* NK_OVERLAY: which overlay file */
+	/* The fields below are protected by the table lock (node.c). */
+	uint64_t nlookup;	/* the kernel's lookup count */
+	unsigned long refs;	/* aliases of children naming it as parent, pinned handles */
+	struct alias *aliases;	/* its names: (parent, name); none once unlinked */
+	struct handle *handles; /* file and overlay handles open on it */
+	struct node *id_next, *ino_next;
+};
+
+/* Open files and directories: fi->fh. */
+enum handle_kind { H_FILE, H_OVERLAY, H_DIR };
+
+struct handle {
+	enum handle_kind kind;
+	int fd;		      /* H_FILE, H_DIR: the backing descriptor */
+	struct ovl_file *ovf; /* H_OVERLAY */
+	struct node *node;    /* the node it is open on (a reference) */
+	struct handle *next;  /* on node->handles (not H_DIR); protected by the table lock */
+	unsigned long pins;   /* uses by requests without fi; protected by the table lock */
+	bool released;	      /* protected by the table lock */
+	struct handle *all_prev, *all_next; /* every handle; protected by the table lock */
+	/* H_DIR */
+	struct dir_state *dir;
+};
+
+/* node.c: the node table. Every function takes the table lock itself. */
+int nodes_init(const struct stat *root);
+void nodes_free_all(void); /* after the loop: handles the kernel never released, every node */
+struct node *node_find(fuse_ino_t id);
+/* The kind a child name of parent gets; *ov set for NK_OVERLAY. */
+enum node_kind node_child_kind(struct node *parent, const char *name, const struct ovl **ov);
+/*
+ * Find or make the node for the entry name of parent with attributes st
+ * (backing) or for overlay ov, record the name, count one lookup. NULL on
+ * ENOMEM.
+ */
+struct node *node_attach(struct node *parent, const char *name, enum node_kind kind,
+			 const struct stat *st, const struct ovl *ov);
+void node_forget(fuse_ino_t id, uint64_t nlookup);
+/* A name is gone (unlink, rmdir, or found stale). */
+void node_name_gone(struct node *parent, const char *name);
+/* Forget n's first name (found stale); -ENOENT when no other name is left. */
+int node_drop_first_name(struct node *n);
+/* rename(2) succeeded: move (or with exchange, swap) the names. */
+void node_renamed(struct node *p1, const char *n1, struct node *p2, const char *n2, bool exchange);
+/*
+ * The path of n below the store's root ("" for the root), from its first
+ * name, or of its parent with *base set to its own name (copied into the
+ * malloc'd result). -ENOENT when n or an ancestor has no name left.
+ */
+int node_path(struct node *n, char **path, size_t *len);
+int node_parent_path(struct node *n, char **path, size_t *len, char **base);
+/* The name of a namespace node, and for a node at depth 2 its ns and id. */
+int node_bundle_names(struct node *n, char *ns, char *id);
+bool node_is_bundle(struct node *n);
+/* The depth-2 ancestor (or n itself) that a passthrough rename must stay in. */
+struct node *node_bundle_of(struct node *n);
+void node_handle_add(struct node *n, struct handle *h);
+/* Remove h from its node; true when h can be freed now (no pins). */
+bool node_handle_release(struct handle *h);
+/* A handle of that kind (H_FILE or H_OVERLAY) open on n, pinned, or NULL. */
+struct handle *node_handle_pin(struct node *n, enum handle_kind kind);
+void handle_unpin(struct handle *h);
+/* Close and free a handle nothing uses any more. */
+void handle_free(struct handle *h);
+
+/* resolve.c: reach backing entries without following symlinks (SPEC 5.5). */
+/* The directory at path (any length) below S: an O_PATH|O_DIRECTORY descriptor. */
+int resolve_dir(const char *path, size_t len);
+/* The parent directory of n, opened, and n's name in it (*base, malloc'd). */
+int resolve_parent(struct node *n, char **base);
+/*
+ * n's own backing entry, checked to be n's inode (names found stale are
+ * forgotten; -ESTALE when none is left): its attributes in *st (may be
+ * NULL) and, with want_fd, an O_PATH|O_NOFOLLOW descriptor of it (else 0).
+ */
+int resolve_self(struct node *n, struct stat *st, bool want_fd);
+/* The directory n (a directory node) opened as O_PATH. */
+int resolve_node_dir(struct node *n);
+
+/* entry.c and file.c */
+extern const struct fuse_lowlevel_ops bfs_ll_ops;
+
+/* The caller of req, as owner of what it creates. */
+void req_owner(fuse_req_t req, struct store_owner *own);
+/* Give the new entry dirfd/name (or the open new file fd) the caller's owner. */
+int own_new(fuse_req_t req, int dirfd, const char *name, bool is_dir, mode_t mode);
+int own_new_fd(fuse_req_t req, int dirfd, int fd, mode_t mode);
+/*
+ * Fill e for a lookup of parent/name, with dirfd parent's directory if the
+ * caller has it open (else -1); 0 or -errno. Counts one lookup on success.
+ */
+int lookup_entry(struct node *parent, int dirfd, const char *name, struct fuse_entry_param *e);
+/* The attributes of n now. */
+int node_stat(struct node *n, struct stat *st);
+
+#endif

@@ -1,0 +1,973 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Requests on names and attributes: lookup and forget, getattr and setattr,
+ * the tree's mkdir/rmdir (SPEC 3), passthrough creation, unlink, rename and
+ * link (4.6), extended attributes, statfs.
+ *
+ * Every handler replies exactly once, after dropping the table lock; no
+ * handler calls a notify function (the kernel's own bookkeeping of the
+ * replies keeps its caches right, with the lifetimes of daemon.h).
+ */
+#include "daemon.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/statvfs.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include "ident.h"
+#include "log.h"
+
+#define NODE_OR_STALE(req, ino, n)                                                                 \
+	struct node *n = node_find(ino);                                                           \
+	if (!n) {                                                                                  \
+		fuse_reply_err(req, ESTALE);                                                       \
+		return;                                                                            \
+	}
+
+static void reply_result(fuse_req_t req, int ret)
+{
+	fuse_reply_err(req, ret < 0 ? -ret : 0);
+}
+
+/* Whether entries the daemon creates need a chown to belong to own. */
+static bool owner_differs(const struct store_owner *own)
+{
+	return (own->uid != (uid_t)-1 && own->uid != bfs.euid) ||
+	       (own->gid != (gid_t)-1 && own->gid != bfs.egid);
+}
+
+void req_owner(fuse_req_t req, struct store_owner *own)
+{
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+
+	own->uid = ctx->uid;
+	own->gid = ctx->gid;
+	own->chown = bfs.is_root && owner_differs(own);
+}
+
+/*
+ * The owner a new entry in dirfd gets: the caller, except that in a setgid
+ * directory the group stays the directory's, as the kernel gave it.
+ */
+static bool new_owner(fuse_req_t req, int dirfd, struct store_owner *own)
+{
+	struct stat dir;
+
+	req_owner(req, own);
+	if (!own->chown)
+		return false;
+	if (fstat(dirfd, &dir) == 0 && (dir.st_mode & S_ISGID)) {
+		own->gid = (gid_t)-1;
+		own->chown = owner_differs(own);
+	}
+	return own->chown;
+}
+
+/*
+ * Give a new entry the caller's owner (SPEC 4.6), or remove it again. A
+ * chown clears the set-id bits of a regular file: they are put back, since
+ * the caller asked for them at creation.
+ */
+int own_new(fuse_req_t req, int dirfd, const char *name, bool is_dir, mode_t mode)
+{
+	struct store_owner own;
+	int err;
+
+	if (!new_owner(req, dirfd, &own))
+		return 0;
+	if (fchownat(dirfd, name, own.uid, own.gid, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    (is_dir || !(mode & (S_ISUID | S_ISGID)) ||
+	     fchmodat(dirfd, name, mode & 07777, AT_SYMLINK_NOFOLLOW) == 0))
+		return 0;
+	err = -errno;
+	unlinkat(dirfd, name, is_dir ? AT_REMOVEDIR : 0);
+	return err;
+}
+
+int own_new_fd(fuse_req_t req, int dirfd, int fd, mode_t mode)
+{
+	struct store_owner own;
+
+	if (!new_owner(req, dirfd, &own))
+		return 0;
+	if (fchown(fd, own.uid, own.gid) < 0 ||
+	    ((mode & (S_ISUID | S_ISGID)) && fchmod(fd, mode & 07777) < 0))
+		return -errno;
+	return 0;
+}
+
+static void fill_entry(struct fuse_entry_param *e, struct node *n, const struct stat *st)
+{
+	memset(e, 0, sizeof(*e));
+	e->ino = n->id;
+	e->attr = *st;
+	if (n->kind == NK_OVERLAY) {
+		e->attr_timeout = 0;
+		e->entry_timeout = 0;
+	} else {
+		e->attr_timeout = BFS_ATTR_TIMEOUT;
+		e->entry_timeout = BFS_ENTRY_TIMEOUT;
+	}
+}
+
+/* The attributes of an overlay node's file now. */
+static int overlay_stat(struct node *n, const struct ovl *ov, struct stat *st)
+{
+	char ns[NAME_MAX + 1], id[NAME_MAX + 1];
+	int ret = node_bundle_names(n, ns, id);
+
+	return ret < 0 ? ret : ovl_stat(&bfs.ovl, ov, ns, id, st);
+}
+
+int lookup_entry(struct node *parent, int dirfd, const char *name, struct fuse_entry_param *e)
+{
+	const struct ovl *ov;
+	enum node_kind kind = node_child_kind(parent, name, &ov);
+	struct node *n;
+	struct stat st;
+	int ret, dfd;
+
+	if (strlen(name) > NAME_MAX)
+		return -ENAMETOOLONG;
+	if (kind == NK_OVERLAY) {
+		ret = overlay_stat(parent, ov, &st);
+	} else if (dirfd >= 0) {
+		ret = fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
+	} else {
+		dfd = resolve_node_dir(parent);
+		if (dfd < 0)
+			return dfd == -ENOENT ? -ESTALE : dfd;
+		ret = fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
+		close(dfd);
+	}
+	if (ret < 0)
+		return ret;
+	n = node_attach(parent, name, kind, &st, ov);
+	if (!n)
+		return -ENOMEM;
+	fill_entry(e, n, &st);
+	return 0;
+}
+
+static void bfs_lookup(fuse_req_t req, fuse_ino_t pino, const char *name)
+{
+	struct fuse_entry_param e;
+	const struct ovl *ov;
+	int ret;
+	NODE_OR_STALE(req, pino, parent);
+
+	ret = lookup_entry(parent, -1, name, &e);
+	if (ret == -ENOENT && node_child_kind(parent, name, &ov) != NK_OVERLAY) {
+		/* A negative entry, cached as long as a positive one. */
+		memset(&e, 0, sizeof(e));
+		e.entry_timeout = BFS_ENTRY_TIMEOUT;
+		fuse_reply_entry(req, &e);
+		return;
+	}
+	if (ret < 0)
+		fuse_reply_err(req, -ret);
+	else
+		fuse_reply_entry(req, &e);
+}
+
+/* Reply the entry parent/name just made by this request. */
+static void reply_new_entry(fuse_req_t req, struct node *parent, const char *name)
+{
+	struct fuse_entry_param e;
+	int ret = lookup_entry(parent, -1, name, &e);
+
+	if (ret < 0)
+		fuse_reply_err(req, -ret);
+	else
+		fuse_reply_entry(req, &e);
+}
+
+static void bfs_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+{
+	node_forget(ino, nlookup);
+	fuse_reply_none(req);
+}
+
+static void bfs_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *forgets)
+{
+	for (size_t i = 0; i < count; i++)
+		node_forget(forgets[i].ino, forgets[i].nlookup);
+	fuse_reply_none(req);
+}
+
+/* The attributes of n now: through an open handle if it has one (its names may be gone). */
+int node_stat(struct node *n, struct stat *st)
+{
+	struct handle *h;
+	int ret;
+
+	if (n->kind == NK_OVERLAY) {
+		ret = overlay_stat(n, n->ov, st);
+		/* Created by an open that has not stored it yet: what that open sees. */
+		if (ret == -ENOENT && (h = node_handle_pin(n, H_OVERLAY))) {
+			ret = ovl_fstat(h->ovf, st);
+			handle_unpin(h);
+		}
+		return ret;
+	}
+	h = node_handle_pin(n, H_FILE);
+	if (h) {
+		ret = fstat(h->fd, st) < 0 ? -errno : 0;
+		handle_unpin(h);
+		return ret;
+	}
+	if (n->id == FUSE_ROOT_ID)
+		return fstat(bfs.st.state_fd, st) < 0 ? -errno : 0;
+	return resolve_self(n, st, false);
+}
+
+static void bfs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct handle *h = fi ? (struct handle *)(uintptr_t)fi->fh : NULL;
+	struct stat st;
+	int ret;
+	NODE_OR_STALE(req, ino, n);
+
+	if (h && h->kind == H_OVERLAY)
+		ret = ovl_fstat(h->ovf, &st);
+	else if (h && h->kind == H_FILE)
+		ret = fstat(h->fd, &st) < 0 ? -errno : 0;
+	else
+		ret = node_stat(n, &st);
+	if (ret < 0)
+		fuse_reply_err(req, -ret);
+	else
+		fuse_reply_attr(req, &st, n->kind == NK_OVERLAY ? 0 : BFS_ATTR_TIMEOUT);
+}
+
+/*
+ * Apply a setattr to the backing file fd: an open descriptor (is_path
+ * false) or an O_PATH one of the entry itself, reached through /proc so
+ * that nothing but that inode can be changed.
+ */
+static int apply_attr(int fd, bool is_path, mode_t type, const struct stat *attr, int to_set)
+{
+	char proc[64];
+
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	if (to_set & FUSE_SET_ATTR_SIZE) {
+		int wfd;
+
+		if (S_ISDIR(type))
+			return -EISDIR;
+		if (!S_ISREG(type))
+			return -EINVAL;
+		wfd = open(proc, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+		if (wfd < 0)
+			return -errno;
+		int r = ftruncate(wfd, attr->st_size);
+
+		close(wfd);
+		if (r < 0)
+			return -errno;
+	}
+	if (to_set & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) {
+		uid_t uid = to_set & FUSE_SET_ATTR_UID ? attr->st_uid : (uid_t)-1;
+		gid_t gid = to_set & FUSE_SET_ATTR_GID ? attr->st_gid : (gid_t)-1;
+
+		if ((is_path ? fchownat(fd, "", uid, gid, AT_EMPTY_PATH) : fchown(fd, uid, gid)) <
+		    0)
+			return -errno;
+	}
+	if (to_set & FUSE_SET_ATTR_MODE) {
+		if (S_ISLNK(type))
+			return -EOPNOTSUPP;
+		if ((is_path ? chmod(proc, attr->st_mode & 07777)
+			     : fchmod(fd, attr->st_mode & 07777)) < 0)
+			return -errno;
+	}
+	if (to_set & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME)) {
+		struct timespec tv[2] = {{.tv_nsec = UTIME_OMIT}, {.tv_nsec = UTIME_OMIT}};
+
+		if (to_set & FUSE_SET_ATTR_ATIME_NOW)
+			tv[0].tv_nsec = UTIME_NOW;
+		else if (to_set & FUSE_SET_ATTR_ATIME)
+			tv[0] = attr->st_atim;
+		if (to_set & FUSE_SET_ATTR_MTIME_NOW)
+			tv[1].tv_nsec = UTIME_NOW;
+		else if (to_set & FUSE_SET_ATTR_MTIME)
+			tv[1] = attr->st_mtim;
+		if ((is_path ? utimensat(fd, "", tv, AT_EMPTY_PATH) : futimens(fd, tv)) < 0)
+			return -errno;
+	}
+	return 0;
+}
+
+/* setattr of an overlay file: a truncation is a staged write; the rest reach a stored file. */
+static int overlay_setattr(fuse_req_t req, struct node *n, struct handle *h,
+			   const struct stat *attr, int to_set)
+{
+	char ns[NAME_MAX + 1], id[NAME_MAX + 1];
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	int ret = node_bundle_names(n, ns, id), bfd, fd;
+	struct stat st;
+
+	if (ret < 0)
+		return ret;
+	if (to_set & FUSE_SET_ATTR_SIZE) {
+		if (h && h->kind == H_OVERLAY)
+			ret = ovl_ftruncate(h->ovf, attr->st_size);
+		else
+			ret = ovl_truncate(&bfs.ovl, n->ov, ns, id, attr->st_size, ctx->uid,
+					   ctx->gid);
+		if (ret < 0)
+			return ret;
+		to_set &= ~FUSE_SET_ATTR_SIZE;
+	}
+	if (!(to_set & (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID |
+			FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME)))
+		return 0;
+	if (!ovl_may_setattr(n->ov))
+		return -EPERM;
+	{
+		char rel[2 * NAME_MAX + 2];
+
+		snprintf(rel, sizeof(rel), "%s/%s", ns, id);
+		bfd = store_open_beneath(bfs.st.state_fd, rel, O_PATH | O_DIRECTORY, 0);
+	}
+	if (bfd < 0)
+		return bfd;
+	fd = openat(bfd, ovl_name(n->ov), O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	close(bfd);
+	/* A computed value has no attributes of its own to change. */
+	if (fd < 0)
+		return errno == ENOENT ? -EPERM : -errno;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+		ret = -EPERM;
+	else
+		ret = apply_attr(fd, true, S_IFREG, attr, to_set);
+	close(fd);
+	return ret;
+}
+
+static void bfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
+			struct fuse_file_info *fi)
+{
+	struct handle *h = fi ? (struct handle *)(uintptr_t)fi->fh : NULL, *pin = NULL;
+	bool is_path = false;
+	struct stat st;
+	int fd, ret;
+	NODE_OR_STALE(req, ino, n);
+
+	if (bfs.ro) {
+		fuse_reply_err(req, EROFS);
+		return;
+	}
+	if (n->kind == NK_OVERLAY) {
+		ret = overlay_setattr(req, n, h, attr, to_set);
+		if (ret == 0)
+			ret =
+			    h && h->kind == H_OVERLAY ? ovl_fstat(h->ovf, &st) : node_stat(n, &st);
+		goto reply;
+	}
+	if (h && h->kind == H_FILE) {
+		fd = h->fd;
+	} else if ((pin = node_handle_pin(n, H_FILE))) {
+		fd = pin->fd; /* its names may be gone: the open file is the inode */
+	} else if (n->id == FUSE_ROOT_ID) {
+		fd = bfs.st.state_fd;
+		is_path = true;
+	} else {
+		fd = resolve_self(n, NULL, true);
+		if (fd < 0) {
+			fuse_reply_err(req, -fd);
+			return;
+		}
+		is_path = true;
+	}
+	/* A truncation through an open descriptor uses it when it may write. */
+	if (h && h->kind == H_FILE && (to_set & FUSE_SET_ATTR_SIZE)) {
+		ret = ftruncate(fd, attr->st_size) < 0 ? -errno : 0;
+		to_set &= ~FUSE_SET_ATTR_SIZE;
+		if (ret < 0)
+			goto out;
+	}
+	ret = apply_attr(fd, is_path || pin, n->type, attr, to_set);
+	if (ret == 0)
+		ret = fstat(fd, &st) < 0 ? -errno : 0;
+out:
+	if (pin)
+		handle_unpin(pin);
+	else if (is_path && fd != bfs.st.state_fd)
+		close(fd);
+reply:
+	if (ret < 0)
+		fuse_reply_err(req, -ret);
+	else
+		fuse_reply_attr(req, &st, n->kind == NK_OVERLAY ? 0 : BFS_ATTR_TIMEOUT);
+}
+
+static void bfs_readlink(fuse_req_t req, fuse_ino_t ino)
+{
+	char buf[PATH_MAX + 1];
+	ssize_t len;
+	int fd;
+	NODE_OR_STALE(req, ino, n);
+
+	if (!S_ISLNK(n->type)) {
+		fuse_reply_err(req, EINVAL);
+		return;
+	}
+	fd = resolve_self(n, NULL, true);
+	if (fd < 0) {
+		fuse_reply_err(req, -fd);
+		return;
+	}
+	len = readlinkat(fd, "", buf, sizeof(buf) - 1);
+	if (len < 0) {
+		fuse_reply_err(req, errno);
+	} else {
+		buf[len] = '\0';
+		fuse_reply_readlink(req, buf);
+	}
+	close(fd);
+}
+
+/* New entries other than directories live inside bundles (and hidden trees). */
+static int may_create(struct node *parent, const char *name)
+{
+	const struct ovl *ov;
+
+	if (bfs.ro)
+		return -EROFS;
+	if (strlen(name) > NAME_MAX)
+		return -ENAMETOOLONG;
+	return node_child_kind(parent, name, &ov) == NK_INSIDE ? 0 : -EPERM;
+}
+
+/* Make an entry in parent's directory with make(dfd, name), own it, reply it. */
+#define MAKE_ENTRY(req, parent, name, is_dir, mode, call)                                          \
+	do {                                                                                       \
+		int dfd = resolve_node_dir(parent), r;                                             \
+		if (dfd < 0) {                                                                     \
+			fuse_reply_err(req, dfd == -ENOENT ? ESTALE : -dfd);                       \
+			return;                                                                    \
+		}                                                                                  \
+		r = (call) < 0 ? -errno : own_new(req, dfd, name, is_dir, mode);                   \
+		close(dfd);                                                                        \
+		if (r < 0)                                                                         \
+			fuse_reply_err(req, -r);                                                   \
+		else                                                                               \
+			reply_new_entry(req, parent, name);                                        \
+	} while (0)
+
+static void bfs_mknod(fuse_req_t req, fuse_ino_t pino, const char *name, mode_t mode, dev_t rdev)
+{
+	int ret;
+	NODE_OR_STALE(req, pino, parent);
+
+	ret = may_create(parent, name);
+	if (ret < 0) {
+		fuse_reply_err(req, -ret);
+		return;
+	}
+	MAKE_ENTRY(req, parent, name, false, mode, mknodat(dfd, name, mode, rdev));
+}
+
+static void bfs_symlink(fuse_req_t req, const char *target, fuse_ino_t pino, const char *name)
+{
+	int ret;
+	NODE_OR_STALE(req, pino, parent);
+
+	ret = may_create(parent, name);
+	if (ret < 0) {
+		fuse_reply_err(req, -ret);
+		return;
+	}
+	MAKE_ENTRY(req, parent, name, false, 0, symlinkat(target, dfd, name));
+}
+
+/* The name of the namespace node ns_node (a child of the root). */
+static int ns_name(struct node *ns_node, char *ns)
+{
+	char *path;
+	size_t len;
+	int ret = node_path(ns_node, &path, &len);
+
+	if (ret < 0)
+		return ret;
+	if (len > NAME_MAX || memchr(path, '/', len)) {
+		free(path);
+		return -ESTALE;
+	}
+	memcpy(ns, path, len + 1);
+	free(path);
+	return 0;
+}
+
+static void bfs_mkdir(fuse_req_t req, fuse_ino_t pino, const char *name, mode_t mode)
+{
+	char ns[NAME_MAX + 1];
+	struct store_owner own;
+	const struct ovl *ov;
+	enum node_kind kind;
+	int ret;
+	NODE_OR_STALE(req, pino, parent);
+
+	if (bfs.ro) {
+		fuse_reply_err(req, EROFS);
+		return;
+	}
+	kind = node_child_kind(parent, name, &ov);
+	req_owner(req, &own);
+	switch (kind) {
+	case NK_NS:
+		ret = ident_validate(name) < 0 ? -EINVAL : store_ns_create(&bfs.st, name, &own);
+		break;
+	case NK_NSENTRY:
+		ret = ns_name(parent, ns);
+		if (ret == 0)
+			ret = ident_validate(name) < 0
+				  ? -EINVAL
+				  : store_bundle_create(&bfs.st, ns, name, &own);
+		break;
+	case NK_OVERLAY:
+		ret = -EEXIST;
+		break;
+	default:
+		if (strlen(name) > NAME_MAX) {
+			ret = -ENAMETOOLONG;
+			break;
+		}
+		MAKE_ENTRY(req, parent, name, true, mode, mkdirat(dfd, name, mode));
+		return;
+	}
+	if (ret < 0)
+		fuse_reply_err(req, -ret);
+	else
+		reply_new_entry(req, parent, name);
+}
+
+/* unlinkat(parent's directory, name, flags). */
+static int unlink_in(struct node *parent, const char *name, int flags)
+{
+	int dfd = resolve_node_dir(parent), ret;
+
+	if (dfd < 0)
+		return dfd == -ENOENT ? -ESTALE : dfd;
+	ret = unlinkat(dfd, name, flags) < 0 ? -errno : 0;
+	close(dfd);
+	return ret;
+}
+
+static void bfs_unlink(fuse_req_t req, fuse_ino_t pino, const char *name)
+{
+	char ns[NAME_MAX + 1], id[NAME_MAX + 1];
+	const struct ovl *ov;
+	int ret;
+	NODE_OR_STALE(req, pino, parent);
+
+	if (bfs.ro) {
+		fuse_reply_err(req, EROFS);
+		return;
+	}
+	if (node_child_kind(parent, name, &ov) == NK_OVERLAY) {
+		ret = node_bundle_names(parent, ns, id);
+		if (ret == 0)
+			ret = ovl_unlink(&bfs.ovl, ov, ns, id);
+	} else {
+		ret = unlink_in(parent, name, 0);
+	}
+	if (ret == 0)
+		node_name_gone(parent, name);
+	reply_result(req, ret);
+}
+
+static void bfs_rmdir(fuse_req_t req, fuse_ino_t pino, const char *name)
+{
+	struct store_delete_ctx ctx = {bfs.socket_root, bfs.mountpoint};
+	char ns[NAME_MAX + 1];
+	const struct ovl *ov;
+	int ret;
+	NODE_OR_STALE(req, pino, parent);
+
+	if (bfs.ro) {
+		fuse_reply_err(req, EROFS);
+		return;
+	}
+	switch (node_child_kind(parent, name, &ov)) {
+	case NK_NS:
+		ret = name[0] == '.' ? unlink_in(parent, name, AT_REMOVEDIR)
+				     : store_ns_remove(&bfs.st, name);
+		break;
+	case NK_NSENTRY:
+		ret = ns_name(parent, ns);
+		if (ret == 0)
+			ret = store_bundle_delete(&bfs.st, ns, name, &ctx);
+		break;
+	case NK_OVERLAY:
+		ret = -ENOTDIR;
+		break;
+	default:
+		ret = unlink_in(parent, name, AT_REMOVEDIR);
+		break;
+	}
+	if (ret == 0)
+		node_name_gone(parent, name);
+	reply_result(req, ret);
+}
+
+/*
+ * Renames within one bundle, and a bundle to a hidden name in its namespace
+ * (containerd's atomic delete); everything else of the tree is fixed.
+ */
+static int rename_check(struct node *p1, const char *n1, enum node_kind k1, const struct ovl *o1,
+			struct node *p2, const char *n2, enum node_kind k2, const struct ovl *o2,
+			unsigned int flags)
+{
+	if (k1 == NK_NSENTRY || k2 == NK_NSENTRY)
+		return k1 == k2 && p1 == p2 && n2[0] == '.' ? 0 : -EPERM;
+	if (k1 == NK_NS || k2 == NK_NS)
+		return -EPERM;
+	if (node_bundle_of(p1) != node_bundle_of(p2) || !node_bundle_of(p1))
+		return -EXDEV;
+	if (o1 && !ovl_may_unlink(o1))
+		return -EPERM;
+	if ((flags & RENAME_EXCHANGE) && (o1 || o2))
+		return -EPERM;
+	(void)n1;
+	return 0;
+}
+
+static void bfs_rename(fuse_req_t req, fuse_ino_t pino1, const char *n1, fuse_ino_t pino2,
+		       const char *n2, unsigned int flags)
+{
+	char ns[NAME_MAX + 1], id[NAME_MAX + 1];
+	const struct ovl *o1, *o2;
+	enum node_kind k1, k2;
+	int ret, d1 = -1, d2 = -1;
+	NODE_OR_STALE(req, pino1, p1);
+	NODE_OR_STALE(req, pino2, p2);
+
+	if (bfs.ro) {
+		fuse_reply_err(req, EROFS);
+		return;
+	}
+	k1 = node_child_kind(p1, n1, &o1);
+	k2 = node_child_kind(p2, n2, &o2);
+	ret = rename_check(p1, n1, k1, o1, p2, n2, k2, o2, flags);
+	if (ret < 0)
+		goto out;
+	if (k1 == NK_NSENTRY) {
+		ret = ns_name(p1, ns);
+		if (ret == 0)
+			ret = store_bundle_hide(&bfs.st, ns, n1, n2, flags);
+		goto out;
+	}
+	d1 = resolve_node_dir(p1);
+	d2 = d1 < 0 ? -1 : resolve_node_dir(p2);
+	if (d1 < 0 || d2 < 0) {
+		ret = d1 < 0 ? d1 : d2;
+		ret = ret == -ENOENT ? -ESTALE : ret;
+		goto out;
+	}
+	if (o2) {
+		ret = node_bundle_names(p2, ns, id);
+		if (ret == 0)
+			ret = ovl_rename_onto(&bfs.ovl, o2, ns, id, d1, n1, flags);
+	} else {
+		ret = renameat2(d1, n1, d2, n2, flags) < 0 ? -errno : 0;
+	}
+out:
+	if (d1 >= 0)
+		close(d1);
+	if (d2 >= 0)
+		close(d2);
+	if (ret == 0)
+		node_renamed(p1, n1, p2, n2, flags & RENAME_EXCHANGE);
+	reply_result(req, ret);
+}
+
+static void bfs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t pino, const char *name)
+{
+	char proc[64];
+	int ret, fd, dfd;
+	NODE_OR_STALE(req, ino, n);
+	NODE_OR_STALE(req, pino, parent);
+
+	ret = may_create(parent, name);
+	if (ret == 0 && n->kind != NK_INSIDE)
+		ret = -EPERM;
+	if (ret == 0 && (node_bundle_of(n) != node_bundle_of(parent) || !node_bundle_of(n)))
+		ret = -EXDEV;
+	if (ret < 0) {
+		fuse_reply_err(req, -ret);
+		return;
+	}
+	fd = resolve_self(n, NULL, true);
+	if (fd < 0) {
+		fuse_reply_err(req, -fd);
+		return;
+	}
+	dfd = resolve_node_dir(parent);
+	if (dfd < 0) {
+		close(fd);
+		fuse_reply_err(req, dfd == -ENOENT ? ESTALE : -dfd);
+		return;
+	}
+	/* Link the very inode n is, not whatever its name holds now. */
+	if (bfs.is_root) {
+		ret = linkat(fd, "", dfd, name, AT_EMPTY_PATH) < 0 ? -errno : 0;
+	} else {
+		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+		ret = linkat(AT_FDCWD, proc, dfd, name, AT_SYMLINK_FOLLOW) < 0 ? -errno : 0;
+	}
+	close(fd);
+	close(dfd);
+	if (ret < 0)
+		fuse_reply_err(req, -ret);
+	else
+		reply_new_entry(req, parent, name);
+}
+
+static void bfs_statfs(fuse_req_t req, fuse_ino_t ino)
+{
+	struct statvfs sv;
+
+	(void)ino;
+	if (fstatvfs(bfs.st.state_fd, &sv) < 0)
+		fuse_reply_err(req, errno);
+	else
+		fuse_reply_statfs(req, &sv);
+}
+
+/*
+ * Extended attributes. An open handle reaches the inode itself (its names
+ * may be gone); otherwise "/proc/self/fd/<parent>/<name>" with the l*xattr
+ * calls names the entry without following it; the root is its descriptor.
+ */
+struct xat {
+	char path[64 + NAME_MAX];
+	int dfd;	    /* the parent directory, or -1 */
+	struct handle *pin; /* an open handle of the node, or NULL */
+	bool follow;	    /* the root: the magic link is the directory itself */
+};
+
+static int xat_get(struct node *n, struct xat *x)
+{
+	char *base = NULL;
+
+	x->dfd = -1;
+	x->follow = false;
+	x->pin = node_handle_pin(n, H_FILE);
+	if (x->pin)
+		return 0;
+	if (n->id == FUSE_ROOT_ID) {
+		snprintf(x->path, sizeof(x->path), "/proc/self/fd/%d", bfs.st.state_fd);
+		x->follow = true;
+		return 0;
+	}
+	x->dfd = resolve_parent(n, &base);
+	if (x->dfd < 0)
+		return x->dfd == -ENOENT ? -ESTALE : x->dfd;
+	snprintf(x->path, sizeof(x->path), "/proc/self/fd/%d/%s", x->dfd, base);
+	free(base);
+	return 0;
+}
+
+static void xat_put(struct xat *x)
+{
+	if (x->pin)
+		handle_unpin(x->pin);
+	if (x->dfd >= 0)
+		close(x->dfd);
+}
+
+#define XAT_CALL(x, fcall, pcall, lcall) ((x)->pin ? (fcall) : (x)->follow ? (pcall) : (lcall))
+
+/* Overlay files carry no extended attributes of their own. */
+static bool xattr_overlay(fuse_req_t req, struct node *n, bool change)
+{
+	if (n->kind != NK_OVERLAY)
+		return false;
+	fuse_reply_err(req, change ? EPERM : ENODATA);
+	return true;
+}
+
+static void bfs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
+{
+	char *buf = NULL;
+	struct xat x;
+	ssize_t len;
+	int ret;
+	NODE_OR_STALE(req, ino, n);
+
+	if (xattr_overlay(req, n, false))
+		return;
+	if (size && !(buf = malloc(size))) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	ret = xat_get(n, &x);
+	if (ret < 0) {
+		free(buf);
+		fuse_reply_err(req, -ret);
+		return;
+	}
+	len = XAT_CALL(&x, fgetxattr(x.pin->fd, name, buf, size), getxattr(x.path, name, buf, size),
+		       lgetxattr(x.path, name, buf, size));
+	ret = len < 0 ? -errno : 0;
+	xat_put(&x);
+	if (ret < 0)
+		fuse_reply_err(req, -ret);
+	else if (size)
+		fuse_reply_buf(req, buf, (size_t)len);
+	else
+		fuse_reply_xattr(req, (size_t)len);
+	free(buf);
+}
+
+static void bfs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+{
+	char *buf = NULL;
+	struct xat x;
+	ssize_t len;
+	int ret;
+	NODE_OR_STALE(req, ino, n);
+
+	if (n->kind == NK_OVERLAY) {
+		if (size)
+			fuse_reply_buf(req, NULL, 0);
+		else
+			fuse_reply_xattr(req, 0);
+		return;
+	}
+	if (size && !(buf = malloc(size))) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	ret = xat_get(n, &x);
+	if (ret < 0) {
+		free(buf);
+		fuse_reply_err(req, -ret);
+		return;
+	}
+	len = XAT_CALL(&x, flistxattr(x.pin->fd, buf, size), listxattr(x.path, buf, size),
+		       llistxattr(x.path, buf, size));
+	ret = len < 0 ? -errno : 0;
+	xat_put(&x);
+	if (ret < 0)
+		fuse_reply_err(req, -ret);
+	else if (size)
+		fuse_reply_buf(req, buf, (size_t)len);
+	else
+		fuse_reply_xattr(req, (size_t)len);
+	free(buf);
+}
+
+static void bfs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
+			 size_t size, int flags)
+{
+	struct xat x;
+	int ret;
+	NODE_OR_STALE(req, ino, n);
+
+	if (bfs.ro) {
+		fuse_reply_err(req, EROFS);
+		return;
+	}
+	if (xattr_overlay(req, n, true))
+		return;
+	ret = xat_get(n, &x);
+	if (ret == 0) {
+		ret = XAT_CALL(&x, fsetxattr(x.pin->fd, name, value, size, flags),
+			       setxattr(x.path, name, value, size, flags),
+			       lsetxattr(x.path, name, value, size, flags)) < 0
+			  ? -errno
+			  : 0;
+		xat_put(&x);
+	}
+	reply_result(req, ret);
+}
+
+static void bfs_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
+{
+	struct xat x;
+	int ret;
+	NODE_OR_STALE(req, ino, n);
+
+	if (bfs.ro) {
+		fuse_reply_err(req, EROFS);
+		return;
+	}
+	if (xattr_overlay(req, n, true))
+		return;
+	ret = xat_get(n, &x);
+	if (ret == 0) {
+		ret = XAT_CALL(&x, fremovexattr(x.pin->fd, name), removexattr(x.path, name),
+			       lremovexattr(x.path, name)) < 0
+			  ? -errno
+			  : 0;
+		xat_put(&x);
+	}
+	reply_result(req, ret);
+}
+
+/* file.c */
+void bfs_init(void *userdata, struct fuse_conn_info *conn);
+void bfs_destroy(void *userdata);
+void bfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void bfs_create(fuse_req_t req, fuse_ino_t pino, const char *name, mode_t mode,
+		struct fuse_file_info *fi);
+void bfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi);
+void bfs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
+	       struct fuse_file_info *fi);
+void bfs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void bfs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void bfs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi);
+void bfs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void bfs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi);
+void bfs_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		     struct fuse_file_info *fi);
+void bfs_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void bfs_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi);
+void bfs_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off, off_t len,
+		   struct fuse_file_info *fi);
+void bfs_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence, struct fuse_file_info *fi);
+
+const struct fuse_lowlevel_ops bfs_ll_ops = {
+    .init = bfs_init,
+    .destroy = bfs_destroy,
+    .lookup = bfs_lookup,
+    .forget = bfs_forget,
+    .forget_multi = bfs_forget_multi,
+    .getattr = bfs_getattr,
+    .setattr = bfs_setattr,
+    .readlink = bfs_readlink,
+    .mknod = bfs_mknod,
+    .mkdir = bfs_mkdir,
+    .unlink = bfs_unlink,
+    .rmdir = bfs_rmdir,
+    .symlink = bfs_symlink,
+    .rename = bfs_rename,
+    .link = bfs_link,
+    .open = bfs_open,
+    .read = bfs_read,
+    .write = bfs_write,
+    .flush = bfs_flush,
+    .release = bfs_release,
+    .fsync = bfs_fsync,
+    .opendir = bfs_opendir,
+    .readdir = bfs_readdir,
+    .readdirplus = bfs_readdirplus,
+    .releasedir = bfs_releasedir,
+    .fsyncdir = bfs_fsyncdir,
+    .statfs = bfs_statfs,
+    .setxattr = bfs_setxattr,
+    .getxattr = bfs_getxattr,
+    .listxattr = bfs_listxattr,
+    .removexattr = bfs_removexattr,
+    .create = bfs_create,
+    .fallocate = bfs_fallocate,
+    .lseek = bfs_lseek,
+};
