@@ -8,6 +8,7 @@ daemon against an expectation it did not produce itself.
 """
 
 import errno
+import json
 import os
 import re
 import shlex
@@ -87,6 +88,18 @@ def shim_config_text(path, ns, workdir, criu, runtime_root, systemd_cgroup):
             f'"RuntimeRoot":{go_json_string(runtime_root)},'
             f'"SystemdCgroup":{"true" if systemd_cgroup else "false"}'
             "}\n").encode()
+
+
+# ------------------------------------------------------------- config.json
+
+# A valid spec (SPEC 5.2), as the shim tools write one.
+VALID_SPEC = json.dumps({"ociVersion": "1.0.2", "process": {"args": ["sh"], "cwd": "/"},
+                         "root": {"path": "rootfs"}}, indent=1) + "\n"
+
+
+def rejected_re(ns, bid):
+    """The log line of a rejected config.json write in bundle ns/bid (SPEC 5.3)."""
+    return rf"^bundlefs: {re.escape(ns)}/{re.escape(bid)}: config\.json rejected: \S"
 
 
 # ---------------------------------------------------------- backing store

@@ -12,15 +12,10 @@ import threading
 
 import pytest
 
-from bfs_helpers import mode_of, q, read_bytes, write_through
+from bfs_helpers import VALID_SPEC as SPEC
+from bfs_helpers import mode_of, q, read_bytes, rejected_re, write_through
 
-SPEC = json.dumps({"ociVersion": "1.0.2", "process": {"args": ["sh"], "cwd": "/"},
-                   "root": {"path": "rootfs"}}, indent=1) + "\n"
 SPEC2 = json.dumps({"ociVersion": "1.0.2", "hostname": "second"}) + "\n"
-
-
-def rejected_re(ns, bid):
-    return rf"^bundlefs: {re.escape(ns)}/{re.escape(bid)}: config\.json rejected: \S"
 
 
 def assert_unchanged(m, before):

@@ -67,6 +67,22 @@ def build_dir(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def default_build_dir(tmp_path_factory):
+    """A build configured with no prefix at all (CMake's /usr/local), as a
+    plain "cmake -S . -B build" makes it."""
+    d = tmp_path_factory.mktemp("build-default")
+    run(["cmake", "-S", REPO, "-B", d, "-DBUILD_TESTING=OFF"])
+    run(["cmake", "--build", d, "-j2"])
+    return d
+
+
+def where_mount_looks(path):
+    """Whether path is a mount.<type> helper in the directory mount(8)
+    searches (/sbin, which /usr/sbin is on a merged /usr)."""
+    return os.path.samefile(os.path.dirname(path), "/sbin")
+
+
+@pytest.fixture(scope="session")
 def helper_bin(build_dir):
     return build_dir / "mount-helper" / "mount.bundlefs"
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from conftest import (REPO, cleanup_mount, daemon_pids, mounts_at, require_real, run,
-                      umount_and_wait, wait_gone)
+                      umount_and_wait, wait_gone, where_mount_looks)
 
 # Every file an installation holds, relative to the prefix.
 INSTALLED = {
@@ -176,7 +176,7 @@ def test_real_file_list(real_install):
     for rel, mode in INSTALLED.items():
         assert (Path("/usr") / rel).stat().st_mode & 0o7777 == mode
     # mount(8) looks in /sbin; on Debian 12 it is /usr/sbin.
-    assert os.path.samefile("/sbin/mount.bundlefs", "/usr/sbin/mount.bundlefs")
+    assert where_mount_looks("/usr/sbin/mount.bundlefs")
 
 
 def test_mount_t_bundlefs(real_install, store):
@@ -267,6 +267,62 @@ def test_mount_recovers_stale_mount(real_install, store):
     run(["mount", "-t", "bundlefs", store.state, store.mnt, "-o", f"work={store.work}"])
     kill_daemon(store.mnt)
     run(["mount", "-t", "bundlefs", store.state, store.mnt, "-o", f"ro,work={store.work}"])
+    assert mounts_at(store.mnt) == ["fuse.bundlefs"]
+    store.check_visible()
+    store.check_ro()
+    umount_and_wait(store.mnt)
+
+
+# ------------------------------------------------- default prefix (/usr/local)
+
+def test_default_prefix_destdir_helper_in_sbin(default_build_dir, tmp_path):
+    """A plain "cmake --install" (prefix /usr/local) still puts the helper
+    where mount(8) looks, and the helper runs the daemon from where that same
+    installation put it."""
+    dest = tmp_path / "dest"
+    run(["cmake", "--install", default_build_dir], env=dict(os.environ, DESTDIR=str(dest)))
+    files = {"/" + rel: mode for rel, mode in files_under(dest).items()}
+    helpers = [p for p in files if os.path.basename(p) == "mount.bundlefs"]
+    assert len(helpers) == 1, sorted(files)
+    assert where_mount_looks(helpers[0]), helpers[0]
+    assert files[helpers[0]] == 0o755
+    assert files["/usr/local/bin/bundlefs"] == 0o755
+    assert not (dest / "usr/local/sbin").exists()
+    # The daemon path compiled into the installed helper, NUL-terminated.
+    assert b"/usr/local/bin/bundlefs\0" in (dest / helpers[0].lstrip("/")).read_bytes()
+
+
+@pytest.fixture
+def real_default_install(default_build_dir, tmp_path):
+    """cmake --install of the default-prefix build into the real system; every
+    installed file, and every directory the installation created, is removed
+    again."""
+    require_real()
+    # Which directories the installation will need, learnt from a DESTDIR run,
+    # so that only those it creates are removed afterwards.
+    plan = tmp_path / "plan"
+    run(["cmake", "--install", default_build_dir], env=dict(os.environ, DESTDIR=str(plan)))
+    existed = {d for rel in files_under(plan) for d in (Path("/") / rel).parents if d.is_dir()}
+    run(["cmake", "--install", default_build_dir])
+    manifest = [Path(p) for p in
+                (default_build_dir / "install_manifest.txt").read_text().splitlines()]
+    try:
+        yield manifest
+    finally:
+        dirs = set()
+        for p in manifest:
+            p.unlink(missing_ok=True)
+            dirs.update(p.parents)
+        for d in sorted(dirs - existed, key=lambda d: len(d.parts), reverse=True):
+            if d.is_dir() and not any(d.iterdir()):
+                d.rmdir()
+
+
+def test_default_prefix_mount_t_bundlefs(real_default_install, store):
+    helper = [p for p in real_default_install if p.name == "mount.bundlefs"]
+    assert len(helper) == 1 and where_mount_looks(helper[0]), real_default_install
+    run(["mount", "-t", "bundlefs", store.state, store.mnt, "-o",
+         f"ro,work={store.work},{MOUNT_OPTS}"])
     assert mounts_at(store.mnt) == ["fuse.bundlefs"]
     store.check_visible()
     store.check_ro()

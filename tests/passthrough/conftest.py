@@ -19,6 +19,8 @@ _BLACKBOX = _HERE.parent / "blackbox"
 sys.path.insert(0, str(_BLACKBOX))
 sys.path.insert(0, str(_HERE))
 
+import pt_helpers  # noqa: E402
+
 _spec = importlib.util.spec_from_file_location("bundlefs_blackbox_conftest",
                                                _BLACKBOX / "conftest.py")
 _bb = importlib.util.module_from_spec(_spec)
@@ -28,6 +30,14 @@ _binary_present = _bb._binary_present
 mount_bundlefs = _bb.mount_bundlefs
 bfs = _bb.bfs
 module_mount = _bb.module_mount
+
+
+@pytest.fixture
+def twin(mount_bundlefs):
+    """A pt_helpers.Twin on a mount of its own (a daemon that one experiment
+    stops takes no other test with it): one directory under a bundle's rootfs
+    and one plain directory of the backing store beside it."""
+    return pt_helpers.Twin(mount_bundlefs())
 
 
 @pytest.fixture

@@ -150,4 +150,109 @@ def tree_walk(root):
     return out, links
 
 
+# ------------------------------------------------- the backing store as oracle
+
+def outcome(fn, *args, **kwargs):
+    """("ok", fn's value) or ("err", errno name) for an OSError: what a
+    caller gets, in a form two runs can be compared by."""
+    try:
+        return ("ok", fn(*args, **kwargs))
+    except OSError as e:
+        return ("err", errno.errorcode.get(e.errno, e.errno))
+
+
+class Twin:
+    """The same experiment in two places: a directory under a bundle's rootfs
+    reached through the mount (m, stored at s) and a plain directory of the
+    backing store's own filesystem (o), the oracle. run(fn) calls fn(root) in
+    each and returns both results."""
+
+    def __init__(self, bfs):
+        self.bfs = bfs
+        self.ns, self.id = bfs.new_bundle()
+        self.m = bfs.m(self.ns, self.id, "rootfs", "t")
+        self.s = bfs.s(self.ns, self.id, "rootfs", "t")
+        os.mkdir(self.m)
+        self.o = os.path.join(bfs.base, "oracle-" + self.id)
+        os.mkdir(self.o)
+
+    def run(self, fn):
+        return {"mount": fn(self.m), "store": fn(self.o)}
+
+    def assert_same(self, fn):
+        """fn(root) gives the same result through the mount as on the store,
+        and the mount's directory holds afterwards what the oracle's holds."""
+        got = self.run(fn)
+        assert got["mount"] == got["store"], got
+        self.assert_stored_alike()
+        return got["mount"]
+
+    def assert_stored_alike(self):
+        assert _shape(self.s) == _shape(self.o)
+
+    def assert_daemon_alive(self):
+        assert self.bfs.proc.poll() is None, self.bfs.log_text()
+        assert os.path.isdir(self.bfs.mnt) and os.path.ismount(self.bfs.mnt)
+        os.stat(self.bfs.mnt)
+        os.listdir(self.m)
+
+
+def _shape(root):
+    """tree_walk without the mtimes, which differ between two runs."""
+    entries, links = tree_walk(root)
+    return {k: v[:6] + v[7:] for k, v in entries.items()}, links
+
+
+def stat_view(st, times=False):
+    """The fields of a stat result that two copies of one experiment share
+    (no inode or device numbers, no times unless asked)."""
+    v = (stat.S_IFMT(st.st_mode), stat.S_IMODE(st.st_mode), st.st_nlink, st.st_uid,
+         st.st_gid, st.st_size, st.st_rdev)
+    return v + ((st.st_atime_ns, st.st_mtime_ns) if times else ())
+
+
+# ----------------------------------------------------------- raw syscalls
+
+_libc.fallocate.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_long, ctypes.c_long]
+_libc.fallocate.restype = ctypes.c_int
+_libc.lgetxattr.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_void_p, ctypes.c_size_t]
+_libc.lgetxattr.restype = ctypes.c_ssize_t
+_libc.llistxattr.argtypes = [ctypes.c_char_p, ctypes.c_void_p, ctypes.c_size_t]
+_libc.llistxattr.restype = ctypes.c_ssize_t
+
+FALLOC_FL_KEEP_SIZE = 0x01
+FALLOC_FL_PUNCH_HOLE = 0x02
+FALLOC_FL_COLLAPSE_RANGE = 0x08
+FALLOC_FL_ZERO_RANGE = 0x10
+FALLOC_FL_INSERT_RANGE = 0x20
+
+
+def _check(ret):
+    if ret < 0:
+        e = ctypes.get_errno()
+        raise OSError(e, os.strerror(e))
+    return ret
+
+
+def fallocate(fd, mode, offset, length):
+    """fallocate(2); raises OSError."""
+    return _check(_libc.fallocate(fd, mode, offset, length))
+
+
+def lgetxattr_size(path, name, size):
+    """lgetxattr(2) into a buffer of size bytes: (length, value); raises
+    OSError (ERANGE when the buffer is too small, as os.getxattr never shows)."""
+    buf = ctypes.create_string_buffer(max(size, 1))
+    n = _check(_libc.lgetxattr(os.fsencode(path), os.fsencode(name),
+                               buf if size else None, size))
+    return n, buf.raw[:n] if size else b""
+
+
+def llistxattr_size(path, size):
+    """llistxattr(2) into a buffer of size bytes: the sorted names; raises OSError."""
+    buf = ctypes.create_string_buffer(max(size, 1))
+    n = _check(_libc.llistxattr(os.fsencode(path), buf if size else None, size))
+    return n if not size else sorted(x for x in buf.raw[:n].split(b"\0") if x)
+
+
 __all__ = [n for n in dir() if not n.startswith("_")] + ["errno"]
