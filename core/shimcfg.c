@@ -11,44 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gojson.h"
 #include "gopath.h"
-
-/*
- * Length of the valid UTF-8 sequence at s[0..n), 0 if there is none, with
- * the exact rules of Go's utf8.DecodeRune: no overlong forms, no surrogates
- * (U+D800..U+DFFF), nothing above U+10FFFF, no truncated sequences.
- */
-static size_t shimcfg_utf8_len(const unsigned char *s, size_t n)
-{
-	unsigned char c = s[0], lo = 0x80, hi = 0xbf;
-	size_t need, i;
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf) {
-		need = 2;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		need = 3;
-		if (c == 0xe0)
-			lo = 0xa0;
-		else if (c == 0xed)
-			hi = 0x9f;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		need = 4;
-		if (c == 0xf0)
-			lo = 0x90;
-		else if (c == 0xf4)
-			hi = 0x8f;
-	} else {
-		return 0;
-	}
-	if (n < need || s[1] < lo || s[1] > hi)
-		return 0;
-	for (i = 2; i < need; i++)
-		if (s[i] < 0x80 || s[i] > 0xbf)
-			return 0;
-	return need;
-}
 
 /* Worst case of shimcfg_put_string: every input byte becomes six ("\u00XX", "\ufffd"). */
 static size_t shimcfg_string_max(const char *s)
@@ -98,7 +62,7 @@ static char *shimcfg_put_string(char *out, const char *s)
 			i++;
 			continue;
 		}
-		size = shimcfg_utf8_len(p + i, n - i);
+		size = gojson_utf8_len(p + i, n - i);
 		if (size == 0) {
 			memcpy(out, "\\ufffd", 6);
 			out += 6;
