@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * Go's json.Valid, byte for byte, and Go's string encoding (at the end).
+ * Go's json.Valid, byte for byte.
  *
  * This follows the state machine of Go's encoding/json scanner.go: the same
  * literals, the same number grammar -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?,
@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "gojson.h"
@@ -316,12 +317,7 @@ int gojson_check(const char *buf, size_t len, char *why, size_t whysz)
 	}
 }
 
-/*
- * Length of the valid UTF-8 sequence at s[0..n), 0 if there is none, with
- * the exact rules of Go's utf8.DecodeRune: no overlong forms, no surrogates
- * (U+D800..U+DFFF), nothing above U+10FFFF, no truncated sequences.
- */
-static size_t gojson_utf8_len(const unsigned char *s, size_t n)
+size_t gojson_utf8_len(const unsigned char *s, size_t n)
 {
 	unsigned char c = s[0], lo = 0x80, hi = 0xbf;
 	size_t need, i;
@@ -351,6 +347,119 @@ static size_t gojson_utf8_len(const unsigned char *s, size_t n)
 		if (s[i] < 0x80 || s[i] > 0xbf)
 			return 0;
 	return need;
+}
+
+static int unquote_hex4(const unsigned char *p)
+{
+	int v = 0;
+
+	for (int i = 0; i < 4; i++) {
+		unsigned char c = p[i];
+
+		v <<= 4;
+		if (c >= '0' && c <= '9')
+			v |= c - '0';
+		else if (c >= 'a' && c <= 'f')
+			v |= c - 'a' + 10;
+		else
+			v |= c - 'A' + 10;
+	}
+	return v;
+}
+
+static char *put_rune(char *out, uint32_t r)
+{
+	if (r < 0x80) {
+		*out++ = (char)r;
+	} else if (r < 0x800) {
+		*out++ = (char)(0xc0 | r >> 6);
+		*out++ = (char)(0x80 | (r & 0x3f));
+	} else if (r < 0x10000) {
+		*out++ = (char)(0xe0 | r >> 12);
+		*out++ = (char)(0x80 | ((r >> 6) & 0x3f));
+		*out++ = (char)(0x80 | (r & 0x3f));
+	} else {
+		*out++ = (char)(0xf0 | r >> 18);
+		*out++ = (char)(0x80 | ((r >> 12) & 0x3f));
+		*out++ = (char)(0x80 | ((r >> 6) & 0x3f));
+		*out++ = (char)(0x80 | (r & 0x3f));
+	}
+	return out;
+}
+
+char *gojson_unquote(const char *s, size_t n, size_t *outlen)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	char *text, *out;
+	size_t i = 0;
+
+	/* Every input byte gives at most three output bytes (U+FFFD). */
+	text = malloc(3 * n + 1);
+	if (!text)
+		return NULL;
+	out = text;
+	while (i < n) {
+		unsigned char c = p[i];
+		size_t size;
+		uint32_t r, r2;
+
+		if (c == '\\') {
+			c = p[i + 1];
+			i += 2;
+			switch (c) {
+			case 'b':
+				*out++ = '\b';
+				continue;
+			case 'f':
+				*out++ = '\f';
+				continue;
+			case 'n':
+				*out++ = '\n';
+				continue;
+			case 'r':
+				*out++ = '\r';
+				continue;
+			case 't':
+				*out++ = '\t';
+				continue;
+			case 'u':
+				break;
+			default: /* \" \\ \/ */
+				*out++ = (char)c;
+				continue;
+			}
+			r = (uint32_t)unquote_hex4(p + i);
+			i += 4;
+			if (r >= 0xd800 && r <= 0xdfff) {
+				/* utf16.DecodeRune: a high surrogate and a low one, else U+FFFD */
+				if (r < 0xdc00 && i + 6 <= n && p[i] == '\\' && p[i + 1] == 'u') {
+					r2 = (uint32_t)unquote_hex4(p + i + 2);
+					if (r2 >= 0xdc00 && r2 <= 0xdfff) {
+						out = put_rune(out, 0x10000 + ((r - 0xd800) << 10) +
+									(r2 - 0xdc00));
+						i += 6;
+						continue;
+					}
+				}
+				r = 0xfffd;
+			}
+			out = put_rune(out, r);
+			continue;
+		}
+		size = gojson_utf8_len(p + i, n - i);
+		if (size == 0) {
+			out = put_rune(out, 0xfffd); /* utf8.DecodeRune's RuneError, one byte */
+			i++;
+			continue;
+		}
+		memcpy(out, p + i, size);
+		out += size;
+		i += size;
+	}
+	*out = '\0';
+	if (outlen)
+		*outlen = (size_t)(out - text);
+	return text;
 }
 
 size_t gojson_string_max(size_t len)

@@ -14,6 +14,27 @@
 #include "gojson.h"
 #include "gopath.h"
 
+/* Go's json.Marshal of n bytes and of a C string, as gojson_put_string writes them. */
+static size_t shimcfg_mem_max(size_t n)
+{
+	return gojson_string_max(n);
+}
+
+static size_t shimcfg_string_max(const char *s)
+{
+	return gojson_string_max(strlen(s));
+}
+
+static char *shimcfg_put_mem(char *out, const char *s, size_t n)
+{
+	return gojson_put_string(out, s, n);
+}
+
+static char *shimcfg_put_string(char *out, const char *s)
+{
+	return gojson_put_string(out, s, strlen(s));
+}
+
 static char *shimcfg_put_raw(char *out, const char *s)
 {
 	size_t n = strlen(s);
@@ -81,5 +102,73 @@ char *shimcfg_render(const struct shimcfg_node *node, const char *ns, const char
 out:
 	free(path);
 	free(workdir);
+	return text;
+}
+
+/* The runc defaults of the v2 shim: runc.go's root and runtime name. */
+#define SHIMCFG_V2_RUNC_ROOT "/run/containerd/runc"
+#define SHIMCFG_V2_RUNC_BINARY "runc"
+
+static const char *shimcfg_or(const char *s, const char *dflt)
+{
+	return s && s[0] ? s : dflt;
+}
+
+char *shimcfg_render_v2(const struct shimcfg_node *node, const struct shimcfg_v2_bundle *b,
+			size_t *len)
+{
+	const char *path_elem[] = {shimcfg_str(node->bundle_root), b->ns, b->id};
+	const char *work_elem[] = {shimcfg_str(node->work_root), b->ns, b->id};
+	const char *root_elem[] = {shimcfg_or(b->runc_root, SHIMCFG_V2_RUNC_ROOT), b->ns};
+	const char *runc_binary = shimcfg_or(b->runc_binary, SHIMCFG_V2_RUNC_BINARY);
+	const char *binary = b->binary ? b->binary : "";
+	size_t binary_len = b->binary ? b->binary_len : 0;
+	char *path, *workdir, *runc_root, *text = NULL, *p;
+	size_t max;
+
+	path = gopath_join(path_elem, 3);
+	workdir = gopath_join(work_elem, 3);
+	runc_root = gopath_join(root_elem, 2);
+	if (path == NULL || workdir == NULL || runc_root == NULL)
+		goto out;
+
+	max = sizeof("{\"Path\":,\"Namespace\":,\"ID\":,\"Group\":,\"WorkDir\":,\"Address\":,"
+		     "\"Binary\":,\"RuncRoot\":,\"RuncBinary\":,\"SystemdCgroup\":false}\n") +
+	      shimcfg_string_max(path) + shimcfg_string_max(b->ns) + shimcfg_string_max(b->id) +
+	      shimcfg_mem_max(b->group_len) + shimcfg_string_max(workdir) +
+	      shimcfg_mem_max(b->address_len) + shimcfg_mem_max(binary_len) +
+	      shimcfg_string_max(runc_root) + shimcfg_string_max(runc_binary);
+	text = malloc(max);
+	if (text == NULL)
+		goto out;
+
+	p = shimcfg_put_raw(text, "{\"Path\":");
+	p = shimcfg_put_string(p, path);
+	p = shimcfg_put_raw(p, ",\"Namespace\":");
+	p = shimcfg_put_string(p, b->ns);
+	p = shimcfg_put_raw(p, ",\"ID\":");
+	p = shimcfg_put_string(p, b->id);
+	p = shimcfg_put_raw(p, ",\"Group\":");
+	p = shimcfg_put_mem(p, b->group, b->group_len);
+	p = shimcfg_put_raw(p, ",\"WorkDir\":");
+	p = shimcfg_put_string(p, workdir);
+	p = shimcfg_put_raw(p, ",\"Address\":");
+	p = shimcfg_put_mem(p, b->address, b->address_len);
+	p = shimcfg_put_raw(p, ",\"Binary\":");
+	p = shimcfg_put_mem(p, binary, binary_len);
+	p = shimcfg_put_raw(p, ",\"RuncRoot\":");
+	p = shimcfg_put_string(p, runc_root);
+	p = shimcfg_put_raw(p, ",\"RuncBinary\":");
+	p = shimcfg_put_string(p, runc_binary);
+	p = shimcfg_put_raw(p, ",\"SystemdCgroup\":");
+	p = shimcfg_put_raw(p, b->systemd_cgroup ? "true" : "false");
+	p = shimcfg_put_raw(p, "}\n");
+	*p = '\0';
+	if (len != NULL)
+		*len = (size_t)(p - text);
+out:
+	free(path);
+	free(workdir);
+	free(runc_root);
 	return text;
 }

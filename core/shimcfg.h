@@ -31,4 +31,34 @@ struct shimcfg_node {
 char *shimcfg_render(const struct shimcfg_node *node, const char *ns, const char *id,
 		     const struct ropts *ro, size_t *len);
 
+/*
+ * A runtime-v2 bundle's own values for its shim-config (SPEC 7.2), as read
+ * from its files (v2.h). The byte strings may hold NUL bytes: each has its
+ * length.
+ */
+struct shimcfg_v2_bundle {
+	const char *ns, *id;
+	const char *group; /* the group (spec_group) */
+	size_t group_len;
+	const char *address; /* what address reads */
+	size_t address_len;
+	const char *binary; /* the stored shim-binary-path, or NULL */
+	size_t binary_len;
+	const char *runc_root;	 /* options.json "root"; NULL or "": /run/containerd/runc */
+	const char *runc_binary; /* options.json "binary_name"; NULL or "": "runc" */
+	bool systemd_cgroup;	 /* options.json "systemd_cgroup" */
+};
+
+/*
+ * Render the v2 shim-config: a JSON object and one newline with the keys
+ * Path (Join(bundle_root, ns, id)), Namespace, ID, Group, WorkDir
+ * (Join(work_root, ns, id)), Address, Binary, RuncRoot (Join(root, ns)),
+ * RuncBinary, SystemdCgroup, in that order, strings escaped as json.Marshal
+ * does. node's criu, runtime_root and systemd_cgroup are v1 options and are
+ * not used. Returns a malloc'd NUL-terminated text and its length in *len;
+ * NULL on ENOMEM.
+ */
+char *shimcfg_render_v2(const struct shimcfg_node *node, const struct shimcfg_v2_bundle *b,
+			size_t *len);
+
 #endif

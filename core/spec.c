@@ -518,3 +518,233 @@ out:
 	free(d.map);
 	return ret;
 }
+
+/*
+ * The other Go struct decodings bundlefs needs, on the same walker. Like
+ * remappedGID they run json.Unmarshal into a struct with a few fields, so
+ * the same rules hold: checkValid first, keys fold-matched after unquoting,
+ * duplicates decoded in order, unknown keys skipped whatever they hold, and
+ * any type error rejects the whole text (Unmarshal returns it).
+ */
+
+/* At the opening quote of a string value: its unquoted bytes. */
+static char *take_string(struct dec *d, size_t *outlen)
+{
+	size_t start = d->pos + 1;
+
+	skip_string(d);
+	return gojson_unquote((const char *)d->p + start, d->pos - 1 - start, outlen);
+}
+
+/* The annotation names of SPEC 7.2, in the order the shim tries them. */
+static const char *const group_names[] = {"io.containerd.runc.v2.group",
+					  "io.kubernetes.cri.sandbox-id"};
+#define GROUP_NAMES (sizeof(group_names) / sizeof(group_names[0]))
+
+struct group_state {
+	bool present[GROUP_NAMES];
+	char *value[GROUP_NAMES];
+	size_t vlen[GROUP_NAMES];
+};
+
+static void group_clear(struct group_state *g)
+{
+	for (size_t i = 0; i < GROUP_NAMES; i++) {
+		free(g->value[i]);
+		g->value[i] = NULL;
+		g->vlen[i] = 0;
+		g->present[i] = false;
+	}
+}
+
+/*
+ * One "annotations" value into the map[string]string: null makes the map
+ * nil; an object adds to it (a nil map is made anew); for each entry the
+ * element starts as "" and a null value leaves it so, which still stores the
+ * name; a non-string value is a type error.
+ */
+static int decode_annotations(struct dec *d, struct group_state *g)
+{
+	size_t ks, ke;
+	bool first = true;
+
+	if (at_null(d)) {
+		d->pos += 4;
+		group_clear(g);
+		return 0;
+	}
+	if (d->p[d->pos] != '{')
+		return -EINVAL;
+	while (next_key(d, first, &ks, &ke)) {
+		char *name, *value = NULL;
+		size_t nlen, vlen = 0;
+		unsigned char c = d->p[d->pos];
+		size_t i;
+
+		first = false;
+		if (c != '"' && c != 'n')
+			return -EINVAL;
+		name = gojson_unquote((const char *)d->p + ks, ke - ks, &nlen);
+		if (!name)
+			return -ENOMEM;
+		if (c == 'n') {
+			d->pos += 4;
+			value = strdup("");
+		} else {
+			value = take_string(d, &vlen);
+		}
+		if (!value) {
+			free(name);
+			return -ENOMEM;
+		}
+		for (i = 0; i < GROUP_NAMES; i++) {
+			if (nlen == strlen(group_names[i]) && !memcmp(name, group_names[i], nlen))
+				break;
+		}
+		free(name);
+		if (i == GROUP_NAMES) {
+			free(value);
+			continue;
+		}
+		free(g->value[i]);
+		g->value[i] = value;
+		g->vlen[i] = vlen;
+		g->present[i] = true;
+	}
+	return 0;
+}
+
+static int decode_group(struct dec *d, struct group_state *g)
+{
+	size_t ks, ke;
+	bool first = true;
+	int ret;
+
+	if (gojson_check((const char *)d->p, d->len, NULL, 0))
+		return -EINVAL;
+	skip_ws(d);
+	if (at_null(d))
+		return 0; /* Unmarshal of null into a struct: a no-op */
+	if (d->p[d->pos] != '{')
+		return -EINVAL;
+	while (next_key(d, first, &ks, &ke)) {
+		first = false;
+		if (key_matches(d->p, ks, ke, "ANNOTATIONS")) {
+			ret = decode_annotations(d, g);
+			if (ret)
+				return ret;
+		} else {
+			skip_value(d);
+		}
+	}
+	return 0;
+}
+
+int spec_group(const char *buf, size_t len, const char *id, char **group, size_t *glen)
+{
+	struct dec d = {.p = (const unsigned char *)buf, .len = len};
+	struct group_state g = {0};
+	int ret = buf ? decode_group(&d, &g) : -EINVAL;
+
+	*group = NULL;
+	if (ret == -ENOMEM)
+		goto out;
+	for (size_t i = 0; ret == 0 && i < GROUP_NAMES; i++) {
+		if (g.present[i]) {
+			*group = g.value[i];
+			*glen = g.vlen[i];
+			g.value[i] = NULL;
+			break;
+		}
+	}
+	ret = 0;
+	if (!*group) {
+		*group = strdup(id);
+		*glen = strlen(id);
+		if (!*group)
+			ret = -ENOMEM;
+	}
+out:
+	group_clear(&g);
+	return ret;
+}
+
+static int decode_field(struct dec *d, struct spec_field *f)
+{
+	unsigned char c = d->p[d->pos];
+
+	if (c == 'n') {
+		d->pos += 4; /* null leaves a string or a bool as it is */
+		return 0;
+	}
+	if (f->kind == SPEC_FIELD_BOOL) {
+		if (c != 't' && c != 'f')
+			return -EINVAL;
+		f->b = c == 't';
+		d->pos += c == 't' ? 4 : 5;
+	} else {
+		char *s;
+		size_t n;
+
+		if (c != '"')
+			return -EINVAL;
+		s = take_string(d, &n);
+		if (!s)
+			return -ENOMEM;
+		free(f->s);
+		f->s = s;
+		f->slen = n;
+	}
+	f->set = true;
+	return 0;
+}
+
+int spec_decode_fields(const char *buf, size_t len, struct spec_field *fields, size_t n)
+{
+	struct dec d = {.p = (const unsigned char *)buf, .len = len};
+	size_t ks, ke;
+	bool first = true;
+	int ret = -EINVAL;
+
+	for (size_t i = 0; i < n; i++) {
+		fields[i].set = false;
+		fields[i].b = false;
+		fields[i].s = NULL;
+		fields[i].slen = 0;
+	}
+	if (gojson_check(buf, len, NULL, 0))
+		goto fail;
+	skip_ws(&d);
+	if (d.p[d.pos] != '{')
+		goto fail;
+	while (next_key(&d, first, &ks, &ke)) {
+		size_t i;
+
+		first = false;
+		for (i = 0; i < n; i++) {
+			if (key_matches(d.p, ks, ke, fields[i].upper))
+				break;
+		}
+		if (i == n) {
+			skip_value(&d);
+			continue;
+		}
+		ret = decode_field(&d, &fields[i]);
+		if (ret)
+			goto fail;
+	}
+	return 0;
+fail:
+	spec_fields_free(fields, n);
+	return ret ? ret : -EINVAL;
+}
+
+void spec_fields_free(struct spec_field *fields, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(fields[i].s);
+		fields[i].s = NULL;
+		fields[i].slen = 0;
+		fields[i].set = false;
+	}
+}

@@ -18,6 +18,7 @@
 #ifndef BUNDLEFS_SPEC_H
 #define BUNDLEFS_SPEC_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -31,5 +32,44 @@
  * -ENOMEM on allocation failure. Thread-safe, no global state.
  */
 int spec_remapped_gid(const char *buf, size_t len, uint32_t *gid, char *why, size_t whysz);
+
+/*
+ * The group of a runtime-v2 bundle (SPEC 7.2), as the runc v2 shim finds it
+ * with json.Unmarshal into struct { Annotations map[string]string
+ * `json:"annotations"` }: the value of the first present annotation of
+ * io.containerd.runc.v2.group, then io.kubernetes.cri.sandbox-id (an empty
+ * value, and a null one, which Go stores as "", count as present), else id.
+ * buf[0..len) is config.json (buf NULL: there is none). Where Go's decoding
+ * fails (invalid JSON, a non-object top level, an "annotations" that is not
+ * an object or null, a value in it that is not a string or null) the group
+ * is id. The "annotations" key folds as in spec_remapped_gid; a repeated one
+ * adds to the same map and a null one empties it; a repeated name keeps its
+ * last value. *group is malloc'd and NUL-terminated; *glen is its length,
+ * which may count NUL bytes (\u0000 in the value). 0 or -ENOMEM.
+ */
+int spec_group(const char *buf, size_t len, const char *id, char **group, size_t *glen);
+
+enum spec_field_kind { SPEC_FIELD_STRING, SPEC_FIELD_BOOL };
+
+/* One top-level field of a small Go struct, for spec_decode_fields. */
+struct spec_field {
+	const char *upper;	   /* its JSON name in upper case: keys fold-match it */
+	enum spec_field_kind kind; /* a Go string or a Go bool */
+	bool set;		   /* out: a non-null value was decoded */
+	bool b;			   /* out: SPEC_FIELD_BOOL's value */
+	char *s;		   /* out: SPEC_FIELD_STRING's value (malloc'd) or NULL */
+	size_t slen;		   /* out: its length, NUL bytes included */
+};
+
+/*
+ * json.Unmarshal of buf[0..len) into a struct with the n fields, except that
+ * the top level must be an object (null too is refused). Keys fold-match as
+ * in spec_remapped_gid; a repeated key decodes again (the last string wins);
+ * null leaves a field as it was; a value of another type, or any syntax
+ * error, is -EINVAL with every field unset. 0 on success: free the strings
+ * with spec_fields_free. -ENOMEM.
+ */
+int spec_decode_fields(const char *buf, size_t len, struct spec_field *fields, size_t n);
+void spec_fields_free(struct spec_field *fields, size_t n);
 
 #endif

@@ -370,12 +370,14 @@ int store_tmpfile(int dirfd, char *name, size_t namesz, mode_t mode)
 }
 
 /*
- * Build <nsfd>/.bundlefs-XXX/rootfs, the caller moves it into place in the
- * same directory (no ".." to rewrite, unlike a move between directories). A
- * namespace rmdir may remove it meanwhile, as a hidden entry: the caller sees
- * ENOENT and starts again.
+ * Build <nsfd>/.bundlefs-XXX/rootfs (and, for v2, the symlink work ->
+ * work_link), the caller moves it into place in the same directory (no ".."
+ * to rewrite, unlike a move between directories). A namespace rmdir may
+ * remove it meanwhile, as a hidden entry: the caller sees ENOENT and starts
+ * again.
  */
-static int build_skeleton(int nsfd, char *tmp, size_t tmpsz, const struct store_owner *own)
+static int build_skeleton(int nsfd, char *tmp, size_t tmpsz, const char *work_link,
+			  const struct store_owner *own)
 {
 	int fd, tries, ret;
 
@@ -398,6 +400,10 @@ static int build_skeleton(int nsfd, char *tmp, size_t tmpsz, const struct store_
 		ret = -errno;
 	if (ret == 0)
 		ret = chown_new(fd, "rootfs", own);
+	if (ret == 0 && work_link && symlinkat(work_link, fd, "work") < 0)
+		ret = -errno;
+	if (ret == 0 && work_link)
+		ret = chown_new(fd, "work", own);
 	close(fd);
 	if (ret == 0)
 		return 0;
@@ -406,8 +412,48 @@ fail:
 	return ret;
 }
 
+/*
+ * v2's W/<ns>/<id>: a leftover one is removed first (NewBundle's RemoveAll),
+ * but never across a mount point: with a mount below it, -EBUSY before
+ * anything of it is removed.
+ */
+static int remove_leftover_work(struct store *st, int wnsfd, const char *ns, const char *id)
+{
+	const char *elem[] = {st->work_path, ns, id};
+	const char *paths[1];
+	char *path;
+	int ret;
+
+	ret = tree_walk_has_mounts(wnsfd, id);
+	if (ret == -ENOENT)
+		return 0;
+	if (ret == 0) {
+		path = gopath_join(elem, 3);
+		if (!path)
+			return -ENOMEM;
+		paths[0] = path;
+		ret = tree_has_mounts(paths, 1);
+		free(path);
+	}
+	if (ret > 0) {
+		blog(BLOG_ERR,
+		     "%s/%s: leftover work directory kept: a file system is mounted inside it", ns,
+		     id);
+		return -EBUSY;
+	}
+	if (ret < 0)
+		return ret;
+	ret = tree_remove(wnsfd, id);
+	return ret == -ENOENT ? 0 : ret;
+}
+
+/*
+ * One attempt at a bundle. work_link NULL: v1 (W/<ns>/<id> reused if
+ * present); else v2, whose leftover work dir is removed first and whose
+ * skeleton holds the symlink work -> work_link.
+ */
 static int bundle_create_once(struct store *st, const char *ns, const char *id,
-			      const struct store_owner *own)
+			      const char *work_link, const struct store_owner *own)
 {
 	bool work_created = false, sns_created = false, wns_created = false;
 	int snsfd = -1, wnsfd = -1, ret;
@@ -433,10 +479,15 @@ static int bundle_create_once(struct store *st, const char *ns, const char *id,
 		ret = wnsfd;
 		goto out;
 	}
+	if (work_link) {
+		ret = remove_leftover_work(st, wnsfd, ns, id);
+		if (ret < 0)
+			goto out;
+	}
 	ret = ensure_dir(wnsfd, id, 0711, own, &work_created);
 	if (ret < 0)
 		goto out;
-	ret = build_skeleton(snsfd, tmp, sizeof(tmp), own);
+	ret = build_skeleton(snsfd, tmp, sizeof(tmp), work_link, own);
 	if (ret < 0) {
 		tmp[0] = '\0';
 		goto out;
@@ -468,16 +519,36 @@ out:
 	return ret;
 }
 
-int store_bundle_create(struct store *st, const char *ns, const char *id,
-			const struct store_owner *own)
+static int bundle_create(struct store *st, const char *ns, const char *id, const char *work_link,
+			 const struct store_owner *own)
 {
 	int tries, ret = -ENOENT;
 
 	/* ENOENT means a namespace rmdir removed S/<ns> or W/<ns> under us. */
 	for (tries = 0; tries < CREATE_RETRIES && ret == -ENOENT; tries++)
-		ret = bundle_create_once(st, ns, id, own);
+		ret = bundle_create_once(st, ns, id, work_link, own);
 	if (ret < 0 && ret != -EEXIST)
 		blog(BLOG_ERR, "%s/%s: cannot create bundle: %s", ns, id, strerror(-ret));
+	return ret;
+}
+
+int store_bundle_create(struct store *st, const char *ns, const char *id,
+			const struct store_owner *own)
+{
+	return bundle_create(st, ns, id, NULL, own);
+}
+
+int store_bundle_create_v2(struct store *st, const char *ns, const char *id,
+			   const struct store_owner *own)
+{
+	const char *elem[] = {st->work_path, ns, id};
+	char *work_link = gopath_join(elem, 3);
+	int ret;
+
+	if (!work_link)
+		return -ENOMEM;
+	ret = bundle_create(st, ns, id, work_link, own);
+	free(work_link);
 	return ret;
 }
 
@@ -681,8 +752,13 @@ out:
 	return ret;
 }
 
-int store_bundle_delete(struct store *st, const char *ns, const char *name,
-			const struct store_delete_ctx *ctx)
+/*
+ * Delete a bundle (SPEC 4.7, 7.3); with sockets, the v1 step that removes
+ * the shim socket a stored address names. The work dir removed is always
+ * the computed W/<ns>/<name>, never what a bundle's work link points to.
+ */
+static int bundle_delete(struct store *st, const char *ns, const char *name,
+			 const struct store_delete_ctx *ctx, bool sockets)
 {
 	bool hidden = name[0] == '.';
 	int snsfd = -1, wnsfd = -1, ret, ret2;
@@ -706,7 +782,7 @@ int store_bundle_delete(struct store *st, const char *ns, const char *name,
 			     name);
 		goto out;
 	}
-	if (!hidden && ctx && ctx->socket_root)
+	if (sockets && !hidden && ctx && ctx->socket_root)
 		remove_socket(snsfd, name, ctx->socket_root);
 	ret = atomic_delete(snsfd, name);
 	if (ret == -ENOENT)
@@ -730,4 +806,16 @@ out:
 		close(wnsfd);
 	close(snsfd);
 	return ret;
+}
+
+int store_bundle_delete(struct store *st, const char *ns, const char *name,
+			const struct store_delete_ctx *ctx)
+{
+	return bundle_delete(st, ns, name, ctx, true);
+}
+
+int store_bundle_delete_v2(struct store *st, const char *ns, const char *name,
+			   const struct store_delete_ctx *ctx)
+{
+	return bundle_delete(st, ns, name, ctx, false);
 }

@@ -84,6 +84,19 @@ int store_ns_remove(struct store *st, const char *ns);
 int store_bundle_create(struct store *st, const char *ns, const char *id,
 			const struct store_owner *own);
 
+/*
+ * mkdir MOUNT/<ns>/<id> of a runtime-v2 bundle (SPEC 7.1, 5.4): S/<ns> and
+ * W/<ns> 0711 if missing; W/<ns>/<id> 0711, a leftover one removed first
+ * (tree_remove) -- unless a mount point lies below it: then -EBUSY and
+ * nothing of it is removed; then S/<ns>/<id> 0700 holding rootfs/ 0711 and
+ * the symlink work -> Join(W, ns, id) (absolute), built under a temporary
+ * name in S/<ns> and moved into place with renameat2(RENAME_NOREPLACE).
+ * -EEXIST if S/<ns>/<id> exists (nothing touched). Owner as
+ * store_bundle_create. A failure removes what this call created.
+ */
+int store_bundle_create_v2(struct store *st, const char *ns, const char *id,
+			   const struct store_owner *own);
+
 struct store_delete_ctx {
 	const char *socket_root; /* shim sockets live in <socket_root>/s/ */
 	const char *mountpoint;	 /* absolute path of the mount, for mount checks; may be NULL */
@@ -96,6 +109,15 @@ struct store_delete_ctx {
  */
 int store_bundle_delete(struct store *st, const char *ns, const char *name,
 			const struct store_delete_ctx *ctx);
+
+/*
+ * rmdir MOUNT/<ns>/<id> of a runtime-v2 bundle (SPEC 7.3): as
+ * store_bundle_delete without the socket step (a v2 shim may serve other
+ * bundles of its group). The work dir deleted is the computed W/<ns>/<id>,
+ * never the target of the bundle's work link. ctx->socket_root is unused.
+ */
+int store_bundle_delete_v2(struct store *st, const char *ns, const char *name,
+			   const struct store_delete_ctx *ctx);
 
 /*
  * rename S/<ns>/<from> to the hidden name S/<ns>/<to> (containerd's

@@ -9,7 +9,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 
 status=0
-files=$(ls core/*.[ch] fs/*.[ch] mount-helper/*.c tests/unit/*.[ch] tests/fuzz/*.c bench/*.c)
+files=$(ls core/*.[ch] fs/*.[ch] mount-helper/*.c tests/unit/*.[ch] tests/fuzz/*.c tests/godiff/*.c bench/*.c)
 if ! clang-format --dry-run --Werror $files; then
 	echo "check-source: run clang-format -i on the files above" >&2
 	status=1

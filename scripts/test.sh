@@ -25,10 +25,10 @@ step "$top/scripts/build.sh" "$top/build"
 step ctest --test-dir "$top/build" --output-on-failure
 # Suites on a real mount; all of them again on the sanitizer build but the
 # installation and benchmark smoke tests, which exercise packaging and timing.
-suites="tests/blackbox tests/passthrough tests/reliability tests/containerd tests/install tests/bench"
-asan_suites="tests/blackbox tests/passthrough tests/reliability tests/containerd"
+suites="tests/godiff tests/blackbox tests/passthrough tests/reliability tests/containerd tests/install tests/bench"
+asan_suites="tests/godiff tests/blackbox tests/passthrough tests/reliability tests/containerd"
 
-export BUNDLEFS_BIN="$top/build/fs/bundlefs"
+export BUNDLEFS_BIN="$top/build/fs/bundlefs" BUNDLEFS_BUILD="$top/build"
 for suite in $suites; do
 	[ -d "$suite" ] && step $pytest -q -p no:cacheprovider "$suite"
 done
@@ -36,14 +36,14 @@ done
 step "$top/scripts/build.sh" "$top/build-asan" -DBUNDLEFS_SANITIZE=ON
 export ASAN_OPTIONS=halt_on_error=1:detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 step ctest --test-dir "$top/build-asan" --output-on-failure
-export BUNDLEFS_BIN="$top/build-asan/fs/bundlefs"
+export BUNDLEFS_BIN="$top/build-asan/fs/bundlefs" BUNDLEFS_BUILD="$top/build-asan"
 # The sanitizer build serves about ten times slower: the descriptor-scale test
 # runs on 20,000 bundles there (100,000 on the plain build above).
 export BUNDLEFS_SCALE_BUNDLES=20000
 for suite in $asan_suites; do
 	[ -d "$suite" ] && step $pytest -q -p no:cacheprovider "$suite"
 done
-unset ASAN_OPTIONS UBSAN_OPTIONS BUNDLEFS_SCALE_BUNDLES
+unset ASAN_OPTIONS UBSAN_OPTIONS BUNDLEFS_SCALE_BUNDLES BUNDLEFS_BUILD
 
 [ -x tests/fuzz/run.sh ] && step tests/fuzz/run.sh "${BUNDLEFS_FUZZ_SECONDS:-30}"
 
