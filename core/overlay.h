@@ -140,8 +140,7 @@ ssize_t ovl_write(struct ovl_file *f, const char *buf, size_t size, off_t off);
 /* What this open sees: the snapshot's attributes (st_size its length) or the fstat of its file. */
 int ovl_fstat(struct ovl_file *f, struct stat *st);
 
-/* ftruncate(2) of the staged content. -EBADF read-only, -EINVAL size < 0, -EFBIG past the maximum.
- */
+/* ftruncate(2) of the staged content: -EBADF read-only, -EINVAL size < 0, -EFBIG too big. */
 int ovl_ftruncate(struct ovl_file *f, off_t size);
 
 /*
