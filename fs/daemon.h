@@ -46,6 +46,8 @@ struct bfs {
 	uid_t euid;
 	gid_t egid;
 	struct fuse_session *se;
+	/* The kernel sends modes without the caller's umask (POSIX ACLs on): apply it here. */
+	bool apply_umask;
 };
 
 extern struct bfs bfs;
@@ -83,7 +85,7 @@ struct node {
 	uint64_t nlookup;	/* the kernel's lookup count */
 	unsigned long refs;	/* aliases of children naming it as parent, pinned handles */
 	struct alias *aliases;	/* its names: (parent, name); none once unlinked */
-	struct handle *handles; /* file and overlay handles open on it */
+	struct handle *handles; /* handles open on it */
 	struct node *id_next, *ino_next;
 };
 
@@ -138,7 +140,10 @@ struct node *node_bundle_of(struct node *n);
 void node_handle_add(struct node *n, struct handle *h);
 /* Remove h from its node; true when h can be freed now (no pins). */
 bool node_handle_release(struct handle *h);
-/* A handle of that kind (H_FILE or H_OVERLAY) open on n, pinned, or NULL. */
+/*
+ * A handle open on n, pinned, or NULL: with H_FILE one with a backing
+ * descriptor (H_FILE or H_DIR), with H_OVERLAY an overlay handle.
+ */
 struct handle *node_handle_pin(struct node *n, enum handle_kind kind);
 void handle_unpin(struct handle *h);
 /* Close and free a handle nothing uses any more. */
@@ -166,6 +171,12 @@ void req_owner(fuse_req_t req, struct store_owner *own);
 /* Give the new entry dirfd/name (or the open new file fd) the caller's owner. */
 int own_new(fuse_req_t req, int dirfd, const char *name, bool is_dir, mode_t mode);
 int own_new_fd(fuse_req_t req, int dirfd, int fd, mode_t mode);
+/*
+ * The mode a new entry in dirfd is made with: the caller's umask applies
+ * unless the directory has a default ACL, which the backing filesystem
+ * applies instead (as the kernel does on a local filesystem).
+ */
+mode_t create_mode(fuse_req_t req, int dirfd, mode_t mode);
 /*
  * Fill e for a lookup of parent/name, with dirfd parent's directory if the
  * caller has it open (else -1); 0 or -errno. Counts one lookup on success.

@@ -101,6 +101,18 @@ int own_new_fd(fuse_req_t req, int dirfd, int fd, mode_t mode)
 	return 0;
 }
 
+mode_t create_mode(fuse_req_t req, int dirfd, mode_t mode)
+{
+	char proc[64];
+
+	if (!bfs.apply_umask)
+		return mode;
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", dirfd);
+	if (getxattr(proc, "system.posix_acl_default", NULL, 0) > 0)
+		return mode;
+	return mode & ~(fuse_req_ctx(req)->umask & 0777);
+}
+
 static void fill_entry(struct fuse_entry_param *e, struct node *n, const struct stat *st)
 {
 	memset(e, 0, sizeof(*e));
@@ -141,7 +153,7 @@ int lookup_entry(struct node *parent, int dirfd, const char *name, struct fuse_e
 	} else {
 		dfd = resolve_node_dir(parent);
 		if (dfd < 0)
-			return dfd == -ENOENT ? -ESTALE : dfd;
+			return dfd;
 		ret = fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
 		close(dfd);
 	}
@@ -445,15 +457,20 @@ static int may_create(struct node *parent, const char *name)
 	return node_child_kind(parent, name, &ov) == NK_INSIDE ? 0 : -EPERM;
 }
 
-/* Make an entry in parent's directory with make(dfd, name), own it, reply it. */
+/*
+ * Make an entry in parent's directory with call (which sees dfd, and m, the
+ * mode to make it with), own it, reply it.
+ */
 #define MAKE_ENTRY(req, parent, name, is_dir, mode, call)                                          \
 	do {                                                                                       \
 		int dfd = resolve_node_dir(parent), r;                                             \
+		mode_t m;                                                                          \
 		if (dfd < 0) {                                                                     \
-			fuse_reply_err(req, dfd == -ENOENT ? ESTALE : -dfd);                       \
+			fuse_reply_err(req, -dfd);                                                 \
 			return;                                                                    \
 		}                                                                                  \
-		r = (call) < 0 ? -errno : own_new(req, dfd, name, is_dir, mode);                   \
+		m = create_mode(req, dfd, mode);                                                   \
+		r = (call) < 0 ? -errno : own_new(req, dfd, name, is_dir, m);                      \
 		close(dfd);                                                                        \
 		if (r < 0)                                                                         \
 			fuse_reply_err(req, -r);                                                   \
@@ -471,7 +488,7 @@ static void bfs_mknod(fuse_req_t req, fuse_ino_t pino, const char *name, mode_t 
 		fuse_reply_err(req, -ret);
 		return;
 	}
-	MAKE_ENTRY(req, parent, name, false, mode, mknodat(dfd, name, mode, rdev));
+	MAKE_ENTRY(req, parent, name, false, mode, mknodat(dfd, name, m, rdev));
 }
 
 static void bfs_symlink(fuse_req_t req, const char *target, fuse_ino_t pino, const char *name)
@@ -539,7 +556,7 @@ static void bfs_mkdir(fuse_req_t req, fuse_ino_t pino, const char *name, mode_t 
 			ret = -ENAMETOOLONG;
 			break;
 		}
-		MAKE_ENTRY(req, parent, name, true, mode, mkdirat(dfd, name, mode));
+		MAKE_ENTRY(req, parent, name, true, mode, mkdirat(dfd, name, m));
 		return;
 	}
 	if (ret < 0)
@@ -554,7 +571,7 @@ static int unlink_in(struct node *parent, const char *name, int flags)
 	int dfd = resolve_node_dir(parent), ret;
 
 	if (dfd < 0)
-		return dfd == -ENOENT ? -ESTALE : dfd;
+		return dfd;
 	ret = unlinkat(dfd, name, flags) < 0 ? -errno : 0;
 	close(dfd);
 	return ret;
@@ -668,7 +685,6 @@ static void bfs_rename(fuse_req_t req, fuse_ino_t pino1, const char *n1, fuse_in
 	d2 = d1 < 0 ? -1 : resolve_node_dir(p2);
 	if (d1 < 0 || d2 < 0) {
 		ret = d1 < 0 ? d1 : d2;
-		ret = ret == -ENOENT ? -ESTALE : ret;
 		goto out;
 	}
 	if (o2) {
@@ -712,7 +728,7 @@ static void bfs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t pino, const char
 	dfd = resolve_node_dir(parent);
 	if (dfd < 0) {
 		close(fd);
-		fuse_reply_err(req, dfd == -ENOENT ? ESTALE : -dfd);
+		fuse_reply_err(req, -dfd);
 		return;
 	}
 	/* Link the very inode n is, not whatever its name holds now. */
@@ -769,7 +785,7 @@ static int xat_get(struct node *n, struct xat *x)
 	}
 	x->dfd = resolve_parent(n, &base);
 	if (x->dfd < 0)
-		return x->dfd == -ENOENT ? -ESTALE : x->dfd;
+		return x->dfd;
 	snprintf(x->path, sizeof(x->path), "/proc/self/fd/%d/%s", x->dfd, base);
 	free(base);
 	return 0;

@@ -69,7 +69,7 @@ static int open_backing(struct node *n, int flags)
 		int dfd = resolve_parent(n, &base);
 
 		if (dfd < 0)
-			return dfd == -ENOENT ? -ESTALE : dfd;
+			return dfd;
 		fd = openat(dfd, base, flags | O_NOFOLLOW | O_CLOEXEC);
 		close(dfd);
 		free(base);
@@ -156,7 +156,8 @@ static int create_backing(fuse_req_t req, struct node *parent, const char *name,
 	flags &= ~(O_NOCTTY | O_DIRECT);
 	dfd = resolve_node_dir(parent);
 	if (dfd < 0)
-		return dfd == -ENOENT ? -ESTALE : dfd;
+		return dfd;
+	mode = create_mode(req, dfd, mode);
 	/* Only a file this call makes gets the caller as owner. */
 	fd = openat(dfd, name, flags | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
 	if (fd >= 0) {
@@ -469,7 +470,7 @@ void bfs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		int dfd = resolve_parent(n, &base);
 
 		if (dfd < 0) {
-			fuse_reply_err(req, dfd == -ENOENT ? ESTALE : -dfd);
+			fuse_reply_err(req, -dfd);
 			return;
 		}
 		fd = openat(dfd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -649,6 +650,14 @@ void bfs_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file
 void bfs_init(void *userdata, struct fuse_conn_info *conn)
 {
 	(void)userdata;
+	/*
+	 * POSIX ACLs as the backing store keeps them: the kernel checks them
+	 * and drops its cached mode when one is set (default_permissions is on).
+	 */
+	if ((conn->capable & FUSE_CAP_POSIX_ACL) && (conn->capable & FUSE_CAP_DONT_MASK)) {
+		conn->want |= FUSE_CAP_POSIX_ACL | FUSE_CAP_DONT_MASK;
+		bfs.apply_umask = true;
+	}
 	/* Reads and writes go to the backing file as they come: no writeback cache. */
 	conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
 	if (conn->capable & FUSE_CAP_SPLICE_WRITE)

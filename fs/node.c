@@ -594,10 +594,8 @@ void node_handle_add(struct node *n, struct handle *h)
 	pthread_mutex_lock(&table_lock);
 	h->node = n;
 	n->refs++;
-	if (h->kind != H_DIR) {
-		h->next = n->handles;
-		n->handles = h;
-	}
+	h->next = n->handles;
+	n->handles = h;
 	h->all_prev = NULL;
 	h->all_next = all_handles;
 	if (all_handles)
@@ -636,7 +634,9 @@ struct handle *node_handle_pin(struct node *n, enum handle_kind kind)
 	struct handle *h;
 
 	pthread_mutex_lock(&table_lock);
-	for (h = n->handles; h && h->kind != kind; h = h->next)
+	/* H_FILE: any handle with a backing descriptor (an open file or directory). */
+	for (h = n->handles; h && h->kind != kind && !(kind == H_FILE && h->kind == H_DIR);
+	     h = h->next)
 		;
 	if (h)
 		h->pins++;

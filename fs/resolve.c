@@ -76,7 +76,8 @@ int resolve_node_dir(struct node *n)
 		return ret;
 	ret = resolve_dir(path, len);
 	free(path);
-	return ret;
+	/* Its names lead nowhere now: changed beside the mount. */
+	return ret == -ENOENT || ret == -ENOTDIR || ret == -ELOOP ? -ESTALE : ret;
 }
 
 int resolve_parent(struct node *n, char **base)
@@ -90,6 +91,8 @@ int resolve_parent(struct node *n, char **base)
 		return ret;
 	ret = resolve_dir(path, len);
 	free(path);
+	if (ret == -ENOENT || ret == -ENOTDIR || ret == -ELOOP)
+		ret = -ESTALE;
 	if (ret < 0) {
 		free(*base);
 		*base = NULL;
@@ -121,7 +124,7 @@ int resolve_self(struct node *n, struct stat *st, bool want_fd)
 	for (;;) {
 		dfd = resolve_parent(n, &base);
 		if (dfd < 0)
-			return dfd == -ENOENT ? -ESTALE : dfd;
+			return dfd;
 		if (want_fd) {
 			fd = openat(dfd, base, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 			if (fd >= 0 && fstat(fd, st) < 0) {
