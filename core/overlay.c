@@ -18,17 +18,24 @@
 #include <unistd.h>
 
 #include "addr.h"
+#include "gopath.h"
 #include "log.h"
 #include "ropts.h"
 #include "shimcfg.h"
 #include "spec.h"
+#include "status.h"
 #include "tree.h"
+#include "v2.h"
 
 #define ADDRESS_MAX (64u * 1024)
 
-enum ovl_kind { OVL_CONFIG, OVL_ADDRESS, OVL_SHIMCFG, OVL_ROPTS };
+enum ovl_kind { OVL_CONFIG, OVL_ADDRESS, OVL_SHIMCFG, OVL_ROPTS, OVL_STATUS };
 
 typedef int (*ovl_validate_fn)(const char *buf, size_t len, uint32_t *gid, char *why, size_t whysz);
+
+/* The computed content of a kind in bundle bfd (O_PATH) S/<ns>/<id>: malloc'd. */
+typedef int (*ovl_compute_fn)(const struct ovl_conf *c, int bfd, const char *ns, const char *id,
+			      char **buf, size_t *len);
 
 struct ovl {
 	const char *name;
@@ -38,7 +45,20 @@ struct ovl {
 	bool may_unlink;
 	size_t max;		  /* largest content accepted */
 	ovl_validate_fn validate; /* NULL: any bytes */
+	ovl_compute_fn compute;	  /* NULL: stored only */
+	bool storable;		  /* a stored regular file, if any, is what reads return */
 };
+
+static int compute_address_v1(const struct ovl_conf *c, int bfd, const char *ns, const char *id,
+			      char **buf, size_t *len);
+static int compute_address_v2(const struct ovl_conf *c, int bfd, const char *ns, const char *id,
+			      char **buf, size_t *len);
+static int compute_shimcfg_v1(const struct ovl_conf *c, int bfd, const char *ns, const char *id,
+			      char **buf, size_t *len);
+static int compute_shimcfg_v2(const struct ovl_conf *c, int bfd, const char *ns, const char *id,
+			      char **buf, size_t *len);
+static int compute_status(const struct ovl_conf *c, int bfd, const char *ns, const char *id,
+			  char **buf, size_t *len);
 
 static int validate_config(const char *buf, size_t len, uint32_t *gid, char *why, size_t whysz)
 {
@@ -58,19 +78,23 @@ static int validate_ropts(const char *buf, size_t len, uint32_t *gid, char *why,
 }
 
 static const struct ovl v1_kinds[] = {
-    {"config.json", OVL_CONFIG, 0, true, false, SPEC_MAX_SIZE, validate_config},
-    {"address", OVL_ADDRESS, 0644, true, true, ADDRESS_MAX, NULL},
-    {"shim-config", OVL_SHIMCFG, 0444, false, false, 0, NULL},
-    {"runc-options", OVL_ROPTS, 0, true, true, ROPTS_MAX_SIZE, validate_ropts},
+    {"config.json", OVL_CONFIG, 0, true, false, SPEC_MAX_SIZE, validate_config, NULL, true},
+    {"address", OVL_ADDRESS, 0644, true, true, ADDRESS_MAX, NULL, compute_address_v1, true},
+    {"shim-config", OVL_SHIMCFG, 0444, false, false, 0, NULL, compute_shimcfg_v1, false},
+    {"runc-options", OVL_ROPTS, 0, true, true, ROPTS_MAX_SIZE, validate_ropts, NULL, true},
+    {"status", OVL_STATUS, 0444, false, false, 0, NULL, compute_status, false},
 };
 
 /*
  * v2 bundles (SPEC 7.2) share config.json's rules; their address and
- * shim-config are computed differently and are not described yet, and
+ * shim-config are computed as the runc v2 shim and containerd 2.x do, and
  * runc-options is a passthrough entry there.
  */
 static const struct ovl v2_kinds[] = {
-    {"config.json", OVL_CONFIG, 0, true, false, SPEC_MAX_SIZE, validate_config},
+    {"config.json", OVL_CONFIG, 0, true, false, SPEC_MAX_SIZE, validate_config, NULL, true},
+    {"address", OVL_ADDRESS, 0644, true, true, ADDRESS_MAX, NULL, compute_address_v2, true},
+    {"shim-config", OVL_SHIMCFG, 0444, false, false, 0, NULL, compute_shimcfg_v2, false},
+    {"status", OVL_STATUS, 0444, false, false, 0, NULL, compute_status, false},
 };
 
 static const struct {
@@ -148,7 +172,7 @@ bool ovl_may_unlink(const struct ovl *o)
 
 bool ovl_may_setattr(const struct ovl *o)
 {
-	return o->kind != OVL_SHIMCFG;
+	return o->storable;
 }
 
 bool ovl_listed(const struct ovl *o, int dirfd, const char *name, unsigned char d_type)
@@ -248,15 +272,51 @@ static int open_regular(int bfd, const char *name, struct stat *st)
 	return fd;
 }
 
-static char *computed_address(const struct ovl_conf *c, const char *ns, const char *id)
+static int compute_address_v1(const struct ovl_conf *c, int bfd, const char *ns, const char *id,
+			      char **buf, size_t *len)
 {
-	if (c->legacy_address)
-		return addr_legacy(ns, id);
-	return addr_computed(c->socket_root, c->daemon_address, ns, id);
+	(void)bfd;
+	*buf = c->legacy_address ? addr_legacy(ns, id)
+				 : addr_computed(c->socket_root, c->daemon_address, ns, id);
+	if (!*buf)
+		return -ENOMEM;
+	*len = strlen(*buf);
+	return 0;
 }
 
-static char *render_shim_config(const struct ovl_conf *c, int bfd, const char *ns, const char *id,
-				size_t *len)
+static void v2_node_of(const struct ovl_conf *c, struct v2_node *node)
+{
+	node->socket_root = c->socket_root;
+	node->daemon_address = c->daemon_address;
+	node->bundle_root = c->bundle_root;
+	node->work_root = c->st->work_path;
+}
+
+static int compute_address_v2(const struct ovl_conf *c, int bfd, const char *ns, const char *id,
+			      char **buf, size_t *len)
+{
+	struct v2_node node;
+
+	v2_node_of(c, &node);
+	return v2_address(bfd, &node, ns, id, buf, len);
+}
+
+/* The runc options a v1 bundle has: its regular, valid runc-options, else none. */
+static bool read_ropts(int bfd, struct ropts *ro)
+{
+	char *text = NULL;
+	size_t tlen;
+	bool ok = false;
+
+	if (store_read_regular(bfd, "runc-options", ROPTS_MAX_SIZE, &text, &tlen) == 0) {
+		ok = ropts_parse(text, tlen, ro, NULL, 0) == 0;
+		free(text);
+	}
+	return ok;
+}
+
+static int compute_shimcfg_v1(const struct ovl_conf *c, int bfd, const char *ns, const char *id,
+			      char **buf, size_t *len)
 {
 	struct shimcfg_node node = {
 	    .bundle_root = c->bundle_root,
@@ -265,20 +325,90 @@ static char *render_shim_config(const struct ovl_conf *c, int bfd, const char *n
 	    .runtime_root = c->runtime_root,
 	    .systemd_cgroup = c->systemd_cgroup,
 	};
-	struct ropts ro, *rop = NULL;
-	char *text = NULL, *out;
-	size_t tlen;
+	struct ropts ro;
+	bool have = read_ropts(bfd, &ro);
 
-	/* Only a regular runc-options counts; an invalid one counts as none. */
-	if (store_read_regular(bfd, "runc-options", ROPTS_MAX_SIZE, &text, &tlen) == 0) {
-		if (ropts_parse(text, tlen, &ro, NULL, 0) == 0)
-			rop = &ro;
-		free(text);
+	*buf = shimcfg_render(&node, ns, id, have ? &ro : NULL, len);
+	if (have)
+		ropts_free(&ro);
+	return *buf ? 0 : -ENOMEM;
+}
+
+static int compute_shimcfg_v2(const struct ovl_conf *c, int bfd, const char *ns, const char *id,
+			      char **buf, size_t *len)
+{
+	struct v2_node node;
+
+	v2_node_of(c, &node);
+	return v2_shimcfg(bfd, &node, ns, id, buf, len);
+}
+
+#define RUNC_ROOT_DEFAULT "/run/containerd/runc"
+
+/*
+ * Where runc keeps this bundle's state (SPEC 4.9): v1 Join(R, ns, id,
+ * "state.json") with R shim-config's RuntimeRoot (or runc's default), v2
+ * Join(RuncRoot, id, "state.json") with RuncRoot Join(root, ns).
+ */
+static char *runc_state_path(const struct ovl_conf *c, int bfd, const char *ns, const char *id)
+{
+	const char *root = c->runtime_root;
+	struct v2_options opts = {0};
+	struct ropts ro;
+	bool have = false;
+	char *path;
+
+	if (c->runtime == OVL_V2) {
+		if (v2_options_read(bfd, &opts) == 0 && opts.root && *opts.root)
+			root = opts.root;
+		else
+			root = RUNC_ROOT_DEFAULT;
+	} else if ((have = read_ropts(bfd, &ro)) && ro.runtime_root && *ro.runtime_root) {
+		root = ro.runtime_root;
 	}
-	out = shimcfg_render(&node, ns, id, rop, len);
-	if (rop)
-		ropts_free(rop);
-	return out;
+	if (!root || !*root)
+		root = RUNC_ROOT_DEFAULT;
+	{
+		const char *elem[] = {root, ns, id, "state.json"};
+
+		path = gopath_join(elem, 4);
+	}
+	if (have)
+		ropts_free(&ro);
+	v2_options_free(&opts);
+	return path;
+}
+
+static int compute_status(const struct ovl_conf *c, int bfd, const char *ns, const char *id,
+			  char **buf, size_t *len)
+{
+	const struct ovl *addr = ovl_find(c, "address");
+	struct status_input in = {
+	    .bundle_fd = bfd,
+	    .socket_root = c->socket_root,
+	    .legacy_address = c->legacy_address,
+	    .ns = ns,
+	    .id = id,
+	    .connect_timeout_ms = STATUS_CONNECT_TIMEOUT_MS,
+	};
+	char *address = NULL, *state;
+	size_t alen = 0;
+	int ret;
+
+	/* What `address` reads: its stored file, else its computed value. */
+	ret = store_read_regular(bfd, "address", ADDRESS_MAX, &address, &alen);
+	if (ret == -ENOENT || ret == -EFBIG)
+		ret = addr->compute(c, bfd, ns, id, &address, &alen);
+	if (ret < 0)
+		return ret;
+	state = runc_state_path(c, bfd, ns, id);
+	in.address = address;
+	in.address_len = alen;
+	in.runc_state = state;
+	ret = status_render(&in, buf, len);
+	free(state);
+	free(address);
+	return ret;
 }
 
 /* A computed file's attributes, derived from its bundle directory. */
@@ -303,7 +433,7 @@ static int current_content(const struct ovl_conf *c, const struct ovl *o, int bf
 	struct stat dir;
 	int fd, ret;
 
-	if (o->kind != OVL_SHIMCFG) {
+	if (o->storable) {
 		fd = open_regular(bfd, o->name, st);
 		if (fd >= 0) {
 			ret = read_fd(fd, o->max, buf, len);
@@ -317,14 +447,9 @@ static int current_content(const struct ovl_conf *c, const struct ovl *o, int bf
 	}
 	if (fstat(bfd, &dir) < 0)
 		return -errno;
-	if (o->kind == OVL_SHIMCFG) {
-		*buf = render_shim_config(c, bfd, ns, id, len);
-	} else {
-		*buf = computed_address(c, ns, id);
-		*len = *buf ? strlen(*buf) : 0;
-	}
-	if (!*buf)
-		return -ENOMEM;
+	ret = o->compute(c, bfd, ns, id, buf, len);
+	if (ret < 0)
+		return ret;
 	computed_stat(o, &dir, *len, st);
 	return 0;
 }
@@ -341,22 +466,17 @@ int ovl_stat(const struct ovl_conf *c, const struct ovl *o, const char *ns, cons
 	if (bfd < 0)
 		return bfd;
 	/* Only a regular file counts as stored; anything else is never followed. */
-	if (o->kind != OVL_SHIMCFG && fstatat(bfd, o->name, st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	if (o->storable && fstatat(bfd, o->name, st, AT_SYMLINK_NOFOLLOW) == 0 &&
 	    S_ISREG(st->st_mode))
 		goto out;
 	if (!ovl_is_computed(o)) {
 		ret = -ENOENT;
 		goto out;
 	}
-	if (o->kind == OVL_SHIMCFG)
-		buf = render_shim_config(c, bfd, ns, id, &len);
-	else if ((buf = computed_address(c, ns, id)))
-		len = strlen(buf);
-	if (!buf)
-		ret = -ENOMEM;
-	else if (fstat(bfd, &dir) < 0)
+	ret = o->compute(c, bfd, ns, id, &buf, &len);
+	if (ret == 0 && fstat(bfd, &dir) < 0)
 		ret = -errno;
-	else
+	if (ret == 0)
 		computed_stat(o, &dir, len, st);
 out:
 	free(buf);

@@ -49,7 +49,7 @@ def test_bad_input_battery_then_still_serving(bfs):
     assert bfs.alive()
     assert os.stat(bfs.m(ns, bid)).st_ino
     assert sorted(os.listdir(bfs.m(ns, bid))) == ["address", "config.json", "rootfs",
-                                                  "shim-config", "t"]
+                                                  "shim-config", "status", "t"]
     assert open(bfs.m(ns, bid, "config.json")).read() == "{}"
     ns2, bid2 = bfs.new_bundle()
     assert os.path.isdir(bfs.s(ns2, bid2, "rootfs"))

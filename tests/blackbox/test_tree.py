@@ -170,14 +170,14 @@ def test_bundle_mkdir_skeleton(bfs, umask):
 
 def test_incomplete_bundle_listing(bfs):
     ns, bid = bfs.new_bundle()
-    assert sorted(os.listdir(bfs.m(ns, bid))) == ["address", "rootfs", "shim-config"]
+    assert sorted(os.listdir(bfs.m(ns, bid))) == ["address", "rootfs", "shim-config", "status"]
     assert not os.path.exists(bfs.m(ns, bid, "config.json"))
     assert errno_of(os.stat, bfs.m(ns, bid, "config.json")) == errno.ENOENT
     assert os.path.isdir(bfs.m(ns, bid, "rootfs"))
-    for f in ("address", "shim-config"):
+    for f in ("address", "shim-config", "status"):
         assert stat.S_ISREG(os.stat(bfs.m(ns, bid, f)).st_mode)
     r = bfs.sh(f"ls {q(ns)}/{q(bid)}")
-    assert r.stdout.decode().split() == ["address", "rootfs", "shim-config"]
+    assert r.stdout.decode().split() == ["address", "rootfs", "shim-config", "status"]
     # the bundle itself is listed in its namespace
     assert bid in os.listdir(bfs.m(ns))
 
@@ -257,7 +257,7 @@ def test_store_made_directories_are_bundles(bfs):
     ns = ident("ns")
     os.makedirs(bfs.s(ns, "handmade"))
     names = sorted(os.listdir(bfs.m(ns, "handmade")))
-    assert names == ["address", "shim-config"]
+    assert names == ["address", "shim-config", "status"]
     assert open(bfs.m(ns, "handmade", "address")).read() == bfs.address(ns, "handmade")
     assert open(bfs.m(ns, "handmade", "shim-config")).read().startswith('{"Path":')
 

@@ -177,7 +177,7 @@ def test_ro_over_store_made_by_hand(mount_bundlefs, store):
     assert read(ro.m(ns, bid, "address")) == b"unix:///run/containerd/s/abc"
     assert read(ro.m(ns, bid, "shim.pid")) == b"555"
     assert sorted(os.listdir(ro.m(ns, bid))) == sorted(
-        ["config.json", "address", "shim.pid", "rootfs", "shim-config"])
+        ["config.json", "address", "shim.pid", "rootfs", "shim-config", "status"])
     assert errno_of(os.unlink, ro.m(ns, bid, "shim.pid")) == errno.EROFS
     assert errno_of(os.rmdir, ro.m(ns, bid)) == errno.EROFS
     assert full_snapshot(store["state"], store["work"]) == before

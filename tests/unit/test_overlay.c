@@ -223,7 +223,7 @@ static void test_find(void)
 	struct ovl_conf v2 = conf;
 	const struct ovl *o;
 
-	CHECK(!ovl_find(&conf, "rootfs") && !ovl_find(&conf, "status") &&
+	CHECK(!ovl_find(&conf, "rootfs") && !ovl_find(&conf, "work") &&
 		  !ovl_find(&conf, ".address") && !ovl_find(&conf, "config.json~"),
 	      "non-overlay names found");
 	o = ovl_find(&conf, "config.json");
@@ -239,9 +239,21 @@ static void test_find(void)
 	o = ovl_find(&conf, "runc-options");
 	CHECK(o && !ovl_is_computed(o) && ovl_writable(o) && ovl_may_unlink(o),
 	      "runc-options kind");
+	/* SPEC 4.9: status is computed and read-only in both runtimes. */
+	o = ovl_find(&conf, "status");
+	CHECK(o && ovl_is_computed(o) && !ovl_writable(o) && !ovl_may_unlink(o) &&
+		  !ovl_may_setattr(o),
+	      "status kind");
 	/* SPEC 7.2: runc-options is passthrough in a v2 bundle, config.json as in v1. */
 	v2.runtime = OVL_V2;
-	CHECK(ovl_find(&v2, "config.json") && !ovl_find(&v2, "runc-options"), "v2 table");
+	CHECK(ovl_find(&v2, "config.json") && !ovl_find(&v2, "runc-options") &&
+		  !ovl_find(&v2, "work"),
+	      "v2 table");
+	o = ovl_find(&v2, "address");
+	CHECK(o && ovl_is_computed(o) && ovl_writable(o) && ovl_may_unlink(o), "v2 address kind");
+	CHECK(ovl_find(&v2, "shim-config") && ovl_is_computed(ovl_find(&v2, "shim-config")) &&
+		  ovl_find(&v2, "status"),
+	      "v2 computed kinds");
 }
 
 /* ---- computed content ---- */
