@@ -41,6 +41,7 @@ struct bfs {
 	char *bundle_root;
 	bool systemd_cgroup;
 	bool legacy_address;
+	enum ovl_runtime runtime; /* runtime=: containerd's v1 or v2 bundles (SPEC 7) */
 	bool ro;
 	bool is_root; /* the daemon can give new entries the caller's owner */
 	uid_t euid;

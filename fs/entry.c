@@ -445,6 +445,15 @@ static void bfs_readlink(fuse_req_t req, fuse_ino_t ino)
 	close(fd);
 }
 
+/*
+ * A v2 bundle's `work` link (SPEC 7.2): made at creation, never followed,
+ * never removed or renamed through the mount.
+ */
+static bool is_work_link(struct node *parent, const char *name)
+{
+	return bfs.runtime == OVL_V2 && !strcmp(name, "work") && node_is_bundle(parent);
+}
+
 /* New entries other than directories live inside bundles (and hidden trees). */
 static int may_create(struct node *parent, const char *name)
 {
@@ -491,12 +500,39 @@ static void bfs_mknod(fuse_req_t req, fuse_ino_t pino, const char *name, mode_t 
 	MAKE_ENTRY(req, parent, name, false, mode, mknodat(dfd, name, m, rdev));
 }
 
+/*
+ * symlink(2) onto an existing `work` with the very target it has: success,
+ * nothing changed (containerd's NewBundle makes the link itself when it
+ * runs on the mount). 1 when so, 0 when not, -errno.
+ */
+static int same_work_link(struct node *parent, const char *target)
+{
+	char buf[PATH_MAX + 1];
+	int dfd = resolve_node_dir(parent);
+	ssize_t n;
+
+	if (dfd < 0)
+		return dfd;
+	n = readlinkat(dfd, "work", buf, sizeof(buf) - 1);
+	close(dfd);
+	if (n < 0)
+		return errno == ENOENT || errno == EINVAL ? 0 : -errno;
+	return (size_t)n == strlen(target) && !memcmp(buf, target, (size_t)n);
+}
+
 static void bfs_symlink(fuse_req_t req, const char *target, fuse_ino_t pino, const char *name)
 {
 	int ret;
 	NODE_OR_STALE(req, pino, parent);
 
 	ret = may_create(parent, name);
+	if (ret == 0 && is_work_link(parent, name)) {
+		ret = same_work_link(parent, target);
+		if (ret > 0) {
+			reply_new_entry(req, parent, name);
+			return;
+		}
+	}
 	if (ret < 0) {
 		fuse_reply_err(req, -ret);
 		return;
@@ -544,8 +580,9 @@ static void bfs_mkdir(fuse_req_t req, fuse_ino_t pino, const char *name, mode_t 
 	case NK_NSENTRY:
 		ret = ns_name(parent, ns);
 		if (ret == 0)
-			ret = ident_validate(name) < 0
-				  ? -EINVAL
+			ret = ident_validate(name) < 0 ? -EINVAL
+			      : bfs.runtime == OVL_V2
+				  ? store_bundle_create_v2(&bfs.st, ns, name, &own)
 				  : store_bundle_create(&bfs.st, ns, name, &own);
 		break;
 	case NK_OVERLAY:
@@ -592,6 +629,8 @@ static void bfs_unlink(fuse_req_t req, fuse_ino_t pino, const char *name)
 		ret = node_bundle_names(parent, ns, id);
 		if (ret == 0)
 			ret = ovl_unlink(&bfs.ovl, ov, ns, id);
+	} else if (is_work_link(parent, name)) {
+		ret = -EPERM;
 	} else {
 		ret = unlink_in(parent, name, 0);
 	}
@@ -620,7 +659,9 @@ static void bfs_rmdir(fuse_req_t req, fuse_ino_t pino, const char *name)
 	case NK_NSENTRY:
 		ret = ns_name(parent, ns);
 		if (ret == 0)
-			ret = store_bundle_delete(&bfs.st, ns, name, &ctx);
+			ret = bfs.runtime == OVL_V2
+				  ? store_bundle_delete_v2(&bfs.st, ns, name, &ctx)
+				  : store_bundle_delete(&bfs.st, ns, name, &ctx);
 		break;
 	case NK_OVERLAY:
 		ret = -ENOTDIR;
@@ -646,13 +687,14 @@ static int rename_check(struct node *p1, const char *n1, enum node_kind k1, cons
 		return k1 == k2 && p1 == p2 && n2[0] == '.' ? 0 : -EPERM;
 	if (k1 == NK_NS || k2 == NK_NS)
 		return -EPERM;
+	if (is_work_link(p1, n1) || is_work_link(p2, n2))
+		return -EPERM;
 	if (node_bundle_of(p1) != node_bundle_of(p2) || !node_bundle_of(p1))
 		return -EXDEV;
 	if (o1 && !ovl_may_unlink(o1))
 		return -EPERM;
 	if ((flags & RENAME_EXCHANGE) && (o1 || o2))
 		return -EPERM;
-	(void)n1;
 	return 0;
 }
 

@@ -28,6 +28,7 @@ struct bfs bfs;
 
 struct bfs_opts {
 	char *state, *work, *daemon_address, *socket_root, *runtime_root, *criu, *bundle_root;
+	char *runtime;
 	int systemd_cgroup, legacy_address, ro;
 	char *positional[3];
 	int npositional;
@@ -44,6 +45,7 @@ static const struct fuse_opt bfs_opt_spec[] = {
     OPT("work=%s", work),
     OPT("daemon_address=%s", daemon_address),
     OPT("socket_root=%s", socket_root),
+    OPT("runtime=%s", runtime),
     OPT("runtime_root=%s", runtime_root),
     OPT("criu=%s", criu),
     OPT("bundle_root=%s", bundle_root),
@@ -76,25 +78,31 @@ static int opt_proc(void *data, const char *arg, int key, struct fuse_args *outa
 
 static void usage(const char *prog)
 {
-	printf("usage: %s [STATE_DIR] MOUNTPOINT [options]\n\n"
-	       "Presents containerd runtime-v1 bundles as a directory tree.\n\n"
-	       "bundlefs options:\n"
-	       "    -o state=DIR           state root S (bundles: S/<ns>/<id>)\n"
-	       "    -o work=DIR            work root W (work dirs: W/<ns>/<id>)\n"
-	       "    -o ro                  read-only: every change fails with EROFS\n"
-	       "    -o daemon_address=PATH containerd's gRPC address "
-	       "(default /run/containerd/containerd.sock)\n"
-	       "    -o socket_root=DIR     shim sockets live in DIR/s (default /run/containerd)\n"
-	       "    -o runtime_root=DIR    containerd's RuntimeRoot (default \"\")\n"
-	       "    -o criu=PATH           node-wide criu path (default \"\")\n"
-	       "    -o systemd_cgroup      node-wide SystemdCgroup\n"
-	       "    -o legacy_address      absent address falls back to the legacy address\n"
-	       "    -o bundle_root=DIR     prefix of bundle paths in shim-config "
-	       "(default: the state dir)\n"
-	       "Without state= and work=, the embedded default store is used:\n"
-	       "    /var/lib/bundlefs/{state,work} as root, "
-	       "$XDG_DATA_HOME/bundlefs/{state,work} otherwise.\n\n",
-	       prog);
+	printf(
+	    "usage: %s [STATE_DIR] MOUNTPOINT [options]\n\n"
+	    "Presents containerd's bundles (runtime v1 and v2) as a directory tree.\n\n"
+	    "bundlefs options:\n"
+	    "    -o state=DIR           state root S (bundles: S/<ns>/<id>)\n"
+	    "    -o work=DIR            work root W (work dirs: W/<ns>/<id>)\n"
+	    "    -o ro                  read-only: every change fails with EROFS\n"
+	    "    -o daemon_address=PATH containerd's gRPC address "
+	    "(default /run/containerd/containerd.sock)\n"
+	    "    -o socket_root=DIR     shim sockets live in DIR/s (default /run/containerd)\n"
+	    "    -o runtime=v1|v2       the bundle format: containerd's "
+	    "io.containerd.runtime.v1.linux\n"
+	    "                           or io.containerd.runtime.v2.task (default: from the state\n"
+	    "                           dir's name when it is one of these, else v1)\n"
+	    "    -o runtime_root=DIR    v1: containerd's RuntimeRoot (default \"\")\n"
+	    "    -o criu=PATH           v1: node-wide criu path (default \"\")\n"
+	    "    -o systemd_cgroup      v1: node-wide SystemdCgroup\n"
+	    "    -o legacy_address      v1: absent address falls back to the legacy address\n"
+	    "    -o bundle_root=DIR     prefix of bundle paths in shim-config "
+	    "(default: the state dir)\n"
+	    "Without state= and work=, the embedded default store is used:\n"
+	    "    /var/lib/bundlefs/{state,work} as root, "
+	    "$XDG_DATA_HOME/bundlefs/{state,work} otherwise;\n"
+	    "    with runtime=v2, the v2/{state,work} directories below the same base.\n\n",
+	    prog);
 }
 
 static void syslog_sink(enum blog_level level, const char *msg)
@@ -103,8 +111,9 @@ static void syslog_sink(enum blog_level level, const char *msg)
 }
 
 /* The embedded default store: no set-up, created on first use. */
-static int default_store(struct bfs_opts *o)
+static int default_store(struct bfs_opts *o, enum ovl_runtime rt)
 {
+	const char *sub = rt == OVL_V2 ? "/v2" : "";
 	const char *base, *home;
 	char buf[4096];
 
@@ -121,8 +130,72 @@ static int default_store(struct bfs_opts *o)
 				"default store\n");
 		return -1;
 	}
-	if (asprintf(&o->state, "%s/state", base) < 0 || asprintf(&o->work, "%s/work", base) < 0)
+	if (asprintf(&o->state, "%s%s/state", base, sub) < 0 ||
+	    asprintf(&o->work, "%s%s/work", base, sub) < 0)
 		return -1;
+	return 0;
+}
+
+#define V1_PLUGIN "io.containerd.runtime.v1.linux"
+#define V2_PLUGIN "io.containerd.runtime.v2.task"
+
+/*
+ * SPEC 2: the runtime, from the state dir's name when it is one of
+ * containerd's plugin directories (an explicit runtime= must agree), else
+ * from runtime=, else v1; the v1 shim's options are refused with v2.
+ */
+static int decide_runtime(const struct bfs_opts *o, enum ovl_runtime *rt)
+{
+	const char *name = NULL;
+	char *clean = NULL;
+	int named = -1;
+
+	if (o->state) {
+		clean = gopath_clean(o->state);
+		if (!clean)
+			return -1;
+		name = strrchr(clean, '/') ? strrchr(clean, '/') + 1 : clean;
+		if (!strcmp(name, V1_PLUGIN))
+			named = OVL_V1;
+		else if (!strcmp(name, V2_PLUGIN))
+			named = OVL_V2;
+	}
+	*rt = named >= 0 ? (enum ovl_runtime)named : OVL_V1;
+	if (o->runtime) {
+		enum ovl_runtime want;
+
+		if (!strcmp(o->runtime, "v1")) {
+			want = OVL_V1;
+		} else if (!strcmp(o->runtime, "v2")) {
+			want = OVL_V2;
+		} else {
+			fprintf(stderr, "bundlefs: runtime=%s: not v1 or v2\n", o->runtime);
+			free(clean);
+			return -1;
+		}
+		if (named >= 0 && (enum ovl_runtime)named != want) {
+			fprintf(stderr, "bundlefs: runtime=%s contradicts the state directory %s\n",
+				o->runtime, name);
+			free(clean);
+			return -1;
+		}
+		*rt = want;
+	}
+	free(clean);
+	if (*rt == OVL_V2) {
+		const char *v1only = o->runtime_root	 ? "runtime_root"
+				     : o->criu		 ? "criu"
+				     : o->systemd_cgroup ? "systemd_cgroup"
+				     : o->legacy_address ? "legacy_address"
+							 : NULL;
+
+		if (v1only) {
+			fprintf(stderr,
+				"bundlefs: %s is an option of the v1 shim; not with runtime=v2\n",
+				v1only);
+			return -1;
+		}
+	}
 	return 0;
 }
 
@@ -196,6 +269,7 @@ static void bfs_free(struct bfs_opts *o, char *real_mnt)
 	free(o->work);
 	free(o->daemon_address);
 	free(o->socket_root);
+	free(o->runtime);
 	free(o->runtime_root);
 	free(o->criu);
 	free(o->bundle_root);
@@ -222,7 +296,7 @@ static void ovl_conf_init(void)
 {
 	bfs.ovl = (struct ovl_conf){
 	    .st = &bfs.st,
-	    .runtime = OVL_V1,
+	    .runtime = bfs.runtime,
 	    .daemon_address = bfs.daemon_address,
 	    .socket_root = bfs.socket_root,
 	    .runtime_root = bfs.runtime_root,
@@ -244,6 +318,7 @@ int main(int argc, char *argv[])
 	struct bfs_opts o = {0};
 	struct fuse_session *se = NULL;
 	char *real_mnt = NULL;
+	enum ovl_runtime runtime;
 	bool embedded = false;
 	struct stat root;
 	int ret = 1;
@@ -285,8 +360,10 @@ int main(int argc, char *argv[])
 		fprintf(stderr, "bundlefs: no mountpoint given (see %s --help)\n", argv[0]);
 		goto out;
 	}
+	if (decide_runtime(&o, &runtime) < 0)
+		goto out;
 	if (!o.state && !o.work) {
-		if (default_store(&o) < 0)
+		if (default_store(&o, runtime) < 0)
 			goto out;
 		embedded = true;
 	} else if (!o.state || !o.work) {
@@ -327,6 +404,7 @@ int main(int argc, char *argv[])
 	bfs.is_root = geteuid() == 0;
 	bfs.euid = geteuid();
 	bfs.egid = getegid();
+	bfs.runtime = runtime;
 	ovl_conf_init();
 	if (fstat(bfs.st.state_fd, &root) < 0 || nodes_init(&root) < 0) {
 		fprintf(stderr, "bundlefs: cannot set up: %s\n", strerror(errno));
