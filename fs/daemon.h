@@ -122,6 +122,8 @@ struct node *node_attach(struct node *parent, const char *name, enum node_kind k
 void node_forget(fuse_ino_t id, uint64_t nlookup);
 /* A name is gone (unlink, rmdir, or found stale). */
 void node_name_gone(struct node *parent, const char *name);
+/* The id of the parent of n's first name, 0 when it has none. */
+fuse_ino_t node_parent_id(struct node *n);
 /* Forget n's first name (found stale); -ENOENT when no other name is left. */
 int node_drop_first_name(struct node *n);
 /* rename(2) succeeded: move (or with exchange, swap) the names. */

@@ -290,21 +290,51 @@ void bfs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off
 		fuse_reply_write(req, (size_t)n);
 }
 
+/*
+ * A commit of an overlay file changed its bundle directory (mtime, and for
+ * config.json perhaps its group and mode: SPEC 4.2) behind the kernel's
+ * back: drop the directory's cached attributes. Attributes only (a negative
+ * offset): no page of the directory is touched, so this cannot wait on a
+ * request about it; flush and release are not among the requests
+ * fuse_lowlevel.h names as deadlocking for the directory either.
+ */
+static fuse_ino_t overlay_dir(struct handle *h, struct fuse_file_info *fi)
+{
+	if (h->kind != H_OVERLAY || (fi->flags & O_ACCMODE) == O_RDONLY)
+		return 0;
+	return node_parent_id(h->node);
+}
+
+static void overlay_committed(fuse_ino_t dir)
+{
+	if (dir && bfs.se)
+		fuse_lowlevel_notify_inval_inode(bfs.se, dir, -1, 0);
+}
+
 void bfs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct handle *h = fh_of(fi);
+	int ret = 0;
 
 	(void)ino;
-	fuse_reply_err(req, h->kind == H_OVERLAY ? -ovl_flush(h->ovf) : 0);
+	if (h->kind == H_OVERLAY) {
+		ret = ovl_flush(h->ovf);
+		if (ret == 0)
+			overlay_committed(overlay_dir(h, fi));
+	}
+	fuse_reply_err(req, -ret);
 }
 
 void bfs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct handle *h = fh_of(fi);
+	fuse_ino_t dir = overlay_dir(h, fi);
 
 	(void)ino;
+	/* The last close commits what flush left pending. */
 	if (node_handle_release(h))
 		handle_free(h);
+	overlay_committed(dir);
 	fuse_reply_err(req, 0);
 }
 

@@ -441,6 +441,17 @@ void node_name_gone(struct node *parent, const char *name)
 	pthread_mutex_unlock(&table_lock);
 }
 
+fuse_ino_t node_parent_id(struct node *n)
+{
+	fuse_ino_t id = 0;
+
+	pthread_mutex_lock(&table_lock);
+	if (n->aliases)
+		id = n->aliases->parent->id;
+	pthread_mutex_unlock(&table_lock);
+	return id;
+}
+
 int node_drop_first_name(struct node *n)
 {
 	int ret;

@@ -363,6 +363,12 @@ def gid_spec(*mappings):
 
 def test_remapped_gid_applied(bfs):
     ns, bid = bfs.new_bundle()
+    # A first spec without remapping (creating config.json changes the
+    # directory in the kernel's own view), then the kernel holds the
+    # bundle's attributes before the remapping write...
+    with open(cfg(bfs, ns, bid), "w") as f:
+        f.write(SPEC)
+    assert os.stat(bfs.m(ns, bid)).st_gid == 0
     with open(cfg(bfs, ns, bid), "w") as f:
         f.write(gid_spec((0, 1234, 65536)))
     st = os.lstat(bfs.s(ns, bid))
@@ -372,7 +378,7 @@ def test_remapped_gid_applied(bfs):
     # the work dir and rootfs are not touched
     assert mode_of(bfs.w(ns, bid)) == 0o711 and os.lstat(bfs.w(ns, bid)).st_gid == 0
     assert mode_of(bfs.s(ns, bid, "rootfs")) == 0o711
-    # the mount reports the same
+    # ...and the mount reports the change at once, not after a cache window
     st2 = os.stat(bfs.m(ns, bid))
     assert st2.st_gid == 1234 and stat.S_IMODE(st2.st_mode) == 0o710
 
@@ -381,8 +387,11 @@ def test_remapped_gid_via_rename(bfs):
     ns, bid = bfs.new_bundle()
     with open(bfs.m(ns, bid, "t.json"), "w") as f:
         f.write(gid_spec((1, 100, 1), (0, 2345, 1)))
+    assert os.stat(bfs.m(ns, bid)).st_gid == 0
     os.rename(bfs.m(ns, bid, "t.json"), cfg(bfs, ns, bid))
     st = os.lstat(bfs.s(ns, bid))
+    assert (st.st_gid, stat.S_IMODE(st.st_mode)) == (2345, 0o710)
+    st = os.stat(bfs.m(ns, bid))
     assert (st.st_gid, stat.S_IMODE(st.st_mode)) == (2345, 0o710)
 
 
