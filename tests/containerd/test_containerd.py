@@ -11,6 +11,8 @@ import errno
 import json
 import os
 import signal
+import subprocess
+import time
 
 import pytest
 
@@ -102,6 +104,59 @@ def test_detached_bundle_through_readonly_mount(node, rootfs, inspector):
 
     _remove(node, name)
     assert name not in os.listdir(os.path.join(inspector, NAMESPACE))
+
+
+def _status(bundle_dir):
+    with open(os.path.join(bundle_dir, "status"), "rb") as f:
+        raw = f.read()
+    assert raw.endswith(b"\n") and raw.count(b"\n") == 1, raw
+    assert os.stat(os.path.join(bundle_dir, "status")).st_size == len(raw)
+    return json.loads(raw)
+
+
+def _wait_gone(pid, deadline=10.0):
+    """Until /proc/pid is gone or is a zombie that nobody will reap here."""
+    end = time.monotonic() + deadline
+    while time.monotonic() < end:
+        try:
+            with open("/proc/%d/stat" % pid) as f:
+                if f.read().rsplit(")", 1)[1].split()[0] in "ZX":
+                    return
+        except FileNotFoundError:
+            return
+        time.sleep(0.02)
+    raise AssertionError("process %d did not die" % pid)
+
+
+def test_status_of_live_and_killed_task(node, rootfs, inspector):
+    """status (SPEC 4.9): a running task is not stale; once its shim and init
+    are killed with SIGKILL while containerd is down (so that nothing cleans
+    up: the leftover a node is left with), it is."""
+    name = h.unique_name("status")
+    node.run(name, "-d", "--env", "PATH=/bin", "--rootfs", rootfs, name, "sleep", "600")
+    task_pid, _ = node.tasks()[name]
+    shim = node.shim_of(name)
+    ro_bundle = os.path.join(inspector, NAMESPACE, name)
+    address = h.read_text(os.path.join(ro_bundle, "address"))
+    assert _status(ro_bundle) == {
+        "complete": True,
+        "shim": {"address": address, "listening": True, "pid": shim},
+        "init": {"pid": task_pid, "running": True},
+        "stale": False}
+    node.kill_containerd(signal.SIGKILL)
+    os.kill(shim, signal.SIGKILL)
+    os.kill(task_pid, signal.SIGKILL)
+    _wait_gone(shim)
+    _wait_gone(task_pid)
+    got = _status(ro_bundle)
+    assert got["stale"] is True and got["init"]["running"] is False, got
+    assert got["shim"]["listening"] is False and got["shim"]["pid"] == shim, got
+    assert got["complete"] is True and got["init"]["pid"] == task_pid, got
+    # What an operator does about such a leftover: runc's state, then the bundle.
+    subprocess.run(["runc", "--root", os.path.join(node.runc_root, NAMESPACE), "delete",
+                    "--force", name], check=True, capture_output=True, timeout=30)
+    node.start_containerd()
+    _remove(node, name)
 
 
 def test_containerd_killed_and_restarted_reconnects(node, rootfs):
