@@ -191,7 +191,7 @@ static void maybe_free(struct node *n)
 		free(a);
 	}
 	hash_del(&by_id, n);
-	if (n->kind != NK_OVERLAY)
+	if (n->ino_hashed)
 		hash_del(&by_ino, n);
 	free(n);
 }
@@ -265,6 +265,7 @@ int nodes_init(const struct stat *st)
 	root->nlookup = 1;
 	if (hash_add(&by_id, root) < 0 || hash_add(&by_ino, root) < 0)
 		return -ENOMEM;
+	root->ino_hashed = true;
 	return 0;
 }
 
@@ -376,12 +377,14 @@ struct node *node_attach(struct node *parent, const char *name, enum node_kind k
 			n = a->node;
 	} else {
 		n = find_ino(st->st_dev, st->st_ino, kind);
-		/* The same inode number with another type: the old inode is gone. */
+		/*
+		 * The same inode number with another type: the old inode is gone
+		 * and its number reused. The old node stays for the kernel's
+		 * references but is found by inode no more.
+		 */
 		if (n && (n->type != (st->st_mode & S_IFMT))) {
 			hash_del(&by_ino, n);
-			n->ino = 0;
-			n->dev = 0;
-			hash_add(&by_ino, n);
+			n->ino_hashed = false;
 			n = NULL;
 		}
 	}
@@ -405,6 +408,7 @@ struct node *node_attach(struct node *parent, const char *name, enum node_kind k
 			n = NULL;
 			goto out;
 		}
+		n->ino_hashed = kind != NK_OVERLAY;
 	}
 	n->nlookup++;
 	if (alias_add(n, parent, name, len) < 0) {
