@@ -843,49 +843,17 @@ static void xat_put(struct xat *x)
 
 #define XAT_CALL(x, fcall, pcall, lcall) ((x)->pin ? (fcall) : (x)->follow ? (pcall) : (lcall))
 
-/* Overlay files carry no extended attributes of their own. */
-static bool xattr_overlay(fuse_req_t req, struct node *n, bool change)
+/* Overlay files carry no extended attributes of their own: none to change. */
+static bool xattr_overlay(fuse_req_t req, struct node *n)
 {
 	if (n->kind != NK_OVERLAY)
 		return false;
-	fuse_reply_err(req, change ? EPERM : ENODATA);
+	fuse_reply_err(req, EPERM);
 	return true;
 }
 
-static void bfs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
-{
-	char *buf = NULL;
-	struct xat x;
-	ssize_t len;
-	int ret;
-	NODE_OR_STALE(req, ino, n);
-
-	if (xattr_overlay(req, n, false))
-		return;
-	if (size && !(buf = malloc(size))) {
-		fuse_reply_err(req, ENOMEM);
-		return;
-	}
-	ret = xat_get(n, &x);
-	if (ret < 0) {
-		free(buf);
-		fuse_reply_err(req, -ret);
-		return;
-	}
-	len = XAT_CALL(&x, fgetxattr(x.pin->fd, name, buf, size), getxattr(x.path, name, buf, size),
-		       lgetxattr(x.path, name, buf, size));
-	ret = len < 0 ? -errno : 0;
-	xat_put(&x);
-	if (ret < 0)
-		fuse_reply_err(req, -ret);
-	else if (size)
-		fuse_reply_buf(req, buf, (size_t)len);
-	else
-		fuse_reply_xattr(req, (size_t)len);
-	free(buf);
-}
-
-static void bfs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+/* getxattr (name) or listxattr (name NULL): a size query when size is 0. */
+static void xattr_read(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 {
 	char *buf = NULL;
 	struct xat x;
@@ -894,7 +862,9 @@ static void bfs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 	NODE_OR_STALE(req, ino, n);
 
 	if (n->kind == NK_OVERLAY) {
-		if (size)
+		if (name)
+			fuse_reply_err(req, ENODATA);
+		else if (size)
 			fuse_reply_buf(req, NULL, 0);
 		else
 			fuse_reply_xattr(req, 0);
@@ -910,8 +880,13 @@ static void bfs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 		fuse_reply_err(req, -ret);
 		return;
 	}
-	len = XAT_CALL(&x, flistxattr(x.pin->fd, buf, size), listxattr(x.path, buf, size),
-		       llistxattr(x.path, buf, size));
+	if (name)
+		len =
+		    XAT_CALL(&x, fgetxattr(x.pin->fd, name, buf, size),
+			     getxattr(x.path, name, buf, size), lgetxattr(x.path, name, buf, size));
+	else
+		len = XAT_CALL(&x, flistxattr(x.pin->fd, buf, size), listxattr(x.path, buf, size),
+			       llistxattr(x.path, buf, size));
 	ret = len < 0 ? -errno : 0;
 	xat_put(&x);
 	if (ret < 0)
@@ -921,6 +896,16 @@ static void bfs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 	else
 		fuse_reply_xattr(req, (size_t)len);
 	free(buf);
+}
+
+static void bfs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
+{
+	xattr_read(req, ino, name, size);
+}
+
+static void bfs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+{
+	xattr_read(req, ino, NULL, size);
 }
 
 static void bfs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
@@ -934,7 +919,7 @@ static void bfs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const
 		fuse_reply_err(req, EROFS);
 		return;
 	}
-	if (xattr_overlay(req, n, true))
+	if (xattr_overlay(req, n))
 		return;
 	ret = xat_get(n, &x);
 	if (ret == 0) {
@@ -958,7 +943,7 @@ static void bfs_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 		fuse_reply_err(req, EROFS);
 		return;
 	}
-	if (xattr_overlay(req, n, true))
+	if (xattr_overlay(req, n))
 		return;
 	ret = xat_get(n, &x);
 	if (ret == 0) {
