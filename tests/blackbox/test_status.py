@@ -593,3 +593,32 @@ def test_v2_bundle(mount_bundlefs, sleeper, tmp_path):
     put(m, ns, bid, "init.pid", "")
     got = check(m, ns, bid, complete=True, listening=False)
     assert json.loads(got)["stale"] is True
+
+
+def test_pid_file_with_many_leading_zeros(sm, sleeper):
+    """Atoi reads any number of leading zeros: the file's length alone does not
+    make a pid malformed."""
+    ns, bid = sm.new_bundle()
+    data = "0" * 200 + str(sleeper.pid)
+    put(sm, ns, bid, "init.pid", data)
+    put(sm, ns, bid, "shim.pid", "+" + "0" * 5000 + "17")
+    check(sm, ns, bid, shim_pid=17, init_pid=sleeper.pid, running=True)
+
+
+# ------------------------------------------------------------- escaping
+
+def test_address_escaped_as_go_does(sm):
+    """shim.address is the address as json.Marshal writes it."""
+    ns, bid = sm.new_bundle()
+    text = 'unix:///no/where/<a&b>"q"\\\t\x01\x00\u00e9\u2028end'
+    store_address(sm, ns, bid, text.encode())
+    check(sm, ns, bid, address=text, listening=None)
+
+
+def test_address_invalid_utf8(sm):
+    """Invalid UTF-8 is written as \\ufffd, as Go's encoder does."""
+    ns, bid = sm.new_bundle()
+    store_address(sm, ns, bid, b"unix:///no/\xff/x")
+    want = status_text(False, "unix:///no/@/x", None, None, None, False).replace(b"@",
+                                                                               b"\\ufffd")
+    assert_status(read_status(sm, ns, bid), want)
