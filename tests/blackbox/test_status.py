@@ -13,8 +13,10 @@ import contextlib
 import errno
 import json
 import os
+import shutil
 import socket
 import subprocess
+import tempfile
 import threading
 import time
 
@@ -45,6 +47,15 @@ def sm(module_mount, rr, outside):
     m = module_mount(runtime_root=rr)
     m.watched = (m.state, m.work, m.socket_root, rr, outside)
     return m
+
+
+@pytest.fixture
+def short_dir():
+    """A directory with a short path (pytest's tmp_path may leave no room in
+    sun_path for a 64-digit socket name)."""
+    d = tempfile.mkdtemp(prefix="bfs-sr-")
+    yield d
+    shutil.rmtree(d, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
@@ -210,6 +221,32 @@ def test_stored_address_in_socket_dir(sm):
     with listener(path):
         check(sm, ns, bid, address=address, listening=True)
     check(sm, ns, bid, address=address, listening=False)
+
+
+@pytest.mark.parametrize("spelling", ["{sr}//s//{name}", "{sr}/./s/./{name}"])
+def test_stored_address_unclean_spelling(sm, spelling):
+    """The address is compared after Clean: another spelling of a path in s/ is dialed."""
+    ns, bid = sm.new_bundle()
+    name = "sp-" + bid
+    address = "unix://" + spelling.format(sr=sm.socket_root, name=name)
+    store_address(sm, ns, bid, address)
+    with listener(os.path.join(sm.socket_root, "s", name)):
+        check(sm, ns, bid, address=address, listening=True)
+
+
+@pytest.mark.parametrize("suffix", ["/", "/sub/..", "//."])
+def test_socket_root_option_spelling(mount_bundlefs, short_dir, suffix):
+    """socket_root= spelled with slashes, "." or "..": the computed address is
+    dialed all the same."""
+    sr = short_dir
+    os.makedirs(sr + "/sub")
+    os.mkdir(sr + "/s")
+    m = mount_bundlefs(socket_root=sr + suffix)
+    ns, bid = m.new_bundle()
+    assert m.address(ns, bid).startswith("unix://" + sr + "/s/")
+    with listener(shim_path(m, ns, bid)):
+        check(m, ns, bid, listening=True)
+    check(m, ns, bid, listening=False)
 
 
 def test_stored_address_not_a_socket(sm):
