@@ -172,6 +172,15 @@ def test_incomplete_bundle(sm):
     assert list(json.loads(got)) == ["complete", "shim", "init", "stale"]
     assert list(json.loads(got)["shim"]) == ["address", "listening", "pid"]
     assert list(json.loads(got)["init"]) == ["pid", "running"]
+    assert "status" in os.listdir(sm.m(ns, bid))
+
+
+def test_no_status_below_hidden_directory(sm):
+    """A hidden depth-2 directory is no bundle (SPEC 3.2): no computed status there."""
+    ns, _ = sm.new_bundle()
+    os.mkdir(sm.s(ns, ".gone"))
+    assert errno_of(os.stat, sm.m(ns, ".gone", "status")) == errno.ENOENT
+    assert "status" not in os.listdir(sm.m(ns, ".gone"))
 
 
 def test_complete_bundle(sm):
@@ -576,6 +585,11 @@ def _open_trunc(path):
     os.unlink,
     lambda p: os.chmod(p, 0o644),
     lambda p: os.chmod(p, 0o666),
+    lambda p: os.chown(p, 1, 1),
+    lambda p: os.utime(p, (1, 1)),
+    lambda p: os.setxattr(p, "user.k", b"v"),
+    lambda p: os.rename(p, p + ".moved"),
+    lambda p: os.link(p, p + ".linked"),
 ])
 def test_read_only(sm, op):
     ns, bid = sm.new_bundle()
