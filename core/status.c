@@ -28,8 +28,6 @@
 #include "gopath.h"
 #include "store.h"
 
-/* A pid file larger than this holds no int32 that Atoi would accept (sign + 10 digits + zeros). */
-#define STATUS_PID_MAX_BYTES 64
 /* runc's state.json embeds the whole container config: be generous. */
 #define STATUS_STATE_MAX_BYTES (16u << 20)
 #define STATUS_EAGAIN_SLEEP_MS 2
@@ -182,42 +180,70 @@ static int status_listening(const struct status_input *in, int timeout_ms, enum 
 
 /*
  * strconv.Atoi on the whole text (an optional sign, then decimal digits, no
- * white space), restricted to 1..INT32_MAX. 0 if it is no such pid.
+ * white space), restricted to 1..INT32_MAX, fed in pieces: Atoi takes any
+ * number of leading zeros, so no length of the file alone makes it malformed.
  */
-static int32_t status_parse_pid(const char *s, size_t len)
-{
-	uint64_t v = 0;
-	bool neg = false;
-	size_t i = 0;
+struct status_atoi {
+	uint64_t v;
+	size_t n; /* bytes seen */
+	bool neg, bad, digits;
+};
 
-	if (i < len && (s[i] == '+' || s[i] == '-'))
-		neg = s[i++] == '-';
-	if (i == len)
-		return 0;
-	for (; i < len; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return 0;
-		v = v * 10 + (uint64_t)(s[i] - '0');
-		if (v > INT32_MAX)
-			return 0;
+static void status_atoi_feed(struct status_atoi *a, const char *s, size_t len)
+{
+	for (size_t i = 0; i < len && !a->bad; i++, a->n++) {
+		if (a->n == 0 && (s[i] == '+' || s[i] == '-')) {
+			a->neg = s[i] == '-';
+			continue;
+		}
+		if (s[i] < '0' || s[i] > '9') {
+			a->bad = true;
+			break;
+		}
+		a->digits = true;
+		a->v = a->v * 10 + (uint64_t)(s[i] - '0');
+		if (a->v > INT32_MAX)
+			a->bad = true;
 	}
-	return neg ? 0 : (int32_t)v;
 }
 
-/* The pid in the regular file bundle_fd/name; 0 when there is none. */
+/* The pid, or 0 when the text is no such pid. */
+static int32_t status_atoi_end(const struct status_atoi *a)
+{
+	return a->bad || !a->digits || a->neg ? 0 : (int32_t)a->v;
+}
+
+/*
+ * The pid in the regular file bundle_fd/name (never through a symlink, a
+ * FIFO opened without waiting); 0 when there is none. Read to EOF in pieces.
+ */
 static int status_read_pid(int bundle_fd, const char *name, int32_t *pid)
 {
-	char *buf = NULL;
-	size_t len;
-	int ret;
+	struct status_atoi a = {0};
+	struct stat sb;
+	char buf[4096];
+	ssize_t n;
+	int fd;
 
 	*pid = 0;
-	ret = store_read_regular(bundle_fd, name, STATUS_PID_MAX_BYTES, &buf, &len);
-	if (ret == -ENOMEM)
-		return ret;
-	if (ret == 0)
-		*pid = status_parse_pid(buf, len);
-	free(buf);
+	fd = store_open_beneath(bundle_fd, name, O_RDONLY | O_NONBLOCK, 0);
+	if (fd < 0)
+		return 0;
+	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode))
+		goto out;
+	while (!a.bad) {
+		n = read(fd, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			goto out;
+		if (n == 0)
+			break;
+		status_atoi_feed(&a, buf, (size_t)n);
+	}
+	*pid = status_atoi_end(&a);
+out:
+	close(fd);
 	return 0;
 }
 

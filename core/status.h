@@ -31,9 +31,10 @@
  * - shim.pid, init.pid: the decimal in the regular file shim.pid / init.pid
  *   (never through a symlink), read as go-runc's ReadPidFile and containerd
  *   do, strconv.Atoi on the bytes as they are: an optional sign, digits
- *   only, so a trailing newline or space makes it malformed; and it must be
- *   in 1..INT32_MAX, in a file of at most 64 bytes. Anything else (missing,
- *   empty, "12abc", "-1", too big, a directory, a symlink) is null.
+ *   only, so a trailing newline or space makes it malformed, while any
+ *   number of leading zeros is fine whatever the file's length; and it must
+ *   be in 1..INT32_MAX. Anything else (missing, empty, "12abc", "-1", too
+ *   big, a directory, a symlink) is null.
  * - init.running: init.pid is valid, /proc/<pid>/stat exists and its state is
  *   not Z or X, and, when runc_state is a readable regular file (opened
  *   O_NOFOLLOW, never written) holding a JSON object whose

@@ -90,6 +90,28 @@ def shim_config_text(path, ns, workdir, criu, runtime_root, systemd_cgroup):
             "}\n").encode()
 
 
+def _json_scalar(v):
+    if v is None:
+        return "null"
+    if v is True or v is False:
+        return "true" if v else "false"
+    return str(int(v))
+
+
+def status_text(complete, address, listening, shim_pid, init_pid, running):
+    """status as SPEC 4.9 describes it: one compact JSON object, keys in the
+    spec's order, then one newline. listening and the pids may be None (null);
+    stale is derived here: complete and neither the shim listens nor init runs."""
+    stale = complete and listening is not True and not running
+    return ("{"
+            f'"complete":{_json_scalar(complete)},'
+            f'"shim":{{"address":{go_json_string(address)},'
+            f'"listening":{_json_scalar(listening)},"pid":{_json_scalar(shim_pid)}}},'
+            f'"init":{{"pid":{_json_scalar(init_pid)},"running":{_json_scalar(running)}}},'
+            f'"stale":{_json_scalar(stale)}'
+            "}\n").encode()
+
+
 # ------------------------------------------------------------- config.json
 
 # A valid spec (SPEC 5.2), as the shim tools write one.
