@@ -623,8 +623,6 @@ def test_ro_mount_reads_the_same(sm, mount_bundlefs, rr, sleeper):
 
 # ------------------------------------------------------------------ v2
 
-@pytest.mark.xfail(raises=RuntimeError, strict=False,
-                   reason="the daemon does not take runtime=v2 yet (SPEC 2)")
 def test_v2_bundle(mount_bundlefs, sleeper, tmp_path):
     """v2: runc's state is Join(RuncRoot, id, "state.json"), RuncRoot = Join(root, ns)
     with root from options.json."""
