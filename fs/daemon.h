@@ -108,6 +108,14 @@ struct handle {
 	struct dir_state *dir;
 };
 
+/* In a request handler: n is the node ino names, or the request fails with ESTALE. */
+#define NODE_OR_STALE(req, ino, n)                                                                 \
+	struct node *n = node_find(ino);                                                           \
+	if (!n) {                                                                                  \
+		fuse_reply_err(req, ESTALE);                                                       \
+		return;                                                                            \
+	}
+
 /* node.c: the node table. Every function takes the table lock itself. */
 int nodes_init(const struct stat *root);
 void nodes_free_all(void); /* after the loop: handles the kernel never released, every node */

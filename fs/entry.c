@@ -22,13 +22,6 @@
 #include "ident.h"
 #include "log.h"
 
-#define NODE_OR_STALE(req, ino, n)                                                                 \
-	struct node *n = node_find(ino);                                                           \
-	if (!n) {                                                                                  \
-		fuse_reply_err(req, ESTALE);                                                       \
-		return;                                                                            \
-	}
-
 static void reply_result(fuse_req_t req, int ret)
 {
 	fuse_reply_err(req, ret < 0 ? -ret : 0);
@@ -908,7 +901,8 @@ static void bfs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 	xattr_read(req, ino, NULL, size);
 }
 
-static void bfs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
+/* setxattr (value non-NULL) or removexattr of name. */
+static void xattr_change(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
 			 size_t size, int flags)
 {
 	struct xat x;
@@ -922,38 +916,32 @@ static void bfs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const
 	if (xattr_overlay(req, n))
 		return;
 	ret = xat_get(n, &x);
-	if (ret == 0) {
+	if (ret < 0) {
+		fuse_reply_err(req, -ret);
+		return;
+	}
+	if (value)
 		ret = XAT_CALL(&x, fsetxattr(x.pin->fd, name, value, size, flags),
 			       setxattr(x.path, name, value, size, flags),
-			       lsetxattr(x.path, name, value, size, flags)) < 0
-			  ? -errno
-			  : 0;
-		xat_put(&x);
-	}
+			       lsetxattr(x.path, name, value, size, flags));
+	else
+		ret = XAT_CALL(&x, fremovexattr(x.pin->fd, name), removexattr(x.path, name),
+			       lremovexattr(x.path, name));
+	ret = ret < 0 ? -errno : 0;
+	xat_put(&x);
 	reply_result(req, ret);
+}
+
+static void bfs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
+			 size_t size, int flags)
+{
+	/* A value of no bytes is still a value. */
+	xattr_change(req, ino, name, value ? value : "", size, flags);
 }
 
 static void bfs_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 {
-	struct xat x;
-	int ret;
-	NODE_OR_STALE(req, ino, n);
-
-	if (bfs.ro) {
-		fuse_reply_err(req, EROFS);
-		return;
-	}
-	if (xattr_overlay(req, n))
-		return;
-	ret = xat_get(n, &x);
-	if (ret == 0) {
-		ret = XAT_CALL(&x, fremovexattr(x.pin->fd, name), removexattr(x.path, name),
-			       lremovexattr(x.path, name)) < 0
-			  ? -errno
-			  : 0;
-		xat_put(&x);
-	}
-	reply_result(req, ret);
+	xattr_change(req, ino, name, NULL, 0, 0);
 }
 
 /* file.c */

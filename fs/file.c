@@ -23,13 +23,6 @@ static inline struct handle *fh_of(struct fuse_file_info *fi)
 	return (struct handle *)(uintptr_t)fi->fh;
 }
 
-#define NODE_OR_STALE(req, ino, n)                                                                 \
-	struct node *n = node_find(ino);                                                           \
-	if (!n) {                                                                                  \
-		fuse_reply_err(req, ESTALE);                                                       \
-		return;                                                                            \
-	}
-
 static struct handle *handle_new(enum handle_kind kind)
 {
 	struct handle *h = calloc(1, sizeof(*h));
