@@ -491,3 +491,25 @@ def test_startup_sweep_on_v2_mount(mount_bundlefs):
     assert os.readlink(m.s(ns, bid, "work")) == go_join(m.work, ns, bid)
     assert m.wait_log(SWEEP_LOG)
     assert sorted(os.listdir(m.m(ns))) == [".notident..x", bid]
+
+
+# ------------------------------------------------------------ SPEC 2 runtime=
+
+@pytest.mark.parametrize("dirname,runtime,is_v2", [
+    ("io.containerd.runtime.v2.task", None, True),
+    ("io.containerd.runtime.v2.task", "v2", True),
+    ("io.containerd.runtime.v1.linux", None, False),
+    ("io.containerd.runtime.v1.linux", "v1", False),
+    ("state", None, False),
+    ("state", "v1", False),
+])
+def test_runtime_decided_by_state_dir_name(mount_bundlefs, dirname, runtime, is_v2):
+    def prepare(m):
+        m.state = os.path.join(m.base, dirname)
+        os.makedirs(m.state, exist_ok=True)
+
+    m = mount_bundlefs(prepare=prepare, runtime=runtime)
+    ns, bid = m.new_bundle()
+    assert os.path.islink(m.s(ns, bid, "work")) is is_v2
+    assert ("work" in os.listdir(m.m(ns, bid))) is is_v2
+    assert ('"Group":' in read_bytes(m.m(ns, bid, "shim-config")).decode()) is is_v2
