@@ -576,6 +576,21 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
             found.append(sock)
         return found
 
+    def remove_and_check(self, name, group=None):
+        """remove_container, then assert it is gone with nothing left behind."""
+        self.remove_container(name)
+        assert name not in self.containers, "container %s could not be deleted" % name
+        assert self.leftovers(name, group) == [], "deleting %s left these behind" % name
+
+    def assert_store_empty(self):
+        """Every container of the namespace deleted: nothing of them anywhere."""
+        assert self.containers == set(), "containers left: %r" % self.containers
+        for d in (os.path.join(self.bstate, self.namespace),
+                  os.path.join(self.work, self.namespace),
+                  os.path.join(self.mnt, self.namespace)):
+            assert os.listdir(d) == [], "%s is not empty" % d
+        assert self.shims() == {}
+
     def shims(self):
         """{pid: argv} of containerd-shim processes that belong to this node."""
         return {pid: argv for pid, argv in processes().items()

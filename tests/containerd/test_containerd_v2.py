@@ -43,9 +43,7 @@ def _sleep(node, rootfs, name, *extra):
 
 
 def _remove(node, name, group=None):
-    node.remove_container(name)
-    assert name not in node.containers, "container %s could not be deleted" % name
-    assert node.leftovers(name, group) == [], "deleting %s left these behind" % name
+    node.remove_and_check(name, group)
 
 
 def test_mount_is_v2_bundlefs_over_separate_store(node):
@@ -155,8 +153,4 @@ def test_killed_shim_reads_stale(node, rootfs, inspector):
 
 
 def test_store_empty_after_deletes(node):
-    assert node.containers == set(), "containers left: %r" % node.containers
-    for d in (os.path.join(node.bstate, NAMESPACE), os.path.join(node.work, NAMESPACE),
-              os.path.join(node.mnt, NAMESPACE)):
-        assert os.listdir(d) == [], "%s is not empty" % d
-    assert node.shims() == {}
+    node.assert_store_empty()
