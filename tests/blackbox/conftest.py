@@ -32,9 +32,11 @@ def _binary_present():
         pytest.fail(str(e), pytrace=False)
 
 
-def _start(opts, source_arg=False):
+def _start(opts, source_arg=False, prepare=None):
     m = bfs_helpers.BundleFS(opts, source_arg=source_arg)
     try:
+        if prepare is not None:
+            prepare(m)
         m.start()
     except Exception:
         m.cleanup()
@@ -49,12 +51,13 @@ def _finish(mounts):
 
 
 def _mount_factory():
-    """A factory(source_arg=False, **opts) -> BundleFS; every mount it made is
-    stopped and checked when the fixture using it ends."""
+    """A factory(source_arg=False, prepare=None, **opts) -> BundleFS; prepare(m),
+    if given, runs on the fresh directories before the daemon starts. Every
+    mount it made is stopped and checked when the fixture using it ends."""
     mounts = []
 
-    def factory(source_arg=False, **opts):
-        m = _start(opts, source_arg=source_arg)
+    def factory(source_arg=False, prepare=None, **opts):
+        m = _start(opts, source_arg=source_arg, prepare=prepare)
         mounts.append(m)
         return m
 
@@ -64,7 +67,7 @@ def _mount_factory():
 
 @pytest.fixture
 def mount_bundlefs():
-    """Factory: mount_bundlefs(source_arg=False, **opts) -> BundleFS."""
+    """Factory: mount_bundlefs(source_arg=False, prepare=None, **opts) -> BundleFS."""
     yield from _mount_factory()
 
 

@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """SPEC 2: without state= and work=, bundlefs uses its embedded default store,
-created on first use: /var/lib/bundlefs/{state,work} as root. The test removes
+created on first use: /var/lib/bundlefs/{state,work} as root, and with
+runtime=v2 the separate /var/lib/bundlefs/v2/{state,work}. The test removes
 what it created there (and the store itself if it was not there before)."""
 
 import os
@@ -10,41 +11,51 @@ import subprocess
 import tempfile
 import uuid
 
+import pytest
+
 from bfs_helpers import bundlefs_bin, is_mounted, unmount
 
 STORE = "/var/lib/bundlefs"
 
 
-def test_embedded_default_store_created_and_used():
+@pytest.mark.parametrize("runtime", ["v1", "v2"])
+def test_embedded_default_store_created_and_used(runtime):
     assert os.geteuid() == 0, "the default store of a root daemon is /var/lib/bundlefs"
     existed = os.path.exists(STORE)
+    mine = os.path.join(STORE, "v2") if runtime == "v2" else STORE
+    other = STORE if runtime == "v2" else os.path.join(STORE, "v2")
     mnt = tempfile.mkdtemp(prefix="bfs-default-")
     ns = "dflt" + uuid.uuid4().hex[:12]
+    argv = [bundlefs_bin(), mnt] + (["-o", "runtime=v2"] if runtime == "v2" else [])
     try:
-        r = subprocess.run([bundlefs_bin(), mnt], stdin=subprocess.DEVNULL,
-                           capture_output=True, timeout=20)
+        r = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, timeout=20)
         assert r.returncode == 0, r.stderr
         assert is_mounted(mnt)
         for sub in ("state", "work"):
-            st = os.stat(os.path.join(STORE, sub))
+            st = os.stat(os.path.join(mine, sub))
             assert stat.S_ISDIR(st.st_mode)
             if not existed:
                 assert stat.S_IMODE(st.st_mode) == 0o711
         os.mkdir(os.path.join(mnt, ns))
         os.mkdir(os.path.join(mnt, ns, "web"))
-        assert os.path.isdir(os.path.join(STORE, "state", ns, "web", "rootfs"))
-        assert os.path.isdir(os.path.join(STORE, "work", ns, "web"))
+        assert os.path.isdir(os.path.join(mine, "state", ns, "web", "rootfs"))
+        assert os.path.isdir(os.path.join(mine, "work", ns, "web"))
+        # the bundle is v2 exactly in the v2 store, and nowhere else
+        assert os.path.islink(os.path.join(mine, "state", ns, "web", "work")) is (
+            runtime == "v2")
+        for sub in ("state", "work"):
+            assert not os.path.lexists(os.path.join(other, sub, ns))
         with open(os.path.join(mnt, ns, "web", "address")) as f:
             assert f.read().startswith("unix:///run/containerd/s/")
         os.rmdir(os.path.join(mnt, ns, "web"))
         os.rmdir(os.path.join(mnt, ns))
-        assert not os.path.exists(os.path.join(STORE, "state", ns))
-        assert not os.path.exists(os.path.join(STORE, "work", ns))
+        assert not os.path.exists(os.path.join(mine, "state", ns))
+        assert not os.path.exists(os.path.join(mine, "work", ns))
     finally:
         if is_mounted(mnt):
             unmount(mnt)
         for sub in ("state", "work"):
-            shutil.rmtree(os.path.join(STORE, sub, ns), ignore_errors=True)
+            shutil.rmtree(os.path.join(mine, sub, ns), ignore_errors=True)
         if not existed:
             shutil.rmtree(STORE, ignore_errors=True)
         os.rmdir(mnt)

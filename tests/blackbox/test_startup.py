@@ -42,6 +42,10 @@ def test_version_exits_zero_and_prints_version():
     assert project_version() in out
 
 
+V1_DIR = "io.containerd.runtime.v1.linux"
+V2_DIR = "io.containerd.runtime.v2.task"
+
+
 def _opts(d, **over):
     o = {"state": d.state, "work": d.work, "socket_root": d.socket_root}
     o.update(over)
@@ -61,7 +65,23 @@ BAD_STARTS = {
     "source_state_missing": lambda d: [d.state + "/nope", d.mnt, "-f", "-o",
                                        _opts(d, state=None)],
     "missing_mountpoint": lambda d: ["-f", "-o", _opts(d), d.base + "/nomnt"],
+    # SPEC 2, runtime=: a state dir named after containerd's plugin decides it.
+    "runtime_bad_value": lambda d: ["-f", "-o", _opts(d, runtime="v3"), d.mnt],
+    "runtime_empty_value": lambda d: ["-f", "-o", _opts(d, runtime=""), d.mnt],
+    "runtime_v2_on_v1_dir": lambda d: ["-f", "-o", _opts(d, state=d.base + "/" + V1_DIR,
+                                                         runtime="v2"), d.mnt],
+    "runtime_v1_on_v2_dir": lambda d: ["-f", "-o", _opts(d, state=d.base + "/" + V2_DIR,
+                                                         runtime="v1"), d.mnt],
+    "runtime_v1_on_v2_dir_source": lambda d: [d.base + "/" + V2_DIR + "/", d.mnt, "-f", "-o",
+                                              _opts(d, state=None, runtime="v1")],
+    "v2_dir_with_runtime_root": lambda d: ["-f", "-o", _opts(d, state=d.base + "/" + V2_DIR,
+                                                             runtime_root="/r"), d.mnt],
 }
+# The v1 shim's options are refused with v2.
+BAD_STARTS.update({f"v2_with_{k}": (lambda d, kv=(k, v): ["-f", "-o", _opts(
+    d, runtime="v2", **{kv[0]: kv[1]}), d.mnt]) for k, v in
+    [("runtime_root", "/r"), ("criu", "/usr/sbin/criu"), ("systemd_cgroup", True),
+     ("legacy_address", True)]})
 
 
 @pytest.mark.parametrize("case", sorted(BAD_STARTS))
@@ -71,6 +91,9 @@ def test_bad_start_is_refused(dirs, case):
     with open(d.base + "/afile", "w") as f:
         f.write("x")
     os.mkdir(d.mnt + "/inner")
+    plugin_dirs = [d.base + "/" + V1_DIR, d.base + "/" + V2_DIR]
+    for p in plugin_dirs:
+        os.mkdir(p)
     argv = [bundlefs_bin()] + BAD_STARTS[case](d)
     try:
         r = run(argv)
@@ -85,6 +108,7 @@ def test_bad_start_is_refused(dirs, case):
     assert len(lines) == 1, f"expected one line on stderr, got {err!r}"
     # Nothing was created in the store either.
     assert os.listdir(d.state) == [] and os.listdir(d.work) == []
+    assert all(os.listdir(p) == [] for p in plugin_dirs)
 
 
 def test_state_dir_as_source_argument(mount_bundlefs):

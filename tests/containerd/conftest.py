@@ -1,4 +1,5 @@
-"""Fixtures: a private containerd whose v1 state directory is a bundlefs mount."""
+"""Fixtures: a private containerd whose v1 state directory is a bundlefs mount
+(or its v2 one, for a test module that sets RUNTIME = "v2" and NAMESPACE)."""
 
 import os
 import subprocess
@@ -29,7 +30,8 @@ def node(request):
     if problems:
         pytest.fail("containerd end-to-end test cannot run:\n  " + "\n  ".join(problems),
                     pytrace=False)
-    n = h.Node()
+    n = h.Node(runtime=getattr(request.module, "RUNTIME", "v1"),
+               namespace=getattr(request.module, "NAMESPACE", h.NAMESPACE))
     _NODES.append(n)
 
     def finish():

@@ -1,4 +1,4 @@
-"""A private containerd running its v1 runtime state on a bundlefs mount.
+"""A private containerd running its v1 (or v2) runtime state on a bundlefs mount.
 
 Everything lives under one temporary directory T:
 
@@ -10,6 +10,10 @@ Everything lives under one temporary directory T:
   T/runc                                   runc root (plugin runtime_root)
   T/opt, T/c.sock, T/c.sock.ttrpc          containerd's opt dir and sockets
   T/logs                                   daemon output
+
+With runtime "v2" the plugin directories are io.containerd.runtime.v2.task
+instead (T/runc is then unused: the v2 shim's runc root is runc's default,
+/run/containerd/runc, so the tests use a namespace of their own).
 
 Only the shim sockets (/run/containerd/s/) and ctr's FIFOs
 (/run/containerd/fifo/) are outside T: containerd fixes those paths. Container
@@ -33,11 +37,15 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from bfstest import go_join, mountinfo  # noqa: E402,F401
 
 V1 = "io.containerd.runtime.v1.linux"
+V2 = "io.containerd.runtime.v2.task"
+V2_SHIM_RUNTIME = "io.containerd.runc.v2"
+V2_RUNC_ROOT = "/run/containerd/runc"
+V2_SHIM = "containerd-shim-runc-v2"
 SOCKET_ROOT = "/run/containerd"
 NAMESPACE = "bfs-e2e"
 CMD_TIMEOUT = 30
 READY_TIMEOUT = 20
-REQUIRED_TOOLS = ("containerd", "ctr", "containerd-shim", "runc", "fusermount3")
+REQUIRED_TOOLS = ("containerd", "ctr", "containerd-shim", V2_SHIM, "runc", "fusermount3")
 SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
 
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -363,14 +371,17 @@ class Bundlefs:
 class Node:
     """The private containerd, its bundlefs mount and the containers it ran."""
 
-    def __init__(self):
+    def __init__(self, runtime="v1", namespace=NAMESPACE):
+        self.runtime = runtime
+        self.namespace = namespace
+        plugin = V2 if runtime == "v2" else V1
         self.tmp = tempfile.mkdtemp(prefix="bundlefs-ctrd.")
         os.chmod(self.tmp, 0o711)
         t = self.tmp
         self.root = os.path.join(t, "root")
         self.state = os.path.join(t, "state")
-        self.work = os.path.join(self.root, V1)
-        self.mnt = os.path.join(self.state, V1)
+        self.work = os.path.join(self.root, plugin)
+        self.mnt = os.path.join(self.state, plugin)
         self.bstate = os.path.join(t, "bstate")
         self.runc_root = os.path.join(t, "runc")
         self.opt = os.path.join(t, "opt")
@@ -422,9 +433,12 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
     def fs_options(self, readonly=False):
         """bundlefs options matching this containerd's configuration."""
         opts = ["ro"] if readonly else []
+        if self.runtime == "v2":
+            opts.append("runtime=v2")   # bstate's name does not say it
+        else:
+            opts.append("runtime_root=" + self.runc_root)
         return opts + ["state=" + self.bstate, "work=" + self.work,
-                       "daemon_address=" + self.address, "runtime_root=" + self.runc_root,
-                       "bundle_root=" + self.mnt]
+                       "daemon_address=" + self.address, "bundle_root=" + self.mnt]
 
     # -- bundlefs
 
@@ -490,7 +504,7 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
         return "\n".join([l for l in text if not any(n in l for n in noise)][-lines:])
 
     def ctr(self, *args, check=True, timeout=CMD_TIMEOUT):
-        argv = ["ctr", "--address", self.address, "--namespace", NAMESPACE] + list(args)
+        argv = ["ctr", "--address", self.address, "--namespace", self.namespace] + list(args)
         try:
             r = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True,
                                timeout=timeout)
@@ -513,10 +527,11 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
         return result
 
     def run(self, name, *args):
-        """`ctr run` with the v1 runtime; remembers the container for cleanup."""
+        """`ctr run` with the node's runtime; remembers the container for cleanup."""
         self.containers.add(name)
         self.names.add(name)
-        return self.ctr("run", "--runtime", V1, *args)
+        return self.ctr("run", "--runtime", V2_SHIM_RUNTIME if self.runtime == "v2" else V1,
+                        *args)
 
     def remove_container(self, name):
         """kill, delete the task, delete the container (each may already be gone)."""
@@ -536,40 +551,62 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
     # -- paths of one container
 
     def bundle(self, name):
-        return os.path.join(self.mnt, NAMESPACE, name)
+        return os.path.join(self.mnt, self.namespace, name)
 
     def backing_bundle(self, name):
-        return os.path.join(self.bstate, NAMESPACE, name)
+        return os.path.join(self.bstate, self.namespace, name)
 
     def work_dir(self, name):
-        return os.path.join(self.work, NAMESPACE, name)
+        return os.path.join(self.work, self.namespace, name)
 
-    def leftovers(self, name):
-        """Everything that still exists for a deleted container."""
+    def leftovers(self, name, group=None):
+        """Everything that still exists for a deleted container (a v2 one of
+        shim group `group`: its socket is the group's)."""
         found = []
-        for base in (os.path.join(self.bstate, NAMESPACE), os.path.join(self.work, NAMESPACE)):
+        for base in (os.path.join(self.bstate, self.namespace),
+                     os.path.join(self.work, self.namespace)):
             for entry in (name, "." + name):
                 p = os.path.join(base, entry)
                 if os.path.lexists(p):
                     found.append(p)
         if os.path.lexists(self.bundle(name)):
             found.append(self.bundle(name))
-        sock = shim_address(self.address, NAMESPACE, name)[len("unix://"):]
+        sock = shim_address(self.address, self.namespace, group or name)[len("unix://"):]
         if os.path.lexists(sock):
             found.append(sock)
         return found
 
+    def remove_and_check(self, name, group=None):
+        """remove_container, then assert it is gone with nothing left behind."""
+        self.remove_container(name)
+        assert name not in self.containers, "container %s could not be deleted" % name
+        assert self.leftovers(name, group) == [], "deleting %s left these behind" % name
+
+    def assert_store_empty(self):
+        """Every container of the namespace deleted: nothing of them anywhere."""
+        assert self.containers == set(), "containers left: %r" % self.containers
+        for d in (os.path.join(self.bstate, self.namespace),
+                  os.path.join(self.work, self.namespace),
+                  os.path.join(self.mnt, self.namespace)):
+            assert os.listdir(d) == [], "%s is not empty" % d
+        assert self.shims() == {}
+
     def shims(self):
         """{pid: argv} of containerd-shim processes that belong to this node."""
         return {pid: argv for pid, argv in processes().items()
-                if os.path.basename(argv[0]) == "containerd-shim" and
+                if os.path.basename(argv[0]) in ("containerd-shim", V2_SHIM) and
                 any(self.tmp + "/" in a or a == self.address for a in argv)}
 
     def shim_of(self, name):
-        want = self.work_dir(name)
+        """The shim serving container name: v1's has -workdir W/<ns>/<id>; v2's
+        server has the -id of the first container of its group."""
+        if self.runtime == "v2":
+            want = ("id", name)
+        else:
+            want = ("workdir", self.work_dir(name))
         found = [pid for pid, argv in self.shims().items()
-                 if parse_shim_flags(argv).get("workdir") == want]
-        assert len(found) == 1, "expected one shim with -workdir %s, found %r" % (want, found)
+                 if parse_shim_flags(argv).get(want[0]) == want[1] and "start" not in argv]
+        assert len(found) == 1, "expected one shim with -%s %s, found %r" % (want + (found,))
         return found[0]
 
     # -- cleanup
@@ -600,17 +637,22 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
         for pid in self.shims():
             problems.append("containerd-shim %d was still running" % pid)
             _kill(pid)
-        for ns in _listdir(self.runc_root):
-            for cid in _listdir(os.path.join(self.runc_root, ns)):
-                problems.append("runc container %s/%s was still there" % (ns, cid))
+        runc_roots = [os.path.join(self.runc_root, ns) for ns in _listdir(self.runc_root)]
+        if self.runtime == "v2":
+            runc_roots = [os.path.join(V2_RUNC_ROOT, self.namespace)]
+        for root in runc_roots:
+            for cid in _listdir(root):
+                problems.append("runc container %s/%s was still there" % (root, cid))
                 attempt("runc delete " + cid, subprocess.run,
-                        ["runc", "--root", os.path.join(self.runc_root, ns), "delete",
-                         "--force", cid], capture_output=True, timeout=CMD_TIMEOUT)
+                        ["runc", "--root", root, "delete", "--force", cid],
+                        capture_output=True, timeout=CMD_TIMEOUT)
+            if self.runtime == "v2" and os.path.isdir(root) and not _listdir(root):
+                attempt("removing " + root, os.rmdir, root)
         for name in self.containers:
-            sock = shim_address(self.address, NAMESPACE, name)[len("unix://"):]
+            sock = shim_address(self.address, self.namespace, name)[len("unix://"):]
             if os.path.lexists(sock):
                 attempt("removing " + sock, os.unlink, sock)
-        _remove_cgroup_parents(NAMESPACE)
+        _remove_cgroup_parents(self.namespace)
         attempt("removing ctr FIFOs", _remove_fifo_dirs, self.names)
 
         # Mounts: container rootfs overlays first, then the bundlefs mounts.

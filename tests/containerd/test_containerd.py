@@ -27,9 +27,7 @@ def _assert_deleted(node, name):
 
 
 def _remove(node, name):
-    node.remove_container(name)
-    assert name not in node.containers, "container %s could not be deleted" % name
-    _assert_deleted(node, name)
+    node.remove_and_check(name)
 
 
 def test_mount_is_bundlefs_over_separate_store(node):
@@ -220,8 +218,4 @@ def test_image_container_rootfs_mounted_in_bundle(node, image):
 
 def test_store_empty_after_deletes(node):
     """Every container this module ran is deleted: nothing of them is left anywhere."""
-    assert node.containers == set(), "containers left: %r" % node.containers
-    for d in (os.path.join(node.bstate, NAMESPACE), os.path.join(node.work, NAMESPACE),
-              os.path.join(node.mnt, NAMESPACE)):
-        assert os.listdir(d) == [], "%s is not empty" % d
-    assert node.shims() == {}
+    node.assert_store_empty()

@@ -3,9 +3,10 @@
 bundlefs mount until a call fails (the daemon was killed), logging each
 operation before it starts ("B op id tag") and after it completed ("D op id
 tag"), each line flushed to disk before the next call; a failed call is
-logged as "F op id tag errno step" and ends the writer.
+logged as "F op id tag errno step" and ends the writer. With ADDRESS given, every
+write also stores the bundle's `address` after its config.json.
 
-usage: crash_writer.py MNT NS PREFIX POOL CYCLE SEED LOG
+usage: crash_writer.py MNT NS PREFIX POOL CYCLE SEED LOG [ADDRESS]
 """
 
 import os
@@ -15,11 +16,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from relhelpers import config_version  # noqa: E402
+from relhelpers import address_version, config_version, write_file  # noqa: E402
 
 
 def main():
     mnt, ns, prefix, pool, cycle, seed, logpath = sys.argv[1:8]
+    with_address = sys.argv[8:9] == ["address"]
     rnd = random.Random(int(seed))
     ids = [f"{prefix}-{k}" for k in range(int(pool))]
     log = open(logpath, "a", buffering=1)
@@ -64,6 +66,12 @@ def main():
                 finally:
                     step = "close"
                     os.close(fd)
+                if with_address:
+                    err, where = write_file(os.path.join(path, "address"),
+                                            address_version(bid, tag))
+                    if err is not None:
+                        step = "address-" + where
+                        raise OSError(err, os.strerror(err))
             note(f"D {op} {bid} {tag}")
         except OSError as e:
             note(f"F {op if step != 'lookup' else 'lookup'} {bid} {tag} {e.errno} {step}")

@@ -24,7 +24,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests" / "common"))
 
-from bfstest import (bundlefs_bin, diff_snapshots, errno_of, log_problems,  # noqa: E402,F401
+from bfstest import (bundlefs_bin, diff_snapshots, errno_of, go_join, log_problems,  # noqa: E402,F401
                      mode_of, mountinfo, read_log, snapshot_tree, unmount, wait_started)
 from bfstest import read_bytes as read_file  # noqa: E402,F401
 from bfstest import write_through as write_file  # noqa: E402,F401
@@ -277,3 +277,10 @@ def config_tag(data):
         return t["id"], t["tag"]
     except (ValueError, KeyError, TypeError):
         return None
+
+
+def address_version(bid, tag):
+    """The address the crash-storm writers store as version `tag` of bundle
+    `bid` (a v2 shim's format: no newline)."""
+    return ("unix:///run/containerd/s/" + hashlib.sha256(f"{bid}/{tag}".encode()).hexdigest()
+            ).encode()

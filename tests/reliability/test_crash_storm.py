@@ -2,7 +2,9 @@
 """Crash safety (SPEC 5.4): writers create, rewrite and delete bundles through
 the mount while the daemon is killed with SIGKILL at random moments; after
 each restart on the same (stale) mountpoint the store holds only whole
-bundles, no leftovers, and everything a completed call reported as done."""
+bundles, no leftovers, and everything a completed call reported as done.
+The storm runs on a v1 and on a runtime=v2 mount (SPEC 7.1: a v2 bundle is
+whole with its work link too); the v2 writers also store `address`."""
 
 import errno
 import os
@@ -13,11 +15,15 @@ import sys
 import time
 from pathlib import Path
 
-from relhelpers import (config_tag, config_version, leftovers, mode_of, mounts_below,
-                        read_file)
+import pytest
+
+from relhelpers import (address_version, config_tag, config_version, go_join, leftovers,
+                        mode_of, mounts_below, read_file)
 
 HERE = Path(__file__).resolve().parent
 CYCLES = int(os.environ.get("BUNDLEFS_CRASH_CYCLES", "15"))
+# The v2 run repeats what v1 covers but for the v2 skeleton: fewer cycles.
+CYCLES_V2 = int(os.environ.get("BUNDLEFS_CRASH_CYCLES_V2", "8"))
 WRITERS = 3
 POOL = 10
 # What a call in flight sees when the daemon dies under it.
@@ -30,9 +36,27 @@ RESTART_DELAY = float(os.environ.get("BUNDLEFS_CRASH_RESTART_DELAY", "0"))
 ABSENT, NO_CONFIG = None, ""
 
 
-def actual_state(st, ns):
+def v2_problems(st, ns, name, tags):
+    """How the v2 parts of visible bundle `name` are not whole: its work link
+    (SPEC 7.1), and its address, if stored, being no version written."""
+    bad = []
+    link = st.s(ns, name, "work")
+    if not os.path.islink(link):
+        bad.append(f"{name}: no work link")
+    elif os.readlink(link) != go_join(st.work, ns, name):
+        bad.append(f"{name}: work -> {os.readlink(link)}, not W/{ns}/{name}")
+    addr = st.s(ns, name, "address")
+    if os.path.lexists(addr):
+        data = read_file(addr) if stat.S_ISREG(os.lstat(addr).st_mode) else None
+        if data not in {address_version(name, t) for t in tags.get(name, ())}:
+            bad.append(f"{name}: address {data!r} is no version written (torn?)")
+    return bad
+
+
+def actual_state(st, ns, v2_tags=None):
     """{id: ABSENT | NO_CONFIG | tag} from the backing store, and a list of
-    every way a visible bundle is not whole."""
+    every way a visible bundle is not whole; with v2_tags (the tags written
+    so far per id) the v2 parts are checked too."""
     bad = []
     states = {}
     for name in sorted(os.listdir(st.s(ns))):
@@ -55,6 +79,8 @@ def actual_state(st, ns):
             bad.append(f"{name}: no work directory W/{ns}/{name}")
         elif mode_of(wp) != 0o711:
             bad.append(f"{name}: W/{ns}/{name} mode {mode_of(wp):o}, not 711")
+        if v2_tags is not None:
+            bad += v2_problems(st, ns, name, v2_tags)
         cfg = st.s(ns, name, "config.json")
         if not os.path.lexists(cfg):
             states[name] = NO_CONFIG
@@ -112,10 +138,14 @@ def writer_errors(logs):
     return out
 
 
-def test_crash_storm(store):
+@pytest.mark.parametrize("runtime", ["v1", "v2"])
+def test_crash_storm(store, runtime):
+    v2 = runtime == "v2"
+    opts = {"runtime": "v2"} if v2 else None
+    cycles = CYCLES_V2 if v2 else CYCLES
     st = store()
     st.expect_log(r"^bundlefs: removed \d+ leftovers of interrupted operations$")
-    st.start()
+    st.start(opts)
     ns = "storm"
     os.mkdir(st.m(ns))
     rnd = random.Random(int(os.environ.get("BUNDLEFS_CRASH_SEED", "5404")))
@@ -123,8 +153,9 @@ def test_crash_storm(store):
     figures = {"cycles": 0, "ops_done": 0, "inflight": 0, "bundles_seen": 0,
                "no_config": 0}
     failures = []
+    all_tags = {}
     started = time.monotonic()
-    for cycle in range(CYCLES):
+    for cycle in range(cycles):
         logs = []
         procs = []
         for w in range(WRITERS):
@@ -132,7 +163,8 @@ def test_crash_storm(store):
             logs.append(lp)
             procs.append(subprocess.Popen(
                 [sys.executable, str(HERE / "crash_writer.py"), st.mnt, ns, f"w{w}",
-                 str(POOL), str(cycle), str(rnd.randrange(1 << 30)), lp]))
+                 str(POOL), str(cycle), str(rnd.randrange(1 << 30)), lp]
+                + (["address"] if v2 else [])))
         time.sleep(rnd.uniform(0.4, 1.6))
         old_pid = st.current.pid
         st.current.kill9()
@@ -145,7 +177,7 @@ def test_crash_storm(store):
                 failures.append(f"cycle {cycle}: a writer hung after the daemon died")
         # Mount again on the stale mountpoint; no clean-up by hand.
         time.sleep(RESTART_DELAY)
-        st.start()
+        st.start(opts)
         pids = (f"(killed daemon {old_pid:x}, new daemon {st.current.pid:x}, whose log "
                 f"says {st.current.log_text()!r})")
         layers = len(mounts_below(st.mnt))
@@ -154,6 +186,8 @@ def test_crash_storm(store):
                             f"after the restart (the stale one was not replaced) {pids}")
         figures["cycles"] += 1
         done, tags, inflight = replay(model, logs)
+        for bid, ts in tags.items():
+            all_tags.setdefault(bid, set()).update(ts)
         figures["ops_done"] += done
         figures["inflight"] += inflight
         for op, bid, err, step in writer_errors(logs):
@@ -163,7 +197,7 @@ def test_crash_storm(store):
         left = leftovers(st.state, st.work)
         if left:
             failures.append(f"cycle {cycle}: leftovers after the sweep: {left} {pids}")
-        states, bad = actual_state(st, ns)
+        states, bad = actual_state(st, ns, all_tags if v2 else None)
         failures += [f"cycle {cycle}: {b}" for b in bad]
         figures["bundles_seen"] += len(states)
         figures["no_config"] += sum(1 for v in states.values() if v == NO_CONFIG)
@@ -187,7 +221,7 @@ def test_crash_storm(store):
     figures["seconds"] = round(time.monotonic() - started, 1)
     print(f"crash storm: {figures}")
     assert not failures, "\n".join(failures[:40])
-    assert figures["ops_done"] > CYCLES, f"the writers did too little: {figures}"
+    assert figures["ops_done"] > cycles, f"the writers did too little: {figures}"
 
 
 def test_remount_right_after_kill(store):
