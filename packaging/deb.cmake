@@ -8,14 +8,16 @@ set(BUNDLEFS_PACKAGE_MAINTAINER "bundlefs maintainers <bundlefs@localhost>" CACH
 set(CPACK_PACKAGE_NAME bundlefs)
 set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
 set(CPACK_PACKAGE_CONTACT "${BUNDLEFS_PACKAGE_MAINTAINER}")
-set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "FUSE filesystem presenting containerd runtime-v1 bundles")
+set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "FUSE filesystem presenting containerd's bundles")
 set(CPACK_PACKAGE_DESCRIPTION
-	"bundlefs presents the bundles of containerd's io.containerd.runtime.v1.linux
-runtime as a directory tree, so that they can be inspected, created and
-deleted with ls, cat, mkdir, cp and rmdir: read-only over a live node, or as
-containerd's own state directory.
-This package contains the daemon, the mount(8) helper mount.bundlefs, a
-systemd mount unit and the manual pages.")
+	"bundlefs presents the bundles of containerd's runtimes v1
+(io.containerd.runtime.v1.linux) and v2 (io.containerd.runtime.v2.task) as a
+directory tree, so that they can be inspected, created and deleted with ls,
+cat, mkdir, cp and rmdir: read-only over a live node, or as containerd's own
+state directory.
+This package contains the daemon, the mount(8) helper mount.bundlefs, two
+systemd mount units (read-only views of the v1 and the v2 directories) and
+the manual pages.")
 
 # The package installs exactly where the binaries expect to be: the helper has
 # the daemon's path compiled in from CMAKE_INSTALL_PREFIX (use /usr).

@@ -9,7 +9,13 @@ import pytest
 
 from conftest import REPO, run
 
-UNIT = REPO / "mount-helper" / "systemd" / "run-bundlefs.mount"
+UNITS = REPO / "mount-helper" / "systemd"
+# Each unit: its file, the containerd plugin directory it shows, its mountpoint.
+UNIT_CASES = {
+    "v1": (UNITS / "run-bundlefs.mount", "io.containerd.runtime.v1.linux", "/run/bundlefs"),
+    "v2": (UNITS / "run-bundlefs_v2.mount", "io.containerd.runtime.v2.task",
+           "/run/bundlefs_v2"),
+}
 MANPAGES = [REPO / "docs" / "man" / p for p in ("bundlefs.8", "mount.bundlefs.8")]
 
 
@@ -17,11 +23,19 @@ def systemd_escape_path(path):
     return run(["systemd-escape", "-p", path]).stdout.strip()
 
 
-def test_unit_verify(tmp_path):
+def test_units_are_the_known_ones():
+    """Every unit in the tree is checked below (and installed: test_install)."""
+    assert sorted(p.name for p in UNITS.iterdir()) == \
+        sorted(c[0].name for c in UNIT_CASES.values())
+
+
+@pytest.mark.parametrize("case", UNIT_CASES)
+def test_unit_verify(tmp_path, case):
     """systemd-analyze verify when available (it runs without a running
     systemd); otherwise parse the unit and check its essential settings."""
-    unit = tmp_path / UNIT.name
-    shutil.copy(UNIT, unit)
+    src, plugin, where = UNIT_CASES[case]
+    unit = tmp_path / src.name
+    shutil.copy(src, unit)
     if shutil.which("systemd-analyze"):
         r = run(["systemd-analyze", "verify", "--man=no", unit], check=False)
         assert r.returncode == 0 and r.stderr == "", r.stderr
@@ -30,22 +44,49 @@ def test_unit_verify(tmp_path):
     cp.read(unit)
     m = cp["Mount"]
     assert m["Type"] == "bundlefs"
-    assert m["What"] == "/run/containerd/io.containerd.runtime.v1.linux"
+    assert m["What"] == f"/run/containerd/{plugin}"
+    assert m["Where"] == where
     opts = m["Options"].split(",")
     assert "ro" in opts
-    assert "work=/var/lib/containerd/io.containerd.runtime.v1.linux" in opts
+    assert f"work=/var/lib/containerd/{plugin}" in opts
+    runtime = [o for o in opts if o.startswith("runtime=")]
+    assert runtime in ([], [f"runtime={case}"]), runtime
+    if case == "v2":
+        assert not {"runtime_root", "criu", "systemd_cgroup", "legacy_address"} & \
+            {o.split("=")[0] for o in opts}, "v1-only options are refused with v2"
     assert "containerd.service" in cp["Unit"]["After"].split()
+    conds = [l.split("=", 1)[1] for l in src.read_text().splitlines()
+             if l.startswith("ConditionPathIsDirectory=")]
+    assert sorted(conds) == sorted([m["What"], f"/var/lib/containerd/{plugin}"])
     assert cp["Install"]["WantedBy"] == "multi-user.target"
+    # The name systemd gives a mount unit at Where= (escaping by hand when
+    # systemd-escape is missing: "/" -> "-", other specials -> \xNN).
     if shutil.which("systemd-escape"):
-        assert systemd_escape_path(m["Where"]) + ".mount" == UNIT.name
+        assert systemd_escape_path(m["Where"]) + ".mount" == src.name
+    assert escape_path_by_hand(m["Where"]) + ".mount" == src.name
 
 
-def test_unit_verify_catches_errors(tmp_path):
+def escape_path_by_hand(path):
+    """systemd-escape --path for the simple paths the units use."""
+    out = []
+    for i, ch in enumerate(path.strip("/")):
+        if ch == "/":
+            out.append("-")
+        elif ch.isascii() and (ch.isalnum() or ch in ":_" or (ch == "." and i)):
+            out.append(ch)
+        else:
+            out.append("\\x%02x" % ord(ch))
+    return "".join(out)
+
+
+@pytest.mark.parametrize("case", UNIT_CASES)
+def test_unit_verify_catches_errors(tmp_path, case):
     """The check above can fail: a Where= that does not match the name."""
     if not shutil.which("systemd-analyze"):
         pytest.skip("systemd-analyze is not installed")
-    unit = tmp_path / UNIT.name
-    unit.write_text(UNIT.read_text().replace("Where=/run/bundlefs", "Where=/run/other"))
+    src, _, where = UNIT_CASES[case]
+    unit = tmp_path / src.name
+    unit.write_text(src.read_text().replace(f"Where={where}\n", "Where=/run/other\n"))
     r = run(["systemd-analyze", "verify", "--man=no", unit], check=False)
     assert r.returncode != 0
 
@@ -72,28 +113,44 @@ def test_bundlefs_page_documents_every_option():
     for opt in ("state", "work", "daemon_address", "socket_root", "runtime_root", "criu",
                 "bundle_root"):
         assert f".It Cm {opt} Ns = Ns" in text, opt
+    assert ".It Cm runtime Ns = Ns" in text
     for flag in ("ro", "systemd_cgroup", "legacy_address"):
         assert f".It Cm {flag}\n" in text, flag
-    for name in ("config.json", "address", "shim-config", "runc-options", "rootfs/"):
-        assert name in text
+    for name in ("config.json", "address", "shim-config", "runc-options", "status",
+                 "rootfs/", "bootstrap.json", "options.json", "shim-binary-path"):
+        assert name in text, name
+    for unit in UNIT_CASES.values():
+        assert unit[0].name in text, unit[0].name
     assert ".Sh FILES" in text and ".Sh THE TREE" in text
 
 
 FSTAB_GENERATOR = Path("/lib/systemd/system-generators/systemd-fstab-generator")
 
 
-def test_documented_fstab_line(tmp_path):
-    """The fstab line of docs/INSTALL.md gives a mount after containerd that
-    is not ordered before local-fs.target (containerd is after it)."""
-    lines = [l for l in (REPO / "docs" / "INSTALL.md").read_text().splitlines()
-             if l.startswith("/run/containerd/io.containerd.runtime.v1.linux /mnt/bundles ")]
+# The fstab lines documented for each runtime: plugin directory, mountpoint.
+FSTAB_CASES = {
+    "v1": ("io.containerd.runtime.v1.linux", "/mnt/bundles"),
+    "v2": ("io.containerd.runtime.v2.task", "/mnt/bundles-v2"),
+}
+
+
+@pytest.mark.parametrize("doc", ["docs/INSTALL.md", "README.md"])
+@pytest.mark.parametrize("case", FSTAB_CASES)
+def test_documented_fstab_line(tmp_path, case, doc):
+    """The fstab line of docs/INSTALL.md (and the README) for each runtime
+    gives a mount after containerd that is not ordered before
+    local-fs.target (containerd is after it)."""
+    plugin, where = FSTAB_CASES[case]
+    lines = [l for l in (REPO / doc).read_text().splitlines()
+             if l.startswith(f"/run/containerd/{plugin} {where} ")]
     assert len(lines) == 1
     fields = lines[0].split()
     assert fields[2] == "bundlefs"
     opts = fields[3].split(",")
     assert "ro" in opts and "nofail" in opts
     assert "x-systemd.after=containerd.service" in opts
-    assert "work=/var/lib/containerd/io.containerd.runtime.v1.linux" in opts
+    assert f"work=/var/lib/containerd/{plugin}" in opts
+    assert [o for o in opts if o.startswith("runtime=")] in ([], [f"runtime={case}"])
     if not FSTAB_GENERATOR.exists():
         return
     (tmp_path / "fstab").write_text(lines[0] + "\n")
@@ -103,7 +160,7 @@ def test_documented_fstab_line(tmp_path):
     env = {"SYSTEMD_FSTAB": str(tmp_path / "fstab"), "SYSTEMD_PROC_CMDLINE": "",
            "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}
     run([FSTAB_GENERATOR, *out], env=env)
-    unit = out[0] / "mnt-bundles.mount"
+    unit = out[0] / (escape_path_by_hand(where) + ".mount")
     text = unit.read_text()
     assert "After=containerd.service" in text.splitlines()
     assert "Before=local-fs.target" not in text

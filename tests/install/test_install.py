@@ -17,6 +17,7 @@ INSTALLED = {
     "bin/bundlefs": 0o755,
     "sbin/mount.bundlefs": 0o755,
     "lib/systemd/system/run-bundlefs.mount": 0o644,
+    "lib/systemd/system/run-bundlefs_v2.mount": 0o644,
     "share/man/man8/bundlefs.8.gz": 0o644,
     "share/man/man8/mount.bundlefs.8.gz": 0o644,
     "share/doc/bundlefs/copyright": 0o644,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import require_real, run, umount_and_wait
+from conftest import REPO, require_real, run, umount_and_wait
 from test_install import INSTALLED
 
 DEPENDS = {"fuse3", "libfuse3-3", "libjson-c5", "libssl3", "libc6"}
@@ -50,6 +50,15 @@ def test_maintainer_scripts_executable(deb, tmp_path):
     run(["dpkg-deb", "-e", deb, tmp_path / "ctl"])
     for script in ("postinst", "prerm", "postrm"):
         assert os.stat(tmp_path / "ctl" / script).st_mode & 0o777 == 0o755
+
+
+def test_prerm_stops_every_unit():
+    """Removal stops and disables each mount unit the package ships."""
+    prerm = (REPO / "packaging" / "debian" / "prerm").read_text()
+    units = [Path(rel).name for rel in INSTALLED if rel.startswith("lib/systemd/system/")]
+    assert len(units) == 2
+    for unit in units:
+        assert unit in prerm, unit
 
 
 def dpkg_status(pkg):
