@@ -195,6 +195,8 @@ mode_t create_mode(fuse_req_t req, int dirfd, mode_t mode);
  * caller has it open (else -1); 0 or -errno. Counts one lookup on success.
  */
 int lookup_entry(struct node *parent, int dirfd, const char *name, struct fuse_entry_param *e);
+/* Whether the bundle directory bundle_fd holds a stored config.json (SPEC 3.2). */
+bool bundle_complete(int bundle_fd);
 /* The attributes of n now. */
 int node_stat(struct node *n, struct stat *st);
 

@@ -129,6 +129,48 @@ static int overlay_stat(struct node *n, const struct ovl *ov, struct stat *st)
 	return ret < 0 ? ret : ovl_stat(&bfs.ovl, ov, ns, id, st);
 }
 
+/*
+ * A v2 bundle's `work` link (SPEC 7.2): made at creation, never followed,
+ * never removed or renamed through the mount.
+ */
+static bool is_work_link(struct node *parent, const char *name)
+{
+	return bfs.runtime == OVL_V2 && !strcmp(name, "work") && node_is_bundle(parent);
+}
+
+bool bundle_complete(int bundle_fd)
+{
+	struct stat st;
+
+	return fstatat(bundle_fd, "config.json", &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	       S_ISREG(st.st_mode);
+}
+
+/*
+ * The VFS answers symlink(2) onto a name that a LOOKUP finds with EEXIST and
+ * never sends the request, yet containerd's v2 NewBundle makes the work link
+ * itself after its mkdir, before it writes config.json. So until the bundle
+ * is complete its work link, whole in the store, does not show through the
+ * mount: the identical symlink(2) then reaches the daemon and succeeds
+ * unchanged (SPEC 7.2). From config.json on, it is listed and read.
+ */
+static bool work_hidden(struct node *parent, int dirfd, const char *name)
+{
+	bool hide;
+	int fd;
+
+	if (!is_work_link(parent, name))
+		return false;
+	if (dirfd >= 0)
+		return !bundle_complete(dirfd);
+	fd = resolve_node_dir(parent);
+	if (fd < 0)
+		return false;
+	hide = !bundle_complete(fd);
+	close(fd);
+	return hide;
+}
+
 int lookup_entry(struct node *parent, int dirfd, const char *name, struct fuse_entry_param *e)
 {
 	const struct ovl *ov;
@@ -139,6 +181,8 @@ int lookup_entry(struct node *parent, int dirfd, const char *name, struct fuse_e
 
 	if (strlen(name) > NAME_MAX)
 		return -ENAMETOOLONG;
+	if (kind == NK_INSIDE && work_hidden(parent, dirfd, name))
+		return -ENOENT;
 	if (kind == NK_OVERLAY) {
 		ret = overlay_stat(parent, ov, &st);
 	} else if (dirfd >= 0) {
@@ -167,7 +211,9 @@ static void bfs_lookup(fuse_req_t req, fuse_ino_t pino, const char *name)
 	NODE_OR_STALE(req, pino, parent);
 
 	ret = lookup_entry(parent, -1, name, &e);
-	if (ret == -ENOENT && node_child_kind(parent, name, &ov) != NK_OVERLAY) {
+	/* Overlay files and a hidden work link may appear at any moment: not cached. */
+	if (ret == -ENOENT && node_child_kind(parent, name, &ov) != NK_OVERLAY &&
+	    !is_work_link(parent, name)) {
 		/* A negative entry, cached as long as a positive one. */
 		memset(&e, 0, sizeof(e));
 		e.entry_timeout = BFS_ENTRY_TIMEOUT;
@@ -438,15 +484,6 @@ static void bfs_readlink(fuse_req_t req, fuse_ino_t ino)
 	close(fd);
 }
 
-/*
- * A v2 bundle's `work` link (SPEC 7.2): made at creation, never followed,
- * never removed or renamed through the mount.
- */
-static bool is_work_link(struct node *parent, const char *name)
-{
-	return bfs.runtime == OVL_V2 && !strcmp(name, "work") && node_is_bundle(parent);
-}
-
 /* New entries other than directories live inside bundles (and hidden trees). */
 static int may_create(struct node *parent, const char *name)
 {
@@ -513,6 +550,31 @@ static int same_work_link(struct node *parent, const char *target)
 	return (size_t)n == strlen(target) && !memcmp(buf, target, (size_t)n);
 }
 
+/* The entry of the work link an identical symlink(2) found: not cached (it may be hidden). */
+static void reply_work_link(fuse_req_t req, struct node *parent)
+{
+	struct fuse_entry_param e;
+	struct node *n = NULL;
+	struct stat st;
+	int dfd = resolve_node_dir(parent), ret;
+
+	if (dfd < 0) {
+		fuse_reply_err(req, -dfd);
+		return;
+	}
+	ret = fstatat(dfd, "work", &st, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
+	close(dfd);
+	if (ret == 0 && !(n = node_attach(parent, "work", NK_INSIDE, &st, NULL)))
+		ret = -ENOMEM;
+	if (ret < 0) {
+		fuse_reply_err(req, -ret);
+		return;
+	}
+	fill_entry(&e, n, &st);
+	e.entry_timeout = 0;
+	fuse_reply_entry(req, &e);
+}
+
 static void bfs_symlink(fuse_req_t req, const char *target, fuse_ino_t pino, const char *name)
 {
 	int ret;
@@ -522,7 +584,7 @@ static void bfs_symlink(fuse_req_t req, const char *target, fuse_ino_t pino, con
 	if (ret == 0 && is_work_link(parent, name)) {
 		ret = same_work_link(parent, target);
 		if (ret > 0) {
-			reply_new_entry(req, parent, name);
+			reply_work_link(req, parent);
 			return;
 		}
 	}

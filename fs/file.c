@@ -443,6 +443,8 @@ static int bundle_list(int fd, struct dir_state *d)
 	const struct ovl *computed[8];
 	size_t ncomputed = 0, cap = 0;
 	char dents[32768];
+	/* A v2 work link shows once the bundle is complete (entry.c, work_hidden). */
+	bool hide_work = bfs.runtime == OVL_V2 && !bundle_complete(fd);
 	ssize_t n;
 	int ret = 0;
 
@@ -459,6 +461,8 @@ static int bundle_list(int fd, struct dir_state *d)
 
 			pos += de->d_reclen;
 			if (ov && !ovl_listed(ov, fd, de->d_name, de->d_type))
+				continue;
+			if (hide_work && !strcmp(de->d_name, "work"))
 				continue;
 			for (size_t i = 0; ov && i < ncomputed; i++)
 				if (computed[i] == ov)

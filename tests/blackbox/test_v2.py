@@ -13,8 +13,8 @@ import subprocess
 
 import pytest
 
-from bfs_helpers import (DEFAULT_DAEMON_ADDRESS, computed_address, errno_of, go_join, ident, mode_of, q,
-                         read_bytes, shim_config_v2_text, wait_until)
+from bfs_helpers import (DEFAULT_DAEMON_ADDRESS, VALID_SPEC, computed_address, errno_of, go_join,
+                         ident, mode_of, q, read_bytes, shim_config_v2_text, wait_until)
 
 DEFAULT_RUNC_ROOT = "/run/containerd/runc"
 GROUP_ANN = "io.containerd.runc.v2.group"
@@ -35,6 +35,13 @@ def write(path, data):
 def work_target(m, ns, bid):
     """The link target NewBundle makes: the absolute Join(W, ns, id)."""
     return go_join(m.work, ns, bid)
+
+
+def complete_bundle(m):
+    """A bundle with its config.json: its work link shows through the mount."""
+    ns, bid = m.new_bundle()
+    write(m.m(ns, bid, "config.json"), VALID_SPEC)
+    return ns, bid
 
 
 def settled(path, want, timeout=2.0):
@@ -64,11 +71,16 @@ def test_mkdir_builds_newbundle_skeleton(v2, umask):
     assert os.path.isabs(os.readlink(v2.s(ns, bid, "work")))
     assert sorted(os.listdir(v2.s(ns, bid))) == ["rootfs", "work"]
     assert os.listdir(v2.w(ns, bid)) == [] and os.listdir(v2.s(ns, bid, "rootfs")) == []
-    # Through the mount: the link as it is, the overlay files, no runc-options.
+    # Through the mount, until config.json: the overlay files, no runc-options,
+    # and no work link yet (containerd makes it itself next: see below).
+    assert sorted(os.listdir(v2.m(ns, bid))) == ["address", "rootfs", "shim-config", "status"]
+    assert errno_of(os.lstat, v2.m(ns, bid, "work")) == errno.ENOENT
+    # Complete: the link as it is.
+    write(v2.m(ns, bid, "config.json"), VALID_SPEC)
     assert os.readlink(v2.m(ns, bid, "work")) == work_target(v2, ns, bid)
     assert stat.S_ISLNK(os.lstat(v2.m(ns, bid, "work")).st_mode)
-    assert sorted(os.listdir(v2.m(ns, bid))) == ["address", "rootfs", "shim-config", "status",
-                                                 "work"]
+    assert sorted(os.listdir(v2.m(ns, bid))) == ["address", "config.json", "rootfs",
+                                                 "shim-config", "status", "work"]
 
 
 def test_mkdir_removes_leftover_work_dir(v2):
@@ -112,17 +124,39 @@ def test_mkdir_existing_bundle_eexist(v2):
 
 # ------------------------------------------------------------- the work link
 
-@pytest.mark.xfail(strict=True, reason="the kernel answers symlink(2) onto an existing name "
-                   "with EEXIST after a LOOKUP, without sending FUSE_SYMLINK")
 def test_symlink_onto_work_with_its_target_succeeds(v2):
+    """containerd's NewBundle on the mount: mkdir, then symlink(W/<ns>/<id>,
+    <bundle>/work), then config.json. The VFS answers symlink(2) onto a name a
+    lookup finds with EEXIST before any FUSE daemon sees it, so the link made
+    at mkdir shows through the mount only once the bundle is complete."""
     ns, bid = v2.new_bundle()
     before = v2.snapshot()
     os.symlink(work_target(v2, ns, bid), v2.m(ns, bid, "work"))
     v2.assert_unchanged(before)
+    # Twice, as a retried NewBundle would.
+    os.symlink(work_target(v2, ns, bid), v2.m(ns, bid, "work"))
+    v2.assert_unchanged(before)
+    write(v2.m(ns, bid, "config.json"), VALID_SPEC)
+    assert os.readlink(v2.m(ns, bid, "work")) == work_target(v2, ns, bid)
+
+
+def test_work_link_of_incomplete_bundle(v2, tmp_path):
+    """Until config.json the link is whole in the store but not shown: not
+    listed, lstat and readlink ENOENT, unlink ENOENT, and a symlink(2) with
+    another target meets the stored link (EEXIST); nothing changes."""
+    ns, bid = v2.new_bundle()
+    before = v2.snapshot()
+    work = v2.m(ns, bid, "work")
+    assert "work" not in os.listdir(v2.m(ns, bid))
+    assert errno_of(os.readlink, work) == errno.ENOENT
+    assert errno_of(os.unlink, work) == errno.ENOENT
+    assert errno_of(os.symlink, str(tmp_path), work) == errno.EEXIST
+    v2.assert_unchanged(before)
+    assert os.readlink(v2.s(ns, bid, "work")) == work_target(v2, ns, bid)
 
 
 def test_symlink_onto_work_with_other_target_eexist(v2, tmp_path):
-    ns, bid = v2.new_bundle()
+    ns, bid = complete_bundle(v2)
     before = v2.snapshot()
     assert errno_of(os.symlink, str(tmp_path), v2.m(ns, bid, "work")) == errno.EEXIST
     v2.assert_unchanged(before)
@@ -132,7 +166,7 @@ def test_symlink_onto_work_with_other_target_eexist(v2, tmp_path):
 @pytest.mark.parametrize("op", ["unlink", "rename_from", "rename_onto", "rename_onto_dir",
                                 "rm_f"])
 def test_work_link_cannot_be_removed_or_renamed(v2, op):
-    ns, bid = v2.new_bundle()
+    ns, bid = complete_bundle(v2)
     write(v2.m(ns, bid, "other"), "x")
     os.mkdir(v2.m(ns, bid, "odir"))
     before = v2.snapshot()
@@ -419,7 +453,7 @@ def test_rmdir_busy_with_mount_inside(v2, tmp_path, where):
         assert errno_of(os.rmdir, v2.m(ns, bid)) == errno.EBUSY
         v2.assert_unchanged(before)
         assert (src / "container-file").read_text() == "must survive"
-        assert os.readlink(v2.m(ns, bid, "work")) == work_target(v2, ns, bid)
+        assert os.readlink(v2.s(ns, bid, "work")) == work_target(v2, ns, bid)
     finally:
         subprocess.run(["umount", target], check=True)
     os.rmdir(v2.m(ns, bid))
@@ -510,6 +544,7 @@ def test_runtime_decided_by_state_dir_name(mount_bundlefs, dirname, runtime, is_
 
     m = mount_bundlefs(prepare=prepare, runtime=runtime)
     ns, bid = m.new_bundle()
+    write(m.m(ns, bid, "config.json"), VALID_SPEC)
     assert os.path.islink(m.s(ns, bid, "work")) is is_v2
     assert ("work" in os.listdir(m.m(ns, bid))) is is_v2
     assert ('"Group":' in read_bytes(m.m(ns, bid, "shim-config")).decode()) is is_v2

@@ -24,12 +24,6 @@ NAMESPACE = h.unique_name("v2e2e")
 SHIM_CONFIG_KEYS = ["Path", "Namespace", "ID", "Group", "WorkDir", "Address", "Binary",
                     "RuncRoot", "RuncBinary", "SystemdCgroup"]
 GROUP_ANN = "io.containerd.runc.v2.group"
-# containerd's NewBundle makes the work link itself after mkdir; on the mount the
-# kernel answers that symlink(2) with EEXIST after a positive LOOKUP of the link
-# bundlefs's mkdir made, without sending FUSE_SYMLINK (SPEC 7.2 wants success).
-# strict: once bundlefs makes it succeed, these runs must pass.
-NEWBUNDLE_SYMLINK = pytest.mark.xfail(
-    strict=True, reason="ctr run fails: symlink W/<ns>/<id> <bundle>/work: file exists")
 
 
 def _status(ro_bundle):
@@ -52,7 +46,6 @@ def test_mount_is_v2_bundlefs_over_separate_store(node):
     assert os.stat(node.mnt).st_dev != os.stat(node.bstate).st_dev
 
 
-@NEWBUNDLE_SYMLINK
 def test_detached_task_through_readonly_mount(node, rootfs, inspector):
     name = h.unique_name("v2run")
     _sleep(node, rootfs, name)
@@ -101,7 +94,6 @@ def test_detached_task_through_readonly_mount(node, rootfs, inspector):
     assert name not in os.listdir(os.path.join(inspector, NAMESPACE))
 
 
-@NEWBUNDLE_SYMLINK
 def test_group_shares_one_shim(node, rootfs, inspector):
     group = h.unique_name("g")
     names = [h.unique_name("v2grp") for _ in range(2)]
@@ -123,7 +115,6 @@ def test_group_shares_one_shim(node, rootfs, inspector):
     _remove(node, names[0], group)
 
 
-@NEWBUNDLE_SYMLINK
 def test_killed_shim_reads_stale(node, rootfs, inspector):
     name = h.unique_name("v2stale")
     _sleep(node, rootfs, name)
