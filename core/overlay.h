@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The overlay files of a bundle (SPEC 4.1-4.5): config.json, address,
- * shim-config and runc-options, without FUSE. The FUSE layer resolves a path
+ * The overlay files of a bundle, without FUSE: config.json, address,
+ * shim-config, runc-options (v1 only) and status (SPEC 4.1-4.5, 4.9), with
+ * v2's address and shim-config (SPEC 7.2). The FUSE layer resolves a path
  * to (kind, ns, id) and calls these functions; they return 0 (or a count) on
  * success and -errno on failure, and log one line (log.h) naming the bundle
  * and the reason when the errno alone does not explain a failure.

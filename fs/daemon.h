@@ -85,7 +85,7 @@ struct node {
 	/* All fields above are set when the node is made and never change. */
 	/* The fields below are protected by the table lock (node.c). */
 	uint64_t nlookup;	/* the kernel's lookup count */
-	unsigned long refs;	/* aliases of children naming it as parent, pinned handles */
+	unsigned long refs;	/* names of children naming it as parent, open handles */
 	struct alias *aliases;	/* its names: (parent, name); none once unlinked */
 	struct handle *handles; /* handles open on it */
 	bool ino_hashed;	/* found by inode (not once its number is reused) */
