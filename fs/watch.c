@@ -20,6 +20,9 @@
  * the attribute version, which makes a getattr reply computed before it
  * count for nothing. A reply computed before events that were lost (queue
  * overflow) is caught by the epoch (watch.h).
+ *
+ * Locks: neg_lock and the table lock are never held together, and neither
+ * is held across a notification (node.c's functions copy what they find).
  */
 #include "daemon.h"
 #include "watch.h"
@@ -64,6 +67,7 @@ static atomic_bool healthy;  /* the thread runs: what is watched may be cached l
 static atomic_bool stopping; /* watch_stop asked the thread to end */
 static atomic_uint epoch;    /* counts queue overflows */
 static atomic_flag limit_logged = ATOMIC_FLAG_INIT;
+static atomic_flag overflow_logged = ATOMIC_FLAG_INIT;
 static bool expire_only = true; /* the thread's: the kernel keeps mounts on expired names */
 
 /*
@@ -450,8 +454,10 @@ static void recover(void)
 	double t = now();
 
 	atomic_fetch_add(&epoch, 1);
-	blog(BLOG_WARNING, "inotify queue overflowed (/proc/sys/fs/inotify/max_queued_events): "
-			   "every cached entry invalidated");
+	if (!atomic_flag_test_and_set(&overflow_logged))
+		blog(BLOG_WARNING,
+		     "inotify queue overflowed (/proc/sys/fs/inotify/max_queued_events): "
+		     "every cached entry invalidated");
 	if (node_watched_names(&v, &n) == 0) {
 		for (size_t i = 0; i < n && !atomic_load(&stopping); i++) {
 			if (!v[i].name[0]) {

@@ -234,6 +234,24 @@ def stats_over(paths, seconds=2.0, count=50):
         time.sleep(seconds / count)
 
 
+def assert_cached(m, paths, attempts=5):
+    """Repeated stats of paths reach the daemon at most twice. A window in
+    which the kernel evicted the entries itself (FORGET: memory pressure, a
+    drop_caches elsewhere on the machine) says nothing about lifetimes and
+    is measured again."""
+    for _ in range(attempts):
+        stats_over(paths, seconds=0, count=1)  # looked up (again)
+        time.sleep(0.1)
+        since = len(m.log_text())
+        stats_over(paths)
+        window = m.log_text()[since:]
+        if "FORGET" in window:
+            continue
+        assert requests(m, since) <= 2, window
+        return
+    pytest.skip("the kernel kept evicting the entries: no window to measure")
+
+
 @pytest.mark.parametrize("ro", MODES)
 def test_unchanged_entries_served_from_cache(debug_mount, ro):
     m = debug_mount(**({"ro": True} if ro else {}))
@@ -241,11 +259,7 @@ def test_unchanged_entries_served_from_cache(debug_mount, ro):
     make_bundle_beside(m, ns, bid)
     write_beside(m.s(ns, bid, "init.pid"), b"1")
     paths = [m.m(ns, bid), m.m(ns, bid, "init.pid"), m.m(ns, bid, "no-such-file"), m.m(ns)]
-    stats_over(paths, seconds=0, count=1)  # looked up once
-    time.sleep(0.1)
-    since = len(m.log_text())
-    stats_over(paths)
-    assert requests(m, since) <= 2, m.log_text()[since:]
+    assert_cached(m, paths)
     # And a change beside the mount still shows.
     write_beside(m.s(ns, bid, "init.pid"), b"22", via_rename=True)
     assert eventually(lambda: read_or_none(m.m(ns, bid, "init.pid")) == b"22", WATCHED_DEADLINE)
