@@ -21,10 +21,12 @@
 #include "store.h"
 
 /*
- * Kernel cache lifetimes (SPEC 4.8). Entries and attributes of the tree and
- * of passthrough entries: short enough that changes made beside the mount
- * show within one second. Computed and overlay files: never cached, so what
- * stat reports is what a read returns at that moment (SPEC 4.1).
+ * Kernel cache lifetimes (SPEC 4.8). Entries and attributes that no watch
+ * covers (everything below a bundle's own entries, and everything when the
+ * watcher is off): short enough that changes made beside the mount show
+ * within one second. What a watch covers is cached for BFS_WATCHED_TIMEOUT
+ * (watch.h). Computed and overlay files: never cached, so what stat reports
+ * is what a read returns at that moment (SPEC 4.1).
  */
 #define BFS_ENTRY_TIMEOUT 0.5
 #define BFS_ATTR_TIMEOUT 0.5
@@ -89,7 +91,15 @@ struct node {
 	struct alias *aliases;	/* its names: (parent, name); none once unlinked */
 	struct handle *handles; /* handles open on it */
 	bool ino_hashed;	/* found by inode (not once its number is reused) */
-	struct node *id_next, *ino_next;
+	int wd;			/* its inotify watch (> 0), or one of enum node_wd */
+	struct node *id_next, *ino_next, *wd_next;
+};
+
+/* node->wd besides a watch descriptor. */
+enum node_wd {
+	WD_NONE = 0,	 /* not a watched directory, or not tried yet */
+	WD_PENDING = -1, /* being added by the thread that made the node */
+	WD_FAILED = -2,	 /* could not be watched, or the watch went: short lifetimes */
 };
 
 /* Open files and directories: fi->fh. */
@@ -161,6 +171,27 @@ struct handle *node_handle_pin(struct node *n, enum handle_kind kind);
 void handle_unpin(struct handle *h);
 /* Close and free a handle nothing uses any more. */
 void handle_free(struct handle *h);
+/* Watches (watch.c): n's watch is wd (> 0) or WD_FAILED. */
+void node_set_wd(struct node *n, int wd);
+/* The kernel removed watch wd (IN_IGNORED): its node is no longer watched. */
+void node_wd_gone(int wd);
+/* The node id watched by wd (0: none), and whether it is a bundle. */
+fuse_ino_t node_of_wd(int wd, bool *is_bundle);
+/* The id of the node known by name in parent (0: none), and whether it is an overlay node. */
+fuse_ino_t node_child_id(fuse_ino_t parent, const char *name, bool *overlay);
+/*
+ * Whether changes to directory n itself are watched (self), and whether the
+ * directory holding n's first name is (parent).
+ */
+void node_watch_state(struct node *n, bool *self, bool *parent);
+/* A name (or, with name "", a watched directory itself) the watcher knows of. */
+struct node_name {
+	fuse_ino_t parent; /* the directory; with name "", the watched node itself */
+	fuse_ino_t child;  /* the node of the name, 0 for a watched directory */
+	char name[NAME_MAX + 1];
+};
+/* Every watched directory and every known name in one (after lost events); malloc'd. */
+int node_watched_names(struct node_name **names, size_t *count);
 
 /* resolve.c: reach backing entries without following symlinks (SPEC 5.5). */
 /* The directory at path (any length) below S: an O_PATH|O_DIRECTORY descriptor. */
@@ -197,6 +228,12 @@ mode_t create_mode(fuse_req_t req, int dirfd, mode_t mode);
 int lookup_entry(struct node *parent, int dirfd, const char *name, struct fuse_entry_param *e);
 /* Whether the bundle directory bundle_fd holds a stored config.json (SPEC 3.2). */
 bool bundle_complete(int bundle_fd);
+/*
+ * Fill e for node n named in parent with attributes st, with the lifetimes
+ * watch.h gives them (epoch: watch_epoch() before st was read).
+ */
+void fill_entry(struct fuse_entry_param *e, struct node *parent, struct node *n,
+		const struct stat *st, unsigned epoch);
 /* The attributes of n now. */
 int node_stat(struct node *n, struct stat *st);
 

@@ -6,7 +6,9 @@
  *
  * Every handler replies exactly once, after dropping the table lock; no
  * handler calls a notify function (the kernel's own bookkeeping of the
- * replies keeps its caches right, with the lifetimes of daemon.h).
+ * replies keeps its caches right for changes made through the mount; the
+ * watcher's thread invalidates what changes beside it, watch.c). Every
+ * lifetime a reply carries comes from watch_*_timeout.
  */
 #include "daemon.h"
 
@@ -21,6 +23,7 @@
 
 #include "ident.h"
 #include "log.h"
+#include "watch.h"
 
 static void reply_result(fuse_req_t req, int ret)
 {
@@ -106,18 +109,14 @@ mode_t create_mode(fuse_req_t req, int dirfd, mode_t mode)
 	return mode & ~(fuse_req_ctx(req)->umask & 0777);
 }
 
-static void fill_entry(struct fuse_entry_param *e, struct node *n, const struct stat *st)
+void fill_entry(struct fuse_entry_param *e, struct node *parent, struct node *n,
+		const struct stat *st, unsigned epoch)
 {
 	memset(e, 0, sizeof(*e));
 	e->ino = n->id;
 	e->attr = *st;
-	if (n->kind == NK_OVERLAY) {
-		e->attr_timeout = 0;
-		e->entry_timeout = 0;
-	} else {
-		e->attr_timeout = BFS_ATTR_TIMEOUT;
-		e->entry_timeout = BFS_ENTRY_TIMEOUT;
-	}
+	e->entry_timeout = watch_entry_timeout(parent, n, epoch);
+	e->attr_timeout = watch_attr_timeout(n, st, epoch);
 }
 
 /* The attributes of an overlay node's file now. */
@@ -173,11 +172,12 @@ static bool work_hidden(struct node *parent, int dirfd, const char *name)
 
 int lookup_entry(struct node *parent, int dirfd, const char *name, struct fuse_entry_param *e)
 {
+	unsigned epoch = watch_epoch();
 	const struct ovl *ov;
 	enum node_kind kind = node_child_kind(parent, name, &ov);
+	struct stat st, again;
+	int ret, dfd = dirfd;
 	struct node *n;
-	struct stat st;
-	int ret, dfd;
 
 	if (strlen(name) > NAME_MAX)
 		return -ENAMETOOLONG;
@@ -185,26 +185,37 @@ int lookup_entry(struct node *parent, int dirfd, const char *name, struct fuse_e
 		return -ENOENT;
 	if (kind == NK_OVERLAY) {
 		ret = overlay_stat(parent, ov, &st);
-	} else if (dirfd >= 0) {
-		ret = fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
 	} else {
-		dfd = resolve_node_dir(parent);
-		if (dfd < 0)
+		if (dirfd < 0 && (dfd = resolve_node_dir(parent)) < 0)
 			return dfd;
 		ret = fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
-		close(dfd);
 	}
 	if (ret < 0)
-		return ret;
+		goto out;
 	n = node_attach(parent, name, kind, &st, ov);
-	if (!n)
-		return -ENOMEM;
-	fill_entry(e, n, &st);
-	return 0;
+	if (!n) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	/*
+	 * A namespace or a bundle may have got its watch in node_attach, after
+	 * the stat: read its attributes again, so that a change in between is
+	 * not cached long unreported.
+	 */
+	if (kind != NK_OVERLAY && S_ISDIR(st.st_mode) && kind != NK_INSIDE &&
+	    fstatat(dfd, name, &again, AT_SYMLINK_NOFOLLOW) == 0 && again.st_ino == st.st_ino &&
+	    again.st_dev == st.st_dev)
+		st = again;
+	fill_entry(e, parent, n, &st, epoch);
+out:
+	if (dfd >= 0 && dfd != dirfd)
+		close(dfd);
+	return ret;
 }
 
 static void bfs_lookup(fuse_req_t req, fuse_ino_t pino, const char *name)
 {
+	unsigned epoch = watch_epoch();
 	struct fuse_entry_param e;
 	const struct ovl *ov;
 	int ret;
@@ -216,7 +227,7 @@ static void bfs_lookup(fuse_req_t req, fuse_ino_t pino, const char *name)
 	    !is_work_link(parent, name)) {
 		/* A negative entry, cached as long as a positive one. */
 		memset(&e, 0, sizeof(e));
-		e.entry_timeout = BFS_ENTRY_TIMEOUT;
+		e.entry_timeout = watch_negative_timeout(parent, name, epoch);
 		fuse_reply_entry(req, &e);
 		return;
 	}
@@ -280,6 +291,7 @@ int node_stat(struct node *n, struct stat *st)
 static void bfs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct handle *h = fi ? (struct handle *)(uintptr_t)fi->fh : NULL;
+	unsigned epoch = watch_epoch();
 	struct stat st;
 	int ret;
 	NODE_OR_STALE(req, ino, n);
@@ -293,7 +305,7 @@ static void bfs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *f
 	if (ret < 0)
 		fuse_reply_err(req, -ret);
 	else
-		fuse_reply_attr(req, &st, n->kind == NK_OVERLAY ? 0 : BFS_ATTR_TIMEOUT);
+		fuse_reply_attr(req, &st, watch_attr_timeout(n, &st, epoch));
 }
 
 /*
@@ -405,6 +417,7 @@ static void bfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int t
 			struct fuse_file_info *fi)
 {
 	struct handle *h = fi ? (struct handle *)(uintptr_t)fi->fh : NULL, *pin = NULL;
+	unsigned epoch = watch_epoch();
 	bool is_path = false;
 	struct stat st;
 	int fd, ret;
@@ -455,7 +468,7 @@ reply:
 	if (ret < 0)
 		fuse_reply_err(req, -ret);
 	else
-		fuse_reply_attr(req, &st, n->kind == NK_OVERLAY ? 0 : BFS_ATTR_TIMEOUT);
+		fuse_reply_attr(req, &st, watch_attr_timeout(n, &st, epoch));
 }
 
 static void bfs_readlink(fuse_req_t req, fuse_ino_t ino)
@@ -553,6 +566,7 @@ static int same_work_link(struct node *parent, const char *target)
 /* The entry of the work link an identical symlink(2) found: not cached (it may be hidden). */
 static void reply_work_link(fuse_req_t req, struct node *parent)
 {
+	unsigned epoch = watch_epoch();
 	struct fuse_entry_param e;
 	struct node *n = NULL;
 	struct stat st;
@@ -570,7 +584,7 @@ static void reply_work_link(fuse_req_t req, struct node *parent)
 		fuse_reply_err(req, -ret);
 		return;
 	}
-	fill_entry(&e, n, &st);
+	fill_entry(&e, parent, n, &st, epoch);
 	e.entry_timeout = 0;
 	fuse_reply_entry(req, &e);
 }

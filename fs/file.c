@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "watch.h"
 
 static inline struct handle *fh_of(struct fuse_file_info *fi)
 {
@@ -179,6 +180,7 @@ static int create_backing(fuse_req_t req, struct node *parent, const char *name,
 void bfs_create(fuse_req_t req, fuse_ino_t pino, const char *name, mode_t mode,
 		struct fuse_file_info *fi)
 {
+	unsigned epoch = watch_epoch();
 	struct fuse_entry_param e;
 	const struct ovl *ov;
 	enum node_kind kind;
@@ -226,13 +228,7 @@ void bfs_create(fuse_req_t req, fuse_ino_t pino, const char *name, mode_t mode,
 		return;
 	}
 	node_handle_add(n, h);
-	memset(&e, 0, sizeof(e));
-	e.ino = n->id;
-	e.attr = st;
-	if (kind != NK_OVERLAY) {
-		e.attr_timeout = BFS_ATTR_TIMEOUT;
-		e.entry_timeout = BFS_ENTRY_TIMEOUT;
-	}
+	fill_entry(&e, parent, n, &st, epoch);
 	fi->fh = (uintptr_t)h;
 	fuse_reply_create(req, &e, fi);
 }

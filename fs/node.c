@@ -2,16 +2,20 @@
 /*
  * The node table: the daemon's picture of the inodes the kernel holds.
  *
- * Three hashes, all protected by one lock (table_lock), taken for a few
- * instructions and never held across a system call on the store or a reply:
+ * Four hashes, all protected by one lock (table_lock), taken for a few
+ * instructions and never held across a system call on the store or a reply
+ * (inotify_rm_watch, which touches no store, is the one call made under it,
+ * so that a watch and its node go together):
  *   by id:      the kernel's node id -> node
  *   by inode:   (st_dev, st_ino, kind) -> backing node, so every name of one
  *               file is one kernel inode (hard links stay coherent)
  *   by name:    (parent id, name) -> alias, the names the kernel has seen
+ *   by wd:      inotify watch -> the structural directory it watches (watch.c)
  * A node lives while the kernel counts lookups of it, while a child's name
  * names it as parent, or while a handle is open on it.
  */
 #include "daemon.h"
+#include "watch.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -33,8 +37,8 @@ struct hash {
 };
 
 static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct hash by_id, by_ino, by_name;    /* protected by table_lock */
-static fuse_ino_t next_id = FUSE_ROOT_ID + 1; /* protected by table_lock */
+static struct hash by_id, by_ino, by_name, by_wd; /* protected by table_lock */
+static fuse_ino_t next_id = FUSE_ROOT_ID + 1;	  /* protected by table_lock */
 static struct node *root;
 static struct handle *all_handles; /* protected by table_lock */
 
@@ -72,6 +76,8 @@ static void **next_of(struct hash *h, void *e)
 		return (void **)&((struct node *)e)->id_next;
 	if (h == &by_ino)
 		return (void **)&((struct node *)e)->ino_next;
+	if (h == &by_wd)
+		return (void **)&((struct node *)e)->wd_next;
 	return (void **)&((struct alias *)e)->hash_next;
 }
 
@@ -84,6 +90,8 @@ static uint64_t key_of(struct hash *h, void *e)
 
 		return ino_hash(n->dev, n->ino, n->kind);
 	}
+	if (h == &by_wd)
+		return mix((uint64_t)((struct node *)e)->wd);
 	struct alias *a = e;
 
 	return name_hash(a->parent->id, a->name, a->len);
@@ -163,6 +171,18 @@ static struct alias *find_name(struct node *parent, const char *name, size_t len
 	return NULL;
 }
 
+static struct node *find_wd(int wd)
+{
+	struct node *n;
+
+	if (!by_wd.b)
+		return NULL;
+	for (n = by_wd.b[mix((uint64_t)wd) & by_wd.mask]; n; n = n->wd_next)
+		if (n->wd == wd)
+			return n;
+	return NULL;
+}
+
 static struct node *find_ino(dev_t dev, ino_t ino, enum node_kind kind)
 {
 	struct node *n;
@@ -193,6 +213,10 @@ static void maybe_free(struct node *n)
 	hash_del(&by_id, n);
 	if (n->ino_hashed)
 		hash_del(&by_ino, n);
+	if (n->wd > 0) {
+		hash_del(&by_wd, n);
+		watch_forget(n->wd, false);
+	}
 	free(n);
 }
 
@@ -292,6 +316,8 @@ void nodes_free_all(void)
 	free(by_id.b);
 	free(by_ino.b);
 	free(by_name.b);
+	free(by_wd.b);
+	memset(&by_wd, 0, sizeof(by_wd));
 	memset(&by_id, 0, sizeof(by_id));
 	memset(&by_ino, 0, sizeof(by_ino));
 	memset(&by_name, 0, sizeof(by_name));
@@ -325,6 +351,14 @@ static bool is_bundle_locked(struct node *n)
 	const char *name = first_name(n);
 
 	return n->kind == NK_NSENTRY && S_ISDIR(n->type) && name && !hidden(name);
+}
+
+/* A visible namespace directory. Caller holds table_lock. */
+static bool is_ns_locked(struct node *n)
+{
+	const char *name = first_name(n);
+
+	return n->kind == NK_NS && S_ISDIR(n->type) && name && !hidden(name);
 }
 
 bool node_is_bundle(struct node *n)
@@ -368,6 +402,7 @@ struct node *node_attach(struct node *parent, const char *name, enum node_kind k
 {
 	size_t len = strlen(name);
 	struct node *n = NULL;
+	bool want_watch = false;
 	struct alias *a;
 
 	pthread_mutex_lock(&table_lock);
@@ -415,9 +450,18 @@ struct node *node_attach(struct node *parent, const char *name, enum node_kind k
 		n->nlookup--;
 		maybe_free(n);
 		n = NULL;
+		goto out;
+	}
+	/* A namespace or a bundle: watched while the kernel holds it (watch.h). */
+	if (n->wd == WD_NONE && (is_ns_locked(n) || is_bundle_locked(n))) {
+		n->wd = WD_PENDING;
+		want_watch = true;
 	}
 out:
 	pthread_mutex_unlock(&table_lock);
+	/* The lookup counted above keeps n until the kernel has the reply. */
+	if (want_watch)
+		watch_node(n);
 	return n;
 }
 
@@ -678,4 +722,104 @@ void handle_unpin(struct handle *h)
 	pthread_mutex_unlock(&table_lock);
 	if (free_now)
 		handle_free(h);
+}
+
+void node_set_wd(struct node *n, int wd)
+{
+	pthread_mutex_lock(&table_lock);
+	n->wd = wd;
+	if (wd > 0 && hash_add(&by_wd, n) < 0) {
+		watch_forget(wd, false);
+		n->wd = WD_FAILED;
+	}
+	pthread_mutex_unlock(&table_lock);
+}
+
+void node_wd_gone(int wd)
+{
+	struct node *n;
+
+	pthread_mutex_lock(&table_lock);
+	n = find_wd(wd);
+	if (n) {
+		hash_del(&by_wd, n);
+		n->wd = WD_FAILED;
+		watch_forget(wd, true);
+	}
+	pthread_mutex_unlock(&table_lock);
+}
+
+fuse_ino_t node_of_wd(int wd, bool *is_bundle)
+{
+	fuse_ino_t id = 0;
+	struct node *n;
+
+	pthread_mutex_lock(&table_lock);
+	n = find_wd(wd);
+	if (n) {
+		id = n->id;
+		*is_bundle = is_bundle_locked(n);
+	}
+	pthread_mutex_unlock(&table_lock);
+	return id;
+}
+
+fuse_ino_t node_child_id(fuse_ino_t parent, const char *name, bool *overlay)
+{
+	fuse_ino_t id = 0;
+	struct alias *a;
+	struct node *p;
+
+	pthread_mutex_lock(&table_lock);
+	p = find_id(parent);
+	a = p ? find_name(p, name, strlen(name)) : NULL;
+	if (a) {
+		id = a->node->id;
+		*overlay = a->node->kind == NK_OVERLAY;
+	}
+	pthread_mutex_unlock(&table_lock);
+	return id;
+}
+
+void node_watch_state(struct node *n, bool *self, bool *parent)
+{
+	pthread_mutex_lock(&table_lock);
+	*self = n->wd > 0;
+	*parent = n->aliases && n->aliases->parent->wd > 0;
+	pthread_mutex_unlock(&table_lock);
+}
+
+int node_watched_names(struct node_name **names, size_t *count)
+{
+	struct node_name *v;
+	size_t at = 0;
+	int ret = 0;
+
+	pthread_mutex_lock(&table_lock);
+	v = malloc((by_wd.count + by_name.count + 1) * sizeof(*v));
+	if (!v) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; by_wd.b && i <= by_wd.mask; i++)
+		for (struct node *n = by_wd.b[i]; n; n = n->wd_next) {
+			v[at].parent = n->id;
+			v[at].child = 0;
+			v[at].name[0] = '\0';
+			at++;
+		}
+	for (size_t i = 0; by_name.b && i <= by_name.mask; i++)
+		for (struct alias *a = by_name.b[i]; a; a = a->hash_next) {
+			if (a->parent->wd <= 0)
+				continue;
+			v[at].parent = a->parent->id;
+			v[at].child = a->node->id;
+			memcpy(v[at].name, a->name, a->len + 1);
+			at++;
+		}
+	*names = v;
+	*count = at;
+out:
+	pthread_mutex_unlock(&table_lock);
+	return ret;
 }

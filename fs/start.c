@@ -23,6 +23,7 @@
 #include "gopath.h"
 #include "log.h"
 #include "tree.h"
+#include "watch.h"
 
 struct bfs bfs;
 
@@ -30,6 +31,7 @@ struct bfs_opts {
 	char *state, *work, *daemon_address, *socket_root, *runtime_root, *criu, *bundle_root;
 	char *runtime;
 	int systemd_cgroup, legacy_address, ro;
+	long watch_limit; /* -1: no cap of our own */
 	char *positional[3];
 	int npositional;
 };
@@ -51,6 +53,7 @@ static const struct fuse_opt bfs_opt_spec[] = {
     OPT("bundle_root=%s", bundle_root),
     OPT("systemd_cgroup", systemd_cgroup),
     OPT("legacy_address", legacy_address),
+    OPT("watch_limit=%ld", watch_limit),
     FUSE_OPT_KEY("ro", KEY_RO),
     FUSE_OPT_END,
 };
@@ -98,6 +101,8 @@ static void usage(const char *prog)
 	    "    -o legacy_address      v1: absent address falls back to the legacy address\n"
 	    "    -o bundle_root=DIR     prefix of bundle paths in shim-config "
 	    "(default: the state dir)\n"
+	    "    -o watch_limit=N       for tests: add at most N inotify watches, as if\n"
+	    "                           /proc/sys/fs/inotify/max_user_watches were reached\n"
 	    "Without state= and work=, the embedded default store is used:\n"
 	    "    /var/lib/bundlefs/{state,work} as root, "
 	    "$XDG_DATA_HOME/bundlefs/{state,work} otherwise;\n"
@@ -315,7 +320,7 @@ int main(int argc, char *argv[])
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
 	struct fuse_cmdline_opts cmd = {0};
 	struct fuse_loop_config *loop = NULL;
-	struct bfs_opts o = {0};
+	struct bfs_opts o = {.watch_limit = -1};
 	struct fuse_session *se = NULL;
 	char *real_mnt = NULL;
 	enum ovl_runtime runtime;
@@ -410,6 +415,7 @@ int main(int argc, char *argv[])
 		fprintf(stderr, "bundlefs: cannot set up: %s\n", strerror(errno));
 		goto out;
 	}
+	watch_init(o.watch_limit);
 
 	/* Every check is made by the kernel against the mode bits we report. */
 	fuse_opt_add_arg(&args, "-odefault_permissions");
@@ -433,6 +439,8 @@ int main(int argc, char *argv[])
 	}
 	if (fuse_set_signal_handlers(se) != 0)
 		goto out_unmount;
+	/* A thread of its own, after daemonizing (the fork keeps no threads). */
+	watch_start(se);
 	if (cmd.singlethread) {
 		ret = fuse_session_loop(se);
 	} else {
@@ -448,8 +456,20 @@ int main(int argc, char *argv[])
 out_unmount:
 	fuse_session_unmount(se);
 out_destroy:
+	/*
+	 * The watcher sends notifications on the session: joined before it goes.
+	 * Still blocked in one (the kernel waits for a reply the stopped loop
+	 * never sends): leave everything as it is; the exit closes /dev/fuse,
+	 * which ends the wait.
+	 */
+	if (watch_stop() < 0) {
+		blog(BLOG_WARNING, "the watcher did not stop: exiting without clean-up");
+		_exit(ret);
+	}
 	fuse_session_destroy(se);
 out:
+	watch_stop();
+	watch_close();
 	nodes_free_all();
 	if (loop)
 		fuse_loop_cfg_destroy(loop);

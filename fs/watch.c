@@ -1,0 +1,578 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Following changes made beside the mount (SPEC 4.8): see watch.h.
+ *
+ * What is watched: the root S, every visible namespace directory and every
+ * bundle directory the kernel holds a node for. The events of a watched
+ * directory D cover the names in D (created, deleted, moved), the
+ * attributes and data of the non-directories in D (IN_ATTRIB, IN_MODIFY,
+ * IN_CLOSE_WRITE name the child) and D's own attributes (its own IN_ATTRIB,
+ * and its mtime and link count, which change with every name event). That
+ * is what gets the long lifetime (watch_*_timeout); a directory inside D is
+ * covered only if it is watched itself (its mtime changes with entries the
+ * watch of D does not see), a file with several links only by the short
+ * rule (a change through another name is reported to that name's
+ * directory).
+ *
+ * Races with requests in flight are closed by the kernel: an entry
+ * invalidation takes the parent directory's lock, which a lookup or a
+ * readdirplus holds until its reply is in, and an inode invalidation bumps
+ * the attribute version, which makes a getattr reply computed before it
+ * count for nothing. A reply computed before events that were lost (queue
+ * overflow) is caught by the epoch (watch.h).
+ *
+ * Locks: neg_lock and the table lock are never held together, and neither
+ * is held across a notification (node.c's functions copy what they find).
+ */
+#include "daemon.h"
+#include "watch.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/inotify.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+
+/*
+ * IN_DONT_FOLLOW is left out on purpose: the watch is added through the
+ * magic link /proc/self/fd/N, which has to be followed to reach the
+ * directory at all. N was opened by resolve_node_dir without following any
+ * symlink (SPEC 5.5) and IN_ONLYDIR checks that a directory is what it
+ * reached. IN_MASK_CREATE: an inode already watched for another node (a
+ * directory moved to another depth beside the mount) is not taken over;
+ * that node keeps the short lifetimes.
+ */
+#define WATCH_MASK                                                                                 \
+	(IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_CLOSE_WRITE | IN_ATTRIB |        \
+	 IN_MODIFY | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR | IN_EXCL_UNLINK | IN_MASK_CREATE)
+#define NAME_EVENTS (IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO)
+
+/* Written before the thread starts, read-only afterwards. */
+static int ifd = -1, efd = -1; /* one of each for the daemon's life */
+static long watch_limit = -1;
+static struct fuse_session *session;
+static pthread_t thread;
+static bool started;
+
+static atomic_long active;   /* watches held */
+static atomic_bool healthy;  /* the thread runs: what is watched may be cached long */
+static atomic_bool stopping; /* watch_stop asked the thread to end */
+static atomic_uint epoch;    /* counts queue overflows */
+static atomic_flag limit_logged = ATOMIC_FLAG_INIT;
+static atomic_flag overflow_logged = ATOMIC_FLAG_INIT;
+static bool expire_only = true; /* the thread's: the kernel keeps mounts on expired names */
+
+/*
+ * Negative entries cached long: the kernel keeps them where no node
+ * records them, so those are remembered here (a bounded set; a lookup that
+ * finds no slot free gets the short lifetime), to be expired after lost
+ * events.
+ */
+#define NEG_SLOTS 1024
+#define NEG_PROBE 8
+struct neg {
+	fuse_ino_t parent; /* 0: free */
+	double until;	   /* monotonic seconds */
+	char name[NAME_MAX + 1];
+};
+static pthread_mutex_t neg_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct neg negs[NEG_SLOTS]; /* protected by neg_lock */
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static uint64_t neg_hash(fuse_ino_t parent, const char *name)
+{
+	uint64_t h = 1469598103934665603ULL ^ parent;
+
+	for (; *name; name++)
+		h = (h ^ (unsigned char)*name) * 1099511628211ULL;
+	return h ^ (h >> 29);
+}
+
+static void limit_reached(void)
+{
+	if (!atomic_flag_test_and_set(&limit_logged))
+		blog(BLOG_WARNING,
+		     "inotify watch limit reached (/proc/sys/fs/inotify/max_user_watches): "
+		     "changes beside the mount in directories without a watch show within %.1f s",
+		     BFS_ENTRY_TIMEOUT);
+}
+
+int watch_init(long limit)
+{
+	struct node *root = node_find(FUSE_ROOT_ID);
+
+	watch_limit = limit;
+	ifd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+	if (ifd < 0) {
+		blog(BLOG_WARNING,
+		     "cannot follow changes beside the mount: inotify_init1: %s "
+		     "(/proc/sys/fs/inotify/max_user_instances)",
+		     strerror(errno));
+		return 0;
+	}
+	efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (efd < 0) {
+		blog(BLOG_WARNING, "cannot follow changes beside the mount: eventfd: %s",
+		     strerror(errno));
+		close(ifd);
+		ifd = -1;
+		return 0;
+	}
+	if (root)
+		watch_node(root);
+	return 0;
+}
+
+void watch_node(struct node *n)
+{
+	char proc[64];
+	int fd, wd, err;
+
+	if (ifd < 0) {
+		node_set_wd(n, WD_FAILED);
+		return;
+	}
+	if (atomic_fetch_add(&active, 1) >= watch_limit && watch_limit >= 0) {
+		atomic_fetch_sub(&active, 1);
+		limit_reached();
+		node_set_wd(n, WD_FAILED);
+		return;
+	}
+	fd = resolve_node_dir(n);
+	if (fd < 0) {
+		atomic_fetch_sub(&active, 1);
+		node_set_wd(n, WD_FAILED);
+		return;
+	}
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	wd = inotify_add_watch(ifd, proc, WATCH_MASK);
+	err = errno;
+	close(fd); /* the watch stays with the inode */
+	if (wd < 0) {
+		atomic_fetch_sub(&active, 1);
+		if (err == ENOSPC)
+			limit_reached();
+		node_set_wd(n, WD_FAILED);
+		return;
+	}
+	node_set_wd(n, wd);
+}
+
+void watch_forget(int wd, bool gone)
+{
+	if (!gone)
+		inotify_rm_watch(ifd, wd);
+	atomic_fetch_sub(&active, 1);
+}
+
+unsigned watch_epoch(void)
+{
+	return atomic_load(&epoch);
+}
+
+static bool long_ok(unsigned e)
+{
+	return atomic_load(&healthy) && e == atomic_load(&epoch);
+}
+
+double watch_entry_timeout(struct node *parent, struct node *n, unsigned e)
+{
+	bool self, up;
+
+	if (n && n->kind == NK_OVERLAY)
+		return 0;
+	if (!long_ok(e))
+		return BFS_ENTRY_TIMEOUT;
+	node_watch_state(parent, &self, &up);
+	return self ? BFS_WATCHED_TIMEOUT : BFS_ENTRY_TIMEOUT;
+}
+
+double watch_negative_timeout(struct node *parent, const char *name, unsigned e)
+{
+	double t = now(), ret = BFS_ENTRY_TIMEOUT;
+	bool self, up;
+	size_t at;
+
+	if (!long_ok(e) || strlen(name) > NAME_MAX)
+		return BFS_ENTRY_TIMEOUT;
+	node_watch_state(parent, &self, &up);
+	if (!self)
+		return BFS_ENTRY_TIMEOUT;
+	at = neg_hash(parent->id, name) % NEG_SLOTS;
+	pthread_mutex_lock(&neg_lock);
+	for (size_t i = 0; i < NEG_PROBE; i++) {
+		struct neg *s = &negs[(at + i) % NEG_SLOTS];
+
+		if (s->parent && s->until > t && (s->parent != parent->id || strcmp(s->name, name)))
+			continue;
+		s->parent = parent->id;
+		strcpy(s->name, name);
+		/* A margin past the kernel's own expiry. */
+		s->until = t + BFS_WATCHED_TIMEOUT + 1;
+		ret = BFS_WATCHED_TIMEOUT;
+		break;
+	}
+	pthread_mutex_unlock(&neg_lock);
+	return ret;
+}
+
+double watch_attr_timeout(struct node *n, const struct stat *st, unsigned e)
+{
+	bool self, up;
+
+	if (n->kind == NK_OVERLAY)
+		return 0;
+	if (!long_ok(e))
+		return BFS_ATTR_TIMEOUT;
+	node_watch_state(n, &self, &up);
+	if (self || (up && !S_ISDIR(st->st_mode) && st->st_nlink <= 1))
+		return BFS_WATCHED_TIMEOUT;
+	return BFS_ATTR_TIMEOUT;
+}
+
+/*
+ * The notifications. They are sent from this thread only, never from a
+ * request handler: fuse_lowlevel.h's rules say that an invalidation sent
+ * while handling a request on the same inodes may deadlock (the kernel
+ * holds the locks the invalidation waits for until that request is
+ * answered). ENOENT means the kernel does not have that entry or inode:
+ * nothing to drop.
+ */
+static void notify_inode(fuse_ino_t ino)
+{
+	int r = fuse_lowlevel_notify_inval_inode(session, ino, 0, 0);
+
+	if (r < 0 && r != -ENOENT)
+		blog(BLOG_DEBUG, "invalidating inode %llu: %s", (unsigned long long)ino,
+		     strerror(-r));
+}
+
+/*
+ * Expire the name rather than drop it where the kernel can: a filesystem
+ * mounted on it through the mount (the shim mounts the container's rootfs
+ * on <bundle>/rootfs) then stays, and the next access looks the name up
+ * again.
+ */
+static void notify_entry(fuse_ino_t parent, const char *name)
+{
+	size_t len = strlen(name);
+	int r = -ENOSYS;
+
+	if (expire_only) {
+		r = fuse_lowlevel_notify_expire_entry(session, parent, name, len,
+						      FUSE_LL_EXPIRE_ONLY);
+		if (r == -ENOSYS)
+			expire_only = false;
+	}
+	if (r == -ENOSYS)
+		r = fuse_lowlevel_notify_inval_entry(session, parent, name, len);
+	if (r < 0 && r != -ENOENT)
+		blog(BLOG_DEBUG, "invalidating entry %s in %llu: %s", name,
+		     (unsigned long long)parent, strerror(-r));
+}
+
+/* The stored files that computed overlay files (address, shim-config, status) read. */
+static bool feeds_overlay(const char *name)
+{
+	static const char *const names[] = {
+	    "address",	    "bootstrap.json",	"config.json", "runc-options",
+	    "options.json", "shim-binary-path", "init.pid",    "shim.pid",
+	};
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (!strcmp(name, names[i]))
+			return true;
+	return false;
+}
+
+/* One wake-up's events, each (wd, name) once with its masks or'ed. */
+struct ev {
+	int wd;
+	uint32_t mask;
+	char name[NAME_MAX + 1];
+};
+
+/* A directory whose own inode (and, for a bundle, overlay files) the batch invalidates. */
+struct dirty {
+	fuse_ino_t id;
+	bool overlays;
+};
+
+struct batch {
+	struct ev *v;
+	size_t n, cap;
+	size_t *slot; /* index + 1 into v, open addressing; 2 * cap entries */
+	struct dirty *d;
+	size_t nd, dcap;
+};
+
+static uint64_t ev_hash(int wd, const char *name)
+{
+	return neg_hash((fuse_ino_t)(unsigned)wd, name);
+}
+
+static int batch_grow(struct batch *b)
+{
+	size_t cap = b->cap ? b->cap * 2 : 256;
+	struct ev *v = realloc(b->v, cap * sizeof(*v));
+	size_t *slot;
+
+	if (!v)
+		return -ENOMEM;
+	b->v = v;
+	slot = calloc(2 * cap, sizeof(*slot));
+	if (!slot)
+		return -ENOMEM;
+	for (size_t i = 0; i < b->n; i++) {
+		size_t at = ev_hash(v[i].wd, v[i].name) & (2 * cap - 1);
+
+		while (slot[at])
+			at = (at + 1) & (2 * cap - 1);
+		slot[at] = i + 1;
+	}
+	free(b->slot);
+	b->slot = slot;
+	b->cap = cap;
+	return 0;
+}
+
+static void batch_add(struct batch *b, const struct inotify_event *ie)
+{
+	const char *name = ie->len ? ie->name : "";
+	size_t at;
+
+	if (strlen(name) > NAME_MAX)
+		return;
+	if (b->n == b->cap && batch_grow(b) < 0)
+		return;
+	at = ev_hash(ie->wd, name) & (2 * b->cap - 1);
+	for (; b->slot[at]; at = (at + 1) & (2 * b->cap - 1)) {
+		struct ev *e = &b->v[b->slot[at] - 1];
+
+		if (e->wd == ie->wd && !strcmp(e->name, name)) {
+			e->mask |= ie->mask;
+			return;
+		}
+	}
+	b->v[b->n].wd = ie->wd;
+	b->v[b->n].mask = ie->mask;
+	strcpy(b->v[b->n].name, name);
+	b->slot[at] = ++b->n;
+}
+
+static void batch_dirty(struct batch *b, fuse_ino_t id, bool overlays)
+{
+	for (size_t i = 0; i < b->nd; i++)
+		if (b->d[i].id == id) {
+			b->d[i].overlays |= overlays;
+			return;
+		}
+	if (b->nd == b->dcap) {
+		size_t cap = b->dcap ? b->dcap * 2 : 16;
+		struct dirty *d = realloc(b->d, cap * sizeof(*d));
+
+		if (!d) {
+			notify_inode(id); /* at once, then */
+			return;
+		}
+		b->d = d;
+		b->dcap = cap;
+	}
+	b->d[b->nd].id = id;
+	b->d[b->nd].overlays = overlays;
+	b->nd++;
+}
+
+static void batch_run(struct batch *b)
+{
+	for (size_t i = 0; i < b->n && !atomic_load(&stopping); i++) {
+		struct ev *e = &b->v[i];
+		bool bundle = false, overlay = false;
+		fuse_ino_t dir = node_of_wd(e->wd, &bundle), child;
+
+		if (dir && !e->name[0]) {
+			notify_inode(dir); /* the directory itself changed, or went */
+		} else if (dir) {
+			notify_entry(dir, e->name);
+			child = node_child_id(dir, e->name, &overlay);
+			if (child)
+				notify_inode(child);
+			if (e->mask & NAME_EVENTS)
+				batch_dirty(b, dir, false);
+			if (bundle && feeds_overlay(e->name))
+				batch_dirty(b, dir, true);
+		}
+		if (e->mask & IN_IGNORED)
+			node_wd_gone(e->wd);
+	}
+	for (size_t i = 0; i < b->nd && !atomic_load(&stopping); i++) {
+		notify_inode(b->d[i].id);
+		for (size_t k = 0; b->d[i].overlays && ovl_at(&bfs.ovl, k); k++) {
+			bool overlay = false;
+			fuse_ino_t c =
+			    node_child_id(b->d[i].id, ovl_name(ovl_at(&bfs.ovl, k)), &overlay);
+
+			if (c && overlay)
+				notify_inode(c);
+		}
+	}
+	b->n = 0;
+	b->nd = 0;
+	if (b->slot)
+		memset(b->slot, 0, 2 * b->cap * sizeof(*b->slot));
+}
+
+/*
+ * Events were lost (IN_Q_OVERFLOW). Everything cached long may be stale:
+ * the epoch moves first, so that replies computed from now on (or from
+ * facts read before) are short, then every name the table knows in a
+ * watched directory is expired and its inode invalidated, every watched
+ * directory's inode invalidated, and every negative entry given a long
+ * lifetime expired. Names the kernel holds are all in the table, and
+ * negative ones in negs, so nothing cached long is left out.
+ */
+static void recover(void)
+{
+	struct node_name *v = NULL;
+	size_t n = 0, nneg = 0;
+	struct neg *neg;
+	double t = now();
+
+	atomic_fetch_add(&epoch, 1);
+	if (!atomic_flag_test_and_set(&overflow_logged))
+		blog(BLOG_WARNING,
+		     "inotify queue overflowed (/proc/sys/fs/inotify/max_queued_events): "
+		     "every cached entry invalidated");
+	if (node_watched_names(&v, &n) == 0) {
+		for (size_t i = 0; i < n && !atomic_load(&stopping); i++) {
+			if (!v[i].name[0]) {
+				notify_inode(v[i].parent);
+				continue;
+			}
+			notify_entry(v[i].parent, v[i].name);
+			notify_inode(v[i].child);
+		}
+		free(v);
+	}
+	neg = malloc(sizeof(negs));
+	if (!neg)
+		return;
+	pthread_mutex_lock(&neg_lock);
+	for (size_t i = 0; i < NEG_SLOTS; i++)
+		if (negs[i].parent && negs[i].until > t)
+			neg[nneg++] = negs[i];
+	pthread_mutex_unlock(&neg_lock);
+	for (size_t i = 0; i < nneg && !atomic_load(&stopping); i++)
+		notify_entry(neg[i].parent, neg[i].name);
+	free(neg);
+}
+
+static void *watch_thread(void *arg)
+{
+	static char buf[65536] __attribute__((aligned(__alignof__(struct inotify_event))));
+	struct pollfd pfd[2] = {{.fd = ifd, .events = POLLIN}, {.fd = efd, .events = POLLIN}};
+	struct batch b = {0};
+
+	(void)arg;
+	while (!atomic_load(&stopping)) {
+		bool overflow = false;
+		ssize_t len;
+
+		if (poll(pfd, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			blog(BLOG_ERR, "watching the store: poll: %s", strerror(errno));
+			break;
+		}
+		if (pfd[1].revents)
+			break;
+		/* Drain what is queued (bounded, so that a storm cannot hold the thread). */
+		for (int reads = 0; reads < 64; reads++) {
+			len = read(ifd, buf, sizeof(buf));
+			if (len < 0 && errno == EINTR)
+				continue;
+			if (len <= 0)
+				break;
+			for (char *p = buf; p < buf + len;) {
+				const struct inotify_event *ie = (const struct inotify_event *)p;
+
+				if (ie->mask & IN_Q_OVERFLOW)
+					overflow = true;
+				else
+					batch_add(&b, ie);
+				p += sizeof(*ie) + ie->len;
+			}
+		}
+		if (overflow)
+			recover();
+		batch_run(&b);
+	}
+	/* Stopped or failed: whatever is replied from now on is short. */
+	atomic_store(&healthy, false);
+	atomic_fetch_add(&epoch, 1);
+	free(b.v);
+	free(b.slot);
+	free(b.d);
+	return NULL;
+}
+
+int watch_start(struct fuse_session *se)
+{
+	int ret;
+
+	if (ifd < 0)
+		return 0;
+	session = se;
+	atomic_store(&healthy, true);
+	ret = pthread_create(&thread, NULL, watch_thread, NULL);
+	if (ret) {
+		atomic_store(&healthy, false);
+		blog(BLOG_WARNING, "cannot follow changes beside the mount: %s", strerror(ret));
+		return 0;
+	}
+	started = true;
+	return 0;
+}
+
+int watch_stop(void)
+{
+	uint64_t one = 1;
+	struct timespec ts;
+
+	if (!started)
+		return 0;
+	atomic_store(&stopping, true);
+	atomic_store(&healthy, false);
+	if (write(efd, &one, sizeof(one)) < 0)
+		blog(BLOG_DEBUG, "waking the watcher: %s", strerror(errno));
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += 2;
+	if (pthread_timedjoin_np(thread, NULL, &ts) != 0)
+		return -ETIMEDOUT;
+	started = false;
+	return 0;
+}
+
+void watch_close(void)
+{
+	if (ifd >= 0)
+		close(ifd);
+	if (efd >= 0)
+		close(efd);
+	ifd = efd = -1;
+}

@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Following changes made beside the mount (SPEC 4.8). One inotify instance
+ * and one eventfd for the daemon's life; a watch on each structural
+ * directory the kernel holds a node for (the root S, the namespaces, the
+ * bundles), added when the node is made and removed when it is freed, so
+ * that the watches never outnumber the nodes. A thread of its own turns
+ * events into the kernel's invalidations; with it, the entries and
+ * attributes that the watches cover are cached long (BFS_WATCHED_TIMEOUT),
+ * everything else keeps the short lifetimes of daemon.h.
+ */
+#ifndef BUNDLEFS_WATCH_H
+#define BUNDLEFS_WATCH_H
+
+#include <stdbool.h>
+#include <sys/stat.h>
+
+struct node;
+struct fuse_session;
+
+/* The long lifetime of what a watch covers: changes are invalidated as they happen. */
+#define BFS_WATCHED_TIMEOUT 30.0
+
+/*
+ * Open the inotify instance and the eventfd; add at most limit watches
+ * (limit < 0: no cap but the system's). Without inotify (EMFILE, ENOSYS)
+ * the daemon runs with the short lifetimes everywhere: logged, returns 0.
+ */
+int watch_init(long limit);
+/* The thread: after the session is mounted (and after daemonizing). */
+int watch_start(struct fuse_session *se);
+/*
+ * Stop and join the thread, before the session is destroyed. -ETIMEDOUT
+ * when it stays blocked in the kernel (an invalidation waiting on a request
+ * the stopped loop never answers): the session must then be left alone.
+ */
+int watch_stop(void);
+void watch_close(void);
+
+/*
+ * Add the watch of directory node n (node.c, without the table lock held);
+ * records it with node_set_wd. Short lifetimes for n's children when it
+ * fails (the limit: logged once).
+ */
+void watch_node(struct node *n);
+/*
+ * Watch wd goes (node.c, table lock held): removed here, or with gone
+ * already removed by the kernel (IN_IGNORED) and only counted out.
+ */
+void watch_forget(int wd, bool gone);
+
+/*
+ * Lifetimes. epoch is watch_epoch() read before the backing entry was
+ * looked at: a reply whose facts may predate lost events (a queue
+ * overflow) gets the short lifetime.
+ */
+unsigned watch_epoch(void);
+/* Of n's name in parent (n an overlay node: 0). */
+double watch_entry_timeout(struct node *parent, struct node *n, unsigned epoch);
+/* Of the absence of name in parent. */
+double watch_negative_timeout(struct node *parent, const char *name, unsigned epoch);
+/* Of n's attributes st. */
+double watch_attr_timeout(struct node *n, const struct stat *st, unsigned epoch);
+
+#endif
