@@ -162,9 +162,9 @@ wait_mount "$mb" "$bfs_pid" "$work/bfs.log"
 
 addr_len=$(wc -c <"$mb/main/b0000000/address")
 log "creating store B with stored $addr_len-byte address files"
-"$bench" populate "$B/state" "$B/work" small "$small" "$addr_len"
-"$bench" populate "$B/state" "$B/work" main "$main" "$addr_len"
-"$bench" populate "$B/state" "$B/work" large "$large" "$addr_len"
+"$bench" populate -a "$addr_len" "$B/state" "$B/work" small "$small"
+"$bench" populate -a "$addr_len" "$B/state" "$B/work" main "$main"
+"$bench" populate -a "$addr_len" "$B/state" "$B/work" large "$large"
 
 # passthrough_ll keeps one O_PATH descriptor per inode the kernel knows.
 # Raise its limit as far as this machine lets us; the large namespace is
