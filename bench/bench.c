@@ -10,27 +10,48 @@
  *     RESULT <label> <median rate> <min rate> <max rate>
  *
  * Rates are operations per second (entries per second for readdir, cycles per
- * second for cycle). Bundle ids are "b%07u", 0 <= i < COUNT, as populate makes
- * them.
+ * second for cycle); churn reports milliseconds instead. Bundle ids are
+ * "b%07u", 0 <= i < COUNT, as populate makes them.
  *
- *   bench populate STATE WORK NS COUNT [ADDRESS_BYTES]
+ *   bench populate [-a BYTES|PREFIX] [-j] STATE WORK NS COUNT
  *       S/NS and W/NS (0711), then per bundle S/NS/<id> (0700), S/NS/<id>/rootfs
- *       (0711), W/NS/<id> (0711) and, when ADDRESS_BYTES > 0, a stored
- *       S/NS/<id>/address of that many bytes.
- *   bench stat    [-r REPS] [-t THREADS] [-c] [-e SEC] [-w SET] COUNT LABEL=NSDIR...
+ *       (0711), W/NS/<id> (0711). -a BYTES: a stored S/NS/<id>/address of that
+ *       many bytes, shaped like a computed one; -a PREFIX (not a number): a
+ *       stored address PREFIX<id>. -j: a stored config.json (a small OCI spec).
+ *   bench stat    [-r REPS] [-t THREADS] [-c] [-e SEC] [-w SET] [-d SEC] COUNT LABEL=NSDIR...
  *       stat(2) of every bundle directory. -c: drop the kernel's caches before
  *       each pass (cold). -w SET: warm: stat the first SET bundles once, then
- *       repeat stat over them for WARM_WINDOW seconds, inside the 0.5 s cache
- *       window. -e SEC: sleep SEC seconds before each pass (lets cache entries
- *       of the previous pass expire).
- *   bench read    [-r REPS] [-t THREADS] [-c] [-e SEC] COUNT LABEL=NSDIR...
- *       open, read (until EOF), close of every NSDIR/<id>/address.
- *   bench readdir [-r REPS] LABEL=DIR...
- *       whole listings of DIR, repeated for READDIR_WINDOW seconds per pass.
+ *       repeat whole passes over them for -d seconds (WARM_WINDOW by default,
+ *       inside the 0.5 s cache window). -e SEC: sleep SEC seconds before each
+ *       pass (lets cache entries of the previous pass expire).
+ *   bench read    [-r REPS] [-t THREADS] [-c] [-e SEC] [-w SET] [-d SEC] COUNT LABEL=NSDIR...
+ *       open, read (until EOF), close of every NSDIR/<id>/address; -w, -d as
+ *       for stat.
+ *   bench readdir [-r REPS] [-p] [-d SEC] LABEL=DIR...
+ *       whole listings (opendir, readdir to the end, closedir) of DIR, repeated
+ *       for -d seconds per pass (READDIR_WINDOW by default). -p: one untimed
+ *       listing before each pass (warm).
  *   bench cycle   [-r REPS] -n N LABEL=fs:NSDIR | LABEL=direct:STATE_NS:WORK_NS ...
  *       N bundle create-and-delete cycles. fs: mkdir, write config.json,
  *       rmdir through a bundlefs mount. direct: containerd's newBundle and
  *       bundle.Delete done on plain directories.
+ *   bench status  [-r REPS] [-e SEC] [-l] -s SOCKDIR COUNT LABEL=NSDIR
+ *       open, read, close of every NSDIR/<id>/status, whose bundle's stored
+ *       address names SOCKDIR/<id>. -l: live: bind and listen on every
+ *       SOCKDIR/<id> (COUNT descriptors) and accept whatever connects, so that
+ *       status must report "listening":true; the socket files stay behind,
+ *       dead. Without -l: dead: SOCKDIR/<id> are bound socket files with no
+ *       listener (connect refused), "listening":false. A status that says
+ *       otherwise is counted and reported on stderr.
+ *   bench churn   [-r REPS] -n N [-P PID] [-L DIR] LABEL=STATE_NS:WORK_NS
+ *       containerd-like churn directly in the backing store: N bundles made
+ *       (S/NS/<id> 0700 with rootfs, config.json, address and init.pid, and
+ *       W/NS/<id>), then all N removed as bundle.Delete does. Reports the
+ *       churn's wall time in ms; with -P, a second line LABEL-cpu: the CPU
+ *       time (utime + stime of /proc/PID/stat, ms) process PID spent from
+ *       just before the churn until CHURN_SETTLE seconds after it. -L DIR:
+ *       before each repetition, list DIR and lstat every entry (as ls -l
+ *       does), and keep DIR open during the churn.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -43,8 +64,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -52,6 +76,7 @@
 #define MAX_REPS 64
 #define WARM_WINDOW 0.25
 #define READDIR_WINDOW 0.2
+#define CHURN_SETTLE 0.5 /* longer than bundlefs's 100 ms to see a change beside it */
 
 /* A small valid OCI runtime spec, as ctr writes one (trimmed). */
 static const char spec_json[] =
@@ -70,12 +95,19 @@ struct col {
 	const char *label;
 	const char *arg; /* a directory, or fs:DIR / direct:S:W for cycle */
 	double rates[MAX_REPS];
+	double cpu[MAX_REPS]; /* churn with -P */
 };
 
 static struct col cols[MAX_COLS];
 static int ncols;
-static int reps = 5, nthreads = 1, cold, warm_set, ncycles = 100;
-static double expire_sec;
+static int reps = 5, nthreads = 1, cold, warm_set, ncycles = 100, prime, live;
+static double expire_sec, duration;
+static const char *read_name = "address"; /* the file read by OP_READ */
+static const char *expect;		  /* OP_READ: text every read must contain */
+static unsigned long unexpected;	  /* reads without it (atomic) */
+static const char *sock_dir;
+static pid_t cpu_pid;
+static const char *list_dir;
 
 static void die(const char *what, const char *path)
 {
@@ -125,37 +157,55 @@ static void drop_caches(void)
 
 /* ------------------------------------------------------------------ populate */
 
+/*
+ * A stored address: ALEN bytes shaped like a computed one when spec is a
+ * number, else spec followed by the bundle id. Returns its length.
+ */
+static size_t make_address(char *buf, size_t sz, const char *spec, const char *id)
+{
+	char *end;
+	size_t alen = strtoul(spec, &end, 10);
+
+	if (*end || end == spec)
+		return (size_t)snprintf(buf, sz, "%s%s", spec, id);
+	if (alen > sz)
+		alen = sz;
+	memset(buf, 'a', alen);
+	memcpy(buf, "unix:///run/containerd/s/", alen < 25 ? alen : 25);
+	return alen;
+}
+
+static void write_buf(int dirfd, const char *name, const char *buf, size_t len, const char *what)
+{
+	int fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+	if (fd < 0 || write(fd, buf, len) != (ssize_t)len || close(fd) < 0)
+		die("write file in", what);
+}
+
+static const char *pop_address; /* -a */
+static int pop_spec;		/* -j */
+
 static int cmd_populate(int argc, char **argv)
 {
-	char id[32], *addr = NULL;
+	char id[32], addr[4096];
 	unsigned int count;
-	size_t alen = 0;
 	int sfd, wfd, snsfd, wnsfd;
 
-	if (argc < 5)
+	if (argc != 4)
 		return 2;
-	count = (unsigned int)strtoul(argv[4], NULL, 10);
-	if (argc > 5)
-		alen = strtoul(argv[5], NULL, 10);
-	if (alen) {
-		/* A stored address of the given length, shaped like a computed one. */
-		addr = malloc(alen);
-		if (!addr)
-			die("malloc", NULL);
-		memset(addr, 'a', alen);
-		memcpy(addr, "unix:///run/containerd/s/", alen < 25 ? alen : 25);
-	}
-	sfd = open(argv[1], O_PATH | O_DIRECTORY | O_CLOEXEC);
-	wfd = open(argv[2], O_PATH | O_DIRECTORY | O_CLOEXEC);
+	count = (unsigned int)strtoul(argv[3], NULL, 10);
+	sfd = open(argv[0], O_PATH | O_DIRECTORY | O_CLOEXEC);
+	wfd = open(argv[1], O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (sfd < 0 || wfd < 0)
-		die("open", argv[1]);
-	if ((mkdirat(sfd, argv[3], 0711) < 0 && errno != EEXIST) ||
-	    (mkdirat(wfd, argv[3], 0711) < 0 && errno != EEXIST))
-		die("mkdir", argv[3]);
-	snsfd = openat(sfd, argv[3], O_PATH | O_DIRECTORY | O_CLOEXEC);
-	wnsfd = openat(wfd, argv[3], O_PATH | O_DIRECTORY | O_CLOEXEC);
+		die("open", argv[0]);
+	if ((mkdirat(sfd, argv[2], 0711) < 0 && errno != EEXIST) ||
+	    (mkdirat(wfd, argv[2], 0711) < 0 && errno != EEXIST))
+		die("mkdir", argv[2]);
+	snsfd = openat(sfd, argv[2], O_PATH | O_DIRECTORY | O_CLOEXEC);
+	wnsfd = openat(wfd, argv[2], O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (snsfd < 0 || wnsfd < 0)
-		die("open", argv[3]);
+		die("open", argv[2]);
 	for (unsigned int i = 0; i < count; i++) {
 		int bfd;
 
@@ -165,19 +215,21 @@ static int cmd_populate(int argc, char **argv)
 		bfd = openat(snsfd, id, O_PATH | O_DIRECTORY | O_CLOEXEC);
 		if (bfd < 0 || mkdirat(bfd, "rootfs", 0711) < 0)
 			die("mkdir rootfs in", id);
-		if (alen) {
-			int fd =
-			    openat(bfd, "address", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+		if (pop_address) {
+			size_t alen = make_address(addr, sizeof(addr), pop_address, id);
 
-			if (fd < 0 || write(fd, addr, alen) != (ssize_t)alen)
-				die("write address in", id);
-			close(fd);
+			write_buf(bfd, "address", addr, alen, id);
 		}
+		if (pop_spec)
+			write_buf(bfd, "config.json", spec_json, sizeof(spec_json) - 1, id);
 		close(bfd);
 		if (mkdirat(wnsfd, id, 0711) < 0)
 			die("mkdir work dir", id);
 	}
-	free(addr);
+	close(snsfd);
+	close(wnsfd);
+	close(sfd);
+	close(wfd);
 	return 0;
 }
 
@@ -209,13 +261,18 @@ static void one_op(enum op op, const char *dir, unsigned int i)
 			die("stat", path);
 		return;
 	}
-	snprintf(path, sizeof(path), "%s/%s/address", dir, id);
+	snprintf(path, sizeof(path), "%s/%s/%s", dir, id, read_name);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		die("open", path);
-	n = read(fd, buf, sizeof(buf));
+	n = read(fd, buf, sizeof(buf) - 1);
 	if (n <= 0)
 		die("read", path);
+	if (expect) {
+		buf[n] = '\0';
+		if (!strstr(buf, expect))
+			__atomic_fetch_add(&unexpected, 1, __ATOMIC_RELAXED);
+	}
 	while (n > 0)
 		n = read(fd, buf, sizeof(buf));
 	if (n < 0 || close(fd) < 0)
@@ -238,7 +295,7 @@ static void *job_run(void *arg)
 			for (unsigned int i = 0; i < j->repeat_set; i++)
 				one_op(j->op, j->dir, i);
 			j->ops += j->repeat_set;
-		} while (now() - j->t0 < WARM_WINDOW);
+		} while (now() - j->t0 < (duration > 0 ? duration : WARM_WINDOW));
 	}
 	j->t1 = now();
 	return NULL;
@@ -291,24 +348,34 @@ static double pass(enum op op, const char *dir, unsigned int count)
 
 /* ------------------------------------------------------------------ readdir */
 
-static double readdir_pass(const char *dir)
+static unsigned long list_once(const char *dir)
 {
 	unsigned long entries = 0;
-	double t0 = now(), t;
+	DIR *d = opendir(dir);
 
+	if (!d)
+		die("opendir", dir);
+	errno = 0;
+	while (readdir(d))
+		entries++;
+	if (errno)
+		die("readdir", dir);
+	closedir(d);
+	return entries;
+}
+
+static double readdir_pass(const char *dir)
+{
+	double window = duration > 0 ? duration : READDIR_WINDOW, t0, t;
+	unsigned long entries = 0;
+
+	if (prime)
+		list_once(dir);
+	t0 = now();
 	do {
-		DIR *d = opendir(dir);
-
-		if (!d)
-			die("opendir", dir);
-		errno = 0;
-		while (readdir(d))
-			entries++;
-		if (errno)
-			die("readdir", dir);
-		closedir(d);
+		entries += list_once(dir);
 		t = now() - t0;
-	} while (t < READDIR_WINDOW);
+	} while (t < window);
 	return (double)entries / t;
 }
 
@@ -447,6 +514,221 @@ static double cycle_pass(const char *arg, unsigned int rep)
 	return ncycles / t0;
 }
 
+/* ------------------------------------------------------------------- status */
+
+struct listeners {
+	int *fds;
+	unsigned int n;
+	int epfd;
+	int stop; /* atomic */
+};
+
+/* A socket bound at SOCKDIR/<id> (an old file there replaced), listening. */
+static int listen_socket(unsigned int i)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	char id[32];
+	int fd;
+
+	bundle_id(id, sizeof(id), i);
+	if (snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/%s", sock_dir, id) >=
+	    (int)sizeof(sa.sun_path)) {
+		errno = ENAMETOOLONG;
+		die("socket path in", sock_dir);
+	}
+	if (unlink(sa.sun_path) < 0 && errno != ENOENT)
+		die("unlink", sa.sun_path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		die("socket (raise ulimit -n?)", sa.sun_path);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, SOMAXCONN) < 0)
+		die("bind/listen", sa.sun_path);
+	return fd;
+}
+
+/* Accepts and closes every connection, so that no backlog ever fills. */
+static void *accept_loop(void *arg)
+{
+	struct listeners *l = arg;
+	struct epoll_event ev[64];
+
+	while (!__atomic_load_n(&l->stop, __ATOMIC_RELAXED)) {
+		int n = epoll_wait(l->epfd, ev, 64, 100);
+
+		for (int k = 0; k < n; k++) {
+			int c;
+
+			while ((c = accept4(ev[k].data.fd, NULL, NULL, SOCK_CLOEXEC)) >= 0)
+				close(c);
+		}
+	}
+	return NULL;
+}
+
+static void status_setup(struct listeners *l, pthread_t *th, unsigned int count)
+{
+	l->n = count;
+	l->fds = calloc(count, sizeof(int));
+	if (!l->fds)
+		die("calloc", NULL);
+	if (live) {
+		l->epfd = epoll_create1(EPOLL_CLOEXEC);
+		if (l->epfd < 0)
+			die("epoll_create1", NULL);
+	}
+	for (unsigned int i = 0; i < count; i++) {
+		l->fds[i] = listen_socket(i);
+		if (!live) {
+			/* Dead: the file stays, its listener is gone (connect refused). */
+			close(l->fds[i]);
+			l->fds[i] = -1;
+			continue;
+		}
+		struct epoll_event ev = {.events = EPOLLIN, .data.fd = l->fds[i]};
+
+		if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, l->fds[i], &ev) < 0)
+			die("epoll_ctl", NULL);
+	}
+	if (live && pthread_create(th, NULL, accept_loop, l) != 0)
+		die("pthread_create", NULL);
+	read_name = "status";
+	expect = live ? "\"listening\":true" : "\"listening\":false";
+}
+
+static void status_teardown(struct listeners *l, pthread_t th, unsigned long reads)
+{
+	if (live) {
+		__atomic_store_n(&l->stop, 1, __ATOMIC_RELAXED);
+		pthread_join(th, NULL);
+		for (unsigned int i = 0; i < l->n; i++)
+			close(l->fds[i]);
+		close(l->epfd);
+	}
+	free(l->fds);
+	if (unexpected)
+		fprintf(stderr, "bench: %lu of %lu status reads did not say %s\n", unexpected,
+			reads, expect);
+}
+
+/* -------------------------------------------------------------------- churn */
+
+static double proc_cpu_ms(pid_t pid)
+{
+	unsigned long long ut, st;
+	char path[64], buf[1024], *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		die("open", path);
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		die("read", path);
+	buf[n] = '\0';
+	/* Fields 14 and 15, counted after the command name, which may hold spaces. */
+	p = strrchr(buf, ')');
+	if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut,
+			 &st) != 2) {
+		errno = EINVAL;
+		die("parse", path);
+	}
+	return (double)(ut + st) * 1000.0 / (double)sysconf(_SC_CLK_TCK);
+}
+
+/* What ls -l does: list, lstat every entry. The directory stays open. */
+static DIR *hold_listing(const char *dir)
+{
+	struct dirent *de;
+	struct stat st;
+	DIR *d = opendir(dir);
+
+	if (!d)
+		die("opendir", dir);
+	errno = 0;
+	while ((de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			die("lstat in", dir);
+		errno = 0;
+	}
+	if (errno)
+		die("readdir", dir);
+	return d;
+}
+
+/* A bundle as containerd's newBundle, the shim and runc leave it. */
+static void churn_create(int snsfd, int wnsfd, const char *id)
+{
+	char buf[128];
+	size_t len;
+	int bfd;
+
+	if (mkdirat(snsfd, id, 0700) < 0)
+		die("mkdir", id);
+	if (mkdirat(wnsfd, id, 0711) < 0)
+		die("mkdir work dir", id);
+	bfd = openat(snsfd, id, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (bfd < 0 || mkdirat(bfd, "rootfs", 0711) < 0)
+		die("mkdir rootfs in", id);
+	write_file(bfd, "config.json", id);
+	len = make_address(buf, sizeof(buf), "89", id);
+	write_buf(bfd, "address", buf, len, id);
+	len = (size_t)snprintf(buf, sizeof(buf), "%d", (int)getpid());
+	write_buf(bfd, "init.pid", buf, len, id);
+	close(bfd);
+}
+
+/* Wall time of the churn in ms; *cpu_ms: CPU time of cpu_pid meanwhile. */
+static double churn_pass(const char *arg, unsigned int rep, double *cpu_ms)
+{
+	char spec[PATH_MAX], *w, id[32];
+	DIR *held = NULL;
+	double t, c0 = 0;
+	int snsfd, wnsfd;
+
+	snprintf(spec, sizeof(spec), "%s", arg);
+	w = strchr(spec, ':');
+	if (!w) {
+		errno = EINVAL;
+		die("churn: STATE_NS:WORK_NS expected:", arg);
+	}
+	*w++ = '\0';
+	snsfd = open(spec, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	wnsfd = open(w, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (snsfd < 0 || wnsfd < 0)
+		die("open", arg);
+	if (list_dir)
+		held = hold_listing(list_dir);
+	if (cpu_pid) {
+		sleep_sec(CHURN_SETTLE);
+		c0 = proc_cpu_ms(cpu_pid);
+	}
+	t = now();
+	for (int i = 0; i < ncycles; i++) {
+		snprintf(id, sizeof(id), "k%u-%d", rep, i);
+		churn_create(snsfd, wnsfd, id);
+	}
+	for (int i = 0; i < ncycles; i++) {
+		snprintf(id, sizeof(id), "k%u-%d", rep, i);
+		atomic_delete(snsfd, id);
+		atomic_delete(wnsfd, id);
+	}
+	t = now() - t;
+	if (cpu_pid) {
+		sleep_sec(CHURN_SETTLE);
+		*cpu_ms = proc_cpu_ms(cpu_pid) - c0;
+	}
+	if (held)
+		closedir(held);
+	close(snsfd);
+	close(wnsfd);
+	return t * 1000;
+}
+
 /* ------------------------------------------------------------------- driver */
 
 static int cmp_double(const void *a, const void *b)
@@ -456,15 +738,24 @@ static int cmp_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-static void report(void)
+static double median(double *r)
+{
+	qsort(r, (size_t)reps, sizeof(double), cmp_double);
+	return reps % 2 ? r[reps / 2] : (r[reps / 2 - 1] + r[reps / 2]) / 2;
+}
+
+static void report(bool with_cpu)
 {
 	for (int c = 0; c < ncols; c++) {
-		double *r = cols[c].rates;
+		double *r = cols[c].rates, m = median(r);
 
-		qsort(r, (size_t)reps, sizeof(double), cmp_double);
-		printf("RESULT %s %.1f %.1f %.1f\n", cols[c].label,
-		       reps % 2 ? r[reps / 2] : (r[reps / 2 - 1] + r[reps / 2]) / 2, r[0],
-		       r[reps - 1]);
+		printf("RESULT %s %.1f %.1f %.1f\n", cols[c].label, m, r[0], r[reps - 1]);
+		if (with_cpu) {
+			r = cols[c].cpu;
+			m = median(r);
+			printf("RESULT %s-cpu %.1f %.1f %.1f\n", cols[c].label, m, r[0],
+			       r[reps - 1]);
+		}
 	}
 	fflush(stdout);
 }
@@ -487,17 +778,22 @@ static int parse_cols(int argc, char **argv, int first)
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: bench populate STATE WORK NS COUNT [ADDRESS_BYTES]\n"
-		"       bench stat    [-r REPS] [-t THREADS] [-c] [-e SEC] [-w SET] COUNT "
+		"usage: bench populate [-a BYTES|PREFIX] [-j] STATE WORK NS COUNT\n"
+		"       bench stat    [-r REPS] [-t THREADS] [-c] [-e SEC] [-w SET] [-d SEC] COUNT "
 		"LABEL=NSDIR...\n"
-		"       bench read    [-r REPS] [-t THREADS] [-c] [-e SEC] COUNT LABEL=NSDIR...\n"
-		"       bench readdir [-r REPS] LABEL=DIR...\n"
-		"       bench cycle   [-r REPS] -n N LABEL=fs:NSDIR|LABEL=direct:S_NS:W_NS...\n");
+		"       bench read    [-r REPS] [-t THREADS] [-c] [-e SEC] [-w SET] [-d SEC] COUNT "
+		"LABEL=NSDIR...\n"
+		"       bench readdir [-r REPS] [-p] [-d SEC] LABEL=DIR...\n"
+		"       bench cycle   [-r REPS] -n N LABEL=fs:NSDIR|LABEL=direct:S_NS:W_NS...\n"
+		"       bench status  [-r REPS] [-e SEC] [-l] -s SOCKDIR COUNT LABEL=NSDIR\n"
+		"       bench churn   [-r REPS] -n N [-P PID] [-L DIR] LABEL=S_NS:W_NS...\n");
 	exit(2);
 }
 
 int main(int argc, char **argv)
 {
+	struct listeners listeners = {0};
+	pthread_t accept_th = 0;
 	const char *cmd;
 	unsigned int count = 0;
 	int opt;
@@ -505,13 +801,8 @@ int main(int argc, char **argv)
 	if (argc < 2)
 		usage();
 	cmd = argv[1];
-	if (!strcmp(cmd, "populate")) {
-		if (cmd_populate(argc - 1, argv + 1))
-			usage();
-		return 0;
-	}
 	optind = 2;
-	while ((opt = getopt(argc, argv, "r:t:ce:w:n:")) != -1) {
+	while ((opt = getopt(argc, argv, "r:t:ce:w:n:d:pls:a:jP:L:")) != -1) {
 		switch (opt) {
 		case 'r':
 			reps = atoi(optarg);
@@ -531,38 +822,76 @@ int main(int argc, char **argv)
 		case 'n':
 			ncycles = atoi(optarg);
 			break;
+		case 'd':
+			duration = atof(optarg);
+			break;
+		case 'p':
+			prime = 1;
+			break;
+		case 'l':
+			live = 1;
+			break;
+		case 's':
+			sock_dir = optarg;
+			break;
+		case 'a':
+			pop_address = optarg;
+			break;
+		case 'j':
+			pop_spec = 1;
+			break;
+		case 'P':
+			cpu_pid = (pid_t)atoi(optarg);
+			break;
+		case 'L':
+			list_dir = optarg;
+			break;
 		default:
 			usage();
 		}
 	}
+	if (!strcmp(cmd, "populate")) {
+		if (cmd_populate(argc - optind, argv + optind))
+			usage();
+		return 0;
+	}
 	if (reps < 1 || reps > MAX_REPS || nthreads < 1 || nthreads > 16 || ncycles < 1)
 		usage();
-	if (!strcmp(cmd, "stat") || !strcmp(cmd, "read")) {
+	if (!strcmp(cmd, "stat") || !strcmp(cmd, "read") || !strcmp(cmd, "status")) {
 		if (optind >= argc)
 			usage();
 		count = (unsigned int)strtoul(argv[optind++], NULL, 10);
 		if (!count || (unsigned int)warm_set > count)
 			usage();
-	} else if (strcmp(cmd, "readdir") && strcmp(cmd, "cycle")) {
+	} else if (strcmp(cmd, "readdir") && strcmp(cmd, "cycle") && strcmp(cmd, "churn")) {
 		usage();
 	}
 	if (parse_cols(argc, argv, optind) < 0)
 		usage();
+	if (!strcmp(cmd, "status")) {
+		if (!sock_dir || ncols != 1 || warm_set)
+			usage();
+		status_setup(&listeners, &accept_th, count);
+	}
 	for (int r = 0; r < reps; r++) {
 		for (int c = 0; c < ncols; c++) {
 			double rate;
 
 			if (!strcmp(cmd, "stat"))
 				rate = pass(OP_STAT, cols[c].arg, count);
-			else if (!strcmp(cmd, "read"))
+			else if (!strcmp(cmd, "read") || !strcmp(cmd, "status"))
 				rate = pass(OP_READ, cols[c].arg, count);
 			else if (!strcmp(cmd, "readdir"))
 				rate = readdir_pass(cols[c].arg);
+			else if (!strcmp(cmd, "churn"))
+				rate = churn_pass(cols[c].arg, (unsigned int)r, &cols[c].cpu[r]);
 			else
 				rate = cycle_pass(cols[c].arg, (unsigned int)r);
 			cols[c].rates[r] = rate;
 		}
 	}
-	report();
+	if (!strcmp(cmd, "status"))
+		status_teardown(&listeners, accept_th, (unsigned long)reps * count);
+	report(!strcmp(cmd, "churn") && cpu_pid);
 	return 0;
 }

@@ -8,18 +8,22 @@
 # could not be run. Needs root (mounts, /proc/sys/vm/drop_caches).
 #
 #   bench/run.sh [--quick] [--small N] [--main N] [--readdir N] [--large N]
-#                [--reps N] [--large-reps N] [--cycles N] [--keep]
+#                [--reps N] [--large-reps N] [--cycles N] [--churn N]
+#                [--warm SEC] [--keep]
 #
-# Namespaces: main (stat and address reads), readdir (listings), small and
-# large (per-operation cost against the number of bundles).
+# Namespaces: main (stat, address reads, warm listings, churn beside the
+# mount), stored (main's size, stored address files), status (main's size,
+# stored addresses naming sockets under the socket root), readdir (listings),
+# small and large (per-operation cost against the number of bundles).
 # Environment (the flags win): BENCH_SMALL (100), BENCH_MAIN (5000),
 # BENCH_READDIR (10000), BENCH_LARGE (100000), BENCH_REPS (5), BENCH_LARGE_REPS (3), BENCH_CYCLES (300),
+# BENCH_CHURN (1000 bundles), BENCH_WARM_SEC (2: length of each warm pass),
 # BENCH_TMPDIR (where the stores go, default $TMPDIR or /tmp),
 # BENCH_BUILD_DIR (default <repo>/build-bench), BUNDLEFS_BIN (use this daemon
 # instead of building one), PLL_OPTS (extra passthrough_ll options,
 # default timeout=0.5: the same cache window as bundlefs).
 # --quick: 2,000 bundles in the main, readdir and large namespaces, 3 repetitions,
-# 100 cycles (a smoke test of the whole chain).
+# 100 cycles, 300 bundles of churn, 1 s warm passes (a smoke test of the whole chain).
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -31,18 +35,20 @@ large=${BENCH_LARGE:-100000}
 reps=${BENCH_REPS:-5}
 large_reps=${BENCH_LARGE_REPS:-3}
 cycles=${BENCH_CYCLES:-300}
+churn=${BENCH_CHURN:-1000}
+warm_sec=${BENCH_WARM_SEC:-2}
 keep=0
 warm_set=100
 expire=0.6 # longer than both cache windows (0.5 s)
 
 usage() {
-	sed -n '4,20p' "$0" | sed 's/^# \{0,1\}//'
+	sed -n '4,26p' "$0" | sed 's/^# \{0,1\}//'
 	exit "${1:-0}"
 }
 
 while [ $# -gt 0 ]; do
 	case $1 in
-	--quick) main=2000 rdn=2000 large=2000 reps=3 large_reps=3 cycles=100 ;;
+	--quick) main=2000 rdn=2000 large=2000 reps=3 large_reps=3 cycles=100 churn=300 warm_sec=1 ;;
 	--small) small=$2; shift ;;
 	--main) main=$2; shift ;;
 	--readdir) rdn=$2; shift ;;
@@ -50,15 +56,18 @@ while [ $# -gt 0 ]; do
 	--reps) reps=$2; shift ;;
 	--large-reps) large_reps=$2; shift ;;
 	--cycles) cycles=$2; shift ;;
+	--churn) churn=$2; shift ;;
+	--warm) warm_sec=$2; shift ;;
 	--keep) keep=1 ;;
 	-h | --help) usage 0 ;;
 	*) echo "run.sh: unknown argument: $1" >&2; usage 2 >&2 ;;
 	esac
 	shift
 done
-for v in "$small" "$main" "$rdn" "$large" "$reps" "$large_reps" "$cycles"; do
+for v in "$small" "$main" "$rdn" "$large" "$reps" "$large_reps" "$cycles" "$churn"; do
 	case $v in '' | *[!0-9]* | 0) echo "run.sh: sizes must be positive integers" >&2; exit 2 ;; esac
 done
+case $warm_sec in '' | *[!0-9.]* | *.*.* | .) echo "run.sh: --warm takes seconds" >&2; exit 2 ;; esac
 [ "$main" -ge "$warm_set" ] || warm_set=$main
 if [ "$(id -u)" -ne 0 ]; then
 	echo "run.sh: needs root (mounts, /proc/sys/vm/drop_caches)" >&2
@@ -112,7 +121,7 @@ B=$work/src/b # the same bundles with stored 89-byte address files
 mb=$work/mnt-bfs
 mp=$work/mnt-pll
 P=$mp # passthrough_ll serves $work/src: $P/a is store A, $P/b store B
-bfs_pid= pll_pid=
+bfs_pid='' pll_pid=''
 
 cleanup() {
 	set +e
@@ -128,17 +137,29 @@ cleanup() {
 	else
 		rm -rf "$work"
 	fi
-	rmdir "$sock" 2>/dev/null
+	rm -rf "$sock"
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM HUP
 
-mkdir -p "$A/state" "$A/work" "$B/state" "$B/work" "$mb" "$mp"
+mkdir -p "$A/state" "$A/work" "$B/state" "$B/work" "$mb" "$mp" "$sock/s"
+
+# Status reads: one listening unix socket per bundle in the live case, so
+# the measuring process needs that many descriptors (soft limit raised for
+# it alone, up to the hard limit; fewer bundles when that is too small).
+nstatus=$main
+status_nofile=$(ulimit -Hn)
+[ "$status_nofile" = unlimited ] && status_nofile=$(cat /proc/sys/fs/nr_open)
+if [ "$status_nofile" -lt $((nstatus + 64)) ]; then
+	nstatus=$((status_nofile - 64))
+	log "descriptor limit $status_nofile: status measured over $nstatus bundles"
+fi
 
 t_start=$(date +%s)
-log "creating store A: $small + $main + $rdn + $large bundles"
+log "creating store A: $small + $main + $nstatus + $rdn + $large bundles"
 "$bench" populate "$A/state" "$A/work" small "$small"
 "$bench" populate "$A/state" "$A/work" main "$main"
+"$bench" populate -j -a "unix://$sock/s/" "$A/state" "$A/work" status "$nstatus"
 "$bench" populate "$A/state" "$A/work" readdir "$rdn"
 "$bench" populate "$A/state" "$A/work" large "$large"
 "$bench" populate "$A/state" "$A/work" cyc 0
@@ -161,10 +182,12 @@ bfs_pid=$!
 wait_mount "$mb" "$bfs_pid" "$work/bfs.log"
 
 addr_len=$(wc -c <"$mb/main/b0000000/address")
-log "creating store B with stored $addr_len-byte address files"
-"$bench" populate "$B/state" "$B/work" small "$small" "$addr_len"
-"$bench" populate "$B/state" "$B/work" main "$main" "$addr_len"
-"$bench" populate "$B/state" "$B/work" large "$large" "$addr_len"
+log "creating store B, and namespace stored in store A, with stored $addr_len-byte address files"
+# Beside the mount: bundlefs shows them within a second (SPEC 4.8).
+"$bench" populate -a "$addr_len" "$A/state" "$A/work" stored "$main"
+"$bench" populate -a "$addr_len" "$B/state" "$B/work" small "$small"
+"$bench" populate -a "$addr_len" "$B/state" "$B/work" main "$main"
+"$bench" populate -a "$addr_len" "$B/state" "$B/work" large "$large"
 
 # passthrough_ll keeps one O_PATH descriptor per inode the kernel knows.
 # Raise its limit as far as this machine lets us; the large namespace is
@@ -187,6 +210,13 @@ measure() { # NAME bench-args...
 	shift
 	log "measuring $name"
 	out=$("$bench" "$@")
+	echo "$out" | awk -v n="$name" '$1 == "RESULT" { print n, $2, $3 }' >>"$res"
+}
+measure_status() { # NAME bench-status-args...: with a descriptor per live socket
+	local name=$1 out
+	shift
+	log "measuring $name"
+	out=$(ulimit -Sn "$((nstatus + 64))" && "$bench" status "$@")
 	echo "$out" | awk -v n="$name" '$1 == "RESULT" { print n, $2, $3 }' >>"$res"
 }
 cols3() { # NSDIR-suffix for store A
@@ -221,6 +251,14 @@ drop_caches() { # between groups: passthrough_ll then closes what the kernel for
 	measure readdir readdir -r "$reps" $(cols3 readdir)
 	drop_caches
 	measure warm_stat stat -r "$reps" -e "$expire" -w "$warm_set" "$main" $(cols3 main)
+	measure warm_stat_all stat -r "$reps" -w "$main" -d "$warm_sec" "$main" $(cols3 main)
+	measure warm_readdir readdir -r "$reps" -p -d "$warm_sec" $(cols3 main)
+	measure read_stored read -r "$reps" -w "$main" -d "$warm_sec" "$main" \
+		"backing=$A/state/stored" "pll=$P/a/state/stored" "bfs=$mb/stored"
+	measure_status status_live -r "$reps" -e "$expire" -l -s "$sock/s" "$nstatus" \
+		"bfs=$mb/status"
+	measure_status status_dead -r "$reps" -e "$expire" -s "$sock/s" "$nstatus" \
+		"bfs=$mb/status"
 	measure cold_stat stat -r "$reps" -c "$main" $(cols3 main)
 	measure read read -r "$reps" -e "$expire" "$main" $(cols3b main)
 	drop_caches
@@ -249,6 +287,27 @@ read -r pll_hwm pll_fds < <(proc_figures "$pll_pid")
 	echo "fds pll $pll_fds"
 	echo "fds bfs $bfs_fds"
 } >>"$res"
+
+# Churn beside the idle mount, after one ls -l of the namespace, then the
+# same churn with nothing mounted.
+measure churn_mnt churn -r "$reps" -n "$churn" -P "$bfs_pid" -L "$mb/main" \
+	"bfs=$A/state/main:$A/work/main"
+if ! kill -0 "$bfs_pid" 2>/dev/null; then
+	echo "run.sh: bundlefs exited during the benchmark:" >&2
+	cat "$work/bfs.log" >&2
+	exit 1
+fi
+for m in "$mb" "$mp"; do
+	fusermount3 -u "$m"
+done
+for p in $bfs_pid $pll_pid; do
+	wait "$p" 2>/dev/null || true
+done
+bfs_pid='' pll_pid=''
+measure churn_nomnt churn -r "$reps" -n "$churn" "backing=$A/state/main:$A/work/main"
+churn_bfs=$(awk '$1 == "churn_mnt" && $2 == "bfs" { print $3 }' "$res")
+churn_bak=$(awk '$1 == "churn_nomnt" && $2 == "backing" { print $3 }' "$res")
+printf 'churn bfs %s\nchurn backing %s\n' "$churn_bfs" "$churn_bak" >>"$res"
 t_end=$(date +%s)
 
 # -------------------------------------------------------------------- table
@@ -259,9 +318,11 @@ echo "namespaces: small=$small main=$main readdir=$rdn large=$large bundles; $re
 	"($large_reps for large); $cycles cycles per repetition;" \
 	"set-up $((t_ready - t_start)) s, measuring $((t_end - t_ready)) s"
 echo
-awk -v small="$small" -v main="$main" -v rdn="$rdn" -v large="$large" -v ws="$warm_set" '
+awk -v small="$small" -v main="$main" -v rdn="$rdn" -v large="$large" -v ws="$warm_set" \
+	-v nstatus="$nstatus" -v churn="$churn" '
 function fmt(x) {
 	if (x == "") return "-"
+	if (x == 0) return "0"
 	if (x >= 1000) return sprintf("%.0f", x)
 	if (x >= 10) return sprintf("%.1f", x)
 	return sprintf("%.2f", x)
@@ -299,8 +360,13 @@ END {
 		"---------", "------------------------", "------"
 	rate_row("cold stat, " main " bundles (1/s)", "cold_stat", "pll", "1.0")
 	rate_row("warm stat, set of " ws " (1/s)", "warm_stat", "backing", "0.5")
+	rate_row("warm stat, all " main ", passes (1/s)", "warm_stat_all", "backing", "0.95")
 	rate_row("address read, " main " (1/s)", "read", "pll", "1.0")
+	rate_row("stored address read, warm (1/s)", "read_stored", "backing", "0.5")
 	rate_row("readdir, " rdn " entries (entries/s)", "readdir", "pll", "1.0")
+	rate_row("warm readdir, " main " entries (ent/s)", "warm_readdir", "backing", "0.95")
+	row("status, " nstatus " live sockets (1/s)", "", "", v["status_live", "bfs"], "", "", "", "")
+	row("status, " nstatus " dead sockets (1/s)", "", "", v["status_dead", "bfs"], "", "", "", "")
 	rate_row("create-delete cycle (1/s)", "cycle", "backing", "0.5")
 	rate_row("cold stat, 2 threads (1/s)", "cold_stat_2t", "pll", "1.0")
 	rate_row("address read, 2 threads (1/s)", "read_2t", "pll", "1.0")
@@ -314,6 +380,9 @@ END {
 	row("daemon peak RSS, VmHWM (MiB)", "", p, f, "", "", "bfs <= 64", verdict(f, "<=", 64))
 	row("daemon open descriptors", "", v["fds", "pll"], v["fds", "bfs"], "", "", \
 		"bfs <= 64 (bounded)", verdict(v["fds", "bfs"], "<=", 64))
+	row("churn of " churn " bundles, wall (ms)", v["churn", "backing"], "", v["churn", "bfs"], \
+		"", ratio(v["churn", "bfs"], v["churn", "backing"]), "", "")
+	row("daemon CPU during churn (ms)", 0, "", v["churn_mnt", "bfs-cpu"], "", "", "", "")
 }' "$res"
 cat <<EOF
 
@@ -324,10 +393,13 @@ through it). bundlefs: computed addresses; create-delete = mkdir, write config.j
 cold stat: caches dropped before each pass. address read: open-read-close, each pass after
 the ${expire} s cache window of the previous one expired (backing store warm).
 warm stat: the set is stat-ed once, then again and again for 0.25 s (inside the window).
+warm stat (all), stored address read, warm readdir: one untimed pass, then whole passes
+over the namespace, no change between them, for $warm_sec s (repetitions of that).
+stored address read: namespace stored (store A), $addr_len-byte stored files read by all three.
+status: open-read-close of every bundle's status, stored address unix://$sock/s/<id>;
+live: the benchmark listens on each (and accepts); dead: socket files, connect refused.
+churn: $churn bundles made (rootfs, config.json, address, init.pid, work dir) then removed,
+directly in store A's main namespace; bundlefs: beside the idle mount after an ls -l of
+it (kept open), daemon CPU = utime+stime until 0.5 s after; backing: nothing mounted.
 EOF
-if ! kill -0 "$bfs_pid" 2>/dev/null; then
-	echo "run.sh: bundlefs exited during the benchmark:" >&2
-	cat "$work/bfs.log" >&2
-	exit 1
-fi
 exit 0
