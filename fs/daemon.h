@@ -138,7 +138,14 @@ enum node_kind node_child_kind(struct node *parent, const char *name, const stru
  * ENOMEM.
  */
 struct node *node_attach(struct node *parent, const char *name, enum node_kind kind,
-			 const struct stat *st, const struct ovl *ov);
+			 const struct stat *st, const struct ovl *ov, int dirfd, bool *watched);
+/*
+ * A bundle used again (its attributes asked for, opened): watched from now
+ * on, as namespaces are from their first lookup (node_attach's dirfd, the
+ * open parent, reaches it cheaply; *watched, if given, says a watch was
+ * just added, after st was read).
+ */
+void node_touch(struct node *n);
 void node_forget(fuse_ino_t id, uint64_t nlookup);
 /* A name is gone (unlink, rmdir, or found stale). */
 void node_name_gone(struct node *parent, const char *name);
@@ -184,6 +191,8 @@ fuse_ino_t node_child_id(fuse_ino_t parent, const char *name, bool *overlay);
  * directory holding n's first name is (parent).
  */
 void node_watch_state(struct node *n, bool *self, bool *parent);
+/* Whether n (or with parent, the directory of n's first name) is a bundle not watched yet. */
+bool node_watch_later(struct node *n, bool parent);
 /* A name (or, with name "", a watched directory itself) the watcher knows of. */
 struct node_name {
 	fuse_ino_t parent; /* the directory; with name "", the watched node itself */

@@ -177,6 +177,7 @@ int lookup_entry(struct node *parent, int dirfd, const char *name, struct fuse_e
 	enum node_kind kind = node_child_kind(parent, name, &ov);
 	struct stat st, again;
 	int ret, dfd = dirfd;
+	bool watched = false;
 	struct node *n;
 
 	if (strlen(name) > NAME_MAX)
@@ -192,19 +193,18 @@ int lookup_entry(struct node *parent, int dirfd, const char *name, struct fuse_e
 	}
 	if (ret < 0)
 		goto out;
-	n = node_attach(parent, name, kind, &st, ov);
+	n = node_attach(parent, name, kind, &st, ov, dfd, &watched);
 	if (!n) {
 		ret = -ENOMEM;
 		goto out;
 	}
 	/*
-	 * A namespace or a bundle may have got its watch in node_attach, after
-	 * the stat: read its attributes again, so that a change in between is
-	 * not cached long unreported.
+	 * A namespace or a bundle that got its watch in node_attach, after the
+	 * stat: read its attributes again, so that a change in between is not
+	 * cached long unreported.
 	 */
-	if (kind != NK_OVERLAY && S_ISDIR(st.st_mode) && kind != NK_INSIDE &&
-	    fstatat(dfd, name, &again, AT_SYMLINK_NOFOLLOW) == 0 && again.st_ino == st.st_ino &&
-	    again.st_dev == st.st_dev)
+	if (watched && fstatat(dfd, name, &again, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    again.st_ino == st.st_ino && again.st_dev == st.st_dev)
 		st = again;
 	fill_entry(e, parent, n, &st, epoch);
 out:
@@ -296,6 +296,9 @@ static void bfs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *f
 	int ret;
 	NODE_OR_STALE(req, ino, n);
 
+	/* Watched from now on if it is a bundle, before its attributes are read. */
+	node_touch(n);
+	epoch = watch_epoch();
 	if (h && h->kind == H_OVERLAY)
 		ret = ovl_fstat(h->ovf, &st);
 	else if (h && h->kind == H_FILE)
@@ -578,7 +581,7 @@ static void reply_work_link(fuse_req_t req, struct node *parent)
 	}
 	ret = fstatat(dfd, "work", &st, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
 	close(dfd);
-	if (ret == 0 && !(n = node_attach(parent, "work", NK_INSIDE, &st, NULL)))
+	if (ret == 0 && !(n = node_attach(parent, "work", NK_INSIDE, &st, NULL, -1, NULL)))
 		ret = -ENOMEM;
 	if (ret < 0) {
 		fuse_reply_err(req, -ret);

@@ -221,7 +221,7 @@ void bfs_create(fuse_req_t req, fuse_ino_t pino, const char *name, mode_t mode,
 		fuse_reply_err(req, -ret);
 		return;
 	}
-	n = node_attach(parent, name, kind, &st, ov);
+	n = node_attach(parent, name, kind, &st, ov, -1, NULL);
 	if (!n) {
 		handle_free(h);
 		fuse_reply_err(req, ENOMEM);
@@ -486,6 +486,8 @@ void bfs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, ENOTDIR);
 		return;
 	}
+	/* A bundle listed is watched from now on, so that its listing may be kept. */
+	node_touch(n);
 	if (n->id == FUSE_ROOT_ID) {
 		fd = openat(bfs.st.state_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		fd = fd < 0 ? -errno : fd;
@@ -522,6 +524,21 @@ void bfs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	h->dir->bundle = node_is_bundle(n);
 	node_handle_add(n, h);
 	fi->fh = (uintptr_t)h;
+	/*
+	 * A watched directory's listing may be kept by the kernel: every change
+	 * beside the mount invalidates the directory's pages and attributes
+	 * (watch.c), every change through it bumps the kernel's own version,
+	 * and a listing from offset 0 rechecks the mtime first.
+	 */
+	{
+		bool self, parent;
+
+		node_watch_state(n, &self, &parent);
+		if (self) {
+			fi->cache_readdir = 1;
+			fi->keep_cache = 1;
+		}
+	}
 	fuse_reply_open(req, fi);
 }
 

@@ -398,8 +398,9 @@ enum node_kind node_child_kind(struct node *parent, const char *name, const stru
 }
 
 struct node *node_attach(struct node *parent, const char *name, enum node_kind kind,
-			 const struct stat *st, const struct ovl *ov)
+			 const struct stat *st, const struct ovl *ov, int dirfd, bool *watched)
 {
+	bool created = false;
 	size_t len = strlen(name);
 	struct node *n = NULL;
 	bool want_watch = false;
@@ -444,6 +445,7 @@ struct node *node_attach(struct node *parent, const char *name, enum node_kind k
 			goto out;
 		}
 		n->ino_hashed = kind != NK_OVERLAY;
+		created = true;
 	}
 	n->nlookup++;
 	if (alias_add(n, parent, name, len) < 0) {
@@ -452,8 +454,12 @@ struct node *node_attach(struct node *parent, const char *name, enum node_kind k
 		n = NULL;
 		goto out;
 	}
-	/* A namespace or a bundle: watched while the kernel holds it (watch.h). */
-	if (n->wd == WD_NONE && (is_ns_locked(n) || is_bundle_locked(n))) {
+	/*
+	 * A namespace is watched while the kernel holds it (watch.h); a bundle
+	 * once it is used again (node_touch): a bundle looked up once, as a
+	 * listing or a create-and-delete does, costs no watch.
+	 */
+	if (n->wd == WD_NONE && (is_ns_locked(n) || (is_bundle_locked(n) && !created))) {
 		n->wd = WD_PENDING;
 		want_watch = true;
 	}
@@ -461,8 +467,24 @@ out:
 	pthread_mutex_unlock(&table_lock);
 	/* The lookup counted above keeps n until the kernel has the reply. */
 	if (want_watch)
-		watch_node(n);
+		watch_node(n, dirfd, name);
+	if (watched)
+		*watched = want_watch;
 	return n;
+}
+
+void node_touch(struct node *n)
+{
+	bool want = false;
+
+	pthread_mutex_lock(&table_lock);
+	if (n->wd == WD_NONE && is_bundle_locked(n)) {
+		n->wd = WD_PENDING;
+		want = true;
+	}
+	pthread_mutex_unlock(&table_lock);
+	if (want)
+		watch_node(n, -1, NULL);
 }
 
 void node_forget(fuse_ino_t id, uint64_t nlookup)
@@ -787,6 +809,19 @@ void node_watch_state(struct node *n, bool *self, bool *parent)
 	*self = n->wd > 0;
 	*parent = n->aliases && n->aliases->parent->wd > 0;
 	pthread_mutex_unlock(&table_lock);
+}
+
+bool node_watch_later(struct node *n, bool parent)
+{
+	bool ret = false;
+
+	pthread_mutex_lock(&table_lock);
+	if (parent)
+		n = n->aliases ? n->aliases->parent : NULL;
+	if (n && (n->wd == WD_NONE || n->wd == WD_PENDING))
+		ret = is_bundle_locked(n);
+	pthread_mutex_unlock(&table_lock);
+	return ret;
 }
 
 int node_watched_names(struct node_name **names, size_t *count)

@@ -134,14 +134,15 @@ int watch_init(long limit)
 		return 0;
 	}
 	if (root)
-		watch_node(root);
+		watch_node(root, -1, NULL);
 	return 0;
 }
 
-void watch_node(struct node *n)
+void watch_node(struct node *n, int dirfd, const char *name)
 {
-	char proc[64];
-	int fd, wd, err;
+	char proc[64 + NAME_MAX];
+	uint32_t mask = WATCH_MASK;
+	int fd = -1, wd, err;
 
 	if (ifd < 0) {
 		node_set_wd(n, WD_FAILED);
@@ -153,16 +154,23 @@ void watch_node(struct node *n)
 		node_set_wd(n, WD_FAILED);
 		return;
 	}
-	fd = resolve_node_dir(n);
-	if (fd < 0) {
-		atomic_fetch_sub(&active, 1);
-		node_set_wd(n, WD_FAILED);
-		return;
+	if (dirfd >= 0) {
+		/* By its name in the open parent: the last component is no magic link. */
+		snprintf(proc, sizeof(proc), "/proc/self/fd/%d/%s", dirfd, name);
+		mask |= IN_DONT_FOLLOW;
+	} else {
+		fd = resolve_node_dir(n);
+		if (fd < 0) {
+			atomic_fetch_sub(&active, 1);
+			node_set_wd(n, WD_FAILED);
+			return;
+		}
+		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
 	}
-	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
-	wd = inotify_add_watch(ifd, proc, WATCH_MASK);
+	wd = inotify_add_watch(ifd, proc, mask);
 	err = errno;
-	close(fd); /* the watch stays with the inode */
+	if (fd >= 0)
+		close(fd); /* the watch stays with the inode */
 	if (wd < 0) {
 		atomic_fetch_sub(&active, 1);
 		if (err == ENOSPC)
@@ -199,7 +207,9 @@ double watch_entry_timeout(struct node *parent, struct node *n, unsigned e)
 	if (!long_ok(e))
 		return BFS_ENTRY_TIMEOUT;
 	node_watch_state(parent, &self, &up);
-	return self ? BFS_WATCHED_TIMEOUT : BFS_ENTRY_TIMEOUT;
+	if (self)
+		return BFS_WATCHED_TIMEOUT;
+	return node_watch_later(parent, false) ? BFS_UNWATCHED_BUNDLE_TIMEOUT : BFS_ENTRY_TIMEOUT;
 }
 
 double watch_negative_timeout(struct node *parent, const char *name, unsigned e)
@@ -212,7 +222,8 @@ double watch_negative_timeout(struct node *parent, const char *name, unsigned e)
 		return BFS_ENTRY_TIMEOUT;
 	node_watch_state(parent, &self, &up);
 	if (!self)
-		return BFS_ENTRY_TIMEOUT;
+		return node_watch_later(parent, false) ? BFS_UNWATCHED_BUNDLE_TIMEOUT
+						       : BFS_ENTRY_TIMEOUT;
 	at = neg_hash(parent->id, name) % NEG_SLOTS;
 	pthread_mutex_lock(&neg_lock);
 	for (size_t i = 0; i < NEG_PROBE; i++) {
@@ -242,6 +253,9 @@ double watch_attr_timeout(struct node *n, const struct stat *st, unsigned e)
 	node_watch_state(n, &self, &up);
 	if (self || (up && !S_ISDIR(st->st_mode) && st->st_nlink <= 1))
 		return BFS_WATCHED_TIMEOUT;
+	if (node_watch_later(n, false) ||
+	    (!S_ISDIR(st->st_mode) && st->st_nlink <= 1 && node_watch_later(n, true)))
+		return BFS_UNWATCHED_BUNDLE_TIMEOUT;
 	return BFS_ATTR_TIMEOUT;
 }
 

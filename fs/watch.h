@@ -20,6 +20,12 @@ struct fuse_session;
 
 /* The long lifetime of what a watch covers: changes are invalidated as they happen. */
 #define BFS_WATCHED_TIMEOUT 30.0
+/*
+ * A bundle gets its watch when it is used again (node_touch); until then it
+ * and its entries are cached this long, so that changes beside the mount
+ * still show within 100 ms (SPEC 4.8), and the next use watches it.
+ */
+#define BFS_UNWATCHED_BUNDLE_TIMEOUT 0.1
 
 /*
  * Open the inotify instance and the eventfd; add at most limit watches
@@ -38,11 +44,12 @@ int watch_stop(void);
 void watch_close(void);
 
 /*
- * Add the watch of directory node n (node.c, without the table lock held);
- * records it with node_set_wd. Short lifetimes for n's children when it
- * fails (the limit: logged once).
+ * Add the watch of directory node n (without the table lock held), reached
+ * as name in the open directory dirfd when the caller has it (else -1 and
+ * NULL: by n's path); records it with node_set_wd. Short lifetimes for n's
+ * children when it fails (the limit: logged once).
  */
-void watch_node(struct node *n);
+void watch_node(struct node *n, int dirfd, const char *name);
 /*
  * Watch wd goes (node.c, table lock held): removed here, or with gone
  * already removed by the kernel (IN_IGNORED) and only counted out.

@@ -136,6 +136,25 @@ def test_bundle_appears_and_goes_beside(mount_bundlefs, ro, limit, deadline):
 
 @pytest.mark.parametrize("limit,deadline", WATCH)
 @pytest.mark.parametrize("ro", MODES)
+def test_listing_follows_beside(mount_bundlefs, ro, limit, deadline):
+    """A listing the kernel may keep (a watched directory's) follows changes
+    beside the mount with no lookup in between: only listings are read."""
+    m = mount_for(mount_bundlefs, ro, limit)
+    ns, bid = ident("ns"), ident("b")
+    os.makedirs(m.s(ns))
+    for _ in range(3):
+        assert os.listdir(m.m(ns)) == []
+    make_bundle_beside(m, ns, bid)
+    assert eventually(lambda: os.listdir(m.m(ns)) == [bid], deadline)
+    assert eventually(lambda: ns in os.listdir(m.mnt), deadline)
+    os.rename(m.s(ns, bid), m.s(ns, "." + bid))
+    assert eventually(lambda: os.listdir(m.m(ns)) == ["." + bid], deadline)
+    shutil.rmtree(m.s(ns, "." + bid))
+    assert eventually(lambda: os.listdir(m.m(ns)) == [], deadline)
+
+
+@pytest.mark.parametrize("limit,deadline", WATCH)
+@pytest.mark.parametrize("ro", MODES)
 def test_namespace_appears_and_goes_beside(mount_bundlefs, ro, limit, deadline):
     m = mount_for(mount_bundlefs, ro, limit)
     ns = ident("ns")
@@ -240,7 +259,11 @@ def assert_cached(m, paths, attempts=5):
     drop_caches elsewhere on the machine) says nothing about lifetimes and
     is measured again."""
     for _ in range(attempts):
-        stats_over(paths, seconds=0, count=1)  # looked up (again)
+        # Looked up (again), then used again once the first lifetime of a
+        # bundle not watched yet has passed: from then on it is watched.
+        stats_over(paths, seconds=0, count=1)
+        time.sleep(0.2)
+        stats_over(paths, seconds=0, count=1)
         time.sleep(0.1)
         since = len(m.log_text())
         stats_over(paths)
