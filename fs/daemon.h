@@ -126,6 +126,15 @@ struct handle {
 		return;                                                                            \
 	}
 
+/* In a request handler: on a read-only mount every change fails with EROFS (SPEC 2). */
+#define REFUSE_IF_RO(req)                                                                          \
+	do {                                                                                       \
+		if (bfs.ro) {                                                                      \
+			fuse_reply_err(req, EROFS);                                                \
+			return;                                                                    \
+		}                                                                                  \
+	} while (0)
+
 /* node.c: the node table. Every function takes the table lock itself. */
 int nodes_init(const struct stat *root);
 void nodes_free_all(void); /* after the loop: handles the kernel never released, every node */

@@ -426,10 +426,7 @@ static void bfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int t
 	int fd, ret;
 	NODE_OR_STALE(req, ino, n);
 
-	if (bfs.ro) {
-		fuse_reply_err(req, EROFS);
-		return;
-	}
+	REFUSE_IF_RO(req);
 	if (n->kind == NK_OVERLAY) {
 		ret = overlay_setattr(req, n, h, attr, to_set);
 		if (ret == 0)
@@ -639,10 +636,7 @@ static void bfs_mkdir(fuse_req_t req, fuse_ino_t pino, const char *name, mode_t 
 	int ret;
 	NODE_OR_STALE(req, pino, parent);
 
-	if (bfs.ro) {
-		fuse_reply_err(req, EROFS);
-		return;
-	}
+	REFUSE_IF_RO(req);
 	kind = node_child_kind(parent, name, &ov);
 	req_owner(req, &own);
 	switch (kind) {
@@ -693,10 +687,7 @@ static void bfs_unlink(fuse_req_t req, fuse_ino_t pino, const char *name)
 	int ret;
 	NODE_OR_STALE(req, pino, parent);
 
-	if (bfs.ro) {
-		fuse_reply_err(req, EROFS);
-		return;
-	}
+	REFUSE_IF_RO(req);
 	if (node_child_kind(parent, name, &ov) == NK_OVERLAY) {
 		ret = node_bundle_names(parent, ns, id);
 		if (ret == 0)
@@ -719,10 +710,7 @@ static void bfs_rmdir(fuse_req_t req, fuse_ino_t pino, const char *name)
 	int ret;
 	NODE_OR_STALE(req, pino, parent);
 
-	if (bfs.ro) {
-		fuse_reply_err(req, EROFS);
-		return;
-	}
+	REFUSE_IF_RO(req);
 	switch (node_child_kind(parent, name, &ov)) {
 	case NK_NS:
 		ret = name[0] == '.' ? unlink_in(parent, name, AT_REMOVEDIR)
@@ -780,10 +768,7 @@ static void bfs_rename(fuse_req_t req, fuse_ino_t pino1, const char *n1, fuse_in
 	NODE_OR_STALE(req, pino1, p1);
 	NODE_OR_STALE(req, pino2, p2);
 
-	if (bfs.ro) {
-		fuse_reply_err(req, EROFS);
-		return;
-	}
+	REFUSE_IF_RO(req);
 	k1 = node_child_kind(p1, n1, &o1);
 	k2 = node_child_kind(p2, n2, &o2);
 	ret = rename_check(p1, n1, k1, o1, p2, n2, k2, o2, flags);
@@ -988,10 +973,7 @@ static void xattr_change(fuse_req_t req, fuse_ino_t ino, const char *name, const
 	int ret;
 	NODE_OR_STALE(req, ino, n);
 
-	if (bfs.ro) {
-		fuse_reply_err(req, EROFS);
-		return;
-	}
+	REFUSE_IF_RO(req);
 	if (xattr_overlay(req, n))
 		return;
 	ret = xat_get(n, &x);

@@ -190,10 +190,7 @@ void bfs_create(fuse_req_t req, fuse_ino_t pino, const char *name, mode_t mode,
 	int ret;
 	NODE_OR_STALE(req, pino, parent);
 
-	if (bfs.ro) {
-		fuse_reply_err(req, EROFS);
-		return;
-	}
+	REFUSE_IF_RO(req);
 	if (strlen(name) > NAME_MAX) {
 		fuse_reply_err(req, ENAMETOOLONG);
 		return;
