@@ -1,6 +1,6 @@
 /*
  * fsfixture.h - file-system set-up shared by the unit tests that work on real directories
- * (test_store.c, test_tree.c).
+ * (test_store.c, test_tree.c, test_overlay.c, test_v2.c, test_status.c).
  *
  * Each test is one executable built from one translation unit, so the fixture's directory
  * lives here as the file-scope static `base`: fx_private_base() gives the process a private
@@ -8,11 +8,17 @@
  * a fresh /tmp/<name>.XXXXXX directory. P() builds paths below base. The set-up helpers
  * (must, mkd, rmrf) stop the run with exit status 2 when the fixture itself cannot be built,
  * so that a broken fixture is never mistaken for a result of the code under test.
+ *
+ * fx_store_base() is the common start of the tests that work on a store: umask 0, the private
+ * base, base/state and base/work, store_open on them. count_sink is a log sink that counts
+ * the lines it gets (log_lines) and keeps the last one (last_log), echoing it to stderr when
+ * log_echo is set.
  */
 #ifndef BUNDLEFS_TESTS_UNIT_FSFIXTURE_H
 #define BUNDLEFS_TESTS_UNIT_FSFIXTURE_H
 
 #include <errno.h>
+#include <fcntl.h>
 #include <sched.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -21,6 +27,10 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "store.h"
 
 static char base[256];
 
@@ -83,6 +93,59 @@ static inline void rmrf(const char *path)
 	snprintf(cmd, sizeof(cmd), "rm -rf --one-file-system '%s'", path);
 	if (system(cmd) != 0)
 		fprintf(stderr, "warning: %s failed\n", cmd);
+}
+
+/* Create or truncate path and write the n bytes of data to it. */
+static inline void putn(const char *path, const char *data, size_t n)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+	must(fd, path);
+	if (write(fd, data, n) != (ssize_t)n)
+		must(-1, path);
+	close(fd);
+}
+
+static inline void put(const char *path, const char *data)
+{
+	putn(path, data, strlen(data));
+}
+
+static int log_lines;
+static char last_log[1024];
+static bool log_echo;
+
+static inline void count_sink(enum blog_level level, const char *msg)
+{
+	(void)level;
+	log_lines++;
+	snprintf(last_log, sizeof(last_log), "%s", msg);
+	if (log_echo)
+		fprintf(stderr, "log: %s\n", msg);
+}
+
+/*
+ * umask 0, fx_private_base(name), log lines to sink, base/state and base/work (0711), then
+ * store_open(st) on them. 0 on success; -1 after a message on stderr (base is removed when
+ * it was made).
+ */
+static inline int fx_store_base(struct store *st, const char *name, blog_sink_fn sink)
+{
+	int ret;
+
+	umask(0);
+	if (fx_private_base(name) < 0)
+		return -1;
+	blog_set_sink(sink);
+	mkd(P("state"), 0711);
+	mkd(P("work"), 0711);
+	ret = store_open(st, P("state"), P("work"), false);
+	if (ret < 0) {
+		fprintf(stderr, "store_open: %s\n", strerror(-ret));
+		rmrf(base);
+		return -1;
+	}
+	return 0;
 }
 
 static inline bool exists(const char *path)

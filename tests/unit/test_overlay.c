@@ -34,26 +34,6 @@
 
 static struct store st;
 static struct ovl_conf conf;
-static int log_lines;
-static char last_log[512];
-
-static void count_sink(enum blog_level level, const char *msg)
-{
-	(void)level;
-	log_lines++;
-	snprintf(last_log, sizeof(last_log), "%s", msg);
-}
-
-static void put(const char *path, const char *data)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-
-	must(fd, path);
-	if (write(fd, data, strlen(data)) != (ssize_t)strlen(data))
-		must(-1, path);
-	close(fd);
-}
-
 /* The content of path (up to 64 KiB, NUL-terminated) in a static buffer; NULL if unreadable. */
 static const char *slurp(const char *path)
 {
@@ -935,20 +915,8 @@ static void test_crash_sweep(void)
 
 int main(void)
 {
-	int ret;
-
-	umask(0);
-	if (fx_private_base("test_overlay") < 0)
+	if (fx_store_base(&st, "test_overlay", count_sink) < 0)
 		return 1;
-	blog_set_sink(count_sink);
-	mkd(P("state"), 0711);
-	mkd(P("work"), 0711);
-	ret = store_open(&st, P("state"), P("work"), false);
-	if (ret < 0) {
-		fprintf(stderr, "store_open: %s\n", strerror(-ret));
-		rmrf(base);
-		return 1;
-	}
 	conf = (struct ovl_conf){
 	    .st = &st,
 	    .runtime = OVL_V1,

@@ -33,21 +33,11 @@
 static int bundle_fd = -1;
 static char sock_root[512];
 
-static void put_bytes(const char *path, const char *data, size_t len)
+/* put() in place of whatever is at path (a socket, a link), not through it. */
+static void put_fresh(const char *path, const char *data)
 {
-	int fd;
-
 	unlink(path);
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	must(fd, path);
-	if (write(fd, data, len) != (ssize_t)len)
-		must(-1, path);
-	close(fd);
-}
-
-static void put(const char *path, const char *data)
-{
-	put_bytes(path, data, strlen(data));
+	put(path, data);
 }
 
 /* Remove whatever is at path: file, link, socket or directory tree. */
@@ -203,12 +193,12 @@ static void test_complete(void)
 {
 	struct status_input in = input("");
 
-	put(P("b/config.json"), "{}");
+	put_fresh(P("b/config.json"), "{}");
 	CHECK(!strcmp(render(&in), want(true, "\"\"", "null", "null", "null", false, true)),
 	      "complete, nothing running: %s", render(&in));
 
 	clear(P("b/config.json"));
-	put(P("outside/spec.json"), "{}");
+	put_fresh(P("outside/spec.json"), "{}");
 	must(symlink(P("outside/spec.json"), P("b/config.json")), "symlink");
 	CHECK(!strcmp(field(render(&in), "complete"), "false"), "symlinked config.json: %s",
 	      render(&in));
@@ -237,7 +227,7 @@ static void test_listening_inside(void)
 	CHECK(!strcmp(listening_of(&in), "true"), "unclean path in s/: %s", render(&in));
 	pending(lfd);
 
-	put(P("b/config.json"), "{}");
+	put_fresh(P("b/config.json"), "{}");
 	in = input(addr);
 	CHECK(!strcmp(field(render(&in), "stale"), "false"), "listening shim: not stale");
 	pending(lfd);
@@ -249,7 +239,7 @@ static void test_listening_inside(void)
 	CHECK(!strcmp(listening_of(&in), "false"), "socket gone: %s", render(&in));
 
 	/* A regular file in s/: never a listener. */
-	put(P("sr/s/sock1"), "");
+	put_fresh(P("sr/s/sock1"), "");
 	CHECK(!strcmp(listening_of(&in), "false"), "regular file in s/: %s", render(&in));
 	unlink(P("sr/s/sock1"));
 	clear(P("b/config.json"));
@@ -541,13 +531,13 @@ static void put_pid(const char *path, pid_t pid)
 	char buf[32];
 
 	snprintf(buf, sizeof(buf), "%d", (int)pid);
-	put(path, buf);
+	put_fresh(path, buf);
 }
 
 static void put_state(const char *text)
 {
 	clear(P("runc/state.json"));
-	put(P("runc/state.json"), text);
+	put_fresh(P("runc/state.json"), text);
 }
 
 static void test_init(void)
@@ -566,7 +556,7 @@ static void test_init(void)
 
 	/* Atoi accepts a plus sign and leading zeros. */
 	snprintf(buf, sizeof(buf), "+00%d", (int)child);
-	put(P("b/init.pid"), buf);
+	put_fresh(P("b/init.pid"), buf);
 	CHECK(!strcmp(init_pid_of(&in), pidtext), "+00pid: %s", render(&in));
 	put_pid(P("b/init.pid"), child);
 
@@ -614,7 +604,7 @@ static void test_init(void)
 
 	/* A symlink as state.json is not followed: the mismatching target is ignored. */
 	snprintf(buf, sizeof(buf), "{\"init_process_start\":%llu}", start + 1);
-	put(P("outside/state.json"), buf);
+	put_fresh(P("outside/state.json"), buf);
 	clear(P("runc/state.json"));
 	must(symlink(P("outside/state.json"), P("runc/state.json")), "symlink");
 	CHECK(!strcmp(running_of(&in), "true"), "symlinked state.json ignored: %s", render(&in));
@@ -657,26 +647,27 @@ static void test_init(void)
 		    "0x10", "1_0",   "1.0",
 		};
 		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-			put(P("b/init.pid"), bad[i]);
+			put_fresh(P("b/init.pid"), bad[i]);
 			CHECK(!strcmp(init_pid_of(&in), "null") &&
 				  !strcmp(running_of(&in), "false"),
 			      "malformed init.pid '%s': %s", bad[i], render(&in));
 		}
 	}
 	snprintf(buf, sizeof(buf), "%d\n", (int)child);
-	put(P("b/init.pid"), buf);
+	put_fresh(P("b/init.pid"), buf);
 	CHECK(!strcmp(init_pid_of(&in), "null"), "trailing newline (Atoi rejects it): %s",
 	      render(&in));
 	snprintf(buf, sizeof(buf), "%d", (int)child);
-	put_bytes(P("b/init.pid"), buf, strlen(buf) + 1);
+	unlink(P("b/init.pid"));
+	putn(P("b/init.pid"), buf, strlen(buf) + 1);
 	CHECK(!strcmp(init_pid_of(&in), "null"), "trailing NUL: %s", render(&in));
 	memset(buf, '0', 200);
 	snprintf(buf + 200, sizeof(buf) - 200, "%d", (int)child);
-	put(P("b/init.pid"), buf);
+	put_fresh(P("b/init.pid"), buf);
 	snprintf(pidtext, sizeof(pidtext), "%d", (int)child);
 	CHECK(!strcmp(init_pid_of(&in), pidtext),
 	      "200 leading zeros (Atoi takes them, whatever the length): %s", render(&in));
-	put(P("b/init.pid"), "2147483647");
+	put_fresh(P("b/init.pid"), "2147483647");
 	CHECK(!strcmp(init_pid_of(&in), "2147483647") && !strcmp(running_of(&in), "false"),
 	      "INT32_MAX is a pid, of no process: %s", render(&in));
 
@@ -699,12 +690,12 @@ static void test_shim_pid(void)
 {
 	struct status_input in = input("");
 
-	put(P("b/shim.pid"), "4242");
+	put_fresh(P("b/shim.pid"), "4242");
 	CHECK(!strcmp(shim_pid_of(&in), "4242"), "shim.pid: %s", render(&in));
 	CHECK(!strcmp(init_pid_of(&in), "null"), "shim.pid is not init.pid: %s", render(&in));
-	put(P("b/shim.pid"), "4242\n");
+	put_fresh(P("b/shim.pid"), "4242\n");
 	CHECK(!strcmp(shim_pid_of(&in), "null"), "shim.pid with newline: %s", render(&in));
-	put(P("b/shim.pid"), "x");
+	put_fresh(P("b/shim.pid"), "x");
 	CHECK(!strcmp(shim_pid_of(&in), "null"), "malformed shim.pid: %s", render(&in));
 	clear(P("b/shim.pid"));
 	must(symlink(P("outside/pid"), P("b/shim.pid")), "symlink");
@@ -734,7 +725,7 @@ static void test_stale(void)
 				bool stale = complete && l != 2 && !running;
 
 				if (complete)
-					put(P("b/config.json"), "{}");
+					put_fresh(P("b/config.json"), "{}");
 				else
 					clear(P("b/config.json"));
 				if (running)
@@ -800,10 +791,10 @@ static void test_changes_nothing(void)
 	struct status_input in;
 	char buf[128];
 
-	put(P("b/config.json"), "{}");
+	put_fresh(P("b/config.json"), "{}");
 	put_pid(P("b/init.pid"), child);
-	put(P("b/shim.pid"), "77");
-	put(P("b/address"), "stored");
+	put_fresh(P("b/shim.pid"), "77");
+	put_fresh(P("b/address"), "stored");
 	snprintf(buf, sizeof(buf), "{\"init_process_start\":%llu}", start_of(child));
 	put_state(buf);
 	snprintf(before_b, sizeof(before_b), "%s", snapshot(P("b")));

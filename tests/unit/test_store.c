@@ -30,26 +30,6 @@
 #include <unistd.h>
 
 static struct store st;
-static int log_lines;
-static char last_log[512];
-
-static void count_sink(enum blog_level level, const char *msg)
-{
-	(void)level;
-	log_lines++;
-	snprintf(last_log, sizeof(last_log), "%s", msg);
-}
-
-static void put(const char *path, const char *data)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-
-	must(fd, path);
-	if (write(fd, data, strlen(data)) != (ssize_t)strlen(data))
-		must(-1, path);
-	close(fd);
-}
-
 static void sym(const char *target, const char *path)
 {
 	must(symlink(target, path), path);
@@ -959,22 +939,10 @@ static void test_apply_remap(void)
 
 int main(void)
 {
-	int ret;
-
-	umask(0);
 	/* Private mount namespace: the bind mounts here are seen by nobody else. */
-	if (fx_private_base("test_store") < 0)
+	if (fx_store_base(&st, "test_store", count_sink) < 0)
 		return 1;
-	blog_set_sink(count_sink);
-	mkd(P("state"), 0711);
-	mkd(P("work"), 0711);
 	make_outside();
-	ret = store_open(&st, P("state"), P("work"), false);
-	if (ret < 0) {
-		fprintf(stderr, "store_open: %s\n", strerror(-ret));
-		rmrf(base);
-		return 1;
-	}
 
 	test_open();
 	test_open_beneath();

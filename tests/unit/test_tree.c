@@ -513,17 +513,6 @@ static void test_has_mounts(void)
 
 /* ---- tree_sweep ---- */
 
-static int sweep_lines;
-static char sweep_last[1024];
-
-static void sweep_sink(enum blog_level level, const char *msg)
-{
-	(void)level;
-	sweep_lines++;
-	snprintf(sweep_last, sizeof(sweep_last), "%s", msg);
-	fprintf(stderr, "log: %s\n", msg);
-}
-
 struct sweep_expect {
 	const char *path; /* relative to base */
 	bool stays;
@@ -620,11 +609,14 @@ static void test_sweep(void)
 	must(sfd, "S");
 	must(wfd, "W");
 
-	blog_set_sink(sweep_sink);
+	/* count_sink from fsfixture.h, echoing each line the sweep logs. */
+	log_echo = true;
+	log_lines = 0;
+	blog_set_sink(count_sink);
 	ret = tree_sweep(sfd, wfd);
 	blog_set_sink(NULL);
 	CHECK(ret == 9, "sweep: removed %d entries, want 9", ret);
-	CHECK(sweep_lines == 2, "sweep: %d log lines, want 2 (one per entry left)", sweep_lines);
+	CHECK(log_lines == 2, "sweep: %d log lines, want 2 (one per entry left)", log_lines);
 	for (size_t i = 0; i < sizeof(sweep_after) / sizeof(sweep_after[0]); i++) {
 		bool there = exists(P("%s", sweep_after[i].path));
 
@@ -634,20 +626,20 @@ static void test_sweep(void)
 	CHECK(outside_intact(), "sweep: outside target damaged");
 
 	/* A second sweep removes nothing more and logs the same two entries. */
-	sweep_lines = 0;
-	blog_set_sink(sweep_sink);
+	log_lines = 0;
+	blog_set_sink(count_sink);
 	ret = tree_sweep(sfd, wfd);
 	blog_set_sink(NULL);
-	CHECK(ret == 0 && sweep_lines == 2, "second sweep: %d removed, %d lines", ret, sweep_lines);
+	CHECK(ret == 0 && log_lines == 2, "second sweep: %d removed, %d lines", ret, log_lines);
 
 	must(umount2(P("S/ns/.mnt"), 0), "umount sweep");
 	must(umount2(P("S/ns/.deep/a"), 0), "umount sweep 2");
-	sweep_lines = 0;
-	blog_set_sink(sweep_sink);
+	log_lines = 0;
+	blog_set_sink(count_sink);
 	ret = tree_sweep(sfd, wfd);
 	blog_set_sink(NULL);
-	CHECK(ret == 2 && sweep_lines == 0, "sweep after umount: %d removed, %d lines", ret,
-	      sweep_lines);
+	CHECK(ret == 2 && log_lines == 0, "sweep after umount: %d removed, %d lines", ret,
+	      log_lines);
 	CHECK(exists(P("sweepsrc/precious")), "sweep after umount: mount source damaged");
 
 	CHECK(tree_sweep(-1, wfd) == -EBADF, "sweep with a bad state root");

@@ -39,21 +39,6 @@ static void quiet_sink(enum blog_level level, const char *msg)
 	(void)msg;
 }
 
-static void putn(const char *path, const char *data, size_t n)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-
-	must(fd, path);
-	if (write(fd, data, n) != (ssize_t)n)
-		must(-1, path);
-	close(fd);
-}
-
-static void put(const char *path, const char *data)
-{
-	putn(path, data, strlen(data));
-}
-
 static int mode_of(const char *path)
 {
 	struct stat sb;
@@ -534,20 +519,8 @@ static void test_delete(void)
 
 int main(void)
 {
-	int ret;
-
-	umask(0);
-	if (fx_private_base("test_v2") < 0)
+	if (fx_store_base(&st, "test_v2", quiet_sink) < 0)
 		return 1;
-	blog_set_sink(quiet_sink);
-	mkd(P("state"), 0711);
-	mkd(P("work"), 0711);
-	ret = store_open(&st, P("state"), P("work"), false);
-	if (ret < 0) {
-		fprintf(stderr, "store_open: %s\n", strerror(-ret));
-		rmrf(base);
-		return 1;
-	}
 	test_group();
 	test_fields();
 	test_address();
