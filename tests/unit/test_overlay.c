@@ -196,6 +196,23 @@ static int write_file(const char *id, const char *name, int flags, const char *d
 	return ret;
 }
 
+/*
+ * Bundle id with a valid stored spec, its snapshot taken into s, the log count reset, then
+ * config.json opened with flags into f (the open is checked): ovl_open's result.
+ */
+static int open_valid_spec(struct snap *s, const char *id, int flags, struct ovl_file **f)
+{
+	int ret;
+
+	bundle(id);
+	must(write_file(id, "config.json", O_WRONLY | O_CREAT, VALID), "config.json");
+	take(s, id);
+	log_lines = 0;
+	ret = ovl_open(&conf, K("config.json"), NS, id, flags, false, 0, 0, f);
+	CHECK(ret == 0, "open %s/config.json: %d", id, ret);
+	return ret;
+}
+
 /* ---- the table ---- */
 
 static void test_find(void)
@@ -476,14 +493,8 @@ static void test_reject(void)
 	struct stat sb;
 	int ret;
 
-	bundle("r1");
-	must(write_file("r1", "config.json", O_WRONLY | O_CREAT, VALID), "config.json");
-	take(&s, "r1");
 	/* Invalid content: the close fails, logged once, the store byte-identical. */
-	log_lines = 0;
-	ret = ovl_open(&conf, K("config.json"), NS, "r1", O_WRONLY | O_TRUNC, false, 0, 0, &f);
-	CHECK(ret == 0, "open: %d", ret);
-	if (ret == 0) {
+	if (open_valid_spec(&s, "r1", O_WRONLY | O_TRUNC, &f) == 0) {
 		CHECK(ovl_write(f, "{bad", 4, 0) == 4, "write");
 		ret = ovl_flush(f);
 		CHECK(ret == -EINVAL, "invalid flush: %d", ret);
@@ -553,14 +564,7 @@ static void test_dup2_dance(void)
 	struct snap s;
 	int ret;
 
-	bundle("d1");
-	must(write_file("d1", "config.json", O_WRONLY | O_CREAT, VALID), "config.json");
-	take(&s, "d1");
-	log_lines = 0;
-	ret = ovl_open(&conf, K("config.json"), NS, "d1", O_WRONLY | O_CREAT | O_TRUNC, false, 0, 0,
-		       &f);
-	CHECK(ret == 0, "open: %d", ret);
-	if (ret == 0) {
+	if (open_valid_spec(&s, "d1", O_WRONLY | O_CREAT | O_TRUNC, &f) == 0) {
 		CHECK(ovl_flush(f) == -EINVAL, "first close of an empty spec");
 		CHECK(log_lines == 0, "first close logged: %s", last_log);
 		CHECK(same(&s, "d1"), "old spec not intact after the first close");
