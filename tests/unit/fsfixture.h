@@ -10,9 +10,9 @@
  * so that a broken fixture is never mistaken for a result of the code under test.
  *
  * fx_store_base() is the common start of the tests that work on a store: umask 0, the private
- * base, base/state and base/work, store_open on them. count_sink is a log sink that counts
- * the lines it gets (log_lines) and keeps the last one (last_log), echoing it to stderr when
- * log_echo is set.
+ * base, base/state and base/work, store_open on them; fx_store_end() is its end. count_sink is a
+ * log sink that counts the lines it gets (log_lines) and keeps the last one (last_log), echoing it
+ * to stderr when log_echo is set.
  */
 #ifndef BUNDLEFS_TESTS_UNIT_FSFIXTURE_H
 #define BUNDLEFS_TESTS_UNIT_FSFIXTURE_H
@@ -29,6 +29,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "check.h"
 #include "log.h"
 #include "store.h"
 
@@ -146,6 +147,17 @@ static inline int fx_store_base(struct store *st, const char *name, blog_sink_fn
 		return -1;
 	}
 	return 0;
+}
+
+/* The end of a test begun by fx_store_base: store_close (checked), base removed; the exit status.
+ */
+static inline int fx_store_end(struct store *st)
+{
+	store_close(st);
+	CHECK(st->state_fd == -1 && st->work_fd == -1 && !st->state_path, "store_close");
+	must(chdir("/"), "/");
+	rmrf(base);
+	return check_report();
 }
 
 static inline bool exists(const char *path)

@@ -946,8 +946,5 @@ int main(void)
 	test_concurrency();
 	test_crash_sweep();
 
-	store_close(&st);
-	must(chdir("/"), "/");
-	rmrf(base);
-	return check_report();
+	return fx_store_end(&st);
 }

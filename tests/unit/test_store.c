@@ -955,9 +955,5 @@ int main(void)
 	test_apply_remap();
 
 	CHECK(outside_intact(), "outside changed by the end");
-	store_close(&st);
-	CHECK(st.state_fd == -1 && st.work_fd == -1 && !st.state_path, "store_close");
-	must(chdir("/"), "/");
-	rmrf(base);
-	return check_report();
+	return fx_store_end(&st);
 }

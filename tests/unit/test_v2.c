@@ -529,8 +529,5 @@ int main(void)
 	test_create();
 	test_delete();
 
-	store_close(&st);
-	must(chdir("/"), "/");
-	rmrf(base);
-	return check_report();
+	return fx_store_end(&st);
 }
