@@ -44,16 +44,22 @@ def test_cp_bad_then_good_at_once(bfs, tmp_path, earlier):
     assert os.stat(cfg).st_size == len(good.read_bytes())
 
 
-def test_empty_truncating_open_fails_at_close_and_leaves_nothing(bfs):
-    """`: > config.json`: open(O_WRONLY|O_CREAT|O_TRUNC), nothing written, close."""
-    ns, bid = bfs.new_bundle()
-    cfg = bfs.m(ns, bid, "config.json")
+def _empty_truncating_close_fails(bfs, ns, bid, cfg):
+    """open(O_WRONLY|O_CREAT|O_TRUNC), nothing written: the close fails with
+    EINVAL, is logged as a rejection and leaves no staging file."""
     bfs.expect_log(rejected_re(ns, bid))
     fd = os.open(cfg, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
     with pytest.raises(OSError) as ei:
         os.close(fd)
     assert ei.value.errno == errno.EINVAL
     assert _staging_files(bfs, ns, bid) == []
+
+
+def test_empty_truncating_open_fails_at_close_and_leaves_nothing(bfs):
+    """`: > config.json`: open(O_WRONLY|O_CREAT|O_TRUNC), nothing written, close."""
+    ns, bid = bfs.new_bundle()
+    cfg = bfs.m(ns, bid, "config.json")
+    _empty_truncating_close_fails(bfs, ns, bid, cfg)
     assert not os.path.lexists(bfs.s(ns, bid, "config.json"))
     with pytest.raises(FileNotFoundError):
         os.stat(cfg)
@@ -70,11 +76,6 @@ def test_empty_truncating_open_keeps_previous(bfs):
     cfg = bfs.m(ns, bid, "config.json")
     with open(cfg, "w") as f:
         f.write(VALID_SPEC)
-    bfs.expect_log(rejected_re(ns, bid))
-    fd = os.open(cfg, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
-    with pytest.raises(OSError) as ei:
-        os.close(fd)
-    assert ei.value.errno == errno.EINVAL
-    assert _staging_files(bfs, ns, bid) == []
+    _empty_truncating_close_fails(bfs, ns, bid, cfg)
     assert read_bytes(cfg) == VALID_SPEC.encode()
     assert os.stat(cfg).st_size == len(VALID_SPEC.encode())

@@ -267,19 +267,24 @@ FALLOCATE = {
 }
 
 
+def _on_data_file(root, fn):
+    """fn(fd) on root/fa, made afresh holding DATA (synced); the file closed after."""
+    fd = os.open(os.path.join(root, "fa"), os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
+        os.write(fd, DATA)
+        os.fsync(fd)
+        return fn(fd)
+    finally:
+        os.close(fd)
+
+
 @pytest.mark.parametrize("case", sorted(FALLOCATE))
 def test_fallocate(twin, case):
     mode, off, length = FALLOCATE[case]
 
     def exp(root):
-        fd = os.open(os.path.join(root, "fa"), os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o644)
-        try:
-            os.write(fd, DATA)
-            os.fsync(fd)
-            ret = outcome(fallocate, fd, mode, off, length)
-            return ret, _file_view(fd)
-        finally:
-            os.close(fd)
+        return _on_data_file(
+            root, lambda fd: (outcome(fallocate, fd, mode, off, length), _file_view(fd)))
 
     got = twin.assert_same(exp)
     if case in ("default", "keep-size", "punch-hole", "zero-range"):
@@ -302,14 +307,10 @@ def test_fallocate_modes_fuse_cannot_carry(twin, case):
     mode, off, length = KERNEL_REFUSED[case]
 
     def exp(root):
-        fd = os.open(os.path.join(root, "fa"), os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o644)
-        try:
-            os.write(fd, DATA)
-            os.fsync(fd)
-            before = _file_view(fd)
-            return before, outcome(fallocate, fd, mode, off, length), _file_view(fd)
-        finally:
-            os.close(fd)
+        # The tuple is built left to right: the view before, the call, the view after.
+        return _on_data_file(
+            root,
+            lambda fd: (_file_view(fd), outcome(fallocate, fd, mode, off, length), _file_view(fd)))
 
     got = twin.run(exp)
     assert got["store"][1] == ("ok", 0), got
