@@ -7,6 +7,7 @@ containerd sources they describe (SPEC 4.3, 4.4), so that a test compares the
 daemon against an expectation it did not produce itself.
 """
 
+import contextlib
 import errno
 import json
 import os
@@ -144,14 +145,31 @@ def snapshot(*roots):
     return snapshot_tree(roots)
 
 
-def wait_until(pred, timeout=3.0):
-    """Poll pred() until true or timeout; return its last value."""
+def wait_until(pred, timeout=3.0, poll=0.02):
+    """Poll pred() every poll seconds until true or timeout; return its last value."""
     deadline = time.monotonic() + timeout
     while True:
         v = pred()
         if v or time.monotonic() > deadline:
             return v
-        time.sleep(0.02)
+        time.sleep(poll)
+
+
+@contextlib.contextmanager
+def rmdir_busy_while_mounted(m, ns, bid, src, target):
+    """Bind-mount src (holding container-file, "must survive") on target, made if
+    missing; rmdir of the bundle through mount m must then fail with EBUSY and
+    change nothing. The body runs with the mount in place; it is unmounted after."""
+    os.makedirs(target, exist_ok=True)
+    subprocess.run(["mount", "--bind", str(src), target], check=True)
+    try:
+        before = m.snapshot()
+        assert errno_of(os.rmdir, m.m(ns, bid)) == errno.EBUSY
+        m.assert_unchanged(before)
+        assert (src / "container-file").read_text() == "must survive"
+        yield
+    finally:
+        subprocess.run(["umount", target], check=True)
 
 
 def is_mounted(path):

@@ -22,7 +22,7 @@ import pytest
 
 import bfs_helpers
 import bfstest
-from bfs_helpers import BundleFS, ident
+from bfs_helpers import BundleFS, ident, wait_until
 
 # Generous deadlines: the assertion is visibility, not speed (SPEC: 100 ms
 # with a watch, one second without).
@@ -32,13 +32,8 @@ LIMIT_LOG = r"^bundlefs: inotify watch limit reached \(/proc/sys/fs/inotify/max_
 
 
 def eventually(pred, deadline):
-    """Poll pred() until true or deadline seconds passed; its last value."""
-    end = time.monotonic() + deadline
-    while True:
-        v = pred()
-        if v or time.monotonic() > end:
-            return v
-        time.sleep(0.01)
+    """Poll pred() every 10 ms until true or deadline seconds passed; its last value."""
+    return wait_until(pred, deadline, poll=0.01)
 
 
 def read_or_none(path):

@@ -14,7 +14,8 @@ import subprocess
 import pytest
 
 from bfs_helpers import (DEFAULT_DAEMON_ADDRESS, VALID_SPEC, computed_address, errno_of, go_join,
-                         ident, mode_of, q, read_bytes, shim_config_v2_text, wait_until)
+                         ident, mode_of, q, read_bytes, rmdir_busy_while_mounted,
+                         shim_config_v2_text, wait_until)
 
 DEFAULT_RUNC_ROOT = "/run/containerd/runc"
 GROUP_ANN = "io.containerd.runc.v2.group"
@@ -49,6 +50,20 @@ def settled(path, want, timeout=2.0):
     change made beside the mount shows within a second (SPEC 4.8)."""
     wait_until(lambda: read_bytes(path) == want, timeout)
     return read_bytes(path)
+
+
+def new_bundle_with(m, name, text):
+    """A new bundle with text written to name through the mount and stored verbatim."""
+    ns, bid = m.new_bundle()
+    write(m.m(ns, bid, name), text)
+    assert read_bytes(m.s(ns, bid, name)) == text.encode()
+    return ns, bid
+
+
+def assert_reads_as(path, want):
+    """path reads as want, and stat gives its length."""
+    assert read_bytes(path) == want
+    assert os.stat(path).st_size == len(want)
 
 
 # ------------------------------------------------------------------ 7.1
@@ -195,8 +210,7 @@ def group_address(m, ns, group):
 def test_address_computed_from_id(v2):
     ns, bid = v2.new_bundle()
     want = group_address(v2, ns, bid)
-    assert read_bytes(v2.m(ns, bid, "address")) == want
-    assert os.stat(v2.m(ns, bid, "address")).st_size == len(want)
+    assert_reads_as(v2.m(ns, bid, "address"), want)
     assert not os.path.lexists(v2.s(ns, bid, "address"))
 
 
@@ -212,8 +226,7 @@ def test_address_computed_from_group(v2, annotations, group):
     ns, bid = v2.new_bundle()
     write(v2.m(ns, bid, "config.json"), json.dumps({"annotations": annotations}))
     want = group_address(v2, ns, bid if group is None else group)
-    assert read_bytes(v2.m(ns, bid, "address")) == want
-    assert os.stat(v2.m(ns, bid, "address")).st_size == len(want)
+    assert_reads_as(v2.m(ns, bid, "address"), want)
     cfg = json.loads(read_bytes(v2.m(ns, bid, "shim-config")))
     assert cfg["Group"] == (bid if group is None else group)
 
@@ -233,8 +246,7 @@ def test_address_stored_verbatim_then_unlinked(v2):
     stored = b"unix:///run/containerd/s/stored\n"
     write(v2.m(ns, bid, "address"), stored)
     assert read_bytes(v2.s(ns, bid, "address")) == stored
-    assert read_bytes(v2.m(ns, bid, "address")) == stored
-    assert os.stat(v2.m(ns, bid, "address")).st_size == len(stored)
+    assert_reads_as(v2.m(ns, bid, "address"), stored)
     os.unlink(v2.m(ns, bid, "address"))
     assert not os.path.lexists(v2.s(ns, bid, "address"))
     assert read_bytes(v2.m(ns, bid, "address")) == b"unix:///from/bootstrap"
@@ -273,12 +285,9 @@ BOOTSTRAP = {
 @pytest.mark.parametrize("case", sorted(BOOTSTRAP))
 def test_address_from_bootstrap_json(v2, case):
     text, want = BOOTSTRAP[case]
-    ns, bid = v2.new_bundle()
-    write(v2.m(ns, bid, "bootstrap.json"), text)
-    assert read_bytes(v2.s(ns, bid, "bootstrap.json")) == text.encode()
+    ns, bid = new_bundle_with(v2, "bootstrap.json", text)
     want = want if want is not None else group_address(v2, ns, bid)
-    assert read_bytes(v2.m(ns, bid, "address")) == want
-    assert os.stat(v2.m(ns, bid, "address")).st_size == len(want)
+    assert_reads_as(v2.m(ns, bid, "address"), want)
     assert json.loads(read_bytes(v2.m(ns, bid, "shim-config")))["Address"] == want.decode()
 
 
@@ -315,9 +324,7 @@ def expected_shim_config(m, ns, bid, group=None, address=None, binary="", runc_r
 
 def test_shim_config_without_options(v2):
     ns, bid = v2.new_bundle()
-    want = expected_shim_config(v2, ns, bid)
-    assert read_bytes(v2.m(ns, bid, "shim-config")) == want
-    assert os.stat(v2.m(ns, bid, "shim-config")).st_size == len(want)
+    assert_reads_as(v2.m(ns, bid, "shim-config"), expected_shim_config(v2, ns, bid))
 
 
 OPTIONS = {
@@ -336,12 +343,8 @@ OPTIONS = {
 @pytest.mark.parametrize("case", sorted(OPTIONS))
 def test_shim_config_with_options_json(v2, case):
     text, over = OPTIONS[case]
-    ns, bid = v2.new_bundle()
-    write(v2.m(ns, bid, "options.json"), text)
-    assert read_bytes(v2.s(ns, bid, "options.json")) == text.encode()
-    want = expected_shim_config(v2, ns, bid, **over)
-    assert read_bytes(v2.m(ns, bid, "shim-config")) == want
-    assert os.stat(v2.m(ns, bid, "shim-config")).st_size == len(want)
+    ns, bid = new_bundle_with(v2, "options.json", text)
+    assert_reads_as(v2.m(ns, bid, "shim-config"), expected_shim_config(v2, ns, bid, **over))
 
 
 def test_shim_config_binary_group_and_address(v2):
@@ -446,16 +449,8 @@ def test_rmdir_busy_with_mount_inside(v2, tmp_path, where):
     (src / "container-file").write_text("must survive")
     target = {"rootfs": v2.s(ns, bid, "rootfs"), "rootfs_sub": v2.s(ns, bid, "rootfs", "sub"),
               "work_sub": v2.w(ns, bid, "sub")}[where]
-    os.makedirs(target, exist_ok=True)
-    subprocess.run(["mount", "--bind", str(src), target], check=True)
-    try:
-        before = v2.snapshot()
-        assert errno_of(os.rmdir, v2.m(ns, bid)) == errno.EBUSY
-        v2.assert_unchanged(before)
-        assert (src / "container-file").read_text() == "must survive"
+    with rmdir_busy_while_mounted(v2, ns, bid, src, target):
         assert os.readlink(v2.s(ns, bid, "work")) == work_target(v2, ns, bid)
-    finally:
-        subprocess.run(["umount", target], check=True)
     os.rmdir(v2.m(ns, bid))
     assert not os.path.lexists(v2.s(ns, bid)) and not os.path.lexists(v2.w(ns, bid))
 
