@@ -155,6 +155,18 @@ def wait_until(pred, timeout=3.0, poll=0.02):
         time.sleep(poll)
 
 
+def bundle_and_mount_source(m, tmp_path):
+    """A new bundle on mount m whose rmdir is expected to be logged as not
+    deleted, and tmp_path/src holding container-file ("must survive") to
+    bind-mount into it: (ns, bid, src)."""
+    ns, bid = m.new_bundle()
+    m.expect_log(rf"^bundlefs: {ns}/{bid}: not deleted: ")
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "container-file").write_text("must survive")
+    return ns, bid, src
+
+
 @contextlib.contextmanager
 def rmdir_busy_while_mounted(m, ns, bid, src, target):
     """Bind-mount src (holding container-file, "must survive") on target, made if

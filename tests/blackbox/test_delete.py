@@ -10,7 +10,8 @@ import subprocess
 
 import pytest
 
-from bfs_helpers import errno_of, ident, q, rmdir_busy_while_mounted
+from bfs_helpers import (bundle_and_mount_source, errno_of, ident, q,
+                         rmdir_busy_while_mounted)
 
 
 @pytest.fixture
@@ -261,11 +262,7 @@ def test_rmdir_never_enotempty(bfs):
 
 @pytest.mark.parametrize("where", ["rootfs_sub", "rootfs", "work_sub", "work_dir", "deep"])
 def test_rmdir_busy_with_mount_inside(bfs, tmp_path, where):
-    ns, bid = bfs.new_bundle()
-    bfs.expect_log(rf"^bundlefs: {ns}/{bid}: not deleted: ")
-    src = tmp_path / "src"
-    src.mkdir()
-    (src / "container-file").write_text("must survive")
+    ns, bid, src = bundle_and_mount_source(bfs, tmp_path)
     populate(bfs.s(ns, bid))
     target = {
         "rootfs_sub": bfs.s(ns, bid, "rootfs", "sub"),

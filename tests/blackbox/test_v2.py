@@ -13,9 +13,9 @@ import subprocess
 
 import pytest
 
-from bfs_helpers import (DEFAULT_DAEMON_ADDRESS, VALID_SPEC, computed_address, errno_of, go_join,
-                         ident, mode_of, q, read_bytes, rmdir_busy_while_mounted,
-                         shim_config_v2_text, wait_until)
+from bfs_helpers import (DEFAULT_DAEMON_ADDRESS, VALID_SPEC, bundle_and_mount_source,
+                         computed_address, errno_of, go_join, ident, mode_of, q, read_bytes,
+                         rmdir_busy_while_mounted, shim_config_v2_text, wait_until)
 
 DEFAULT_RUNC_ROOT = "/run/containerd/runc"
 GROUP_ANN = "io.containerd.runc.v2.group"
@@ -442,11 +442,7 @@ def test_rmdir_with_stale_hidden_dirs(v2):
 
 @pytest.mark.parametrize("where", ["rootfs", "rootfs_sub", "work_sub"])
 def test_rmdir_busy_with_mount_inside(v2, tmp_path, where):
-    ns, bid = v2.new_bundle()
-    v2.expect_log(rf"^bundlefs: {ns}/{bid}: not deleted: ")
-    src = tmp_path / "src"
-    src.mkdir()
-    (src / "container-file").write_text("must survive")
+    ns, bid, src = bundle_and_mount_source(v2, tmp_path)
     target = {"rootfs": v2.s(ns, bid, "rootfs"), "rootfs_sub": v2.s(ns, bid, "rootfs", "sub"),
               "work_sub": v2.w(ns, bid, "sub")}[where]
     with rmdir_busy_while_mounted(v2, ns, bid, src, target):
