@@ -14,15 +14,29 @@
  * rule (a change through another name is reported to that name's
  * directory).
  *
- * Races with requests in flight are closed by the kernel: an entry
- * invalidation takes the parent directory's lock, which a lookup or a
- * readdirplus holds until its reply is in, and an inode invalidation bumps
- * the attribute version, which makes a getattr reply computed before it
- * count for nothing. A reply computed before events that were lost (queue
- * overflow) is caught by the epoch (watch.h).
+ * How a change reaches the kernel: only ever by invalidating the
+ * attributes of inodes (fuse_lowlevel_notify_inval_inode with a negative
+ * offset), never an entry. An entry invalidation takes the parent
+ * directory's lock, which the kernel holds while a create or a rename in it
+ * waits for its reply: were the daemon killed then, this thread would wait
+ * on that lock for ever, the process could not exit, and the mount would
+ * hang instead of failing. An attribute invalidation takes no sleeping lock
+ * (and no page: nothing waits on the daemon). It is enough because every
+ * use of a name needs its inode's attributes (the permission check, stat)
+ * or reaches the daemon (open, readlink, readdir): the daemon then finds
+ * that the name leads elsewhere or nowhere, answers ESTALE, and the kernel
+ * looks the name up again. A directory whose names changed has its own
+ * attributes invalidated, so its listing (kept by the kernel: cache_readdir)
+ * is read again from its new mtime. Names that are absent are cached
+ * briefly (BFS_UNWATCHED_BUNDLE_TIMEOUT): a new name shows within 100 ms.
  *
- * Locks: neg_lock and the table lock are never held together, and neither
- * is held across a notification (node.c's functions copy what they find).
+ * Races with requests in flight: every batch of events moves the epoch
+ * before it is acted on, and a reply whose facts were read before that
+ * gets the brief lifetime (long_ok): a name looked up while it changed is
+ * never cached long.
+ *
+ * Locks: the table lock is never held across a notification (node.c's
+ * functions copy what they find).
  */
 #include "daemon.h"
 #include "watch.h"
@@ -65,43 +79,9 @@ static bool started;
 static atomic_long active;   /* watches held */
 static atomic_bool healthy;  /* the thread runs: what is watched may be cached long */
 static atomic_bool stopping; /* watch_stop asked the thread to end */
-static atomic_uint epoch;    /* counts queue overflows */
+static atomic_uint epoch;    /* moves with every batch of events, and at a queue overflow */
 static atomic_flag limit_logged = ATOMIC_FLAG_INIT;
 static atomic_flag overflow_logged = ATOMIC_FLAG_INIT;
-static bool expire_only = true; /* the thread's: the kernel keeps mounts on expired names */
-
-/*
- * Negative entries cached long: the kernel keeps them where no node
- * records them, so those are remembered here (a bounded set; a lookup that
- * finds no slot free gets the short lifetime), to be expired after lost
- * events.
- */
-#define NEG_SLOTS 1024
-#define NEG_PROBE 8
-struct neg {
-	fuse_ino_t parent; /* 0: free */
-	double until;	   /* monotonic seconds */
-	char name[NAME_MAX + 1];
-};
-static pthread_mutex_t neg_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct neg negs[NEG_SLOTS]; /* protected by neg_lock */
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static uint64_t neg_hash(fuse_ino_t parent, const char *name)
-{
-	uint64_t h = 1469598103934665603ULL ^ parent;
-
-	for (; *name; name++)
-		h = (h ^ (unsigned char)*name) * 1099511628211ULL;
-	return h ^ (h >> 29);
-}
 
 static void limit_reached(void)
 {
@@ -205,7 +185,7 @@ double watch_entry_timeout(struct node *parent, struct node *n, unsigned e)
 	if (n && n->kind == NK_OVERLAY)
 		return 0;
 	if (!long_ok(e))
-		return BFS_ENTRY_TIMEOUT;
+		return BFS_UNWATCHED_BUNDLE_TIMEOUT;
 	node_watch_state(parent, &self, &up);
 	if (self)
 		return BFS_WATCHED_TIMEOUT;
@@ -214,32 +194,15 @@ double watch_entry_timeout(struct node *parent, struct node *n, unsigned e)
 
 double watch_negative_timeout(struct node *parent, const char *name, unsigned e)
 {
-	double t = now(), ret = BFS_ENTRY_TIMEOUT;
 	bool self, up;
-	size_t at;
 
-	if (!long_ok(e) || strlen(name) > NAME_MAX)
-		return BFS_ENTRY_TIMEOUT;
+	(void)name;
+	(void)e;
+	/* Watched or soon watched: brief, since no entry is ever invalidated (above). */
 	node_watch_state(parent, &self, &up);
-	if (!self)
-		return node_watch_later(parent, false) ? BFS_UNWATCHED_BUNDLE_TIMEOUT
-						       : BFS_ENTRY_TIMEOUT;
-	at = neg_hash(parent->id, name) % NEG_SLOTS;
-	pthread_mutex_lock(&neg_lock);
-	for (size_t i = 0; i < NEG_PROBE; i++) {
-		struct neg *s = &negs[(at + i) % NEG_SLOTS];
-
-		if (s->parent && s->until > t && (s->parent != parent->id || strcmp(s->name, name)))
-			continue;
-		s->parent = parent->id;
-		strcpy(s->name, name);
-		/* A margin past the kernel's own expiry. */
-		s->until = t + BFS_WATCHED_TIMEOUT + 1;
-		ret = BFS_WATCHED_TIMEOUT;
-		break;
-	}
-	pthread_mutex_unlock(&neg_lock);
-	return ret;
+	if (self || node_watch_later(parent, false))
+		return BFS_UNWATCHED_BUNDLE_TIMEOUT;
+	return BFS_ENTRY_TIMEOUT;
 }
 
 double watch_attr_timeout(struct node *n, const struct stat *st, unsigned e)
@@ -249,7 +212,7 @@ double watch_attr_timeout(struct node *n, const struct stat *st, unsigned e)
 	if (n->kind == NK_OVERLAY)
 		return 0;
 	if (!long_ok(e))
-		return BFS_ATTR_TIMEOUT;
+		return BFS_UNWATCHED_BUNDLE_TIMEOUT;
 	node_watch_state(n, &self, &up);
 	if (self || (up && !S_ISDIR(st->st_mode) && st->st_nlink <= 1))
 		return BFS_WATCHED_TIMEOUT;
@@ -260,44 +223,17 @@ double watch_attr_timeout(struct node *n, const struct stat *st, unsigned e)
 }
 
 /*
- * The notifications. They are sent from this thread only, never from a
- * request handler: fuse_lowlevel.h's rules say that an invalidation sent
- * while handling a request on the same inodes may deadlock (the kernel
- * holds the locks the invalidation waits for until that request is
- * answered). ENOENT means the kernel does not have that entry or inode:
- * nothing to drop.
+ * The notifications, attributes only (see the top of this file). They are
+ * sent from this thread only, never from a request handler. ENOENT means
+ * the kernel does not have that inode: nothing to drop.
  */
 static void notify_inode(fuse_ino_t ino)
 {
-	int r = fuse_lowlevel_notify_inval_inode(session, ino, 0, 0);
+	int r = fuse_lowlevel_notify_inval_inode(session, ino, -1, 0);
 
 	if (r < 0 && r != -ENOENT)
 		blog(BLOG_DEBUG, "invalidating inode %llu: %s", (unsigned long long)ino,
 		     strerror(-r));
-}
-
-/*
- * Expire the name rather than drop it where the kernel can: a filesystem
- * mounted on it through the mount (the shim mounts the container's rootfs
- * on <bundle>/rootfs) then stays, and the next access looks the name up
- * again.
- */
-static void notify_entry(fuse_ino_t parent, const char *name)
-{
-	size_t len = strlen(name);
-	int r = -ENOSYS;
-
-	if (expire_only) {
-		r = fuse_lowlevel_notify_expire_entry(session, parent, name, len,
-						      FUSE_LL_EXPIRE_ONLY);
-		if (r == -ENOSYS)
-			expire_only = false;
-	}
-	if (r == -ENOSYS)
-		r = fuse_lowlevel_notify_inval_entry(session, parent, name, len);
-	if (r < 0 && r != -ENOENT)
-		blog(BLOG_DEBUG, "invalidating entry %s in %llu: %s", name,
-		     (unsigned long long)parent, strerror(-r));
 }
 
 /* The stored files that computed overlay files (address, shim-config, status) read. */
@@ -337,7 +273,11 @@ struct batch {
 
 static uint64_t ev_hash(int wd, const char *name)
 {
-	return neg_hash((fuse_ino_t)(unsigned)wd, name);
+	uint64_t h = 1469598103934665603ULL ^ (unsigned)wd;
+
+	for (; *name; name++)
+		h = (h ^ (unsigned char)*name) * 1099511628211ULL;
+	return h ^ (h >> 29);
 }
 
 static int batch_grow(struct batch *b)
@@ -414,6 +354,8 @@ static void batch_dirty(struct batch *b, fuse_ino_t id, bool overlays)
 
 static void batch_run(struct batch *b)
 {
+	/* Replies whose facts were read before these events are brief (long_ok). */
+	atomic_fetch_add(&epoch, 1);
 	for (size_t i = 0; i < b->n && !atomic_load(&stopping); i++) {
 		struct ev *e = &b->v[i];
 		bool bundle = false, overlay = false;
@@ -422,7 +364,6 @@ static void batch_run(struct batch *b)
 		if (dir && !e->name[0]) {
 			notify_inode(dir); /* the directory itself changed, or went */
 		} else if (dir) {
-			notify_entry(dir, e->name);
 			child = node_child_id(dir, e->name, &overlay);
 			if (child)
 				notify_inode(child);
@@ -453,19 +394,16 @@ static void batch_run(struct batch *b)
 
 /*
  * Events were lost (IN_Q_OVERFLOW). Everything cached long may be stale:
- * the epoch moves first, so that replies computed from now on (or from
- * facts read before) are short, then every name the table knows in a
- * watched directory is expired and its inode invalidated, every watched
- * directory's inode invalidated, and every negative entry given a long
- * lifetime expired. Names the kernel holds are all in the table, and
- * negative ones in negs, so nothing cached long is left out.
+ * the epoch moves first, so that replies computed from facts read before
+ * are brief, then the inode of every name the table knows in a watched
+ * directory, and every watched directory's, is invalidated. The kernel
+ * holds no inode the table does not know, and absences are only cached
+ * briefly, so nothing cached long is left out.
  */
 static void recover(void)
 {
 	struct node_name *v = NULL;
-	size_t n = 0, nneg = 0;
-	struct neg *neg;
-	double t = now();
+	size_t n = 0;
 
 	atomic_fetch_add(&epoch, 1);
 	if (!atomic_flag_test_and_set(&overflow_logged))
@@ -473,27 +411,10 @@ static void recover(void)
 		     "inotify queue overflowed (/proc/sys/fs/inotify/max_queued_events): "
 		     "every cached entry invalidated");
 	if (node_watched_names(&v, &n) == 0) {
-		for (size_t i = 0; i < n && !atomic_load(&stopping); i++) {
-			if (!v[i].name[0]) {
-				notify_inode(v[i].parent);
-				continue;
-			}
-			notify_entry(v[i].parent, v[i].name);
-			notify_inode(v[i].child);
-		}
+		for (size_t i = 0; i < n && !atomic_load(&stopping); i++)
+			notify_inode(v[i].name[0] ? v[i].child : v[i].parent);
 		free(v);
 	}
-	neg = malloc(sizeof(negs));
-	if (!neg)
-		return;
-	pthread_mutex_lock(&neg_lock);
-	for (size_t i = 0; i < NEG_SLOTS; i++)
-		if (negs[i].parent && negs[i].until > t)
-			neg[nneg++] = negs[i];
-	pthread_mutex_unlock(&neg_lock);
-	for (size_t i = 0; i < nneg && !atomic_load(&stopping); i++)
-		notify_entry(neg[i].parent, neg[i].name);
-	free(neg);
 }
 
 static void *watch_thread(void *arg)
