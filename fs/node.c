@@ -500,14 +500,35 @@ void node_forget(fuse_ino_t id, uint64_t nlookup)
 	pthread_mutex_unlock(&table_lock);
 }
 
+/*
+ * n's last known name is gone: its inode is dead to the kernel (a removed
+ * directory refuses every lookup in it) or stale, and the filesystem may
+ * give its number to a new file. n stays for the kernel's references but
+ * is found by inode no more, so the new file gets a node (and a kernel
+ * inode) of its own. Caller holds table_lock and a reference to n.
+ */
+static void unhash_if_nameless(struct node *n)
+{
+	if (!n->aliases && n->ino_hashed) {
+		hash_del(&by_ino, n);
+		n->ino_hashed = false;
+	}
+}
+
 void node_name_gone(struct node *parent, const char *name)
 {
 	struct alias *a;
+	struct node *n;
 
 	pthread_mutex_lock(&table_lock);
 	a = find_name(parent, name, strlen(name));
-	if (a)
+	if (a) {
+		n = a->node;
+		n->refs++;
 		alias_remove(a);
+		unhash_if_nameless(n);
+		node_put(n);
+	}
 	pthread_mutex_unlock(&table_lock);
 }
 
@@ -531,6 +552,7 @@ int node_drop_first_name(struct node *n)
 	if (n->aliases)
 		alias_remove(n->aliases);
 	ret = n->aliases ? 0 : -ENOENT;
+	unhash_if_nameless(n);
 	node_put(n);
 	pthread_mutex_unlock(&table_lock);
 	return ret;
@@ -559,6 +581,8 @@ void node_renamed(struct node *p1, const char *n1, struct node *p2, const char *
 		alias_add(na, p2, n2, strlen(n2));
 	if (nb && exchange)
 		alias_add(nb, p1, n1, strlen(n1));
+	if (nb)
+		unhash_if_nameless(nb); /* replaced by the rename */
 	if (na)
 		node_put(na);
 	if (nb)

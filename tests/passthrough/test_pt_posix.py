@@ -11,6 +11,7 @@ import hashlib
 import os
 import socket
 import stat
+import subprocess
 
 import pytest
 
@@ -402,3 +403,28 @@ def test_renameat2(twin, src, dst, flags):
             os.path.join(root, "f2")) else None
 
     twin.assert_same(exp)
+
+
+def test_directory_reborn_under_a_removed_ones_inode_number(twin):
+    """A directory removed while a process still has it as its working
+    directory (the kernel keeps that dead inode), then a new directory that
+    the filesystem gives the same inode number: the new one is a directory
+    like any other (creating in it works), not the dead one."""
+    def exp(root):
+        got = []
+        for i in range(5):
+            d, e = os.path.join(root, "d%d" % i), os.path.join(root, "e%d" % i)
+            os.mkdir(d)
+            proc = subprocess.Popen(["sleep", "60"], cwd=d)
+            try:
+                os.rmdir(d)
+                os.mkdir(e)
+                got.append(outcome(os.mkdir, os.path.join(e, "x")))
+                got.append(outcome(lambda: sorted(os.listdir(e))))
+            finally:
+                proc.kill()
+                proc.wait()
+        return got
+
+    got = twin.assert_same(exp)
+    assert all(r[0] == "ok" for r in got), got
