@@ -428,12 +428,14 @@ static void atomic_delete(int nsfd, const char *id)
 	remove_all(nsfd, hidden);
 }
 
-static void direct_cycle(int snsfd, int wnsfd, const char *id)
+/*
+ * newBundle's steps directly in the store: S/<ns>/<id> 0700, W/<ns>/<id>
+ * 0711, rootfs 0711 and config.json. Returns the bundle's O_PATH descriptor.
+ */
+static int new_bundle(int snsfd, int wnsfd, const char *id)
 {
-	char buf[256];
-	int bfd, fd;
+	int bfd;
 
-	/* newBundle: MkdirAll(S/ns) is done once by the caller (as it exists). */
 	if (mkdirat(snsfd, id, 0700) < 0)
 		die("mkdir", id);
 	if (mkdirat(wnsfd, id, 0711) < 0)
@@ -442,6 +444,16 @@ static void direct_cycle(int snsfd, int wnsfd, const char *id)
 	if (bfd < 0 || mkdirat(bfd, "rootfs", 0711) < 0)
 		die("mkdir rootfs in", id);
 	write_file(bfd, "config.json", id);
+	return bfd;
+}
+
+static void direct_cycle(int snsfd, int wnsfd, const char *id)
+{
+	char buf[256];
+	int bfd, fd;
+
+	/* newBundle: MkdirAll(S/ns) is done once by the caller (as it exists). */
+	bfd = new_bundle(snsfd, wnsfd, id);
 	/* Delete: loadAddress (absent here), then both atomic deletes. */
 	fd = openat(bfd, "address", O_RDONLY | O_CLOEXEC);
 	if (fd >= 0) {
@@ -667,14 +679,7 @@ static void churn_create(int snsfd, int wnsfd, const char *id)
 	size_t len;
 	int bfd;
 
-	if (mkdirat(snsfd, id, 0700) < 0)
-		die("mkdir", id);
-	if (mkdirat(wnsfd, id, 0711) < 0)
-		die("mkdir work dir", id);
-	bfd = openat(snsfd, id, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (bfd < 0 || mkdirat(bfd, "rootfs", 0711) < 0)
-		die("mkdir rootfs in", id);
-	write_file(bfd, "config.json", id);
+	bfd = new_bundle(snsfd, wnsfd, id);
 	len = make_address(buf, sizeof(buf), "89", id);
 	write_buf(bfd, "address", buf, len, id);
 	len = (size_t)snprintf(buf, sizeof(buf), "%d", (int)getpid());

@@ -196,12 +196,14 @@ fuse_ino_t node_of_wd(int wd, bool *is_bundle);
 /* The id of the node known by name in parent (0: none), and whether it is an overlay node. */
 fuse_ino_t node_child_id(fuse_ino_t parent, const char *name, bool *overlay);
 /*
- * Whether changes to directory n itself are watched (self), and whether the
- * directory holding n's first name is (parent).
+ * What watches cover n, read under one lock: n itself is watched (self),
+ * the directory holding n's first name is (parent), and whether either is a
+ * bundle not watched yet (self_later, parent_later: node_touch will watch it).
  */
-void node_watch_state(struct node *n, bool *self, bool *parent);
-/* Whether n (or with parent, the directory of n's first name) is a bundle not watched yet. */
-bool node_watch_later(struct node *n, bool parent);
+struct watch_state {
+	bool self, parent, self_later, parent_later;
+};
+void node_watch_state(struct node *n, struct watch_state *w);
 /* A name (or, with name "", a watched directory itself) the watcher knows of. */
 struct node_name {
 	fuse_ino_t parent; /* the directory; with name "", the watched node itself */

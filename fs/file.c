@@ -528,10 +528,10 @@ void bfs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	 * and a listing from offset 0 rechecks the mtime first.
 	 */
 	{
-		bool self, parent;
+		struct watch_state w;
 
-		node_watch_state(n, &self, &parent);
-		if (self) {
+		node_watch_state(n, &w);
+		if (w.self) {
 			fi->cache_readdir = 1;
 			fi->keep_cache = 1;
 		}

@@ -827,25 +827,23 @@ fuse_ino_t node_child_id(fuse_ino_t parent, const char *name, bool *overlay)
 	return id;
 }
 
-void node_watch_state(struct node *n, bool *self, bool *parent)
+/* Caller holds table_lock. */
+static bool watch_later_locked(struct node *n)
 {
-	pthread_mutex_lock(&table_lock);
-	*self = n->wd > 0;
-	*parent = n->aliases && n->aliases->parent->wd > 0;
-	pthread_mutex_unlock(&table_lock);
+	return n && (n->wd == WD_NONE || n->wd == WD_PENDING) && is_bundle_locked(n);
 }
 
-bool node_watch_later(struct node *n, bool parent)
+void node_watch_state(struct node *n, struct watch_state *w)
 {
-	bool ret = false;
+	struct node *up;
 
 	pthread_mutex_lock(&table_lock);
-	if (parent)
-		n = n->aliases ? n->aliases->parent : NULL;
-	if (n && (n->wd == WD_NONE || n->wd == WD_PENDING))
-		ret = is_bundle_locked(n);
+	up = n->aliases ? n->aliases->parent : NULL;
+	w->self = n->wd > 0;
+	w->parent = up && up->wd > 0;
+	w->self_later = watch_later_locked(n);
+	w->parent_later = watch_later_locked(up);
 	pthread_mutex_unlock(&table_lock);
-	return ret;
 }
 
 int node_watched_names(struct node_name **names, size_t *count)

@@ -180,44 +180,44 @@ static bool long_ok(unsigned e)
 
 double watch_entry_timeout(struct node *parent, struct node *n, unsigned e)
 {
-	bool self, up;
+	struct watch_state w;
 
 	if (n && n->kind == NK_OVERLAY)
 		return 0;
 	if (!long_ok(e))
 		return BFS_UNWATCHED_BUNDLE_TIMEOUT;
-	node_watch_state(parent, &self, &up);
-	if (self)
+	node_watch_state(parent, &w);
+	if (w.self)
 		return BFS_WATCHED_TIMEOUT;
-	return node_watch_later(parent, false) ? BFS_UNWATCHED_BUNDLE_TIMEOUT : BFS_ENTRY_TIMEOUT;
+	return w.self_later ? BFS_UNWATCHED_BUNDLE_TIMEOUT : BFS_ENTRY_TIMEOUT;
 }
 
 double watch_negative_timeout(struct node *parent, const char *name, unsigned e)
 {
-	bool self, up;
+	struct watch_state w;
 
 	(void)name;
 	(void)e;
 	/* Watched or soon watched: brief, since no entry is ever invalidated (above). */
-	node_watch_state(parent, &self, &up);
-	if (self || node_watch_later(parent, false))
+	node_watch_state(parent, &w);
+	if (w.self || w.self_later)
 		return BFS_UNWATCHED_BUNDLE_TIMEOUT;
 	return BFS_ENTRY_TIMEOUT;
 }
 
 double watch_attr_timeout(struct node *n, const struct stat *st, unsigned e)
 {
-	bool self, up;
+	bool single = !S_ISDIR(st->st_mode) && st->st_nlink <= 1;
+	struct watch_state w;
 
 	if (n->kind == NK_OVERLAY)
 		return 0;
 	if (!long_ok(e))
 		return BFS_UNWATCHED_BUNDLE_TIMEOUT;
-	node_watch_state(n, &self, &up);
-	if (self || (up && !S_ISDIR(st->st_mode) && st->st_nlink <= 1))
+	node_watch_state(n, &w);
+	if (w.self || (w.parent && single))
 		return BFS_WATCHED_TIMEOUT;
-	if (node_watch_later(n, false) ||
-	    (!S_ISDIR(st->st_mode) && st->st_nlink <= 1 && node_watch_later(n, true)))
+	if (w.self_later || (w.parent_later && single))
 		return BFS_UNWATCHED_BUNDLE_TIMEOUT;
 	return BFS_ATTR_TIMEOUT;
 }
