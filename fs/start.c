@@ -245,7 +245,9 @@ static void clear_stale_mount(const char *mnt)
 	}
 }
 
-static int check_root_dir(const char *what, const char *path, const char *real_mnt, bool ro)
+/* 0 with *realp (when given) the canonical path, or -1 after one line on stderr. */
+static int check_root_dir(const char *what, const char *path, const char *real_mnt, bool ro,
+			  char **realp)
 {
 	char *real;
 	int ret = 0;
@@ -263,12 +265,15 @@ static int check_root_dir(const char *what, const char *path, const char *real_m
 		fprintf(stderr, "bundlefs: %s directory %s: %s\n", what, path, strerror(errno));
 		ret = -1;
 	}
-	free(real);
+	if (ret == 0 && realp)
+		*realp = real;
+	else
+		free(real);
 	return ret;
 }
 
 /* Everything main allocated, so that a sanitizer run ends without a report. */
-static void bfs_free(struct bfs_opts *o, char *real_mnt)
+static void bfs_free(struct bfs_opts *o, char *real_mnt, char *real_state)
 {
 	free(o->state);
 	free(o->work);
@@ -289,6 +294,7 @@ static void bfs_free(struct bfs_opts *o, char *real_mnt)
 		free(bfs.bundle_root);
 	}
 	free(real_mnt);
+	free(real_state);
 	memset(&bfs, 0, sizeof(bfs));
 }
 
@@ -315,6 +321,28 @@ static void ovl_conf_init(void)
 	};
 }
 
+/*
+ * The mount's source for mount(8) (fsname): the canonical state directory,
+ * which is what mount(8) compares an fstab line's source with to see that
+ * the line is mounted. Inserted before the caller's options, so that an
+ * explicit fsname= still wins. 0 or -1.
+ */
+static int add_fsname(struct fuse_args *args, const char *real_state)
+{
+	char *opt = NULL, *fsname = NULL;
+	int ret = -1;
+
+	if (asprintf(&fsname, "fsname=%s", real_state) < 0)
+		return -1;
+	/* A ',' or '\\' in the path is escaped for libfuse's option parser. */
+	if (fuse_opt_add_opt_escaped(&opt, fsname) == 0 &&
+	    fuse_opt_insert_arg(args, 1, "-o") == 0 && fuse_opt_insert_arg(args, 2, opt) == 0)
+		ret = 0;
+	free(fsname);
+	free(opt);
+	return ret;
+}
+
 int main(int argc, char *argv[])
 {
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
@@ -322,7 +350,7 @@ int main(int argc, char *argv[])
 	struct fuse_loop_config *loop = NULL;
 	struct bfs_opts o = {.watch_limit = -1};
 	struct fuse_session *se = NULL;
-	char *real_mnt = NULL;
+	char *real_mnt = NULL, *real_state = NULL;
 	enum ovl_runtime runtime;
 	bool embedded = false;
 	struct stat root;
@@ -330,6 +358,12 @@ int main(int argc, char *argv[])
 
 	umask(0); /* modes come from the caller (the kernel applied its umask) */
 	if (fuse_opt_parse(&args, &o, bfs_opt_spec, opt_proc) < 0)
+		goto out;
+	/*
+	 * Type fuse.bundlefs whatever the program's name (libfuse would take
+	 * its basename); before the caller's options, so a subtype= there wins.
+	 */
+	if (fuse_opt_insert_arg(&args, 1, "-osubtype=bundlefs") < 0)
 		goto out;
 	/* [STATE_DIR] MOUNTPOINT: the source is the state dir ("none" is no source,
 	 * as fstab lines write it). */
@@ -387,8 +421,8 @@ int main(int argc, char *argv[])
 	}
 	if (embedded && store_open(&bfs.st, o.state, o.work, true) == 0)
 		store_close(&bfs.st);
-	if (check_root_dir("state", o.state, real_mnt, o.ro) < 0 ||
-	    check_root_dir("work", o.work, real_mnt, o.ro) < 0)
+	if (check_root_dir("state", o.state, real_mnt, o.ro, &real_state) < 0 ||
+	    check_root_dir("work", o.work, real_mnt, o.ro, NULL) < 0)
 		goto out;
 	ret = store_open(&bfs.st, o.state, o.work, false);
 	if (ret < 0) {
@@ -419,6 +453,8 @@ int main(int argc, char *argv[])
 
 	/* Every check is made by the kernel against the mode bits we report. */
 	fuse_opt_add_arg(&args, "-odefault_permissions");
+	if (add_fsname(&args, real_state) < 0)
+		goto out;
 	se = fuse_session_new(&args, &bfs_ll_ops, sizeof(bfs_ll_ops), NULL);
 	if (!se)
 		goto out;
@@ -475,6 +511,6 @@ out:
 		fuse_loop_cfg_destroy(loop);
 	free(cmd.mountpoint);
 	fuse_opt_free_args(&args);
-	bfs_free(&o, real_mnt);
+	bfs_free(&o, real_mnt, real_state);
 	return ret;
 }

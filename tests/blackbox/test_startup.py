@@ -1,16 +1,23 @@
 # SPDX-License-Identifier: Apache-2.0
-"""SPEC 2: starting bundlefs, refusing bad set-ups, daemonizing after the mount is live.
+"""SPEC 2: starting bundlefs, refusing bad set-ups, daemonizing after the mount is live;
+the mount as mount(8), findmnt and df see it: its source is the state dir, its type
+fuse.bundlefs.
 
-(The embedded default store is exercised in test_default_store.py.)
+(The embedded default store is exercised in test_default_store.py; mount.bundlefs, mount(8)
+and fstab in tests/install.)
 """
 
 import os
+import shutil
+import signal
 import subprocess
+import tempfile
 import time
 
 import pytest
 
 from bfs_helpers import BundleFS, bundlefs_bin, is_mounted, project_version, unmount
+from bfstest import mount_stack
 
 
 def run(argv, timeout=20):
@@ -163,3 +170,92 @@ def test_daemonized_mount_is_live_when_command_returns(dirs):
         assert not is_mounted(d.mnt)
     finally:
         out.close()
+
+
+# ------------------------------------------------- the mount as mount(8) sees it
+
+def _reap(mnt, timeout=10.0):
+    """Unmount mnt (every layer) and wait for the daemons serving it to exit;
+    returns the pids that had to be killed."""
+    deadline = time.monotonic() + timeout
+    while mount_stack(mnt) and time.monotonic() < deadline:
+        unmount(mnt)
+    while _daemon_pids(mnt) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    left = _daemon_pids(mnt)
+    for p in left:
+        os.kill(p, signal.SIGKILL)
+    return left
+
+
+@pytest.fixture
+def spare_mnts():
+    """Fresh mountpoints for daemonized mounts; every one is unmounted and its
+    daemon reaped at the end (a daemon left running fails the test)."""
+    made = []
+
+    def make():
+        d = tempfile.mkdtemp(prefix="bfs-mnt-")
+        os.chmod(d, 0o755)
+        made.append(d)
+        return d
+
+    yield make
+    left = []
+    for d in made:
+        left += _reap(d)
+        os.rmdir(d)
+    assert not left, f"daemons still running after the unmount: {left}"
+
+
+def _daemonize(argv, env=None):
+    """Run a command that mounts and returns (bundlefs, mount.fuse3)."""
+    return subprocess.run([str(a) for a in argv], stdin=subprocess.DEVNULL,
+                          capture_output=True, timeout=30, env=env)
+
+
+@pytest.mark.parametrize("source_arg", [False, True], ids=["state_option", "source"])
+def test_mount_source_is_the_state_dir(mount_bundlefs, source_arg):
+    """mountinfo, findmnt and df show the state dir as the source, fuse.bundlefs as the type."""
+    m = mount_bundlefs(source_arg=source_arg)
+    stack = mount_stack(m.mnt)
+    assert [(e["fstype"], e["source"]) for e in stack] == \
+        [("fuse.bundlefs", os.path.realpath(m.state))]
+    out = run(["findmnt", "-n", "-o", "SOURCE,FSTYPE", "--mountpoint", m.mnt]).stdout.decode()
+    assert out.split() == [os.path.realpath(m.state), "fuse.bundlefs"]
+    out = run(["df", "--output=source", m.mnt]).stdout.decode()
+    assert out.splitlines()[1:] == [os.path.realpath(m.state)]
+
+
+def test_mount_source_with_comma_and_space(mount_bundlefs):
+    """A ',' or a space in the state dir's path comes through libfuse's option
+    parser and mountinfo's escapes whole."""
+    def odd_state(m):
+        m.state = os.path.join(m.base, "st a,b\\c")
+        os.mkdir(m.state)
+    m = mount_bundlefs(source_arg=True, prepare=odd_state)
+    assert [e["source"] for e in mount_stack(m.mnt)] == [m.state]
+    os.mkdir(m.m("ns"))
+    assert os.path.isdir(os.path.join(m.state, "ns"))
+
+
+DEFAULT_STORE = "/var/lib/bundlefs"
+
+
+def test_embedded_store_source(spare_mnts):
+    """Without state= and work=, the source is the embedded store's state dir
+    (root's: /var/lib/bundlefs/state). What the test creates there goes again,
+    the store itself too if it was not there before (as in test_default_store)."""
+    assert os.geteuid() == 0, "the default store of a root daemon is /var/lib/bundlefs"
+    existed = os.path.exists(DEFAULT_STORE)
+    mnt = spare_mnts()
+    try:
+        r = _daemonize([bundlefs_bin(), mnt])
+        assert r.returncode == 0 and r.stderr == b"", r.stderr
+        stack = mount_stack(mnt)
+        assert [(e["fstype"], e["source"]) for e in stack] == \
+            [("fuse.bundlefs", os.path.join(DEFAULT_STORE, "state"))]
+    finally:
+        assert _reap(mnt) == []
+        if not existed:
+            shutil.rmtree(DEFAULT_STORE, ignore_errors=True)
