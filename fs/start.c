@@ -13,15 +13,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
-#include <sys/wait.h>
 #include <syslog.h>
 #include <unistd.h>
 
 #include "gopath.h"
 #include "log.h"
+#include "mountpoint.h"
 #include "tree.h"
 #include "watch.h"
 
@@ -214,35 +212,29 @@ static bool path_within(const char *path, const char *dir)
 }
 
 /*
- * A mountpoint left by a crashed daemon answers ENOTCONN (or ECONNABORTED):
- * detach it so the new mount goes on the directory itself. statfs always
- * reaches the file system (stat may be answered from the kernel's cache for
- * a moment after the crash); mounts stacked by earlier attempts go too.
+ * Make @mnt ready for a new mount: detach the dead mounts a crashed daemon
+ * left (SPEC 5.4), and refuse to stack on a live bundlefs mount, which would
+ * hide it and leave two daemons serving one mountpoint. 0, or -1 after one
+ * line on stderr.
  */
-static void clear_stale_mount(const char *mnt)
+static int prepare_mountpoint(const char *mnt)
 {
-	struct statfs sfs;
+	struct mountpoint_top top;
+	int ret;
 
-	for (int i = 0; i < 16; i++) {
-		if (statfs(mnt, &sfs) == 0 || (errno != ENOTCONN && errno != ECONNABORTED))
-			return;
-		if (umount2(mnt, MNT_DETACH) == 0)
-			continue;
-		if (errno != EPERM)
-			return;
-		pid_t pid = fork();
-
-		if (pid == 0) {
-			execlp("fusermount3", "fusermount3", "-u", "-z", "--", mnt, (char *)NULL);
-			_exit(127);
-		}
-		if (pid < 0)
-			return;
-		int status;
-
-		if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status))
-			return;
+	ret = mountpoint_clear_stale(mnt);
+	if (ret < 0) {
+		fprintf(stderr, "bundlefs: %s: cannot detach the stale mount left there: %s\n", mnt,
+			strerror(-ret));
+		return -1;
 	}
+	if (mountpoint_top(mnt, &top) == 0 && mountpoint_is_bundlefs(&top) &&
+	    mountpoint_answers(mnt)) {
+		fprintf(stderr, "bundlefs: %s: already mounted (bundlefs of %s)\n", mnt,
+			top.source);
+		return -1;
+	}
+	return 0;
 }
 
 /* 0 with *realp (when given) the canonical path, or -1 after one line on stderr. */
@@ -413,7 +405,8 @@ int main(int argc, char *argv[])
 	if (cmd.debug)
 		blog_set_debug(1);
 
-	clear_stale_mount(cmd.mountpoint);
+	if (prepare_mountpoint(cmd.mountpoint) < 0)
+		goto out;
 	real_mnt = realpath(cmd.mountpoint, NULL);
 	if (!real_mnt) {
 		fprintf(stderr, "bundlefs: mountpoint %s: %s\n", cmd.mountpoint, strerror(errno));

@@ -1,12 +1,13 @@
 # SPDX-License-Identifier: Apache-2.0
 """SPEC 2: starting bundlefs, refusing bad set-ups, daemonizing after the mount is live;
 the mount as mount(8), findmnt and df see it: its source is the state dir, its type
-fuse.bundlefs.
+fuse.bundlefs; no second mount on a live one, a remount after a crash (SPEC 5.4).
 
 (The embedded default store is exercised in test_default_store.py; mount.bundlefs, mount(8)
 and fstab in tests/install.)
 """
 
+import errno
 import os
 import shutil
 import signal
@@ -259,3 +260,55 @@ def test_embedded_store_source(spare_mnts):
         assert _reap(mnt) == []
         if not existed:
             shutil.rmtree(DEFAULT_STORE, ignore_errors=True)
+
+
+def test_second_mount_on_a_live_mount_is_refused(mount_bundlefs, tmp_path):
+    """One line on stderr, a non-zero exit, nothing stacked; the first mount
+    keeps working. A second daemon would hide the first and serve the same
+    mountpoint twice."""
+    m = mount_bundlefs()
+    ns = m.new_ns()
+    before = mount_stack(m.mnt)
+    other_state, other_work = tmp_path / "s2", tmp_path / "w2"
+    other_state.mkdir()
+    other_work.mkdir()
+    for argv in ([bundlefs_bin(), "-o", f"state={m.state},work={m.work}", m.mnt],
+                 [bundlefs_bin(), other_state, m.mnt, "-f", "-o", f"work={other_work}"]):
+        r = run([str(a) for a in argv])
+        err = r.stderr.decode()
+        assert r.returncode != 0, err
+        assert err.splitlines() == [
+            f"bundlefs: {m.mnt}: already mounted (bundlefs of {os.path.realpath(m.state)})"]
+        assert mount_stack(m.mnt) == before
+        assert os.listdir(m.mnt) == [ns]
+    assert os.listdir(other_state) == []
+
+
+def test_remount_over_a_crashed_used_mount(dirs, spare_mnts):
+    """kill -9 of a daemon whose mount was in use (the kernel still holds the
+    root's attributes, so stat(2) of the dead mountpoint succeeds), then
+    bundlefs again on the same directory: exit 0, nothing on stderr, one live
+    mount, the store's content there."""
+    d = dirs
+    d.start()
+    os.mkdir(d.m("ns"))
+    os.listdir(d.mnt)
+    os.stat(d.mnt)  # last: a readdir makes the kernel drop the root's attributes
+    d.proc.send_signal(signal.SIGKILL)
+    d.proc.wait()
+    d.proc = None
+    assert len(mount_stack(d.mnt)) == 1
+    with pytest.raises(OSError) as e:
+        os.statvfs(d.mnt)
+    assert e.value.errno in (errno.ENOTCONN, errno.ECONNABORTED)
+    os.stat(d.mnt)  # from the cache: stat(2) cannot tell the mount is dead
+    r = _daemonize([bundlefs_bin(), d.state, d.mnt, "-o",
+                    f"work={d.work},socket_root={d.socket_root}"])
+    try:
+        assert r.returncode == 0 and r.stderr == b"", r.stderr
+        stack = mount_stack(d.mnt)
+        assert [e["source"] for e in stack] == [os.path.realpath(d.state)]
+        os.statvfs(d.mnt)
+        assert os.listdir(d.mnt) == ["ns"]
+    finally:
+        assert _reap(d.mnt) == []
