@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: Apache-2.0
 """SPEC 2: starting bundlefs, refusing bad set-ups, daemonizing after the mount is live;
 the mount as mount(8), findmnt and df see it: its source is the state dir, its type
-fuse.bundlefs; no second mount on a live one, a remount after a crash (SPEC 5.4).
+fuse.bundlefs, its nosuid,nodev default; no second mount on a live one, a remount after a
+crash (SPEC 5.4).
 
 (The embedded default store is exercised in test_default_store.py; mount.bundlefs, mount(8)
 and fstab in tests/install.)
@@ -12,6 +13,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 
@@ -312,3 +314,71 @@ def test_remount_over_a_crashed_used_mount(dirs, spare_mnts):
         assert os.listdir(d.mnt) == ["ns"]
     finally:
         assert _reap(d.mnt) == []
+
+
+FLAG_CASES = {
+    # options: (nosuid, nodev) expected in mountinfo
+    "default": ({}, True, True),
+    "dev_suid": ({"dev": True, "suid": True}, False, False),
+    "allow_dev_allow_suid": ({"allow_dev": True, "allow_suid": True}, False, False),
+    "allow_dev": ({"allow_dev": True}, True, False),
+    "suid": ({"suid": True}, False, True),
+    "dev_then_nodev": ({"dev": True, "nodev": True}, True, True),
+    "nosuid_then_allow_suid": ({"nosuid": True, "allow_suid": True}, False, True),
+}
+
+
+@pytest.mark.parametrize("case", FLAG_CASES)
+def test_mount_flags(mount_bundlefs, case):
+    """nosuid,nodev unless asked otherwise; the later of two contrary options wins."""
+    opts, nosuid, nodev = FLAG_CASES[case]
+    m = mount_bundlefs(**opts)
+    flags = mount_stack(m.mnt)[0]["opts"]
+    assert ("nosuid" in flags, "nodev" in flags) == (nosuid, nodev), flags
+
+
+def _bundlefs_on_path(tmp_path):
+    """A PATH whose first directory runs bundlefs under that name, as
+    mount.fuse3 looks it up."""
+    d = tmp_path / "bin"
+    d.mkdir()
+    os.symlink(bundlefs_bin(), d / "bundlefs")
+    return f"{d}:{os.environ['PATH']}"
+
+
+@pytest.mark.parametrize("extra, nosuid, nodev", [
+    ("", True, True),
+    (",dev,suid", False, False),
+    (",allow_dev", True, False),
+    (",nodev", True, True),
+    (",nosuid,allow_dev", True, False),
+    (",nosuid,nodev", True, True),
+], ids=["default", "dev_suid", "allow_dev", "nodev", "nosuid_allow_dev", "nosuid_nodev"])
+def test_mount_fuse3_flags(dirs, spare_mnts, tmp_path, extra, nosuid, nodev):
+    """mount.fuse3 (mount -t fuse.bundlefs) appends dev,suid to every option
+    list; the daemon drops what it appended, so the default is nosuid,nodev
+    there too, and a dev or suid given by the caller stays."""
+    mnt = spare_mnts()
+    env = dict(os.environ, PATH=_bundlefs_on_path(tmp_path))
+    r = _daemonize(["/sbin/mount.fuse3", dirs.state, mnt, "-t", "fuse.bundlefs", "-o",
+                    f"work={dirs.work},socket_root={dirs.socket_root}{extra}"], env=env)
+    assert r.returncode == 0 and r.stderr == b"", r.stderr
+    stack = mount_stack(mnt)
+    assert [(e["fstype"], e["source"]) for e in stack] == \
+        [("fuse.bundlefs", os.path.realpath(dirs.state))]
+    flags = stack[0]["opts"]
+    assert ("nosuid" in flags, "nodev" in flags) == (nosuid, nodev), flags
+
+
+def test_mount_fuse3_with_an_exec_shell(dirs, spare_mnts):
+    """Where /bin/sh replaces itself with the command (bash does), the daemon
+    mount.fuse3 started has mount(8) as its parent: mount.fuse3's appended
+    dev,suid are dropped there too."""
+    mnt = spare_mnts()
+    parent = ("import ctypes, subprocess, sys\n"
+              "ctypes.CDLL(None).prctl(15, b'mount', 0, 0, 0)\n"  # PR_SET_NAME
+              "sys.exit(subprocess.run(sys.argv[1:]).returncode)\n")
+    r = _daemonize([sys.executable, "-c", parent, bundlefs_bin(), dirs.state, mnt, "-o",
+                    f"rw,work={dirs.work},socket_root={dirs.socket_root},dev,suid"])
+    assert r.returncode == 0 and r.stderr == b"", r.stderr
+    assert {"nosuid", "nodev"} <= mount_stack(mnt)[0]["opts"]
