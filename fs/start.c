@@ -130,9 +130,12 @@ static void usage(const char *prog)
 	    "                           the same through mount(8) and fstab, which pass\n"
 	    "                           no dev or suid option on to any helper\n"
 	    "Without state= and work=, the embedded default store is used:\n"
-	    "    /var/lib/bundlefs/{state,work} as root, "
-	    "$XDG_DATA_HOME/bundlefs/{state,work} otherwise;\n"
-	    "    with runtime=v2, the v2/{state,work} directories below the same base.\n\n",
+	    "    /var/lib/bundlefs/{state,work} as root; otherwise\n"
+	    "    $XDG_DATA_HOME/bundlefs/{state,work}, or "
+	    "$HOME/.local/share/bundlefs/{state,work}\n"
+	    "    when XDG_DATA_HOME is unset or empty;\n"
+	    "    with runtime=v2, the v2/{state,work} directories below the same base.\n"
+	    "The mount's source is the state directory, its type fuse.bundlefs.\n\n",
 	    prog);
 }
 
@@ -539,9 +542,12 @@ int main(int argc, char *argv[])
 	if (fuse_parse_cmdline(&args, &cmd) != 0)
 		goto out;
 	if (cmd.show_version) {
+		/*
+		 * Not fuse_lowlevel_version(): it runs "fusermount3 --version",
+		 * whose line reaches a pipe before anything buffered here.
+		 */
 		printf("bundlefs version %s\nFUSE library version %s\n", BUNDLEFS_VERSION,
 		       fuse_pkgversion());
-		fuse_lowlevel_version();
 		ret = 0;
 		goto out;
 	}

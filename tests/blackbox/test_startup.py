@@ -1,8 +1,8 @@
 # SPDX-License-Identifier: Apache-2.0
-"""SPEC 2: starting bundlefs, refusing bad set-ups, daemonizing after the mount is live;
-the mount as mount(8), findmnt and df see it: its source is the state dir, its type
-fuse.bundlefs, its nosuid,nodev default; no second mount on a live one, a remount after a
-crash (SPEC 5.4).
+"""SPEC 2: starting bundlefs, --help and --version, refusing bad set-ups, daemonizing after
+the mount is live; the mount as mount(8), findmnt and df see it: its source is the state dir,
+its type fuse.bundlefs, its nosuid,nodev default; no second mount on a live one, a remount
+after a crash (SPEC 5.4).
 
 (The embedded default store is exercised in test_default_store.py; mount.bundlefs, mount(8)
 and fstab in tests/install.)
@@ -41,8 +41,15 @@ def test_help_exits_zero_and_prints_usage():
     assert r.returncode == 0, out
     assert "usage" in out.lower()
     for opt in ("state=", "work=", "socket_root=", "daemon_address=", "legacy_address",
-                "bundle_root="):
+                "bundle_root=", "allow_dev", "allow_suid", "nodev,nosuid"):
         assert opt in out, f"--help does not mention {opt}"
+
+
+def test_help_names_every_default_store():
+    """Root's, $XDG_DATA_HOME's, and the $HOME/.local/share fallback."""
+    out = run([bundlefs_bin(), "--help"]).stdout.decode()
+    for base in ("/var/lib/bundlefs", "$XDG_DATA_HOME/bundlefs", "$HOME/.local/share/bundlefs"):
+        assert base in out, f"--help does not name {base}"
 
 
 def test_version_exits_zero_and_prints_version():
@@ -50,6 +57,17 @@ def test_version_exits_zero_and_prints_version():
     out = (r.stdout + r.stderr).decode(errors="replace")
     assert r.returncode == 0, out
     assert project_version() in out
+
+
+def test_version_prints_bundlefs_first():
+    """bundlefs's own line first, then the FUSE library's, and nothing else (no
+    "fusermount3 version" line overtaking them on a pipe)."""
+    r = run([bundlefs_bin(), "--version"])
+    assert r.returncode == 0 and r.stderr == b""
+    lines = r.stdout.decode().splitlines()
+    assert len(lines) == 2, lines
+    assert lines[0] == f"bundlefs version {project_version()}"
+    assert lines[1].startswith("FUSE library version 3.")
 
 
 V1_DIR = "io.containerd.runtime.v1.linux"
