@@ -4,6 +4,10 @@
  * one line on stderr before anything is mounted, the start-up sweep, a stale
  * mount left by a crashed daemon, then mount, daemonize (once the mount is
  * live) and serve the low-level session with a pool of worker threads.
+ *
+ * The mount as mount(8), findmnt and df see it: source the state directory
+ * (fsname), type fuse.bundlefs (subtype), nosuid,nodev unless dev or suid
+ * (allow_dev, allow_suid) is asked for, whichever way it was started.
  */
 #include "daemon.h"
 
@@ -13,15 +17,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
-#include <sys/wait.h>
 #include <syslog.h>
 #include <unistd.h>
 
 #include "gopath.h"
 #include "log.h"
+#include "mountpoint.h"
 #include "tree.h"
 #include "watch.h"
 
@@ -31,12 +33,13 @@ struct bfs_opts {
 	char *state, *work, *daemon_address, *socket_root, *runtime_root, *criu, *bundle_root;
 	char *runtime;
 	int systemd_cgroup, legacy_address, ro;
+	int dev, suid; /* the last of dev/nodev/allow_dev, suid/nosuid/allow_suid; 0 by default */
 	long watch_limit; /* -1: no cap of our own */
 	char *positional[3];
 	int npositional;
 };
 
-enum { KEY_RO, KEY_HELP, KEY_VERSION };
+enum { KEY_RO, KEY_DEV, KEY_NODEV, KEY_SUID, KEY_NOSUID };
 
 #define OPT(t, m)                                                                                  \
 	{                                                                                          \
@@ -55,6 +58,16 @@ static const struct fuse_opt bfs_opt_spec[] = {
     OPT("legacy_address", legacy_address),
     OPT("watch_limit=%ld", watch_limit),
     FUSE_OPT_KEY("ro", KEY_RO),
+    /*
+     * mount(8) takes dev and suid for its own defaults and passes neither to
+     * a helper; allow_dev and allow_suid reach the daemon through it.
+     */
+    FUSE_OPT_KEY("dev", KEY_DEV),
+    FUSE_OPT_KEY("allow_dev", KEY_DEV),
+    FUSE_OPT_KEY("nodev", KEY_NODEV),
+    FUSE_OPT_KEY("suid", KEY_SUID),
+    FUSE_OPT_KEY("allow_suid", KEY_SUID),
+    FUSE_OPT_KEY("nosuid", KEY_NOSUID),
     FUSE_OPT_END,
 };
 
@@ -67,6 +80,14 @@ static int opt_proc(void *data, const char *arg, int key, struct fuse_args *outa
 	case KEY_RO:
 		o->ro = 1;
 		return 1; /* also to the kernel: a read-only mount */
+	case KEY_DEV:
+	case KEY_NODEV:
+		o->dev = key == KEY_DEV;
+		return 0; /* given to libfuse once parsing is over */
+	case KEY_SUID:
+	case KEY_NOSUID:
+		o->suid = key == KEY_SUID;
+		return 0;
 	case FUSE_OPT_KEY_NONOPT:
 		if (o->npositional == 2) {
 			fprintf(stderr, "bundlefs: too many arguments: %s\n", arg);
@@ -103,10 +124,18 @@ static void usage(const char *prog)
 	    "(default: the state dir)\n"
 	    "    -o watch_limit=N       for tests: add at most N inotify watches, as if\n"
 	    "                           /proc/sys/fs/inotify/max_user_watches were reached\n"
+	    "    -o dev, -o suid        device nodes and set-user/group-ID bits take effect\n"
+	    "                           on the mount (default: nodev,nosuid)\n"
+	    "    -o allow_dev, -o allow_suid\n"
+	    "                           the same through mount(8) and fstab, which pass\n"
+	    "                           no dev or suid option on to any helper\n"
 	    "Without state= and work=, the embedded default store is used:\n"
-	    "    /var/lib/bundlefs/{state,work} as root, "
-	    "$XDG_DATA_HOME/bundlefs/{state,work} otherwise;\n"
-	    "    with runtime=v2, the v2/{state,work} directories below the same base.\n\n",
+	    "    /var/lib/bundlefs/{state,work} as root; otherwise\n"
+	    "    $XDG_DATA_HOME/bundlefs/{state,work}, or "
+	    "$HOME/.local/share/bundlefs/{state,work}\n"
+	    "    when XDG_DATA_HOME is unset or empty;\n"
+	    "    with runtime=v2, the v2/{state,work} directories below the same base.\n"
+	    "The mount's source is the state directory, its type fuse.bundlefs.\n\n",
 	    prog);
 }
 
@@ -214,38 +243,143 @@ static bool path_within(const char *path, const char *dir)
 }
 
 /*
- * A mountpoint left by a crashed daemon answers ENOTCONN (or ECONNABORTED):
- * detach it so the new mount goes on the directory itself. statfs always
- * reaches the file system (stat may be answered from the kernel's cache for
- * a moment after the crash); mounts stacked by earlier attempts go too.
+ * Make @mnt ready for a new mount: detach the dead mounts a crashed daemon
+ * left (SPEC 5.4), and refuse to stack on a live bundlefs mount, which would
+ * hide it and leave two daemons serving one mountpoint. 0, or -1 after one
+ * line on stderr.
  */
-static void clear_stale_mount(const char *mnt)
+static int prepare_mountpoint(const char *mnt)
 {
-	struct statfs sfs;
+	struct mountpoint_top top;
+	int ret;
 
-	for (int i = 0; i < 16; i++) {
-		if (statfs(mnt, &sfs) == 0 || (errno != ENOTCONN && errno != ECONNABORTED))
-			return;
-		if (umount2(mnt, MNT_DETACH) == 0)
-			continue;
-		if (errno != EPERM)
-			return;
-		pid_t pid = fork();
-
-		if (pid == 0) {
-			execlp("fusermount3", "fusermount3", "-u", "-z", "--", mnt, (char *)NULL);
-			_exit(127);
-		}
-		if (pid < 0)
-			return;
-		int status;
-
-		if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status))
-			return;
+	ret = mountpoint_clear_stale(mnt);
+	if (ret < 0) {
+		fprintf(stderr, "bundlefs: %s: cannot detach the stale mount left there: %s\n", mnt,
+			strerror(-ret));
+		return -1;
 	}
+	if (mountpoint_top(mnt, &top) == 0 && mountpoint_is_bundlefs(&top) &&
+	    mountpoint_answers(mnt)) {
+		fprintf(stderr, "bundlefs: %s: already mounted (bundlefs of %s)\n", mnt,
+			top.source);
+		return -1;
+	}
+	return 0;
 }
 
-static int check_root_dir(const char *what, const char *path, const char *real_mnt, bool ro)
+/*
+ * mount.fuse3 (mount -t fuse.bundlefs) runs us as "/bin/sh -c CMD", CMD being
+ * every argument in single quotes ('\'' for a quote) joined by spaces, and
+ * appends "dev" to the options unless they hold "nodev", then "suid" unless
+ * they hold "nosuid": mount(8)'s defaults, added whether or not anyone asked
+ * (mount(8) passes neither to a helper). Whether @argv came that way: the
+ * parent is that shell with exactly our command line, or, where the shell
+ * replaced itself with us, mount(8), which runs nothing but mount.<type>
+ * helpers (mount.bundlefs forks and waits: its children have it as parent).
+ */
+static bool run_by_mount_fuse(int argc, char *argv[])
+{
+	char path[64], buf[65536], *cmd = NULL;
+	bool ret = false;
+	size_t cap = 0;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)getppid());
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (n == 6 && !memcmp(buf, "mount\n", 6))
+			return true;
+	}
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)getppid());
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	/* shell NUL "-c" NUL CMD NUL, and nothing after it */
+	const char *c = buf + strlen(buf) + 1;
+
+	if (c >= buf + n || strcmp(c, "-c"))
+		return false;
+	c += 3;
+	if (c >= buf + n || c + strlen(c) + 1 != buf + n)
+		return false;
+	FILE *f = open_memstream(&cmd, &cap);
+
+	if (!f)
+		return false;
+	for (int i = 0; i < argc; i++) {
+		fputs(i ? " '" : "'", f);
+		for (const char *a = argv[i]; *a; a++) {
+			if (*a == '\'')
+				fputs("'\\''", f);
+			else
+				fputc(*a, f);
+		}
+		fputc('\'', f);
+	}
+	if (fclose(f) == 0)
+		ret = !strcmp(cmd, c);
+	free(cmd);
+	return ret;
+}
+
+/* Whether the comma-separated option at @p is @name. */
+static bool opt_is(const char *p, const char *name)
+{
+	size_t n = strlen(name);
+
+	return !strncmp(p, name, n) && (p[n] == ',' || p[n] == '\0');
+}
+
+/*
+ * Drop the "dev" and "suid" that mount.fuse3 appended to @opts (see
+ * run_by_mount_fuse), so that its mounts get the nodev,nosuid default of
+ * every other way of mounting; a dev or suid given before them stays.
+ * @opts is modified; returns false when nothing is left of it.
+ */
+static bool drop_mount_fuse_defaults(char *opts)
+{
+	const char *added[2];
+	bool nodev = false, nosuid = false;
+	int n = 0, nadded = 0;
+	char *opt[64];
+
+	for (char *p = opts;; p++) {
+		if (n == 64)
+			return true; /* more than mount.fuse3 is ever given: leave it */
+		opt[n++] = p;
+		nodev |= opt_is(p, "nodev");
+		nosuid |= opt_is(p, "nosuid");
+		p += strcspn(p, ",");
+		if (!*p)
+			break;
+	}
+	if (!nodev)
+		added[nadded++] = "dev";
+	if (!nosuid)
+		added[nadded++] = "suid";
+	if (nadded == 0 || nadded > n)
+		return true; /* nothing appended (nodev and nosuid given), or not by it */
+	for (int i = 0; i < nadded; i++)
+		if (!opt_is(opt[n - nadded + i], added[i]))
+			return true; /* not what mount.fuse3 appends: leave it */
+	if (nadded == n)
+		return false;
+	opt[n - nadded][-1] = '\0';
+	return true;
+}
+
+/* 0 with *realp (when given) the canonical path, or -1 after one line on stderr. */
+static int check_root_dir(const char *what, const char *path, const char *real_mnt, bool ro,
+			  char **realp)
 {
 	char *real;
 	int ret = 0;
@@ -263,12 +397,15 @@ static int check_root_dir(const char *what, const char *path, const char *real_m
 		fprintf(stderr, "bundlefs: %s directory %s: %s\n", what, path, strerror(errno));
 		ret = -1;
 	}
-	free(real);
+	if (ret == 0 && realp)
+		*realp = real;
+	else
+		free(real);
 	return ret;
 }
 
 /* Everything main allocated, so that a sanitizer run ends without a report. */
-static void bfs_free(struct bfs_opts *o, char *real_mnt)
+static void bfs_free(struct bfs_opts *o, char *real_mnt, char *real_state)
 {
 	free(o->state);
 	free(o->work);
@@ -289,6 +426,7 @@ static void bfs_free(struct bfs_opts *o, char *real_mnt)
 		free(bfs.bundle_root);
 	}
 	free(real_mnt);
+	free(real_state);
 	memset(&bfs, 0, sizeof(bfs));
 }
 
@@ -315,21 +453,78 @@ static void ovl_conf_init(void)
 	};
 }
 
+/*
+ * The mount's source for mount(8) (fsname): the canonical state directory,
+ * which is what mount(8) compares an fstab line's source with to see that
+ * the line is mounted. Inserted before the caller's options, so that an
+ * explicit fsname= still wins. 0 or -1.
+ */
+static int add_fsname(struct fuse_args *args, const char *real_state)
+{
+	char *opt = NULL, *fsname = NULL;
+	int ret = -1;
+
+	if (asprintf(&fsname, "fsname=%s", real_state) < 0)
+		return -1;
+	/* A ',' or '\\' in the path is escaped for libfuse's option parser. */
+	if (fuse_opt_add_opt_escaped(&opt, fsname) == 0 &&
+	    fuse_opt_insert_arg(args, 1, "-o") == 0 && fuse_opt_insert_arg(args, 2, opt) == 0)
+		ret = 0;
+	free(fsname);
+	free(opt);
+	return ret;
+}
+
 int main(int argc, char *argv[])
 {
-	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
+	struct fuse_args args;
 	struct fuse_cmdline_opts cmd = {0};
 	struct fuse_loop_config *loop = NULL;
 	struct bfs_opts o = {.watch_limit = -1};
 	struct fuse_session *se = NULL;
-	char *real_mnt = NULL;
+	char *real_mnt = NULL, *real_state = NULL;
+	char **av = NULL, *fuse3_opts = NULL;
 	enum ovl_runtime runtime;
 	bool embedded = false;
 	struct stat root;
 	int ret = 1;
 
 	umask(0); /* modes come from the caller (the kernel applied its umask) */
+	/* mount.fuse3 puts "-o OPTIONS" last (see run_by_mount_fuse). */
+	if (argc >= 3 && !strcmp(argv[argc - 2], "-o") && run_by_mount_fuse(argc, argv)) {
+		av = calloc((size_t)argc + 1, sizeof(*av));
+		fuse3_opts = strdup(argv[argc - 1]);
+		if (!av || !fuse3_opts) {
+			fprintf(stderr, "bundlefs: out of memory\n");
+			free(av);
+			free(fuse3_opts);
+			return 1;
+		}
+		memcpy(av, argv, (size_t)argc * sizeof(*av));
+		if (drop_mount_fuse_defaults(fuse3_opts))
+			av[argc - 1] = fuse3_opts;
+		else
+			argc -= 2;
+		av[argc] = NULL;
+		argv = av;
+	}
+	args = (struct fuse_args)FUSE_ARGS_INIT(argc, argv);
 	if (fuse_opt_parse(&args, &o, bfs_opt_spec, opt_proc) < 0)
+		goto out;
+	/*
+	 * nosuid,nodev unless asked otherwise (bundlefs(8), THE MOUNT): a
+	 * set-user-ID file or a device node that a container writes into its
+	 * bundle must not become usable through the mount. libfuse's default
+	 * too, but said here.
+	 */
+	if (fuse_opt_add_arg(&args, o.dev ? "-odev" : "-onodev") < 0 ||
+	    fuse_opt_add_arg(&args, o.suid ? "-osuid" : "-onosuid") < 0)
+		goto out;
+	/*
+	 * Type fuse.bundlefs whatever the program's name (libfuse would take
+	 * its basename); before the caller's options, so a subtype= there wins.
+	 */
+	if (fuse_opt_insert_arg(&args, 1, "-osubtype=bundlefs") < 0)
 		goto out;
 	/* [STATE_DIR] MOUNTPOINT: the source is the state dir ("none" is no source,
 	 * as fstab lines write it). */
@@ -347,9 +542,12 @@ int main(int argc, char *argv[])
 	if (fuse_parse_cmdline(&args, &cmd) != 0)
 		goto out;
 	if (cmd.show_version) {
+		/*
+		 * Not fuse_lowlevel_version(): it runs "fusermount3 --version",
+		 * whose line reaches a pipe before anything buffered here.
+		 */
 		printf("bundlefs version %s\nFUSE library version %s\n", BUNDLEFS_VERSION,
 		       fuse_pkgversion());
-		fuse_lowlevel_version();
 		ret = 0;
 		goto out;
 	}
@@ -379,7 +577,8 @@ int main(int argc, char *argv[])
 	if (cmd.debug)
 		blog_set_debug(1);
 
-	clear_stale_mount(cmd.mountpoint);
+	if (prepare_mountpoint(cmd.mountpoint) < 0)
+		goto out;
 	real_mnt = realpath(cmd.mountpoint, NULL);
 	if (!real_mnt) {
 		fprintf(stderr, "bundlefs: mountpoint %s: %s\n", cmd.mountpoint, strerror(errno));
@@ -387,8 +586,8 @@ int main(int argc, char *argv[])
 	}
 	if (embedded && store_open(&bfs.st, o.state, o.work, true) == 0)
 		store_close(&bfs.st);
-	if (check_root_dir("state", o.state, real_mnt, o.ro) < 0 ||
-	    check_root_dir("work", o.work, real_mnt, o.ro) < 0)
+	if (check_root_dir("state", o.state, real_mnt, o.ro, &real_state) < 0 ||
+	    check_root_dir("work", o.work, real_mnt, o.ro, NULL) < 0)
 		goto out;
 	ret = store_open(&bfs.st, o.state, o.work, false);
 	if (ret < 0) {
@@ -419,6 +618,8 @@ int main(int argc, char *argv[])
 
 	/* Every check is made by the kernel against the mode bits we report. */
 	fuse_opt_add_arg(&args, "-odefault_permissions");
+	if (add_fsname(&args, real_state) < 0)
+		goto out;
 	se = fuse_session_new(&args, &bfs_ll_ops, sizeof(bfs_ll_ops), NULL);
 	if (!se)
 		goto out;
@@ -475,6 +676,8 @@ out:
 		fuse_loop_cfg_destroy(loop);
 	free(cmd.mountpoint);
 	fuse_opt_free_args(&args);
-	bfs_free(&o, real_mnt);
+	bfs_free(&o, real_mnt, real_state);
+	free(av);
+	free(fuse3_opts);
 	return ret;
 }

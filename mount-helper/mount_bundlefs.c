@@ -7,12 +7,13 @@
  *
  *	mount.bundlefs SRC DIR [-sfnv] [-o OPTIONS] [-t TYPE]
  *
- * It drops the options that belong to mount(8) and systemd, clears a stale
- * mount that a crashed daemon left on DIR, runs the daemon as
- * "bundlefs [SRC] DIR -o OPTIONS" and returns only once DIR is a new mount
- * that answers. Exit codes are mount(8)'s: 0 mounted, 1 incorrect
- * invocation, 2 system error, 32 mount failure; every failure prints one
- * line "mount.bundlefs: <reason>" on stderr.
+ * It drops the options that belong to mount(8) and systemd, clears the
+ * stale mounts that a crashed daemon left on DIR, refuses a DIR that is
+ * already a bundlefs mount, runs the daemon as "bundlefs [SRC] DIR -o
+ * OPTIONS" and returns only once DIR is a new mount that answers. Exit codes
+ * are mount(8)'s: 0 mounted, 1 incorrect invocation, 2 system error, 32 mount
+ * failure; every failure prints one line "mount.bundlefs: <reason>" on
+ * stderr.
  *
  * The daemon is BUNDLEFS_DAEMON_PATH (the installed bindir), or the
  * BUNDLEFS_DAEMON environment variable when the process is not running with
@@ -29,12 +30,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include "mountpoint.h"
 
 #ifndef BUNDLEFS_DAEMON_PATH
 #define BUNDLEFS_DAEMON_PATH "/usr/bin/bundlefs"
@@ -220,54 +222,6 @@ static int parse_args(struct helper *h, int argc, char **argv)
 	return 0;
 }
 
-/* The mount ID of the mount that @path is on, or 0 if statx cannot say. */
-static unsigned long long mount_id(const char *path, bool *is_root)
-{
-	struct statx stx;
-
-	if (statx(AT_FDCWD, path, AT_NO_AUTOMOUNT, STATX_MNT_ID, &stx) < 0)
-		return 0;
-	if (is_root)
-		*is_root = (stx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) &&
-			   (stx.stx_attributes & STATX_ATTR_MOUNT_ROOT);
-	return (stx.stx_mask & STATX_MNT_ID) ? stx.stx_mnt_id : 0;
-}
-
-/*
- * A FUSE mount whose daemon died answers every access with ENOTCONN (or
- * ECONNABORTED) until it is detached; mounting on top of it would fail the same way. Detach it
- * (umount -l) so that the new daemon can mount. Returns 0 or -errno.
- */
-static int clear_stale_mount(const struct helper *h)
-{
-	struct stat st;
-	pid_t pid;
-	int status;
-
-	/* ENOTCONN, or ECONNABORTED from kernels that report an aborted connection. */
-	if (stat(h->dir, &st) == 0 || (errno != ENOTCONN && errno != ECONNABORTED))
-		return 0;
-	if (h->verbose)
-		say("%s: detaching the stale mount of a daemon that is gone", h->dir);
-	if (h->fake)
-		return 0;
-	if (umount2(h->dir, MNT_DETACH) == 0)
-		return 0;
-	if (errno != EPERM)
-		return -errno;
-	/* Not root: the user's own FUSE mount can be detached by fusermount3. */
-	pid = fork();
-	if (pid < 0)
-		return -errno;
-	if (pid == 0) {
-		execlp("fusermount3", "fusermount3", "-u", "-z", "--", h->dir, (char *)NULL);
-		_exit(127);
-	}
-	if (waitpid(pid, &status, 0) < 0)
-		return -errno;
-	return (WIFEXITED(status) && WEXITSTATUS(status) == 0) ? 0 : -EPERM;
-}
-
 /* The last non-empty line of @buf (modified in place), or NULL. */
 static char *last_line(char *buf)
 {
@@ -407,14 +361,47 @@ static int run_daemon(const struct helper *h, const char *daemon, int *status, c
 	return ret;
 }
 
+/*
+ * Make DIR ready: detach the dead mounts a crashed daemon left there (the
+ * daemon's own routine, statfs-based: stat would be answered from the
+ * kernel's cache of a mount that was used; not with -f), then refuse a live
+ * bundlefs mount, which a second one would hide. On success *before
+ * describes what DIR resolves into now. Returns 0 or the exit code to leave
+ * with.
+ */
+static int prepare_dir(const struct helper *h, struct mountpoint_top *before)
+{
+	int ret = 0;
+
+	if (!h->fake)
+		ret = mountpoint_clear_stale(h->dir);
+	if (ret < 0) {
+		say("%s: cannot detach the stale mount left there: %s", h->dir, strerror(-ret));
+		return MOUNT_EX_FAIL;
+	}
+	if (ret > 0 && h->verbose)
+		say("%s: detached %d stale mount%s of a daemon that is gone", h->dir, ret,
+		    ret > 1 ? "s" : "");
+	ret = mountpoint_top(h->dir, before);
+	if (ret < 0) {
+		say("mount point %s: %s", h->dir, strerror(-ret));
+		return MOUNT_EX_FAIL;
+	}
+	if (mountpoint_is_bundlefs(before) && mountpoint_answers(h->dir)) {
+		say("%s: already mounted (bundlefs of %s)", h->dir, before->source);
+		return MOUNT_EX_FAIL;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct helper h = {0};
 	char errbuf[ERRBUF_SIZE], srcbuf[PATH_MAX], dirbuf[PATH_MAX];
+	struct mountpoint_top before, after;
 	const char *daemon;
-	unsigned long long before, after;
-	bool is_root = false;
 	struct statfs sfs;
+	struct statx stx;
 	struct stat st;
 	int status = 0, ret;
 	char *reason;
@@ -439,6 +426,14 @@ int main(int argc, char **argv)
 	if (ret)
 		return ret;
 
+	daemon = secure_getenv("BUNDLEFS_DAEMON");
+	if (!daemon || !daemon[0])
+		daemon = BUNDLEFS_DAEMON_PATH;
+
+	/* Before realpath, which would look into a dead mount on DIR. */
+	ret = prepare_dir(&h, &before);
+	if (ret)
+		return ret;
 	/*
 	 * The daemon daemonizes (chdir "/") and libmount does not canonicalize
 	 * every source: hand it absolute paths.
@@ -448,20 +443,12 @@ int main(int argc, char **argv)
 	if (realpath(h.dir, dirbuf))
 		h.dir = dirbuf;
 
-	daemon = secure_getenv("BUNDLEFS_DAEMON");
-	if (!daemon || !daemon[0])
-		daemon = BUNDLEFS_DAEMON_PATH;
-
-	ret = clear_stale_mount(&h);
-	if (ret < 0) {
-		say("%s: cannot detach the stale mount: %s", h.dir, strerror(-ret));
-		return MOUNT_EX_FAIL;
-	}
-	if (stat(h.dir, &st) < 0) {
+	/* Without a request to DIR's file system: with -f a dead mount is still there. */
+	if (statx(AT_FDCWD, h.dir, AT_STATX_DONT_SYNC, STATX_TYPE, &stx) < 0) {
 		say("mount point %s: %s", h.dir, strerror(errno));
 		return MOUNT_EX_FAIL;
 	}
-	if (!S_ISDIR(st.st_mode)) {
+	if (!S_ISDIR(stx.stx_mode)) {
 		say("mount point %s: %s", h.dir, strerror(ENOTDIR));
 		return MOUNT_EX_FAIL;
 	}
@@ -476,7 +463,6 @@ int main(int argc, char **argv)
 	if (h.fake)
 		return MOUNT_EX_SUCCESS;
 
-	before = mount_id(h.dir, NULL);
 	ret = run_daemon(&h, daemon, &status, errbuf);
 	if (ret < 0) {
 		say("cannot run %s: %s", daemon, strerror(-ret));
@@ -501,11 +487,12 @@ int main(int argc, char **argv)
 
 	/*
 	 * The daemon returns once the mount is live; still check that a new
-	 * mount sits on DIR and that it answers (statfs always reaches the
-	 * daemon, it is never cached by the kernel).
+	 * mount sits on DIR, and that it answers (statfs always reaches the
+	 * daemon, it is never cached by the kernel). Nothing was detached
+	 * since *before was taken, so even a mountinfo ID cannot have been
+	 * given again.
 	 */
-	after = mount_id(h.dir, &is_root);
-	if (!is_root || (before && after == before)) {
+	if (mountpoint_top(h.dir, &after) < 0 || !after.root || after.id == before.id) {
 		say("%s: bundlefs exited but nothing is mounted there", h.dir);
 		return MOUNT_EX_FAIL;
 	}

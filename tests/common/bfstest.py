@@ -238,6 +238,23 @@ def mountinfo():
     return result
 
 
+def mount_stack(path):
+    """The mounts whose mount point is exactly path, bottom to top, each a dict
+    with id, fstype, source and opts (the per-mount options, a set: nosuid,
+    nodev, ro...), from /proc/self/mountinfo."""
+    path = str(path)
+    stack = []
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            left, right = line.split(" - ", 1)
+            lf, rf = left.split(), right.split()
+            if unescape_mountinfo(lf[4]) == path:
+                stack.append({"id": int(lf[0]), "fstype": rf[0],
+                              "source": unescape_mountinfo(rf[1]),
+                              "opts": set(lf[5].split(","))})
+    return stack
+
+
 # ---------------------------------------------------------------- teardown
 
 def stop_and_clean(items, stop):

@@ -21,7 +21,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests" / "common"))
 
-from bfstest import mountinfo  # noqa: E402
+from bfstest import mount_stack, mountinfo  # noqa: E402,F401
 
 CONFIG = {"ociVersion": "1.0.2", "process": {"args": ["sh"], "cwd": "/"},
           "root": {"path": "rootfs"}}

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from conftest import mounts_at, run
+from conftest import mount_stack, mounts_at, run
 
 # Records its argv (NUL-separated) and mounts a tmpfs on the mountpoint, or
 # fails / does nothing when the options ask for it.
@@ -195,32 +195,117 @@ def test_descriptors_not_leaked(helper_bin, fake):
     assert fake.argv_file.read_text() == ""
 
 
-def test_stale_fuse_mount_is_detached(helper_bin, fake, daemon_bin, tmp_path):
-    """A FUSE mount whose daemon was killed (ENOTCONN) is detached first."""
+def start_real_daemon(daemon_bin, mnt, tmp_path):
+    """The real daemon in the foreground on mnt, once its mount is there:
+    (process, state dir)."""
     state, work = tmp_path / "s", tmp_path / "w"
-    state.mkdir()
-    work.mkdir()
-    # The real daemon in the foreground, then killed: a stale mount.
-    p = subprocess.Popen([str(daemon_bin), str(state), str(fake.mnt), "-f",
-                          "-o", f"work={work}"], stderr=subprocess.PIPE)
+    state.mkdir(exist_ok=True)
+    work.mkdir(exist_ok=True)
+    p = subprocess.Popen([str(daemon_bin), str(state), str(mnt), "-f", "-o", f"work={work}"],
+                         stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 30  # a bound against a hang, not a timing assertion
+    while mounts_at(mnt) != ["fuse.bundlefs"]:
+        if p.poll() is not None or time.monotonic() > deadline:
+            p.kill()
+            p.wait()
+            raise AssertionError(p.stderr.read())
+        time.sleep(0.02)
+    return p, state
+
+
+def make_stale(daemon_bin, mnt, tmp_path, used):
+    """A bundlefs mount on mnt whose daemon was killed. Used: its root was
+    looked at first, so the kernel still answers stat(2) from its cache."""
+    p, _ = start_real_daemon(daemon_bin, mnt, tmp_path)
     try:
-        for _ in range(600):
-            if mounts_at(fake.mnt):
-                break
-            assert p.poll() is None, p.stderr.read()
-            time.sleep(0.05)
-        assert mounts_at(fake.mnt)[0].startswith("fuse")
+        if used:
+            os.listdir(mnt)
+            os.stat(mnt)  # last: a readdir makes the kernel drop the root's attributes
     finally:
         p.send_signal(signal.SIGKILL)
         p.wait()
         p.stderr.close()
     with pytest.raises(OSError) as e:
-        os.stat(fake.mnt)
+        os.statvfs(mnt)
     assert e.value.errno in (errno.ENOTCONN, errno.ECONNABORTED)
+    if used:
+        os.stat(mnt)  # from the cache: stat(2) cannot tell the mount is dead
+
+
+@pytest.mark.parametrize("used", [False, True], ids=["unused", "used"])
+def test_stale_fuse_mount_is_detached(helper_bin, fake, daemon_bin, tmp_path, used):
+    """A FUSE mount whose daemon was killed (ENOTCONN) is detached first,
+    whether or not it was used before the crash."""
+    make_stale(daemon_bin, fake.mnt, tmp_path, used)
     r = helper(helper_bin, fake, fake.src, fake.mnt)
     assert r.returncode == 0, r.stderr
+    assert r.stderr == ""
     assert mounts_at(fake.mnt) == ["tmpfs"]
     os.stat(fake.mnt)
+
+
+def mount_dead_fuse(mnt):
+    """A FUSE mount on mnt that no daemon ever served: mounted on a /dev/fuse
+    descriptor that is then closed (mount -i: no helper)."""
+    fd = os.open("/dev/fuse", os.O_RDWR)
+    try:
+        run(["mount", "-i", "-t", "fuse.bundlefs", "-o",
+             f"fd={fd},rootmode=40000,user_id=0,group_id=0", "dead", mnt], pass_fds=[fd])
+    finally:
+        os.close(fd)
+
+
+def test_stacked_stale_mounts_are_detached(helper_bin, fake):
+    """Dead mounts stacked by earlier attempts all go, then the new mount."""
+    for _ in range(3):
+        mount_dead_fuse(fake.mnt)
+    assert mounts_at(fake.mnt) == ["fuse.bundlefs"] * 3
+    r = helper(helper_bin, fake, fake.src, fake.mnt, "-v")
+    assert r.returncode == 0, r.stderr
+    assert f"{fake.mnt}: detached 3 stale mounts" in r.stderr
+    assert mounts_at(fake.mnt) == ["tmpfs"]
+
+
+def test_fake_mode_detaches_nothing(helper_bin, fake):
+    """-f changes nothing, and a dead bundlefs mount is no reason to refuse."""
+    mount_dead_fuse(fake.mnt)
+    r = helper(helper_bin, fake, fake.src, fake.mnt, "-f")
+    assert r.returncode == 0, r.stderr
+    assert mounts_at(fake.mnt) == ["fuse.bundlefs"]
+
+
+def test_live_bundlefs_mount_is_refused(helper_bin, fake, daemon_bin, tmp_path):
+    """A second mount would hide the first: one line, exit 32, the daemon
+    not run, the live mount left as it was."""
+    p, state = start_real_daemon(daemon_bin, fake.mnt, tmp_path)
+    try:
+        before = mount_stack(fake.mnt)
+        for args in ([fake.src, fake.mnt], [fake.src, fake.mnt, "-f"]):
+            r = helper(helper_bin, fake, *args)
+            assert r.returncode == 32
+            assert one_line(r.stderr) == \
+                f"mount.bundlefs: {fake.mnt}: already mounted (bundlefs of {state})"
+            assert not fake.argv_file.exists()
+            assert mount_stack(fake.mnt) == before
+        os.statvfs(fake.mnt)
+    finally:
+        subprocess.run(["umount", "-l", str(fake.mnt)])
+        try:
+            p.wait(timeout=30)  # a bound against a hang, not a timing assertion
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+        p.stderr.close()
+    assert p.returncode == 0
+
+
+def test_other_live_mount_is_mounted_over(helper_bin, fake):
+    """Only a bundlefs mount is refused: on any other mount the new one goes
+    on top, as mount(8) stacks any file system."""
+    run(["mount", "-t", "tmpfs", "other", fake.mnt])
+    r = helper(helper_bin, fake, fake.src, fake.mnt)
+    assert r.returncode == 0, r.stderr
+    assert mounts_at(fake.mnt) == ["tmpfs", "tmpfs"]
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: Apache-2.0
 """cmake --install into a temporary prefix and into /usr, and mounting the
 installed bundlefs through mount.bundlefs, mount -t bundlefs,
-mount -t fuse.bundlefs (mount.fuse3) and fstab (mount -a, mount DIR)."""
+mount -t fuse.bundlefs (mount.fuse3) and fstab (mount -a, mount DIR): the
+mount's source and type, its flags, a second mount, a remount after a crash."""
 import errno
 import os
 import signal
@@ -9,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import (REPO, cleanup_mount, daemon_pids, mounts_at, require_real, run,
-                      umount_and_wait, wait_gone, where_mount_looks)
+from conftest import (REPO, cleanup_mount, daemon_pids, mount_stack, mounts_at, require_real,
+                      run, umount_and_wait, wait_gone, where_mount_looks)
 
 # Every file an installation holds, relative to the prefix.
 INSTALLED = {
@@ -135,25 +136,134 @@ def test_installed_helper_missing_mountpoint(tmp_prefix, store):
         f"mount.bundlefs: mount point {store.mnt}/absent: No such file or directory"
 
 
-def kill_daemon(mnt):
+def kill_daemon(mnt, used=False):
+    """kill -9 the daemon serving mnt. Used: its root is looked at first, so
+    the kernel still answers stat(2) of the dead mount from its cache."""
     pids = daemon_pids(mnt)
     assert len(pids) == 1
+    if used:
+        os.listdir(mnt)
+        os.stat(mnt)  # last: a readdir makes the kernel drop the root's attributes
     os.kill(pids[0], signal.SIGKILL)
     wait_gone(pids[0])
-    with pytest.raises(OSError) as e:
-        os.stat(mnt)
     # Kernels report ENOTCONN or, for an aborted connection, ECONNABORTED.
+    with pytest.raises(OSError) as e:
+        os.statvfs(mnt)
     assert e.value.errno in (errno.ENOTCONN, errno.ECONNABORTED)
+    if used:
+        os.stat(mnt)
+    else:
+        with pytest.raises(OSError) as e:
+            os.stat(mnt)
+        assert e.value.errno in (errno.ENOTCONN, errno.ECONNABORTED)
 
 
-def test_installed_helper_recovers_stale_mount(tmp_prefix, store):
+def check_mount(store, flags=("nosuid", "nodev")):
+    """One live bundlefs mount on store.mnt, its source the state dir, with
+    exactly those of nosuid and nodev among its flags."""
+    stack = mount_stack(store.mnt)
+    assert [(e["fstype"], e["source"]) for e in stack] == \
+        [("fuse.bundlefs", str(store.state))], stack
+    assert {"nosuid", "nodev"} & stack[0]["opts"] == set(flags), stack[0]["opts"]
+    assert len(daemon_pids(store.mnt)) == 1
+    os.statvfs(store.mnt)
+
+
+def one_line_about(stderr, prog, mnt, state):
+    assert stderr.splitlines() == \
+        [f"{prog}: {mnt}: already mounted (bundlefs of {state})"], stderr
+
+
+@pytest.mark.parametrize("used", [False, True], ids=["unused", "used"])
+def test_installed_helper_recovers_stale_mount(tmp_prefix, store, used):
+    """A remount over a crashed mount reports success when it mounts, whether
+    or not the old mount was used before the crash."""
     installed_helper(tmp_prefix, store, store.state, store.mnt, "-o", f"work={store.work}")
-    kill_daemon(store.mnt)
-    installed_helper(tmp_prefix, store, store.state, store.mnt, "-o",
-                     f"ro,work={store.work}")
-    assert mounts_at(store.mnt) == ["fuse.bundlefs"]
+    kill_daemon(store.mnt, used)
+    r = installed_helper(tmp_prefix, store, store.state, store.mnt, "-o",
+                         f"ro,work={store.work}")
+    assert r.stderr == ""
+    check_mount(store)
     store.check_visible()
     store.check_ro()
+    umount_and_wait(store.mnt)
+
+
+HELPER_FLAGS = {
+    # the options beside work=, the flags of nosuid and nodev left on the mount
+    "default": ("", ("nosuid", "nodev")),
+    "dev_suid": (",dev,suid", ()),
+    "allow_dev_allow_suid": (",allow_dev,allow_suid", ()),
+    "allow_suid": (",allow_suid", ("nodev",)),
+}
+
+
+@pytest.mark.parametrize("case", HELPER_FLAGS)
+@pytest.mark.parametrize("source", ["state", "none"])
+def test_installed_helper_source_and_flags(tmp_prefix, store, case, source):
+    """mount.bundlefs run as mount(8) runs it ("-o rw,..."): the source is the
+    state dir (also when given as state=), nosuid,nodev by default."""
+    extra, flags = HELPER_FLAGS[case]
+    if source == "state":
+        args = [store.state, store.mnt, "-o", f"rw,work={store.work}{extra}"]
+    else:
+        args = ["none", store.mnt, "-o", f"rw,state={store.state},work={store.work}{extra}"]
+    r = installed_helper(tmp_prefix, store, *args)
+    assert r.stderr == ""
+    check_mount(store, flags)
+    store.check_rw()
+    umount_and_wait(store.mnt)
+
+
+def test_installed_helper_second_mount_refused(tmp_prefix, store):
+    installed_helper(tmp_prefix, store, store.state, store.mnt, "-o", f"work={store.work}")
+    before = mount_stack(store.mnt)
+    r = installed_helper(tmp_prefix, store, store.state, store.mnt, "-o",
+                         f"work={store.work}", check=False)
+    assert r.returncode == 32
+    one_line_about(r.stderr, "mount.bundlefs", store.mnt, store.state)
+    assert mount_stack(store.mnt) == before
+    check_mount(store)
+    umount_and_wait(store.mnt)
+
+
+def mount_fuse3(tmp_prefix, store, opts, src=None, check=True):
+    """mount.fuse3 as mount(8) runs it for type fuse.bundlefs; it runs
+    "bundlefs SRC DIR -o OPTS,dev,suid" from PATH."""
+    env = dict(os.environ, PATH=f"{tmp_prefix}/bin:{os.environ['PATH']}")
+    return run(["/sbin/mount.fuse3", src or store.state, store.mnt, "-t", "fuse.bundlefs", "-o",
+                opts], env=env, check=check)
+
+
+@pytest.mark.parametrize("case", HELPER_FLAGS)
+def test_installed_through_mount_fuse3_source_and_flags(tmp_prefix, store, case):
+    """mount.fuse3 appends dev,suid (mount(8)'s defaults) to every mount;
+    bundlefs drops what it appended, so nosuid,nodev by default here too."""
+    extra, flags = HELPER_FLAGS[case]
+    r = mount_fuse3(tmp_prefix, store, f"rw,work={store.work}{extra}")
+    assert r.stderr == ""
+    check_mount(store, flags)
+    umount_and_wait(store.mnt)
+
+
+@pytest.mark.parametrize("used", [False, True], ids=["unused", "used"])
+def test_installed_through_mount_fuse3_recovers_stale_mount(tmp_prefix, store, used):
+    mount_fuse3(tmp_prefix, store, f"rw,work={store.work}")
+    kill_daemon(store.mnt, used)
+    r = mount_fuse3(tmp_prefix, store, f"ro,work={store.work}")
+    assert r.stderr == ""
+    check_mount(store)
+    store.check_ro()
+    umount_and_wait(store.mnt)
+
+
+def test_installed_through_mount_fuse3_second_mount_refused(tmp_prefix, store):
+    mount_fuse3(tmp_prefix, store, f"rw,work={store.work}")
+    before = mount_stack(store.mnt)
+    r = mount_fuse3(tmp_prefix, store, f"rw,work={store.work}", check=False)
+    assert r.returncode != 0
+    one_line_about(r.stderr, "bundlefs", store.mnt, store.state)
+    assert mount_stack(store.mnt) == before
     umount_and_wait(store.mnt)
 
 
@@ -264,14 +374,101 @@ def test_mount_missing_mountpoint(real_install, store):
     assert len(r.stderr.splitlines()) == 1, r.stderr
 
 
-def test_mount_recovers_stale_mount(real_install, store):
-    run(["mount", "-t", "bundlefs", store.state, store.mnt, "-o", f"work={store.work}"])
-    kill_daemon(store.mnt)
-    run(["mount", "-t", "bundlefs", store.state, store.mnt, "-o", f"ro,work={store.work}"])
-    assert mounts_at(store.mnt) == ["fuse.bundlefs"]
+TYPES = ["bundlefs", "fuse.bundlefs"]
+
+
+@pytest.mark.parametrize("used", [False, True], ids=["unused", "used"])
+@pytest.mark.parametrize("fstype", TYPES)
+def test_mount_recovers_stale_mount(real_install, store, fstype, used):
+    """kill -9 of the daemon, then mount again: exit 0, no message, one live
+    mount, whether or not the old mount was used before the crash."""
+    run(["mount", "-t", fstype, store.state, store.mnt, "-o", f"work={store.work}"])
+    kill_daemon(store.mnt, used)
+    r = run(["mount", "-t", fstype, store.state, store.mnt, "-o", f"ro,work={store.work}"])
+    assert r.stdout == "" and r.stderr == ""
+    check_mount(store)
     store.check_visible()
     store.check_ro()
     umount_and_wait(store.mnt)
+
+
+@pytest.mark.parametrize("fstype", TYPES)
+def test_mount_source_type_and_default_flags(real_install, store, fstype):
+    """mountinfo, findmnt and df show the state dir as the source; the type is
+    fuse.bundlefs; nosuid,nodev."""
+    run(["mount", "-t", fstype, store.state, store.mnt, "-o", f"work={store.work}"])
+    check_mount(store)
+    out = run(["findmnt", "-n", "-o", "SOURCE,FSTYPE,OPTIONS", "--mountpoint",
+               store.mnt]).stdout.split()
+    assert out[:2] == [str(store.state), "fuse.bundlefs"]
+    assert {"nosuid", "nodev"} <= set(out[2].split(","))
+    out = run(["df", "--output=source", store.mnt]).stdout.splitlines()
+    assert out[1:] == [str(store.state)]
+    umount_and_wait(store.mnt)
+
+
+# mount(8) passes no "dev" or "suid" to a helper (they are its defaults):
+# allow_dev and allow_suid reach the daemon in their place.
+MOUNT_FLAGS = {
+    "default": ("", ("nosuid", "nodev")),
+    "allow_dev_allow_suid": (",allow_dev,allow_suid", ()),
+    "allow_dev": (",allow_dev", ("nosuid",)),
+    "nodev_allow_suid": (",nodev,allow_suid", ("nodev",)),
+}
+
+
+@pytest.mark.parametrize("case", MOUNT_FLAGS)
+@pytest.mark.parametrize("fstype", TYPES)
+def test_mount_flags(real_install, store, fstype, case):
+    extra, flags = MOUNT_FLAGS[case]
+    run(["mount", "-t", fstype, store.state, store.mnt, "-o", f"work={store.work}{extra}"])
+    check_mount(store, flags)
+    umount_and_wait(store.mnt)
+
+
+@pytest.mark.parametrize("fstype", TYPES)
+def test_mount_second_mount_refused(real_install, store, fstype):
+    """One line on stderr, a non-zero exit, nothing stacked."""
+    run(["mount", "-t", fstype, store.state, store.mnt, "-o", f"work={store.work}"])
+    before = mount_stack(store.mnt)
+    r = run(["mount", "-t", fstype, store.state, store.mnt, "-o", f"work={store.work}"],
+            check=False)
+    assert r.returncode != 0
+    prog = "mount.bundlefs" if fstype == "bundlefs" else "bundlefs"
+    one_line_about(r.stderr, prog, store.mnt, store.state)
+    assert mount_stack(store.mnt) == before
+    check_mount(store)
+    umount_and_wait(store.mnt)
+
+
+def test_mount_a_twice_mounts_once(real_install, tmp_path):
+    """mount(8) sees that a line is mounted when the mount's source and target
+    are the line's: a second "mount -a" mounts nothing, through either type."""
+    from conftest import Store
+    stores = []
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        stores.append(Store(tmp_path / name))
+    a, b = stores
+    fstab = tmp_path / "fstab"
+    fstab.write_text(
+        f"{a.state} {a.mnt} bundlefs ro,work={a.work},nofail 0 0\n"
+        f"{b.state} {b.mnt} fuse.bundlefs ro,work={b.work},nofail 0 0\n")
+    try:
+        for _ in range(3):
+            r = run(["mount", "-a", "-T", fstab])
+            assert r.stdout == "" and r.stderr == ""
+            for s in stores:
+                check_mount(s)
+        r = run(["mount", "-a", "-v", "-T", fstab])
+        for s in stores:
+            assert f"{s.mnt}" in r.stdout and "already mounted" in r.stdout, r.stdout
+        for s in stores:
+            s.check_visible()
+            umount_and_wait(s.mnt)
+    finally:
+        for s in stores:
+            cleanup_mount(s.mnt)
 
 
 # ------------------------------------------------- default prefix (/usr/local)
