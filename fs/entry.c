@@ -150,8 +150,9 @@ bool bundle_complete(int bundle_fd)
  * never sends the request, yet containerd's v2 NewBundle makes the work link
  * itself after its mkdir, before it writes config.json. So until the bundle
  * is complete its work link, whole in the store, does not show through the
- * mount: the identical symlink(2) then reaches the daemon and succeeds
- * unchanged (SPEC 7.2). From config.json on, it is listed and read.
+ * mount: a symlink(2) onto it then reaches the daemon and succeeds
+ * unchanged (SPEC 7.2), and from then on the link shows to the process that
+ * made it (a HOLD_SHOWN of hold.c). From config.json on, it shows to all.
  */
 /* 1: hidden; 2: hidden but shown to req's process; 0: shown to all. */
 static int work_hidden(fuse_req_t req, struct node *parent, int dirfd, const char *name)
@@ -777,10 +778,10 @@ static int unlink_in(struct node *parent, const char *name, int flags)
 
 /*
  * unlink of a bundle's own name (SPEC 4.2, 4.3, 7.2): a stored address or
- * runc-options is removed; config.json, shim-config, status, a computed
+ * runc-options is removed (0); config.json, shim-config, status, a computed
  * address and the v2 work link cannot be removed on their own, and are
- * released to the caller's process instead (hold.c), the store unchanged.
- * ov is NULL for the work link.
+ * released to the caller's process instead (hold.c), the store unchanged
+ * (1). ov is NULL for the work link. -errno.
  */
 static int unlink_own(fuse_req_t req, const char *ns, const char *id, const char *name,
 		      const struct ovl *ov)
@@ -801,7 +802,8 @@ static int unlink_own(fuse_req_t req, const char *ns, const char *id, const char
 		if (ret < 0)
 			return ret;
 	}
-	return hold_add(req, HOLD_RELEASED, ns, id, name);
+	ret = hold_add(req, HOLD_RELEASED, ns, id, name);
+	return ret < 0 ? ret : 1;
 }
 
 static void bfs_unlink(fuse_req_t req, fuse_ino_t pino, const char *name)
@@ -816,11 +818,10 @@ static void bfs_unlink(fuse_req_t req, fuse_ino_t pino, const char *name)
 		ret = node_bundle_names(parent, ns, id);
 		if (ret == 0)
 			ret = unlink_own(req, ns, id, name, ov);
-		/* A released name is still there for everyone else: its node stays. */
-		if (ret == 0 && ov && ovl_may_unlink(ov) &&
-		    !hold_has(req, HOLD_RELEASED, ns, id, name))
+		/* A released name (1) is still there for everyone else: its node stays. */
+		if (ret == 0)
 			node_name_gone(parent, name);
-		reply_result(req, ret);
+		reply_result(req, ret < 0 ? ret : 0);
 		return;
 	}
 	ret = unlink_in(parent, name, 0);
