@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/sendfile.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "addr.h"
@@ -127,7 +128,10 @@ struct ovl_file {
 	bool dirty;	  /* staged content differs from the stored file */
 	bool written;	  /* written to (or ftruncated) since open or the last commit */
 	bool toobig;	  /* a write went past the maximum: nothing is committed */
-	bool created; /* no stored file existed when this handle made it, none committed since */
+	bool created;	/* no stored file existed when this handle made it, none committed since */
+	bool discard;	/* a released read-only kind made again: writes are accepted and dropped */
+	bool mode_set;	/* the opener chose the stored mode (ovl_fchmod): commit keeps it */
+	bool owner_set; /* likewise the owner (ovl_fchown) */
 };
 
 const struct ovl *ovl_find(const struct ovl_conf *c, const char *name)
@@ -637,7 +641,7 @@ static void log_rejection(const struct ovl *o, const char *ns, const char *id, i
  * and no name of the staging file is left in the store; the content stays in
  * f->fd for further writes. Caller holds lock.
  */
-static int commit(struct ovl_file *f, bool log)
+static int commit(struct ovl_file *f, bool log, unsigned int rename_flags)
 {
 	const struct ovl_conf *c = f->c;
 	char why[256] = "", *buf = NULL;
@@ -665,9 +669,13 @@ static int commit(struct ovl_file *f, bool log)
 	ret = name_staging(f);
 	if (ret < 0)
 		goto out;
-	/* Stored overlay files are 0644 (SPEC 4.2) and belong to their writer. */
-	if (fchmod(f->fd, 0644) < 0 || (c->is_root && (f->uid != c->euid || f->gid != c->egid) &&
-					fchown(f->fd, f->uid, f->gid) < 0)) {
+	/*
+	 * Stored overlay files are 0644 (SPEC 4.2) and belong to their writer,
+	 * unless the writer set the mode or the owner through this open.
+	 */
+	if ((!f->mode_set && fchmod(f->fd, 0644) < 0) ||
+	    (!f->owner_set && c->is_root && (f->uid != c->euid || f->gid != c->egid) &&
+	     fchown(f->fd, f->uid, f->gid) < 0)) {
 		ret = -errno;
 		goto out;
 	}
@@ -680,7 +688,7 @@ static int commit(struct ovl_file *f, bool log)
 			goto out;
 		}
 	}
-	if (renameat(f->nsfd, f->tmpname, bfd, f->o->name) < 0) {
+	if (renameat2(f->nsfd, f->tmpname, bfd, f->o->name, rename_flags) < 0) {
 		ret = -errno;
 		goto out;
 	}
@@ -715,9 +723,12 @@ static int open_read(struct ovl_file *f, int bfd)
 
 /*
  * Open for writing: a staging file in S/<ns> (held open as f->nsfd until
- * release), holding the current content unless O_TRUNC.
+ * release), holding the current content unless O_TRUNC. released: the
+ * opener released the name (ovl_open's OVL_OPEN_RELEASED) and makes the
+ * file again: a stored file does not count (neither for O_EXCL nor as
+ * content), and the new file is committed even if nothing is written.
  */
-static int open_write(struct ovl_file *f, int bfd, int flags, bool create)
+static int open_write(struct ovl_file *f, int bfd, int flags, bool create, bool released)
 {
 	struct stat st;
 	char *buf = NULL;
@@ -726,16 +737,17 @@ static int open_write(struct ovl_file *f, int bfd, int flags, bool create)
 	int ret = 0;
 
 	f->writable = true;
-	stored = fstatat(bfd, f->o->name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode);
+	stored = !released && fstatat(bfd, f->o->name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		 S_ISREG(st.st_mode);
 	if (stored && (flags & O_CREAT) && (flags & O_EXCL))
 		return -EEXIST;
-	if (!stored && !ovl_is_computed(f->o) && !create && !(flags & O_CREAT))
+	if (!stored && !released && !ovl_is_computed(f->o) && !create && !(flags & O_CREAT))
 		return -ENOENT;
 	f->created = !stored;
 	f->nsfd = open_ns(f->c, f->ns);
 	if (f->nsfd < 0)
 		return f->nsfd;
-	if (!(flags & O_TRUNC) && (stored || ovl_is_computed(f->o))) {
+	if (!released && !(flags & O_TRUNC) && (stored || ovl_is_computed(f->o))) {
 		ret = current_content(f->c, f->o, bfd, f->ns, f->id, &buf, &len, &st);
 		if (ret == -ENOENT && !ovl_is_computed(f->o)) /* gone meanwhile */
 			ret = 0;
@@ -747,19 +759,20 @@ static int open_write(struct ovl_file *f, int bfd, int flags, bool create)
 	}
 	free(buf);
 	/* Truncating or creating changes the file even without a write. */
-	f->dirty = (flags & O_TRUNC) || (f->created && !ovl_is_computed(f->o));
+	f->dirty = released || (flags & O_TRUNC) || (f->created && !ovl_is_computed(f->o));
 	return ret;
 }
 
 int ovl_open(const struct ovl_conf *c, const struct ovl *o, const char *ns, const char *id,
-	     int flags, bool create, uid_t uid, gid_t gid, struct ovl_file **out)
+	     int flags, unsigned int how, uid_t uid, gid_t gid, struct ovl_file **out)
 {
 	bool write = (flags & O_ACCMODE) != O_RDONLY;
+	bool released = how & OVL_OPEN_RELEASED;
 	struct ovl_file *f;
 	int bfd, ret;
 
 	*out = NULL;
-	if (write && !o->writable)
+	if (write && !o->writable && !(released && ovl_is_computed(o)))
 		return -EACCES;
 	bfd = open_bundle(c, ns, id);
 	if (bfd < 0)
@@ -771,7 +784,14 @@ int ovl_open(const struct ovl_conf *c, const struct ovl *o, const char *ns, cons
 	}
 	f->uid = uid;
 	f->gid = gid;
-	ret = write ? open_write(f, bfd, flags, create) : open_read(f, bfd);
+	if (write && !o->writable) {
+		/* A computed file cannot be stored: it is back as it computes. */
+		ret = open_read(f, bfd);
+		f->writable = f->discard = true;
+	} else {
+		ret = write ? open_write(f, bfd, flags, how & OVL_OPEN_CREATE, released)
+			    : open_read(f, bfd);
+	}
 	close(bfd);
 	if (ret < 0) {
 		file_free(f);
@@ -779,6 +799,11 @@ int ovl_open(const struct ovl_conf *c, const struct ovl *o, const char *ns, cons
 	}
 	*out = f;
 	return 0;
+}
+
+bool ovl_writes(const struct ovl_file *f)
+{
+	return f->writable;
 }
 
 ssize_t ovl_read(struct ovl_file *f, char *buf, size_t size, off_t off)
@@ -812,6 +837,8 @@ ssize_t ovl_write(struct ovl_file *f, const char *buf, size_t size, off_t off)
 		return -EBADF;
 	if (off < 0)
 		return -EINVAL;
+	if (f->discard)
+		return (ssize_t)size;
 	pthread_mutex_lock(&f->lock);
 	if ((size_t)off > f->o->max || size > f->o->max - (size_t)off) {
 		/* What the caller meant to store cannot be stored: nothing will be. */
@@ -861,6 +888,8 @@ int ovl_ftruncate(struct ovl_file *f, off_t size)
 		return -EBADF;
 	if (size < 0)
 		return -EINVAL;
+	if (f->discard)
+		return 0;
 	if ((size_t)size > f->o->max)
 		return -EFBIG;
 	pthread_mutex_lock(&f->lock);
@@ -877,7 +906,7 @@ int ovl_flush(struct ovl_file *f)
 {
 	int ret = 0;
 
-	if (!f->writable)
+	if (!f->writable || f->discard)
 		return 0;
 	pthread_mutex_lock(&f->lock);
 	/*
@@ -891,13 +920,13 @@ int ovl_flush(struct ovl_file *f)
 	 */
 	if (f->toobig) {
 		/* Poisoned: every close fails; the first one after the write logs it. */
-		ret = commit(f, f->dirty);
+		ret = commit(f, f->dirty, 0);
 		f->dirty = f->written = false;
 	} else if (f->dirty && f->written) {
 		f->dirty = f->written = false;
-		ret = commit(f, true);
+		ret = commit(f, true, 0);
 	} else if (f->dirty && f->o->validate) {
-		ret = commit(f, false);
+		ret = commit(f, false, 0);
 		if (ret == 0)
 			f->dirty = false;
 	}
@@ -918,9 +947,9 @@ bool ovl_absent(struct ovl_file *f)
 void ovl_release(struct ovl_file *f)
 {
 	pthread_mutex_lock(&f->lock);
-	if (f->writable && f->dirty) {
+	if (f->writable && f->dirty && !f->discard) {
 		f->dirty = false;
-		commit(f, true); /* no caller to tell: commit logs a rejection */
+		commit(f, true, 0); /* no caller to tell: commit logs a rejection */
 	}
 	pthread_mutex_unlock(&f->lock);
 	file_free(f);
@@ -979,11 +1008,10 @@ int ovl_unlink(const struct ovl_conf *c, const struct ovl *o, const char *ns, co
 int ovl_rename_onto(const struct ovl_conf *c, const struct ovl *o, const char *ns, const char *id,
 		    int from_dirfd, const char *from_name, unsigned int flags)
 {
-	char why[256] = "", *buf = NULL;
-	int bfd = -1, nsfd = -1, fd, ret;
-	uint32_t gid = 0;
+	char why[256] = "";
+	struct ovl_file *f = NULL;
+	int src = -1, ret;
 	struct stat st;
-	size_t len;
 
 	if (!o->writable)
 		return -EPERM;
@@ -992,58 +1020,250 @@ int ovl_rename_onto(const struct ovl_conf *c, const struct ovl *o, const char *n
 	ret = check_names(ns, id);
 	if (ret < 0)
 		return ret;
-	nsfd = open_ns(c, ns);
-	if (nsfd < 0)
-		return nsfd;
-	bfd = openat(nsfd, id, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (bfd < 0) {
-		ret = -errno;
-		goto out;
-	}
-	fd = open_regular(from_dirfd, from_name, &st);
-	if (fd == -ENOENT && o->validate &&
-	    fstatat(from_dirfd, from_name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
-		/* Present but not a regular file: never valid content. */
-		ret = -EINVAL;
+	src = open_regular(from_dirfd, from_name, &st);
+	if (src == -ENOENT && fstatat(from_dirfd, from_name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+		/* Present but not a regular file: never the content of an overlay file. */
 		snprintf(why, sizeof(why), "%s is not a regular file", from_name);
-		log_rejection(o, ns, id, ret, why);
+		log_rejection(o, ns, id, -EINVAL, why);
+		return -EINVAL;
+	}
+	if (src < 0)
+		return src;
+	if ((size_t)st.st_size > o->max) {
+		log_rejection(o, ns, id, -EFBIG, why);
+		ret = -EFBIG;
 		goto out;
 	}
-	if (fd == -ENOENT && !o->validate) {
-		/* Any other kind of entry is a move like any other (counts as none stored). */
-		fd = -1;
-	} else if (fd < 0) {
-		ret = fd;
+	f = file_new(c, o, ns, id);
+	if (!f) {
+		ret = -ENOMEM;
 		goto out;
-	} else {
-		ret = (size_t)st.st_size > o->max ? -EFBIG : read_fd(fd, o->max, &buf, &len);
-		if (ret == 0 && o->validate)
-			ret = o->validate(buf, len, &gid, why, sizeof(why));
-		free(buf);
-		if (ret == 0 && fchmod(fd, 0644) < 0)
+	}
+	/* The copy keeps what a rename keeps: the owner and the times. */
+	f->writable = true;
+	f->uid = st.st_uid;
+	f->gid = st.st_gid;
+	f->nsfd = open_ns(c, ns);
+	if (f->nsfd < 0) {
+		ret = f->nsfd;
+		goto out;
+	}
+	pthread_mutex_lock(&f->lock);
+	ret = stage(f, src, NULL, 0);
+	if (ret == 0) {
+		struct timespec times[2] = {st.st_atim, st.st_mtim};
+
+		if (futimens(f->fd, times) < 0)
 			ret = -errno;
-		close(fd);
-		if (ret < 0) {
-			log_rejection(o, ns, id, ret, why);
-			goto out;
-		}
 	}
-	if ((flags & RENAME_NOREPLACE) && fstatat(bfd, o->name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
-		ret = -EEXIST;
-		goto out;
-	}
-	if (o->kind == OVL_CONFIG) {
-		ret = store_apply_remap(nsfd, id, gid);
-		if (ret < 0) {
-			blog(BLOG_ERR, "%s/%s: cannot apply remapped GID %u: %s", ns, id, gid,
-			     strerror(-ret));
-			goto out;
-		}
-	}
-	ret = renameat2(from_dirfd, from_name, bfd, o->name, flags) < 0 ? -errno : 0;
+	if (ret == 0)
+		ret = commit(f, true, flags);
+	pthread_mutex_unlock(&f->lock);
+	/*
+	 * The stored file is the validated copy: the source's name goes, and
+	 * whatever still reaches the source (an open descriptor, another hard
+	 * link) reaches the source, never the stored file.
+	 */
+	if (ret == 0 && unlinkat(from_dirfd, from_name, 0) < 0 && errno != ENOENT)
+		blog(BLOG_WARNING, "%s/%s: %s stored, but %s stays: %s", ns, id, o->name, from_name,
+		     strerror(errno));
 out:
-	if (bfd >= 0)
-		close(bfd);
-	close(nsfd);
+	if (f)
+		file_free(f);
+	if (src >= 0)
+		close(src);
 	return ret;
+}
+
+/* The handle's file for a change of its attributes: -EBADF unless it writes. */
+static int attr_target(struct ovl_file *f)
+{
+	if (!f->writable)
+		return -EBADF;
+	return f->discard ? 0 : 1;
+}
+
+/* The stored regular file of f's kind, opened for reading (never followed), or -errno. */
+static int open_stored(struct ovl_file *f)
+{
+	struct stat st;
+	int bfd = open_bundle(f->c, f->ns, f->id), fd;
+
+	if (bfd < 0)
+		return bfd;
+	fd = open_regular(bfd, f->o->name, &st);
+	close(bfd);
+	return fd;
+}
+
+struct attr_change {
+	enum { CH_MODE, CH_OWNER, CH_TIMES, CH_XSET, CH_XREMOVE } what;
+	mode_t mode;
+	uid_t uid;
+	gid_t gid;
+	const struct timespec *times;
+	const char *name;
+	const void *value;
+	size_t size;
+	int flags;
+};
+
+static int change_fd(int fd, const struct attr_change *ch)
+{
+	int ret;
+
+	switch (ch->what) {
+	case CH_MODE:
+		ret = fchmod(fd, ch->mode & 07777);
+		break;
+	case CH_OWNER:
+		ret = fchown(fd, ch->uid, ch->gid);
+		break;
+	case CH_TIMES:
+		ret = futimens(fd, ch->times);
+		break;
+	case CH_XSET:
+		ret = fsetxattr(fd, ch->name, ch->value, ch->size, ch->flags);
+		break;
+	default:
+		ret = fremovexattr(fd, ch->name);
+		break;
+	}
+	return ret < 0 ? -errno : 0;
+}
+
+/*
+ * Apply a change to the file the handle will store and, while that is a
+ * staging file, to the stored file as well: a chmod or a touch through an
+ * open that writes nothing commits nothing, and the stored file shows it at
+ * once either way. Caller holds lock.
+ */
+static int change(struct ovl_file *f, const struct attr_change *ch)
+{
+	int ret = change_fd(f->fd, ch), fd;
+
+	if (ret < 0 || !f->staged)
+		return ret;
+	fd = open_stored(f);
+	if (fd >= 0) {
+		ret = change_fd(fd, ch);
+		close(fd);
+	}
+	/* An attribute removed from the new file that the old one never had. */
+	return ret == -ENODATA ? 0 : ret;
+}
+
+static int apply(struct ovl_file *f, const struct attr_change *ch)
+{
+	int ret = attr_target(f), fd;
+
+	if (ret <= 0)
+		return ret;
+	pthread_mutex_lock(&f->lock);
+	/*
+	 * Nothing to commit and nothing stored (`touch` of a computed address):
+	 * the computed value has no attributes of its own to change (SPEC 4.1).
+	 */
+	if (f->staged && !f->dirty) {
+		fd = open_stored(f);
+		if (fd < 0) {
+			pthread_mutex_unlock(&f->lock);
+			return fd == -ENOENT ? -EPERM : fd;
+		}
+		close(fd);
+	}
+	ret = change(f, ch);
+	if (ret == 0 && ch->what == CH_OWNER) {
+		struct stat st;
+
+		/* What commit would otherwise give: the writer's owner, where not chosen. */
+		if (fstat(f->fd, &st) == 0) {
+			f->uid = st.st_uid;
+			f->gid = st.st_gid;
+		}
+		f->owner_set = true;
+	}
+	/* An access ACL carries the mode bits (a trivial one is only a mode). */
+	if (ret == 0 && (ch->what == CH_MODE ||
+			 (ch->what == CH_XSET && !strcmp(ch->name, "system.posix_acl_access"))))
+		f->mode_set = true;
+	pthread_mutex_unlock(&f->lock);
+	return ret;
+}
+
+int ovl_fchmod(struct ovl_file *f, mode_t mode)
+{
+	struct attr_change ch = {.what = CH_MODE, .mode = mode};
+
+	return apply(f, &ch);
+}
+
+int ovl_fchown(struct ovl_file *f, uid_t uid, gid_t gid)
+{
+	struct attr_change ch = {.what = CH_OWNER, .uid = uid, .gid = gid};
+
+	return apply(f, &ch);
+}
+
+int ovl_futimens(struct ovl_file *f, const struct timespec times[2])
+{
+	struct attr_change ch = {.what = CH_TIMES, .times = times};
+
+	return apply(f, &ch);
+}
+
+int ovl_fxattr(struct ovl_file *f, enum ovl_xattr_op op, const char *name, void *value, size_t size,
+	       int flags)
+{
+	struct attr_change ch = {.name = name, .value = value, .size = size, .flags = flags};
+	ssize_t ret;
+	int fd;
+
+	if (!f->writable)
+		return -EBADF;
+	if (f->discard) {
+		/* A computed file keeps no extended attributes. */
+		if (op == OVL_XATTR_GET)
+			return -ENODATA;
+		if (op == OVL_XATTR_LIST)
+			return 0;
+		return -EOPNOTSUPP;
+	}
+	if (op == OVL_XATTR_SET || op == OVL_XATTR_REMOVE) {
+		ch.what = op == OVL_XATTR_SET ? CH_XSET : CH_XREMOVE;
+		return apply(f, &ch);
+	}
+	/* What the file shows now: the stored one while it is there. */
+	pthread_mutex_lock(&f->lock);
+	fd = f->staged ? open_stored(f) : -ENOENT;
+	if (op == OVL_XATTR_GET)
+		ret = fgetxattr(fd >= 0 ? fd : f->fd, name, value, size);
+	else
+		ret = flistxattr(fd >= 0 ? fd : f->fd, value, size);
+	if (ret < 0)
+		ret = -errno;
+	if (fd >= 0)
+		close(fd);
+	pthread_mutex_unlock(&f->lock);
+	return (int)ret;
+}
+
+int ovl_stored_fd(const struct ovl_conf *c, const struct ovl *o, const char *ns, const char *id)
+{
+	struct stat st;
+	int bfd, fd;
+
+	if (!o->storable)
+		return -ENOENT;
+	bfd = open_bundle(c, ns, id);
+	if (bfd < 0)
+		return bfd;
+	fd = openat(bfd, o->name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	fd = fd < 0 ? -errno : fd;
+	close(bfd);
+	if (fd >= 0 && (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))) {
+		close(fd);
+		fd = -ENOENT;
+	}
+	return fd;
 }

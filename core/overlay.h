@@ -110,10 +110,25 @@ bool ovl_listed(const struct ovl *o, int dirfd, const char *name, unsigned char 
  */
 struct ovl_file;
 
+/* How ovl_open opens (or'ed). */
+enum {
+	/* This open creates the file (FUSE create). */
+	OVL_OPEN_CREATE = 1,
+	/*
+	 * The opener released the name (the fs layer's unlink of a file that
+	 * cannot be removed on its own: SPEC 4.2) and makes the file again: a
+	 * stored file does not count, neither for O_EXCL nor as content, and
+	 * closing commits what was written even if it is nothing. A read-only
+	 * computed kind opened for writing this way is back as it computes:
+	 * writes are accepted and dropped.
+	 */
+	OVL_OPEN_RELEASED = 2,
+};
+
 /*
  * Open o in bundle S/<ns>/<id>. flags: the open(2) flags (O_ACCMODE, O_TRUNC,
- * O_CREAT, O_EXCL; others ignored). create: this open creates the file (FUSE
- * create). uid, gid: the opener, owner of what it stores.
+ * O_CREAT, O_EXCL; others ignored). how: OVL_OPEN_* above. uid, gid: the
+ * opener, owner of what it stores.
  *
  * A read-only open of computed content (or of a stored address) takes a
  * snapshot; a read-only open of a stored file holds that file. A write open
@@ -125,7 +140,10 @@ struct ovl_file;
  * stored file, -ENAMETOOLONG, -ENOMEM...
  */
 int ovl_open(const struct ovl_conf *c, const struct ovl *o, const char *ns, const char *id,
-	     int flags, bool create, uid_t uid, gid_t gid, struct ovl_file **out);
+	     int flags, unsigned int how, uid_t uid, gid_t gid, struct ovl_file **out);
+
+/* true if f was opened for writing (also one whose writes are dropped). */
+bool ovl_writes(const struct ovl_file *f);
 
 /* pread(2) of what this open sees: its snapshot, stored file or staged content. */
 ssize_t ovl_read(struct ovl_file *f, char *buf, size_t size, off_t off);
@@ -184,16 +202,47 @@ int ovl_truncate(const struct ovl_conf *c, const struct ovl *o, const char *ns, 
 int ovl_unlink(const struct ovl_conf *c, const struct ovl *o, const char *ns, const char *id);
 
 /*
- * rename(2) of from_dirfd/from_name (inside the bundle S/<ns>/<id>) onto o.
- * A regular source is checked first: over the maximum -EFBIG, invalid for a
- * validated kind -EINVAL (logged), and then nothing has changed; a validated
- * kind refuses a non-regular source with -EINVAL. Then the source is made
- * mode 0644, config.json's remapped GID is applied to the bundle directory,
- * and renameat2 with flags moves it into place. flags: 0 or
- * RENAME_NOREPLACE (-EEXIST on a stored file); others -EINVAL. -EPERM for a
- * read-only kind.
+ * rename(2) of from_dirfd/from_name (inside the bundle S/<ns>/<id>) onto o,
+ * as a validated copy (SPEC 4.2): the source must be a regular file (else
+ * -EINVAL, logged), not over the maximum (-EFBIG), and valid for a validated
+ * kind (-EINVAL, logged); then nothing has changed. Otherwise a copy of it
+ * with its owner and times, mode 0644, is committed as a write is
+ * (config.json's remapped GID applied to the bundle directory) and the
+ * source's name is removed. The stored file is never the source's inode, so
+ * a descriptor open on the source or another hard link of it can never
+ * change the stored file. flags: 0 or RENAME_NOREPLACE (-EEXIST on a stored
+ * file); others -EINVAL. -EPERM for a read-only kind.
  */
 int ovl_rename_onto(const struct ovl_conf *c, const struct ovl *o, const char *ns, const char *id,
 		    int from_dirfd, const char *from_name, unsigned int flags);
+
+/*
+ * chmod, chown and utimens through an open writable handle, applied to the
+ * file it will store (or has stored): a mode or owner chosen this way is
+ * kept by the commit instead of 0644 and the writer. Times are the file's
+ * own, and a rename keeps them. uid/gid (uid_t)-1/(gid_t)-1 leave that one;
+ * times as futimens(2). A handle that drops its writes (OVL_OPEN_RELEASED
+ * on a read-only kind): 0, nothing to change. -EBADF for a read-only open.
+ */
+int ovl_fchmod(struct ovl_file *f, mode_t mode);
+int ovl_fchown(struct ovl_file *f, uid_t uid, gid_t gid);
+int ovl_futimens(struct ovl_file *f, const struct timespec times[2]);
+
+/* Extended attributes through an open writable handle, on the file it will store. */
+enum ovl_xattr_op { OVL_XATTR_GET, OVL_XATTR_LIST, OVL_XATTR_SET, OVL_XATTR_REMOVE };
+/*
+ * As fgetxattr/flistxattr (a byte count), fsetxattr, fremovexattr (0), or
+ * -errno. A handle that drops its writes keeps none: -ENODATA, 0 bytes,
+ * -EOPNOTSUPP. -EBADF for a read-only open.
+ */
+int ovl_fxattr(struct ovl_file *f, enum ovl_xattr_op op, const char *name, void *value, size_t size,
+	       int flags);
+
+/*
+ * An O_PATH descriptor of o's stored regular file in S/<ns>/<id>, reached
+ * without following a symlink: -ENOENT when there is none (or the kind is
+ * computed only), -errno.
+ */
+int ovl_stored_fd(const struct ovl_conf *c, const struct ovl *o, const char *ns, const char *id);
 
 #endif

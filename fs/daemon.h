@@ -91,6 +91,7 @@ struct node {
 	struct alias *aliases;	/* its names: (parent, name); none once unlinked */
 	struct handle *handles; /* handles open on it */
 	bool ino_hashed;	/* found by inode (not once its number is reused) */
+	bool retired;		/* no name of the kernel's leads to it any more: -ESTALE */
 	int wd;			/* its inotify watch (> 0), or one of enum node_wd */
 	struct node *id_next, *ino_next, *wd_next;
 };
@@ -160,6 +161,15 @@ void node_forget(fuse_ino_t id, uint64_t nlookup);
 void node_name_gone(struct node *parent, const char *name);
 /* The id of the parent of n's first name, 0 when it has none. */
 fuse_ino_t node_parent_id(struct node *n);
+/*
+ * The file named name in parent was stored as a copy under an overlay name
+ * (SPEC 4.2): the kernel still has its inode under that name and perhaps
+ * under others. Its node loses every name and is found by inode no more;
+ * requests by name answer -ESTALE, so the kernel looks each name up again.
+ */
+void node_name_retire(struct node *parent, const char *name);
+/* n is reached through its open handles only: no name is left and it is not retired. */
+bool node_by_handle(struct node *n);
 /* Forget n's first name (found stale); -ENOENT when no other name is left. */
 int node_drop_first_name(struct node *n);
 /* rename(2) succeeded: move (or with exchange, swap) the names. */
@@ -227,6 +237,25 @@ int resolve_self(struct node *n, struct stat *st, bool want_fd);
 /* The directory n (a directory node) opened as O_PATH. */
 int resolve_node_dir(struct node *n);
 
+/*
+ * hold.c: names one process sees differently (SPEC 4.2, 7.2). HOLD_RELEASED:
+ * config.json, the computed files and the v2 work link of a bundle that
+ * the process unlinked: absent for it until it makes them again.
+ * HOLD_SHOWN: a v2 work link not shown yet, which the process made with
+ * symlink(2): present for it. hold_add records one for req's process (0;
+ * nothing is recorded for a caller in a pid namespace the daemon cannot
+ * see); hold_has says whether req's process has it; hold_take says so and
+ * ends it; hold_forget_bundle ends every hold of a bundle that is gone.
+ */
+enum hold_kind { HOLD_RELEASED, HOLD_SHOWN };
+int hold_add(fuse_req_t req, enum hold_kind kind, const char *ns, const char *id, const char *name);
+bool hold_has(fuse_req_t req, enum hold_kind kind, const char *ns, const char *id,
+	      const char *name);
+bool hold_take(fuse_req_t req, enum hold_kind kind, const char *ns, const char *id,
+	       const char *name);
+void hold_forget_bundle(const char *ns, const char *id);
+void holds_free_all(void);
+
 /* entry.c and file.c */
 extern const struct fuse_lowlevel_ops bfs_ll_ops;
 
@@ -244,8 +273,10 @@ mode_t create_mode(fuse_req_t req, int dirfd, mode_t mode);
 /*
  * Fill e for a lookup of parent/name, with dirfd parent's directory if the
  * caller has it open (else -1); 0 or -errno. Counts one lookup on success.
+ * req: the request whose process looks (what it was shown: hold.c), or NULL.
  */
-int lookup_entry(struct node *parent, int dirfd, const char *name, struct fuse_entry_param *e);
+int lookup_entry(fuse_req_t req, struct node *parent, int dirfd, const char *name,
+		 struct fuse_entry_param *e);
 /* Whether the bundle directory bundle_fd holds a stored config.json (SPEC 3.2). */
 bool bundle_complete(int bundle_fd);
 /*

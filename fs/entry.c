@@ -150,39 +150,50 @@ bool bundle_complete(int bundle_fd)
  * never sends the request, yet containerd's v2 NewBundle makes the work link
  * itself after its mkdir, before it writes config.json. So until the bundle
  * is complete its work link, whole in the store, does not show through the
- * mount: the identical symlink(2) then reaches the daemon and succeeds
- * unchanged (SPEC 7.2). From config.json on, it is listed and read.
+ * mount: a symlink(2) onto it then reaches the daemon and succeeds
+ * unchanged (SPEC 7.2), and from then on the link shows to the process that
+ * made it (a HOLD_SHOWN of hold.c). From config.json on, it shows to all.
  */
-static bool work_hidden(struct node *parent, int dirfd, const char *name)
+/* 1: hidden; 2: hidden but shown to req's process; 0: shown to all. */
+static int work_hidden(fuse_req_t req, struct node *parent, int dirfd, const char *name)
 {
+	char ns[NAME_MAX + 1], id[NAME_MAX + 1];
 	bool hide;
 	int fd;
 
 	if (!is_work_link(parent, name))
-		return false;
-	if (dirfd >= 0)
-		return !bundle_complete(dirfd);
-	fd = resolve_node_dir(parent);
-	if (fd < 0)
-		return false;
-	hide = !bundle_complete(fd);
-	close(fd);
+		return 0;
+	if (dirfd >= 0) {
+		hide = !bundle_complete(dirfd);
+	} else {
+		fd = resolve_node_dir(parent);
+		if (fd < 0)
+			return 0;
+		hide = !bundle_complete(fd);
+		close(fd);
+	}
+	/* Shown to the process whose symlink(2) onto it succeeded (hold.c). */
+	if (hide && req && node_bundle_names(parent, ns, id) == 0 &&
+	    hold_has(req, HOLD_SHOWN, ns, id, name))
+		return 2;
 	return hide;
 }
 
-int lookup_entry(struct node *parent, int dirfd, const char *name, struct fuse_entry_param *e)
+int lookup_entry(fuse_req_t req, struct node *parent, int dirfd, const char *name,
+		 struct fuse_entry_param *e)
 {
 	unsigned epoch = watch_epoch();
 	const struct ovl *ov;
 	enum node_kind kind = node_child_kind(parent, name, &ov);
 	struct stat st, again;
-	int ret, dfd = dirfd;
+	int ret, dfd = dirfd, hidden;
 	bool watched = false;
 	struct node *n;
 
 	if (strlen(name) > NAME_MAX)
 		return -ENAMETOOLONG;
-	if (kind == NK_INSIDE && work_hidden(parent, dirfd, name))
+	hidden = kind == NK_INSIDE ? work_hidden(req, parent, dirfd, name) : 0;
+	if (hidden == 1)
 		return -ENOENT;
 	if (kind == NK_OVERLAY) {
 		ret = overlay_stat(parent, ov, &st);
@@ -207,10 +218,35 @@ int lookup_entry(struct node *parent, int dirfd, const char *name, struct fuse_e
 	    again.st_ino == st.st_ino && again.st_dev == st.st_dev)
 		st = again;
 	fill_entry(e, parent, n, &st, epoch);
+	if (hidden)
+		e->entry_timeout = 0; /* shown to this process only: never cached */
 out:
 	if (dfd >= 0 && dfd != dirfd)
 		close(dfd);
 	return ret;
+}
+
+/*
+ * Whether name in parent is one of a bundle's own names that req's process
+ * released with an unlink (hold.c): an overlay file or the v2 work link.
+ */
+static bool released(fuse_req_t req, struct node *parent, const char *name)
+{
+	char ns[NAME_MAX + 1], id[NAME_MAX + 1];
+	const struct ovl *ov;
+
+	if (node_child_kind(parent, name, &ov) != NK_OVERLAY && !is_work_link(parent, name))
+		return false;
+	return node_bundle_names(parent, ns, id) == 0 && hold_has(req, HOLD_RELEASED, ns, id, name);
+}
+
+/* Likewise, and the hold ends: req's process makes that name again. */
+static bool take_released(fuse_req_t req, struct node *parent, const char *name)
+{
+	char ns[NAME_MAX + 1], id[NAME_MAX + 1];
+
+	return node_bundle_names(parent, ns, id) == 0 &&
+	       hold_take(req, HOLD_RELEASED, ns, id, name);
 }
 
 static void bfs_lookup(fuse_req_t req, fuse_ino_t pino, const char *name)
@@ -221,7 +257,11 @@ static void bfs_lookup(fuse_req_t req, fuse_ino_t pino, const char *name)
 	int ret;
 	NODE_OR_STALE(req, pino, parent);
 
-	ret = lookup_entry(parent, -1, name, &e);
+	if (released(req, parent, name)) {
+		fuse_reply_err(req, ENOENT);
+		return;
+	}
+	ret = lookup_entry(req, parent, -1, name, &e);
 	/* Overlay files and a hidden work link may appear at any moment: not cached. */
 	if (ret == -ENOENT && node_child_kind(parent, name, &ov) != NK_OVERLAY &&
 	    !is_work_link(parent, name)) {
@@ -241,7 +281,7 @@ static void bfs_lookup(fuse_req_t req, fuse_ino_t pino, const char *name)
 static void reply_new_entry(fuse_req_t req, struct node *parent, const char *name)
 {
 	struct fuse_entry_param e;
-	int ret = lookup_entry(parent, -1, name, &e);
+	int ret = lookup_entry(req, parent, -1, name, &e);
 
 	if (ret < 0)
 		fuse_reply_err(req, -ret);
@@ -262,7 +302,10 @@ static void bfs_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_da
 	fuse_reply_none(req);
 }
 
-/* The attributes of n now: through an open handle if it has one (its names may be gone). */
+/*
+ * The attributes of n now: by its name (open_backing's rule), or through an
+ * open handle when no name is left.
+ */
 int node_stat(struct node *n, struct stat *st)
 {
 	struct handle *h;
@@ -277,14 +320,14 @@ int node_stat(struct node *n, struct stat *st)
 		}
 		return ret;
 	}
-	h = node_handle_pin(n, H_FILE);
+	if (n->id == FUSE_ROOT_ID)
+		return fstat(bfs.st.state_fd, st) < 0 ? -errno : 0;
+	h = node_by_handle(n) ? node_handle_pin(n, H_FILE) : NULL;
 	if (h) {
 		ret = fstat(h->fd, st) < 0 ? -errno : 0;
 		handle_unpin(h);
 		return ret;
 	}
-	if (n->id == FUSE_ROOT_ID)
-		return fstat(bfs.st.state_fd, st) < 0 ? -errno : 0;
 	return resolve_self(n, st, false);
 }
 
@@ -369,14 +412,64 @@ static int apply_attr(int fd, bool is_path, mode_t type, const struct stat *attr
 	return 0;
 }
 
-/* setattr of an overlay file: a truncation is a staged write; the rest reach a stored file. */
+/*
+ * A writable open of overlay node n, pinned, or NULL: what a chmod, chown,
+ * utimens or extended attribute of n applies to while a writer has the file
+ * open (cp -p, tar and mv set them between their writes and the close), so
+ * that the commit stores them with the content.
+ */
+static struct handle *overlay_writer(struct node *n, struct handle *h)
+{
+	struct handle *pin;
+
+	if (h && h->kind == H_OVERLAY && ovl_writes(h->ovf))
+		return NULL; /* the caller's own: not pinned, used as it is */
+	pin = node_handle_pin(n, H_OVERLAY);
+	if (pin && !ovl_writes(pin->ovf)) {
+		handle_unpin(pin);
+		pin = NULL;
+	}
+	return pin;
+}
+
+/* chmod, chown, utimens of an open overlay file. */
+static int overlay_fsetattr(struct ovl_file *f, const struct stat *attr, int to_set)
+{
+	int ret = 0;
+
+	if (to_set & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID))
+		ret = ovl_fchown(f, to_set & FUSE_SET_ATTR_UID ? attr->st_uid : (uid_t)-1,
+				 to_set & FUSE_SET_ATTR_GID ? attr->st_gid : (gid_t)-1);
+	if (ret == 0 && (to_set & FUSE_SET_ATTR_MODE))
+		ret = ovl_fchmod(f, attr->st_mode);
+	if (ret == 0 && (to_set & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME))) {
+		struct timespec tv[2] = {{.tv_nsec = UTIME_OMIT}, {.tv_nsec = UTIME_OMIT}};
+
+		if (to_set & FUSE_SET_ATTR_ATIME_NOW)
+			tv[0].tv_nsec = UTIME_NOW;
+		else if (to_set & FUSE_SET_ATTR_ATIME)
+			tv[0] = attr->st_atim;
+		if (to_set & FUSE_SET_ATTR_MTIME_NOW)
+			tv[1].tv_nsec = UTIME_NOW;
+		else if (to_set & FUSE_SET_ATTR_MTIME)
+			tv[1] = attr->st_mtim;
+		ret = ovl_futimens(f, tv);
+	}
+	return ret;
+}
+
+/*
+ * setattr of an overlay file: a truncation is a staged write; the rest
+ * reach the file an open writer will store, else the stored file. A
+ * computed value has no attributes of its own to change: EPERM (SPEC 4.1).
+ */
 static int overlay_setattr(fuse_req_t req, struct node *n, struct handle *h,
 			   const struct stat *attr, int to_set)
 {
 	char ns[NAME_MAX + 1], id[NAME_MAX + 1];
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
-	int ret = node_bundle_names(n, ns, id), bfd, fd;
-	struct stat st;
+	int ret = node_bundle_names(n, ns, id), fd;
+	struct handle *writer;
 
 	if (ret < 0)
 		return ret;
@@ -393,25 +486,20 @@ static int overlay_setattr(fuse_req_t req, struct node *n, struct handle *h,
 	if (!(to_set & (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID |
 			FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME)))
 		return 0;
+	if (h && h->kind == H_OVERLAY && ovl_writes(h->ovf))
+		return overlay_fsetattr(h->ovf, attr, to_set);
+	writer = overlay_writer(n, h);
+	if (writer) {
+		ret = overlay_fsetattr(writer->ovf, attr, to_set);
+		handle_unpin(writer);
+		return ret;
+	}
 	if (!ovl_may_setattr(n->ov))
 		return -EPERM;
-	{
-		char rel[2 * NAME_MAX + 2];
-
-		snprintf(rel, sizeof(rel), "%s/%s", ns, id);
-		bfd = store_open_beneath(bfs.st.state_fd, rel, O_PATH | O_DIRECTORY, 0);
-	}
-	if (bfd < 0)
-		return bfd;
-	fd = openat(bfd, ovl_name(n->ov), O_PATH | O_NOFOLLOW | O_CLOEXEC);
-	close(bfd);
-	/* A computed value has no attributes of its own to change. */
+	fd = ovl_stored_fd(&bfs.ovl, n->ov, ns, id);
 	if (fd < 0)
-		return errno == ENOENT ? -EPERM : -errno;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
-		ret = -EPERM;
-	else
-		ret = apply_attr(fd, true, S_IFREG, attr, to_set);
+		return fd == -ENOENT ? -EPERM : fd;
+	ret = apply_attr(fd, true, S_IFREG, attr, to_set);
 	close(fd);
 	return ret;
 }
@@ -436,8 +524,8 @@ static void bfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int t
 	}
 	if (h && h->kind == H_FILE) {
 		fd = h->fd;
-	} else if ((pin = node_handle_pin(n, H_FILE))) {
-		fd = pin->fd; /* its names may be gone: the open file is the inode */
+	} else if (node_by_handle(n) && (pin = node_handle_pin(n, H_FILE))) {
+		fd = pin->fd; /* its names are gone: the open file is the inode */
 	} else if (n->id == FUSE_ROOT_ID) {
 		fd = bfs.st.state_fd;
 		is_path = true;
@@ -544,26 +632,28 @@ static void bfs_mknod(fuse_req_t req, fuse_ino_t pino, const char *name, mode_t 
 }
 
 /*
- * symlink(2) onto an existing `work` with the very target it has: success,
- * nothing changed (containerd's NewBundle makes the link itself when it
- * runs on the mount). 1 when so, 0 when not, -errno.
+ * Whether the bundle parent has its work link in the store (a symlink): 1,
+ * 0, -errno. The kernel sends symlink(2) onto `work` only while the link
+ * is not shown (or released to the caller), and then it succeeds whatever
+ * its target, changing nothing (SPEC 7.2): containerd's NewBundle makes the
+ * link itself with the very target, a restored copy of a bundle carries
+ * the old bundle's.
  */
-static int same_work_link(struct node *parent, const char *target)
+static int has_work_link(struct node *parent)
 {
-	char buf[PATH_MAX + 1];
 	int dfd = resolve_node_dir(parent);
-	ssize_t n;
+	struct stat st;
+	int ret;
 
 	if (dfd < 0)
 		return dfd;
-	n = readlinkat(dfd, "work", buf, sizeof(buf) - 1);
+	ret = fstatat(dfd, "work", &st, AT_SYMLINK_NOFOLLOW) < 0 ? (errno == ENOENT ? 0 : -errno)
+								 : S_ISLNK(st.st_mode);
 	close(dfd);
-	if (n < 0)
-		return errno == ENOENT || errno == EINVAL ? 0 : -errno;
-	return (size_t)n == strlen(target) && !memcmp(buf, target, (size_t)n);
+	return ret;
 }
 
-/* The entry of the work link an identical symlink(2) found: not cached (it may be hidden). */
+/* The entry of the work link a symlink(2) onto it found: not cached (it may be hidden). */
 static void reply_work_link(fuse_req_t req, struct node *parent)
 {
 	unsigned epoch = watch_epoch();
@@ -596,8 +686,14 @@ static void bfs_symlink(fuse_req_t req, const char *target, fuse_ino_t pino, con
 
 	ret = may_create(parent, name);
 	if (ret == 0 && is_work_link(parent, name)) {
-		ret = same_work_link(parent, target);
+		take_released(req, parent, name); /* made again by its releaser */
+		ret = has_work_link(parent);
 		if (ret > 0) {
+			char ns[NAME_MAX + 1], id[NAME_MAX + 1];
+
+			/* Made, as far as the caller knows: it sees the link from now on. */
+			if (node_bundle_names(parent, ns, id) == 0)
+				hold_add(req, HOLD_SHOWN, ns, id, name);
 			reply_work_link(req, parent);
 			return;
 		}
@@ -680,6 +776,36 @@ static int unlink_in(struct node *parent, const char *name, int flags)
 	return ret;
 }
 
+/*
+ * unlink of a bundle's own name (SPEC 4.2, 4.3, 7.2): a stored address or
+ * runc-options is removed (0); config.json, shim-config, status, a computed
+ * address and the v2 work link cannot be removed on their own, and are
+ * released to the caller's process instead (hold.c), the store unchanged
+ * (1). ov is NULL for the work link. -errno.
+ */
+static int unlink_own(fuse_req_t req, const char *ns, const char *id, const char *name,
+		      const struct ovl *ov)
+{
+	struct stat st;
+	int ret;
+
+	if (hold_has(req, HOLD_RELEASED, ns, id, name))
+		return -ENOENT; /* released already: absent for this process */
+	if (ov && ovl_may_unlink(ov)) {
+		ret = ovl_unlink(&bfs.ovl, ov, ns, id);
+		if (ret != -ENOENT || !ovl_is_computed(ov))
+			return ret;
+		/* A computed address with nothing stored: released as the others. */
+	} else if (ov && !ovl_is_computed(ov)) {
+		/* config.json: released only if there is one. */
+		ret = ovl_stat(&bfs.ovl, ov, ns, id, &st);
+		if (ret < 0)
+			return ret;
+	}
+	ret = hold_add(req, HOLD_RELEASED, ns, id, name);
+	return ret < 0 ? ret : 1;
+}
+
 static void bfs_unlink(fuse_req_t req, fuse_ino_t pino, const char *name)
 {
 	char ns[NAME_MAX + 1], id[NAME_MAX + 1];
@@ -688,15 +814,17 @@ static void bfs_unlink(fuse_req_t req, fuse_ino_t pino, const char *name)
 	NODE_OR_STALE(req, pino, parent);
 
 	REFUSE_IF_RO(req);
-	if (node_child_kind(parent, name, &ov) == NK_OVERLAY) {
+	if (node_child_kind(parent, name, &ov) == NK_OVERLAY || is_work_link(parent, name)) {
 		ret = node_bundle_names(parent, ns, id);
 		if (ret == 0)
-			ret = ovl_unlink(&bfs.ovl, ov, ns, id);
-	} else if (is_work_link(parent, name)) {
-		ret = -EPERM;
-	} else {
-		ret = unlink_in(parent, name, 0);
+			ret = unlink_own(req, ns, id, name, ov);
+		/* A released name (1) is still there for everyone else: its node stays. */
+		if (ret == 0)
+			node_name_gone(parent, name);
+		reply_result(req, ret < 0 ? ret : 0);
+		return;
 	}
+	ret = unlink_in(parent, name, 0);
 	if (ret == 0)
 		node_name_gone(parent, name);
 	reply_result(req, ret);
@@ -722,6 +850,8 @@ static void bfs_rmdir(fuse_req_t req, fuse_ino_t pino, const char *name)
 			ret = bfs.runtime == OVL_V2
 				  ? store_bundle_delete_v2(&bfs.st, ns, name, &ctx)
 				  : store_bundle_delete(&bfs.st, ns, name, &ctx);
+		if (ret == 0)
+			hold_forget_bundle(ns, name);
 		break;
 	case NK_OVERLAY:
 		ret = -ENOTDIR;
@@ -778,6 +908,8 @@ static void bfs_rename(fuse_req_t req, fuse_ino_t pino1, const char *n1, fuse_in
 		ret = ns_name(p1, ns);
 		if (ret == 0)
 			ret = store_bundle_hide(&bfs.st, ns, n1, n2, flags);
+		if (ret == 0)
+			hold_forget_bundle(ns, n1);
 		goto out;
 	}
 	d1 = resolve_node_dir(p1);
@@ -788,6 +920,9 @@ static void bfs_rename(fuse_req_t req, fuse_ino_t pino1, const char *n1, fuse_in
 	}
 	if (o2) {
 		ret = node_bundle_names(p2, ns, id);
+		/* Released by this process: the rename makes it again. */
+		if (ret == 0)
+			hold_take(req, HOLD_RELEASED, ns, id, n2);
 		if (ret == 0)
 			ret = ovl_rename_onto(&bfs.ovl, o2, ns, id, d1, n1, flags);
 	} else {
@@ -798,7 +933,9 @@ out:
 		close(d1);
 	if (d2 >= 0)
 		close(d2);
-	if (ret == 0)
+	if (ret == 0 && o2)
+		node_name_retire(p1, n1); /* stored as a copy: the source's inode is not it */
+	else if (ret == 0)
 		node_renamed(p1, n1, p2, n2, flags & RENAME_EXCHANGE);
 	reply_result(req, ret);
 }
@@ -874,7 +1011,8 @@ static int xat_get(struct node *n, struct xat *x)
 
 	x->dfd = -1;
 	x->follow = false;
-	x->pin = node_handle_pin(n, H_FILE);
+	/* By name while it has one (open_backing's rule); else its open file. */
+	x->pin = node_by_handle(n) ? node_handle_pin(n, H_FILE) : NULL;
 	if (x->pin)
 		return 0;
 	if (n->id == FUSE_ROOT_ID) {
@@ -900,13 +1038,53 @@ static void xat_put(struct xat *x)
 
 #define XAT_CALL(x, fcall, pcall, lcall) ((x)->pin ? (fcall) : (x)->follow ? (pcall) : (lcall))
 
-/* Overlay files carry no extended attributes of their own: none to change. */
-static bool xattr_overlay(fuse_req_t req, struct node *n)
+/*
+ * Extended attributes of an overlay file (SPEC 4.1): those of the file an
+ * open writer will store, else of the stored file; a computed value has
+ * none (reads find none, a change is EPERM as its chmod is). op as
+ * ovl_fxattr; the result likewise.
+ */
+static int overlay_xattr(struct node *n, enum ovl_xattr_op op, const char *name, void *value,
+			 size_t size, int flags)
 {
-	if (n->kind != NK_OVERLAY)
-		return false;
-	fuse_reply_err(req, EPERM);
-	return true;
+	char ns[NAME_MAX + 1], id[NAME_MAX + 1], proc[64];
+	struct handle *writer = overlay_writer(n, NULL);
+	ssize_t ret;
+	int fd;
+
+	if (writer) {
+		ret = ovl_fxattr(writer->ovf, op, name, value, size, flags);
+		handle_unpin(writer);
+		return (int)ret;
+	}
+	ret = node_bundle_names(n, ns, id);
+	if (ret < 0)
+		return (int)ret;
+	fd = ovl_stored_fd(&bfs.ovl, n->ov, ns, id);
+	if (fd == -ENOENT)
+		return op == OVL_XATTR_GET ? -ENODATA : op == OVL_XATTR_LIST ? 0 : -EPERM;
+	if (fd < 0)
+		return fd;
+	/* The magic link of an O_PATH descriptor of the regular file itself. */
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	switch (op) {
+	case OVL_XATTR_GET:
+		ret = getxattr(proc, name, value, size);
+		break;
+	case OVL_XATTR_LIST:
+		ret = listxattr(proc, value, size);
+		break;
+	case OVL_XATTR_SET:
+		ret = setxattr(proc, name, value, size, flags);
+		break;
+	default:
+		ret = removexattr(proc, name);
+		break;
+	}
+	if (ret < 0)
+		ret = -errno;
+	close(fd);
+	return (int)ret;
 }
 
 /* getxattr (name) or listxattr (name NULL): a size query when size is 0. */
@@ -918,18 +1096,13 @@ static void xattr_read(fuse_req_t req, fuse_ino_t ino, const char *name, size_t 
 	int ret;
 	NODE_OR_STALE(req, ino, n);
 
-	if (n->kind == NK_OVERLAY) {
-		if (name)
-			fuse_reply_err(req, ENODATA);
-		else if (size)
-			fuse_reply_buf(req, NULL, 0);
-		else
-			fuse_reply_xattr(req, 0);
-		return;
-	}
 	if (size && !(buf = malloc(size))) {
 		fuse_reply_err(req, ENOMEM);
 		return;
+	}
+	if (n->kind == NK_OVERLAY) {
+		len = overlay_xattr(n, name ? OVL_XATTR_GET : OVL_XATTR_LIST, name, buf, size, 0);
+		goto reply;
 	}
 	ret = xat_get(n, &x);
 	if (ret < 0) {
@@ -944,8 +1117,10 @@ static void xattr_read(fuse_req_t req, fuse_ino_t ino, const char *name, size_t 
 	else
 		len = XAT_CALL(&x, flistxattr(x.pin->fd, buf, size), listxattr(x.path, buf, size),
 			       llistxattr(x.path, buf, size));
-	ret = len < 0 ? -errno : 0;
+	len = len < 0 ? -errno : len;
 	xat_put(&x);
+reply:
+	ret = len < 0 ? (int)len : 0;
 	if (ret < 0)
 		fuse_reply_err(req, -ret);
 	else if (size)
@@ -974,8 +1149,11 @@ static void xattr_change(fuse_req_t req, fuse_ino_t ino, const char *name, const
 	NODE_OR_STALE(req, ino, n);
 
 	REFUSE_IF_RO(req);
-	if (xattr_overlay(req, n))
+	if (n->kind == NK_OVERLAY) {
+		reply_result(req, overlay_xattr(n, value ? OVL_XATTR_SET : OVL_XATTR_REMOVE, name,
+						(void *)value, size, flags));
 		return;
+	}
 	ret = xat_get(n, &x);
 	if (ret < 0) {
 		fuse_reply_err(req, -ret);

@@ -36,9 +36,12 @@ static struct handle *handle_new(enum handle_kind kind)
 }
 
 /*
- * Open n's backing file with flags: through an open handle of the node if
- * it has one (the very inode, whatever its names), else by its name,
- * checked to be n's inode. O_TRUNC is applied only after that check.
+ * Open n's backing file with flags: by its name, checked to be n's inode,
+ * or when no name is left (unlinked while open), through an open handle of
+ * the node (the very inode). A name is never trusted over the store: a
+ * node whose names all lead elsewhere (a file renamed onto an overlay name
+ * is stored as a copy: SPEC 4.2) is -ESTALE, and the kernel looks the name
+ * up again. O_TRUNC is applied only after the check.
  */
 static int open_backing(struct node *n, int flags)
 {
@@ -48,7 +51,7 @@ static int open_backing(struct node *n, int flags)
 	char *base;
 
 	flags &= ~(O_TRUNC | O_CREAT | O_EXCL | O_NOCTTY | O_DIRECT);
-	pin = node_handle_pin(n, H_FILE);
+	pin = node_by_handle(n) ? node_handle_pin(n, H_FILE) : NULL;
 	if (pin) {
 		char proc[64];
 
@@ -86,18 +89,27 @@ opened:
 	return fd;
 }
 
+/*
+ * Open overlay file ov of the bundle of bundle_or_self. create: a FUSE
+ * create, which makes the file again when the caller's process released
+ * its name (hold.c).
+ */
 static int overlay_open(fuse_req_t req, struct node *bundle_or_self, const struct ovl *ov,
 			struct fuse_file_info *fi, bool create, struct ovl_file **f)
 {
 	char ns[NAME_MAX + 1], id[NAME_MAX + 1];
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
 	int ret = node_bundle_names(bundle_or_self, ns, id);
+	unsigned int how = 0;
 
 	if (ret < 0)
 		return ret;
 	if ((fi->flags & O_ACCMODE) != O_RDONLY && bfs.ro)
 		return -EROFS;
-	ret = ovl_open(&bfs.ovl, ov, ns, id, fi->flags, create, ctx->uid, ctx->gid, f);
+	if (create)
+		how = OVL_OPEN_CREATE |
+		      (hold_take(req, HOLD_RELEASED, ns, id, ovl_name(ov)) ? OVL_OPEN_RELEASED : 0);
+	ret = ovl_open(&bfs.ovl, ov, ns, id, fi->flags, how, ctx->uid, ctx->gid, f);
 	if (ret < 0)
 		return ret;
 	/* Computed and staged content: never from the page cache. */
@@ -559,7 +571,7 @@ static bool add_entry(fuse_req_t req, struct node *dir, int dirfd, char *buf, si
 	memset(&e, 0, sizeof(e));
 	if (strcmp(name, ".") && strcmp(name, "..")) {
 		/* An entry that vanished since getdents is listed without attributes. */
-		if (lookup_entry(dir, dirfd, name, &e) < 0)
+		if (lookup_entry(NULL, dir, dirfd, name, &e) < 0)
 			memset(&e, 0, sizeof(e));
 	}
 	if (!e.ino) {

@@ -532,6 +532,35 @@ void node_name_gone(struct node *parent, const char *name)
 	pthread_mutex_unlock(&table_lock);
 }
 
+void node_name_retire(struct node *parent, const char *name)
+{
+	struct alias *a;
+	struct node *n;
+
+	pthread_mutex_lock(&table_lock);
+	a = find_name(parent, name, strlen(name));
+	if (a) {
+		n = a->node;
+		n->refs++;
+		n->retired = true;
+		while (n->aliases)
+			alias_remove(n->aliases);
+		unhash_if_nameless(n);
+		node_put(n);
+	}
+	pthread_mutex_unlock(&table_lock);
+}
+
+bool node_by_handle(struct node *n)
+{
+	bool ret;
+
+	pthread_mutex_lock(&table_lock);
+	ret = n != root && !n->aliases && !n->retired;
+	pthread_mutex_unlock(&table_lock);
+	return ret;
+}
+
 fuse_ino_t node_parent_id(struct node *n)
 {
 	fuse_ino_t id = 0;
@@ -640,9 +669,10 @@ int node_path(struct node *n, char **path, size_t *len)
 
 int node_parent_path(struct node *n, char **path, size_t *len, char **base)
 {
-	int ret = -ENOENT;
+	int ret;
 
 	pthread_mutex_lock(&table_lock);
+	ret = n->retired ? -ESTALE : -ENOENT;
 	if (n->aliases) {
 		*base = strdup(n->aliases->name);
 		ret = *base ? path_locked(n->aliases->parent, path, len) : -ENOMEM;

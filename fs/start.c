@@ -672,6 +672,7 @@ out:
 	watch_stop();
 	watch_close();
 	nodes_free_all();
+	holds_free_all();
 	if (loop)
 		fuse_loop_cfg_destroy(loop);
 	free(cmd.mountpoint);

@@ -582,7 +582,6 @@ def _open_trunc(path):
 @pytest.mark.parametrize("op", [
     _open_write, _open_rdwr, _open_trunc,
     lambda p: os.truncate(p, 0),
-    os.unlink,
     lambda p: os.chmod(p, 0o644),
     lambda p: os.chmod(p, 0o666),
     lambda p: os.chown(p, 1, 1),
