@@ -688,6 +688,7 @@ static void bfs_unlink(fuse_req_t req, fuse_ino_t pino, const char *name)
 	NODE_OR_STALE(req, pino, parent);
 
 	REFUSE_IF_RO(req);
+	node_name_going(parent, name);
 	if (node_child_kind(parent, name, &ov) == NK_OVERLAY) {
 		ret = node_bundle_names(parent, ns, id);
 		if (ret == 0)
@@ -699,6 +700,8 @@ static void bfs_unlink(fuse_req_t req, fuse_ino_t pino, const char *name)
 	}
 	if (ret == 0)
 		node_name_gone(parent, name);
+	else
+		node_name_kept(parent, name);
 	reply_result(req, ret);
 }
 
@@ -711,6 +714,7 @@ static void bfs_rmdir(fuse_req_t req, fuse_ino_t pino, const char *name)
 	NODE_OR_STALE(req, pino, parent);
 
 	REFUSE_IF_RO(req);
+	node_name_going(parent, name);
 	switch (node_child_kind(parent, name, &ov)) {
 	case NK_NS:
 		ret = name[0] == '.' ? unlink_in(parent, name, AT_REMOVEDIR)
@@ -732,6 +736,8 @@ static void bfs_rmdir(fuse_req_t req, fuse_ino_t pino, const char *name)
 	}
 	if (ret == 0)
 		node_name_gone(parent, name);
+	else
+		node_name_kept(parent, name);
 	reply_result(req, ret);
 }
 
@@ -769,6 +775,9 @@ static void bfs_rename(fuse_req_t req, fuse_ino_t pino1, const char *n1, fuse_in
 	NODE_OR_STALE(req, pino2, p2);
 
 	REFUSE_IF_RO(req);
+	/* A rename over n2 may free the number of the inode it names. */
+	if (!(flags & RENAME_EXCHANGE))
+		node_name_going(p2, n2);
 	k1 = node_child_kind(p1, n1, &o1);
 	k2 = node_child_kind(p2, n2, &o2);
 	ret = rename_check(p1, n1, k1, o1, p2, n2, k2, o2, flags);
@@ -800,6 +809,8 @@ out:
 		close(d2);
 	if (ret == 0)
 		node_renamed(p1, n1, p2, n2, flags & RENAME_EXCHANGE);
+	else if (!(flags & RENAME_EXCHANGE))
+		node_name_kept(p2, n2);
 	reply_result(req, ret);
 }
 
