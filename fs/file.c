@@ -266,10 +266,14 @@ void bfs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off
 	ssize_t n;
 
 	(void)ino;
-	if (h->kind == H_FILE)
-		n = pwrite(h->fd, buf, size, off) < 0 ? -errno : (ssize_t)size;
-	else
+	if (h->kind == H_FILE) {
+		/* What pwrite wrote: short on a full filesystem, past RLIMIT_FSIZE. */
+		n = pwrite(h->fd, buf, size, off);
+		if (n < 0)
+			n = -errno;
+	} else {
 		n = ovl_write(h->ovf, buf, size, off);
+	}
 	if (n < 0)
 		fuse_reply_err(req, (int)-n);
 	else

@@ -6,6 +6,7 @@ import errno
 import os
 import pickle
 import stat
+import subprocess
 import sys
 import traceback
 from pathlib import Path
@@ -195,6 +196,33 @@ class Twin:
         assert os.path.isdir(self.bfs.mnt) and os.path.ismount(self.bfs.mnt)
         os.stat(self.bfs.mnt)
         os.listdir(self.m)
+
+
+class TwinOn(Twin):
+    """A Twin on a filesystem of its own: fstype (with mount options) mounted
+    in the store on a directory under a bundle's rootfs before the mount has
+    seen it, m (through the mount, stored at s) and o (the oracle, in the
+    store itself) two directories on it. A context manager: unmounted at the
+    end."""
+
+    def __init__(self, bfs, fstype, options=None):
+        self.bfs = bfs
+        self.ns, self.id = bfs.new_bundle()
+        self.top = bfs.s(self.ns, self.id, "rootfs", "fs")
+        os.mkdir(self.top)
+        subprocess.run(["mount", "-t", fstype] + (["-o", options] if options else [])
+                       + ["bundlefs-test-" + fstype, self.top], check=True)
+        for d in ("m", "o"):
+            os.mkdir(os.path.join(self.top, d))
+        self.m = bfs.m(self.ns, self.id, "rootfs", "fs", "m")
+        self.s = os.path.join(self.top, "m")
+        self.o = os.path.join(self.top, "o")
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        subprocess.run(["umount", "-l", self.top], check=False)
 
 
 def _shape(root):
