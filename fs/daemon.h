@@ -116,6 +116,14 @@ struct handle {
 	struct handle *all_prev, *all_next; /* every handle; protected by the table lock */
 	/* H_DIR */
 	struct dir_state *dir;
+	/*
+	 * H_FILE: whether fd has O_DIRECT (the open asked for it); fd_other is
+	 * the backing file opened the other way, once a request comes from a
+	 * caller that turned O_DIRECT on or off with fcntl (-1 until then; set
+	 * once, atomically; closed with the handle).
+	 */
+	bool direct;
+	int fd_other;
 };
 
 /* In a request handler: n is the node ino names, or the request fails with ESTALE. */

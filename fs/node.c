@@ -855,6 +855,8 @@ void handle_free(struct handle *h)
 		ovl_release(h->ovf);
 	else if (h->fd >= 0)
 		close(h->fd);
+	if (h->fd_other >= 0)
+		close(h->fd_other);
 	free(h->dir);
 	free(h);
 }
