@@ -186,11 +186,12 @@ def test_o_direct_bypasses_the_store_page_cache(bfs):
         return path
 
     t = Twin(bfs)
-    exp(t.m, os.O_DIRECT)
     exp(t.o, os.O_DIRECT)
+    if cached_pages(os.path.join(t.o, "c%o" % os.O_DIRECT)):
+        pytest.skip("the store's filesystem keeps O_DIRECT data in its page cache (tmpfs)")
+    exp(t.m, os.O_DIRECT)
     exp(t.m, 0)
     assert cached_pages(os.path.join(t.s, "c%o" % os.O_DIRECT)) == 0
-    assert cached_pages(os.path.join(t.o, "c%o" % os.O_DIRECT)) == 0
     assert cached_pages(os.path.join(t.s, "c0")) > 0
 
 
