@@ -1,13 +1,14 @@
 # SPDX-License-Identifier: Apache-2.0
 """Fresh names under load (SPEC 4.6): several processes, each in a directory
-of its own under a bundle's rootfs, make and remove fresh directories and
-files as fast as they can. The backing filesystem (ext4) gives a freed inode
-number to the next entry made, often one another process makes while the
-remover's reply is still on its way; every entry made through the mount must
-still be a new, empty, working entry: mkdir of a fresh name succeeds, a file
-created in it can be written, read and removed, the directory removed, and
-nothing is left in the store. On the backing store itself the same loop has
-no failure, so any failure through the mount is an anomaly."""
+of its own under a bundle's rootfs, make fresh directories and files and
+remove them (rmdir, unlink, a rename over one) as fast as they can. The
+backing filesystem (ext4) gives a freed inode number to the next entry made,
+often one another process makes while the remover's reply is still on its
+way; every entry made through the mount must still be a new, empty, working
+entry: mkdir of a fresh name succeeds, a file created in it can be written,
+read and removed, the directory removed, a file renamed over another reads
+as itself, and nothing is left in the store. On the backing store itself the
+same loop has no failure, so any failure through the mount is an anomaly."""
 
 import errno
 import os
@@ -24,8 +25,9 @@ SHOWN = 10             # anomalies kept per worker for the report
 def _round(base, i, anomalies):
     """One round in base, the reproducer's: a fresh directory, its stat, a
     file made, written and removed in it, the directory removed; then a
-    fresh file made, written and removed beside it. Appends what went wrong
-    to anomalies."""
+    fresh file beside it, in every fourth round first replaced by another
+    renamed over it (which frees its inode), and removed. Appends what went
+    wrong to anomalies."""
     def bad(what, e):
         anomalies.append((i, what, errno.errorcode.get(e.errno, e.errno)
                           if isinstance(e, OSError) else e))
@@ -40,23 +42,40 @@ def _round(base, i, anomalies):
         st = os.stat(d)
         if not stat.S_ISDIR(st.st_mode) or st.st_nlink != 2:
             bad("stat dir", "mode %o nlink %d" % (st.st_mode, st.st_nlink))
-        _file(os.path.join(d, "f"), b"in d%d" % i, bad)
+        f = os.path.join(d, "f")
+        if _make(f, b"in d%d" % i, bad):
+            os.unlink(f)
     except OSError as e:
         bad("in dir", e)
     try:
         os.rmdir(d)
     except OSError as e:
         bad("rmdir", e)
-    _file(os.path.join(base, "f%d" % i), b"file %d" % i, bad)
+
+    f = os.path.join(base, "f%d" % i)
+    if not _make(f, b"file %d" % i, bad):
+        return
+    if i % 4 == 0 and _make(f + ".new", b"new %d" % i, bad):
+        try:
+            os.rename(f + ".new", f)
+            with open(f, "rb") as fh:
+                if fh.read() != b"new %d" % i:
+                    bad("read renamed", "content")
+        except OSError as e:
+            bad("rename over", e)
+    try:
+        os.unlink(f)
+    except OSError as e:
+        bad("unlink", e)
 
 
-def _file(path, data, bad):
-    """Create path fresh, write data, check it, remove it."""
+def _make(path, data, bad):
+    """Create path fresh, write data, check it; whether it was made."""
     try:
         fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
     except OSError as e:
         bad("create", e)
-        return
+        return False
     try:
         os.write(fd, data)
         st = os.fstat(fd)
@@ -68,10 +87,7 @@ def _file(path, data, bad):
         bad("file", e)
     finally:
         os.close(fd)
-    try:
-        os.unlink(path)
-    except OSError as e:
-        bad("unlink", e)
+    return True
 
 
 def _worker(base, deadline, w):
