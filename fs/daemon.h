@@ -117,6 +117,14 @@ struct handle {
 	struct handle *all_prev, *all_next; /* every handle; protected by the table lock */
 	/* H_DIR */
 	struct dir_state *dir;
+	/*
+	 * H_FILE: whether fd has O_DIRECT (the open asked for it); fd_other is
+	 * the backing file opened the other way, once a request comes from a
+	 * caller that turned O_DIRECT on or off with fcntl (-1 until then; set
+	 * once, atomically; closed with the handle).
+	 */
+	bool direct;
+	int fd_other;
 };
 
 /* In a request handler: n is the node ino names, or the request fails with ESTALE. */
@@ -145,7 +153,10 @@ enum node_kind node_child_kind(struct node *parent, const char *name, const stru
 /*
  * Find or make the node for the entry name of parent with attributes st
  * (backing) or for overlay ov, record the name, count one lookup. NULL on
- * ENOMEM.
+ * ENOMEM. A node found by st's inode number under other names only is the
+ * entry's if one of those names, not being removed, still leads to that
+ * inode (resolve_still_named): else the number was reused and the entry
+ * gets a node of its own.
  */
 struct node *node_attach(struct node *parent, const char *name, enum node_kind kind,
 			 const struct stat *st, const struct ovl *ov, int dirfd, bool *watched);
@@ -157,6 +168,14 @@ struct node *node_attach(struct node *parent, const char *name, enum node_kind k
  */
 void node_touch(struct node *n);
 void node_forget(fuse_ino_t id, uint64_t nlookup);
+/*
+ * A request is about to remove parent/name (unlink, rmdir, a rename over
+ * it), which may free its inode's number: until node_name_gone (removed)
+ * or node_name_kept (the removal failed), no entry is given the node by
+ * that number through this name.
+ */
+void node_name_going(struct node *parent, const char *name);
+void node_name_kept(struct node *parent, const char *name);
 /* A name is gone (unlink, rmdir, or found stale). */
 void node_name_gone(struct node *parent, const char *name);
 /* The id of the parent of n's first name, 0 when it has none. */
@@ -181,6 +200,11 @@ void node_renamed(struct node *p1, const char *n1, struct node *p2, const char *
  */
 int node_path(struct node *n, char **path, size_t *len);
 int node_parent_path(struct node *n, char **path, size_t *len, char **base);
+/*
+ * The same for n's i-th name that no request is removing: -ENOENT when n has
+ * no such name, -ESTALE when an ancestor of it has no name left.
+ */
+int node_live_name_path(struct node *n, unsigned i, char **path, size_t *len, char **base);
 /* The name of a namespace node, and for a node at depth 2 its ns and id. */
 int node_bundle_names(struct node *n, char *ns, char *id);
 bool node_is_bundle(struct node *n);
@@ -236,6 +260,8 @@ int resolve_parent(struct node *n, char **base);
 int resolve_self(struct node *n, struct stat *st, bool want_fd);
 /* The directory n (a directory node) opened as O_PATH. */
 int resolve_node_dir(struct node *n);
+/* Whether one of n's names that no request is removing still leads to n's inode. */
+bool resolve_still_named(struct node *n);
 
 /*
  * hold.c: names one process sees differently (SPEC 4.2, 7.2). HOLD_RELEASED:

@@ -814,6 +814,7 @@ static void bfs_unlink(fuse_req_t req, fuse_ino_t pino, const char *name)
 	NODE_OR_STALE(req, pino, parent);
 
 	REFUSE_IF_RO(req);
+	node_name_going(parent, name);
 	if (node_child_kind(parent, name, &ov) == NK_OVERLAY || is_work_link(parent, name)) {
 		ret = node_bundle_names(parent, ns, id);
 		if (ret == 0)
@@ -821,12 +822,16 @@ static void bfs_unlink(fuse_req_t req, fuse_ino_t pino, const char *name)
 		/* A released name (1) is still there for everyone else: its node stays. */
 		if (ret == 0)
 			node_name_gone(parent, name);
+		else
+			node_name_kept(parent, name);
 		reply_result(req, ret < 0 ? ret : 0);
 		return;
 	}
 	ret = unlink_in(parent, name, 0);
 	if (ret == 0)
 		node_name_gone(parent, name);
+	else
+		node_name_kept(parent, name);
 	reply_result(req, ret);
 }
 
@@ -839,6 +844,7 @@ static void bfs_rmdir(fuse_req_t req, fuse_ino_t pino, const char *name)
 	NODE_OR_STALE(req, pino, parent);
 
 	REFUSE_IF_RO(req);
+	node_name_going(parent, name);
 	switch (node_child_kind(parent, name, &ov)) {
 	case NK_NS:
 		ret = name[0] == '.' ? unlink_in(parent, name, AT_REMOVEDIR)
@@ -862,6 +868,8 @@ static void bfs_rmdir(fuse_req_t req, fuse_ino_t pino, const char *name)
 	}
 	if (ret == 0)
 		node_name_gone(parent, name);
+	else
+		node_name_kept(parent, name);
 	reply_result(req, ret);
 }
 
@@ -899,6 +907,9 @@ static void bfs_rename(fuse_req_t req, fuse_ino_t pino1, const char *n1, fuse_in
 	NODE_OR_STALE(req, pino2, p2);
 
 	REFUSE_IF_RO(req);
+	/* A rename over n2 may free the number of the inode it names. */
+	if (!(flags & RENAME_EXCHANGE))
+		node_name_going(p2, n2);
 	k1 = node_child_kind(p1, n1, &o1);
 	k2 = node_child_kind(p2, n2, &o2);
 	ret = rename_check(p1, n1, k1, o1, p2, n2, k2, o2, flags);
@@ -933,10 +944,14 @@ out:
 		close(d1);
 	if (d2 >= 0)
 		close(d2);
-	if (ret == 0 && o2)
-		node_name_retire(p1, n1); /* stored as a copy: the source's inode is not it */
-	else if (ret == 0)
+	if (ret == 0 && o2) {
+		/* Stored as a copy: the source's inode is not it; the overlay node stays. */
+		node_name_retire(p1, n1);
+		node_name_kept(p2, n2);
+	} else if (ret == 0)
 		node_renamed(p1, n1, p2, n2, flags & RENAME_EXCHANGE);
+	else if (!(flags & RENAME_EXCHANGE))
+		node_name_kept(p2, n2);
 	reply_result(req, ret);
 }
 

@@ -5,6 +5,20 @@
  * an overlay handle is core's ovl_file (overlay.h). Directories list with
  * the backing directory's own offsets; a bundle's listing adds its computed
  * files. Also init and destroy.
+ *
+ * O_DIRECT (SPEC 4.6) is the backing file's: an open that asks for it opens
+ * the backing file with it (where the backing filesystem refuses it, the
+ * open fails with its EINVAL). The kernel sends an O_DIRECT caller's reads
+ * and writes past its page cache, with the caller's sizes and offsets, and
+ * each request says whether the caller's file has O_DIRECT now (fi->flags:
+ * fcntl may have changed it since the open); it is served by a descriptor
+ * opened that way (file_fd), so it reaches the store unbuffered too, and a
+ * misaligned one fails there with the backing filesystem's own EINVAL. The
+ * daemon's buffers for such requests are aligned (libfuse's request
+ * buffers are not), so that only the caller's sizes and offsets decide.
+ * The handle is not direct_io: that would add nothing for O_DIRECT
+ * requests and refuse a shared mapping of the file (ENODEV), which the
+ * store allows.
  */
 #include "daemon.h"
 
@@ -19,6 +33,9 @@
 #include "log.h"
 #include "watch.h"
 
+/* The alignment of the daemon's buffers for O_DIRECT requests: a page suits every device. */
+#define DIO_ALIGN 4096
+
 static inline struct handle *fh_of(struct fuse_file_info *fi)
 {
 	return (struct handle *)(uintptr_t)fi->fh;
@@ -31,6 +48,7 @@ static struct handle *handle_new(enum handle_kind kind)
 	if (h) {
 		h->kind = kind;
 		h->fd = -1;
+		h->fd_other = -1;
 	}
 	return h;
 }
@@ -41,7 +59,8 @@ static struct handle *handle_new(enum handle_kind kind)
  * the node (the very inode). A name is never trusted over the store: a
  * node whose names all lead elsewhere (a file renamed onto an overlay name
  * is stored as a copy: SPEC 4.2) is -ESTALE, and the kernel looks the name
- * up again. O_TRUNC is applied only after the check.
+ * up again. O_TRUNC is applied only after the check (and after the backing
+ * filesystem accepted O_DIRECT, as an open of its own truncates only then).
  */
 static int open_backing(struct node *n, int flags)
 {
@@ -50,7 +69,7 @@ static int open_backing(struct node *n, int flags)
 	struct stat st;
 	char *base;
 
-	flags &= ~(O_TRUNC | O_CREAT | O_EXCL | O_NOCTTY | O_DIRECT);
+	flags &= ~(O_TRUNC | O_CREAT | O_EXCL | O_NOCTTY);
 	pin = node_by_handle(n) ? node_handle_pin(n, H_FILE) : NULL;
 	if (pin) {
 		char proc[64];
@@ -140,6 +159,7 @@ void bfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		ret = h->fd = open_backing(n, fi->flags);
 		/* Nothing to do at close for a backing file: spare the kernel the FLUSH. */
 		fi->noflush = 1;
+		h->direct = fi->flags & O_DIRECT;
 	}
 	if (ret < 0) {
 		free(h);
@@ -153,22 +173,35 @@ void bfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		handle_free(h);
 }
 
-/* Create parent/name with O_CREAT semantics; the new file is owned by the caller. */
+/*
+ * Create parent/name with O_CREAT semantics; the new file is owned by the
+ * caller. Where the backing filesystem refuses O_DIRECT the call fails with
+ * its EINVAL and changes nothing: a file it made is removed again (an
+ * open(2) on the store itself leaves it, empty, which the kernel's cached
+ * negative entry would hide), an existing one is not truncated.
+ */
 static int create_backing(fuse_req_t req, struct node *parent, const char *name, mode_t mode,
 			  int flags, struct stat *st)
 {
 	int dfd, fd, ret;
 
-	flags &= ~(O_NOCTTY | O_DIRECT);
+	flags &= ~O_NOCTTY;
 	dfd = resolve_node_dir(parent);
 	if (dfd < 0)
 		return dfd;
 	mode = create_mode(req, dfd, mode);
 	/* Only a file this call makes gets the caller as owner. */
-	fd = openat(dfd, name, flags | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+	fd = openat(dfd, name, (flags & ~O_DIRECT) | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+		    mode);
 	if (fd >= 0) {
 		ret = own_new_fd(req, dfd, fd, mode);
 		if (ret < 0) {
+			close(fd);
+			unlinkat(dfd, name, 0);
+			fd = ret;
+		} else if ((flags & O_DIRECT) &&
+			   fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_DIRECT) < 0) {
+			ret = -errno;
 			close(fd);
 			unlinkat(dfd, name, 0);
 			fd = ret;
@@ -224,6 +257,7 @@ void bfs_create(fuse_req_t req, fuse_ino_t pino, const char *name, mode_t mode,
 	} else {
 		ret = h->fd = create_backing(req, parent, name, mode, fi->flags, &st);
 		fi->noflush = 1;
+		h->direct = fi->flags & O_DIRECT;
 	}
 	if (ret < 0) {
 		free(h);
@@ -242,18 +276,81 @@ void bfs_create(fuse_req_t req, fuse_ino_t pino, const char *name, mode_t mode,
 	fuse_reply_create(req, &e, fi);
 }
 
+/*
+ * The descriptor of H_FILE handle h for a request whose caller's file has
+ * flags now: h->fd, or, when the caller turned O_DIRECT on or off since the
+ * open (fcntl; GNU dd does so for a short last block), the backing file
+ * opened that way, once, through h->fd (the very inode). -errno when the
+ * backing filesystem refuses O_DIRECT.
+ */
+static int file_fd(struct handle *h, int flags)
+{
+	int fd, fl, none = -1;
+	bool direct = flags & O_DIRECT;
+	char proc[64];
+
+	if (direct == h->direct)
+		return h->fd;
+	fd = __atomic_load_n(&h->fd_other, __ATOMIC_ACQUIRE);
+	if (fd >= 0)
+		return fd;
+	fl = fcntl(h->fd, F_GETFL);
+	if (fl < 0)
+		return -errno;
+	fl &= O_ACCMODE | O_APPEND | O_SYNC | O_DSYNC | O_NOATIME;
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", h->fd);
+	fd = open(proc, fl | (direct ? O_DIRECT : 0) | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	/* A request that raced this one may have opened it first: use that one. */
+	if (!__atomic_compare_exchange_n(&h->fd_other, &none, fd, false, __ATOMIC_ACQ_REL,
+					 __ATOMIC_ACQUIRE)) {
+		close(fd);
+		fd = none;
+	}
+	return fd;
+}
+
+/* A read for an O_DIRECT caller: into an aligned buffer of the daemon's, then replied. */
+static void read_direct(fuse_req_t req, int fd, size_t size, off_t off)
+{
+	void *buf;
+	ssize_t n;
+
+	if (posix_memalign(&buf, DIO_ALIGN, size ? size : 1) != 0) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	n = pread(fd, buf, size, off);
+	if (n < 0)
+		fuse_reply_err(req, errno);
+	else
+		fuse_reply_buf(req, buf, (size_t)n);
+	free(buf);
+}
+
 void bfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
 {
 	struct handle *h = fh_of(fi);
 	ssize_t n;
 	char *buf;
+	int fd;
 
 	(void)ino;
 	if (h->kind == H_FILE) {
 		struct fuse_bufvec bv = FUSE_BUFVEC_INIT(size);
 
+		fd = file_fd(h, fi->flags);
+		if (fd < 0) {
+			fuse_reply_err(req, -fd);
+			return;
+		}
+		if (fi->flags & O_DIRECT) {
+			read_direct(req, fd, size, off);
+			return;
+		}
 		bv.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
-		bv.buf[0].fd = h->fd;
+		bv.buf[0].fd = fd;
 		bv.buf[0].pos = off;
 		fuse_reply_data(req, &bv, FUSE_BUF_SPLICE_MOVE);
 		return;
@@ -271,17 +368,43 @@ void bfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fus
 	free(buf);
 }
 
+/*
+ * Write to a backing descriptor: what pwrite wrote, or -errno. For an
+ * O_DIRECT caller from an aligned copy when buf (inside libfuse's request
+ * buffer) is not aligned.
+ */
+static ssize_t write_backing(int fd, const char *buf, size_t size, off_t off, bool direct)
+{
+	void *copy = NULL;
+	ssize_t n;
+
+	if (direct && ((uintptr_t)buf & (DIO_ALIGN - 1))) {
+		if (posix_memalign(&copy, DIO_ALIGN, size ? size : 1) != 0)
+			return -ENOMEM;
+		memcpy(copy, buf, size);
+		buf = copy;
+	}
+	n = pwrite(fd, buf, size, off);
+	if (n < 0)
+		n = -errno;
+	free(copy);
+	return n;
+}
+
 void bfs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
 	       struct fuse_file_info *fi)
 {
 	struct handle *h = fh_of(fi);
 	ssize_t n;
+	int fd;
 
 	(void)ino;
-	if (h->kind == H_FILE)
-		n = pwrite(h->fd, buf, size, off) < 0 ? -errno : (ssize_t)size;
-	else
+	if (h->kind == H_FILE) {
+		fd = file_fd(h, fi->flags);
+		n = fd < 0 ? fd : write_backing(fd, buf, size, off, fi->flags & O_DIRECT);
+	} else {
 		n = ovl_write(h->ovf, buf, size, off);
+	}
 	if (n < 0)
 		fuse_reply_err(req, (int)-n);
 	else

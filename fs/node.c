@@ -8,7 +8,9 @@
  * so that a watch and its node go together):
  *   by id:      the kernel's node id -> node
  *   by inode:   (st_dev, st_ino, kind) -> backing node, so every name of one
- *               file is one kernel inode (hard links stay coherent)
+ *               file is one kernel inode (hard links stay coherent); a number
+ *               the filesystem reused is not taken for its old inode
+ *               (node_attach, node_name_going)
  *   by name:    (parent id, name) -> alias, the names the kernel has seen
  *   by wd:      inotify watch -> the structural directory it watches (watch.c)
  * A node lives while the kernel counts lookups of it, while a child's name
@@ -26,6 +28,7 @@ struct alias {
 	struct node *node, *parent;
 	struct alias *node_next; /* the node's other names */
 	struct alias *hash_next; /* by (parent, name) */
+	unsigned going;		 /* removals of this name on their way (node_name_going) */
 	size_t len;
 	char name[];
 };
@@ -263,6 +266,7 @@ static int alias_add(struct node *n, struct node *parent, const char *name, size
 		return -ENOMEM;
 	a->node = n;
 	a->parent = parent;
+	a->going = 0;
 	a->len = len;
 	memcpy(a->name, name, len);
 	a->name[len] = '\0';
@@ -397,12 +401,39 @@ enum node_kind node_child_kind(struct node *parent, const char *name, const stru
 	return kind;
 }
 
+/* n is found by inode no more; it stays for the kernel's references. Caller holds table_lock. */
+static void unhash_ino(struct node *n)
+{
+	if (n->ino_hashed) {
+		hash_del(&by_ino, n);
+		n->ino_hashed = false;
+	}
+}
+
+/* Whether parent/name is one of n's names. Caller holds table_lock. */
+static bool named_as(struct node *n, struct node *parent, const char *name, size_t len)
+{
+	for (struct alias *a = n->aliases; a; a = a->node_next)
+		if (a->parent == parent && a->len == len && !memcmp(a->name, name, len))
+			return true;
+	return false;
+}
+
+/* n's i-th name that no request is removing, or NULL. Caller holds table_lock. */
+static struct alias *live_name(struct node *n, unsigned i)
+{
+	for (struct alias *a = n->aliases; a; a = a->node_next)
+		if (!a->going && i-- == 0)
+			return a;
+	return NULL;
+}
+
 struct node *node_attach(struct node *parent, const char *name, enum node_kind kind,
 			 const struct stat *st, const struct ovl *ov, int dirfd, bool *watched)
 {
-	bool created = false;
+	bool created = false, still = false;
 	size_t len = strlen(name);
-	struct node *n = NULL;
+	struct node *n = NULL, *checked = NULL;
 	bool want_watch = false;
 	struct alias *a;
 
@@ -412,16 +443,39 @@ struct node *node_attach(struct node *parent, const char *name, enum node_kind k
 		if (a && a->node->kind == NK_OVERLAY && a->node->ov == ov)
 			n = a->node;
 	} else {
+	again:
 		n = find_ino(st->st_dev, st->st_ino, kind);
 		/*
 		 * The same inode number with another type: the old inode is gone
-		 * and its number reused. The old node stays for the kernel's
-		 * references but is found by inode no more.
+		 * and its number reused.
 		 */
 		if (n && (n->type != (st->st_mode & S_IFMT))) {
-			hash_del(&by_ino, n);
-			n->ino_hashed = false;
+			unhash_ino(n);
 			n = NULL;
+		}
+		/*
+		 * Found by its number under another name: the same inode by a
+		 * second name (a hard link), or a new entry under the number of
+		 * one just removed, by a request whose reply is still on its way
+		 * (its names are marked going) or beside the mount. It is n only
+		 * if one of n's names that no request is removing still leads to
+		 * n's inode. That check reads the store, so it is made without
+		 * the lock (n held), and the table looked at again.
+		 */
+		if (n && !named_as(n, parent, name, len)) {
+			if (!live_name(n, 0) || (n == checked && !still)) {
+				unhash_ino(n);
+				n = NULL;
+			} else if (n != checked) {
+				if (checked)
+					node_put(checked);
+				checked = n;
+				n->refs++;
+				pthread_mutex_unlock(&table_lock);
+				still = resolve_still_named(n);
+				pthread_mutex_lock(&table_lock);
+				goto again;
+			}
 		}
 	}
 	if (!n) {
@@ -464,6 +518,8 @@ struct node *node_attach(struct node *parent, const char *name, enum node_kind k
 		want_watch = true;
 	}
 out:
+	if (checked)
+		node_put(checked);
 	pthread_mutex_unlock(&table_lock);
 	/* The lookup counted above keeps n until the kernel has the reply. */
 	if (want_watch)
@@ -509,10 +565,30 @@ void node_forget(fuse_ino_t id, uint64_t nlookup)
  */
 static void unhash_if_nameless(struct node *n)
 {
-	if (!n->aliases && n->ino_hashed) {
-		hash_del(&by_ino, n);
-		n->ino_hashed = false;
-	}
+	if (!n->aliases)
+		unhash_ino(n);
+}
+
+void node_name_going(struct node *parent, const char *name)
+{
+	struct alias *a;
+
+	pthread_mutex_lock(&table_lock);
+	a = find_name(parent, name, strlen(name));
+	if (a)
+		a->going++;
+	pthread_mutex_unlock(&table_lock);
+}
+
+void node_name_kept(struct node *parent, const char *name)
+{
+	struct alias *a;
+
+	pthread_mutex_lock(&table_lock);
+	a = find_name(parent, name, strlen(name));
+	if (a && a->going)
+		a->going--;
+	pthread_mutex_unlock(&table_lock);
 }
 
 void node_name_gone(struct node *parent, const char *name)
@@ -667,19 +743,43 @@ int node_path(struct node *n, char **path, size_t *len)
 	return ret;
 }
 
+/* The path of a's parent, and a's name in *base (malloc'd). Caller holds table_lock. */
+static int alias_path_locked(struct alias *a, char **path, size_t *len, char **base)
+{
+	int ret;
+
+	*base = strdup(a->name);
+	ret = *base ? path_locked(a->parent, path, len) : -ENOMEM;
+	if (ret < 0) {
+		free(*base);
+		*base = NULL;
+	}
+	return ret;
+}
+
 int node_parent_path(struct node *n, char **path, size_t *len, char **base)
 {
 	int ret;
 
 	pthread_mutex_lock(&table_lock);
 	ret = n->retired ? -ESTALE : -ENOENT;
-	if (n->aliases) {
-		*base = strdup(n->aliases->name);
-		ret = *base ? path_locked(n->aliases->parent, path, len) : -ENOMEM;
-		if (ret < 0) {
-			free(*base);
-			*base = NULL;
-		}
+	if (n->aliases)
+		ret = alias_path_locked(n->aliases, path, len, base);
+	pthread_mutex_unlock(&table_lock);
+	return ret;
+}
+
+int node_live_name_path(struct node *n, unsigned i, char **path, size_t *len, char **base)
+{
+	struct alias *a;
+	int ret = -ENOENT;
+
+	pthread_mutex_lock(&table_lock);
+	a = live_name(n, i);
+	if (a) {
+		ret = alias_path_locked(a, path, len, base);
+		if (ret == -ENOENT)
+			ret = -ESTALE; /* an ancestor has no name left */
 	}
 	pthread_mutex_unlock(&table_lock);
 	return ret;
@@ -785,6 +885,8 @@ void handle_free(struct handle *h)
 		ovl_release(h->ovf);
 	else if (h->fd >= 0)
 		close(h->fd);
+	if (h->fd_other >= 0)
+		close(h->fd_other);
 	free(h->dir);
 	free(h);
 }

@@ -145,3 +145,29 @@ int resolve_self(struct node *n, struct stat *st, bool want_fd)
 			return -ESTALE;
 	}
 }
+
+bool resolve_still_named(struct node *n)
+{
+	bool same = false;
+	struct stat st;
+	char *path, *base;
+	size_t len;
+	int ret, dfd;
+
+	for (unsigned i = 0; !same; i++) {
+		ret = node_live_name_path(n, i, &path, &len, &base);
+		if (ret == -ESTALE)
+			continue; /* that name's way up is gone: try the next */
+		if (ret < 0)
+			break;
+		dfd = resolve_dir(path, len);
+		free(path);
+		if (dfd >= 0) {
+			same = fstatat(dfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+			       st.st_ino == n->ino && st.st_dev == n->dev;
+			close(dfd);
+		}
+		free(base);
+	}
+	return same;
+}

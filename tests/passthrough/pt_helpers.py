@@ -3,9 +3,11 @@
 
 import ctypes
 import errno
+import mmap
 import os
 import pickle
 import stat
+import subprocess
 import sys
 import traceback
 from pathlib import Path
@@ -197,6 +199,33 @@ class Twin:
         os.listdir(self.m)
 
 
+class TwinOn(Twin):
+    """A Twin on a filesystem of its own: fstype (with mount options) mounted
+    in the store on a directory under a bundle's rootfs before the mount has
+    seen it, m (through the mount, stored at s) and o (the oracle, in the
+    store itself) two directories on it. A context manager: unmounted at the
+    end."""
+
+    def __init__(self, bfs, fstype, options=None):
+        self.bfs = bfs
+        self.ns, self.id = bfs.new_bundle()
+        self.top = bfs.s(self.ns, self.id, "rootfs", "fs")
+        os.mkdir(self.top)
+        subprocess.run(["mount", "-t", fstype] + (["-o", options] if options else [])
+                       + ["bundlefs-test-" + fstype, self.top], check=True)
+        for d in ("m", "o"):
+            os.mkdir(os.path.join(self.top, d))
+        self.m = bfs.m(self.ns, self.id, "rootfs", "fs", "m")
+        self.s = os.path.join(self.top, "m")
+        self.o = os.path.join(self.top, "o")
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        subprocess.run(["umount", "-l", self.top], check=False)
+
+
 def _shape(root):
     """tree_walk without the mtimes, which differ between two runs."""
     entries, links = tree_walk(root)
@@ -212,6 +241,37 @@ def stat_view(st, times=False):
 
 
 # ----------------------------------------------------------- raw syscalls
+
+_libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int,
+                       ctypes.c_long]
+_libc.mmap.restype = ctypes.c_void_p
+_libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+_libc.munmap.restype = ctypes.c_int
+_libc.mincore.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_char_p]
+_libc.mincore.restype = ctypes.c_int
+
+
+def cached_pages(path):
+    """How many pages of the file at path are in the page cache (mincore(2) on
+    a shared mapping, which looks without reading anything in)."""
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        size = os.fstat(fd).st_size
+        if size == 0:
+            return 0
+        addr = _libc.mmap(None, size, mmap.PROT_READ, mmap.MAP_SHARED, fd, 0)
+        if addr is None or addr == ctypes.c_void_p(-1).value:
+            e = ctypes.get_errno()
+            raise OSError(e, os.strerror(e), path)
+        try:
+            vec = ctypes.create_string_buffer((size + mmap.PAGESIZE - 1) // mmap.PAGESIZE)
+            _check(_libc.mincore(addr, size, vec))
+        finally:
+            _libc.munmap(addr, size)
+        return sum(b & 1 for b in vec.raw)
+    finally:
+        os.close(fd)
+
 
 _libc.fallocate.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_long, ctypes.c_long]
 _libc.fallocate.restype = ctypes.c_int
