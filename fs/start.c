@@ -655,18 +655,20 @@ int main(int argc, char *argv[])
 	ret = ret ? 1 : 0;
 	fuse_remove_signal_handlers(se);
 out_unmount:
-	fuse_session_unmount(se);
-out_destroy:
 	/*
-	 * The watcher sends notifications on the session: joined before it goes.
-	 * Still blocked in one (the kernel waits for a reply the stopped loop
-	 * never sends): leave everything as it is; the exit closes /dev/fuse,
-	 * which ends the wait.
+	 * The watcher sends notifications on the session's descriptor, which
+	 * the unmount closes: joined first. Still blocked in one (the kernel
+	 * waits for a reply the stopped loop never sends): unmount and leave
+	 * everything else as it is; the exit closes /dev/fuse, which ends the
+	 * wait.
 	 */
 	if (watch_stop() < 0) {
+		fuse_session_unmount(se);
 		blog(BLOG_WARNING, "the watcher did not stop: exiting without clean-up");
 		_exit(ret);
 	}
+	fuse_session_unmount(se);
+out_destroy:
 	fuse_session_destroy(se);
 out:
 	watch_stop();
