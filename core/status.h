@@ -35,6 +35,11 @@
  *   number of leading zeros is fine whatever the file's length; and it must
  *   be in 1..INT32_MAX. Anything else (missing, empty, "12abc", "-1", too
  *   big, a directory, a symlink) is null.
+ * - shim.pid without a regular shim.pid file (the v2 shim writes none), when
+ *   listening is true: the shim holding the listening socket that was
+ *   dialed (shimproc_listener, with the path as the address spells it and
+ *   as Clean spells it, or "@" + the legacy abstract name); else null. A
+ *   regular shim.pid that is malformed stays null.
  * - init.running: init.pid is valid, /proc/<pid>/stat exists and its state is
  *   not Z or X, and, when runc_state is a readable regular file (opened
  *   O_NOFOLLOW, never written) holding a JSON object whose
@@ -45,7 +50,8 @@
  * - stale: complete and not listening == true and not running.
  *
  * status_render changes nothing anywhere and never blocks longer than the
- * connect bound (CLOCK_MONOTONIC). Thread-safe. Every descriptor is O_CLOEXEC.
+ * connect bound (CLOCK_MONOTONIC) and a read of /proc. Thread-safe. Every
+ * descriptor is O_CLOEXEC.
  */
 #ifndef BUNDLEFS_STATUS_H
 #define BUNDLEFS_STATUS_H
