@@ -424,6 +424,24 @@ static bool status_complete(int bundle_fd)
 	return S_ISREG(sb.st_mode);
 }
 
+/*
+ * Whether the bundle directory was last modified more than
+ * STATUS_MAKING_S seconds ago (CLOCK_REALTIME, as the kernel stamps it): an
+ * incomplete bundle modified since then may still be being made.
+ */
+static bool status_old(int bundle_fd)
+{
+	struct timespec now;
+	struct stat sb;
+	int64_t age_ns;
+
+	if (fstat(bundle_fd, &sb) < 0 || clock_gettime(CLOCK_REALTIME, &now) < 0)
+		return false;
+	age_ns = ((int64_t)now.tv_sec - (int64_t)sb.st_mtim.tv_sec) * 1000000000 +
+		 (now.tv_nsec - sb.st_mtim.tv_nsec);
+	return age_ns > (int64_t)STATUS_MAKING_S * 1000000000;
+}
+
 static char *status_put_pid(char *p, int32_t pid)
 {
 	if (pid <= 0)
@@ -439,7 +457,7 @@ int status_render(const struct status_input *in, char **out, size_t *len)
 	struct status_bound bound = {.n = 0};
 	enum tristate listening = TS_NULL;
 	int32_t shim_pid = 0, init_pid = 0;
-	bool complete, shim_pid_stored = false, running = false;
+	bool complete, shim_pid_stored = false, running = false, stale;
 	char *text, *p;
 	size_t max;
 	int ret;
@@ -459,6 +477,7 @@ int status_render(const struct status_input *in, char **out, size_t *len)
 		ret = status_running(in, init_pid, &running);
 	if (ret < 0)
 		return ret;
+	stale = listening != TS_TRUE && !running && (complete || status_old(in->bundle_fd));
 
 	max = sizeof("{\"complete\":false,\"shim\":{\"address\":,\"listening\":false,\"pid\":"
 		     "-2147483648},\"init\":{\"pid\":-2147483648,\"running\":false},"
@@ -475,7 +494,7 @@ int status_render(const struct status_input *in, char **out, size_t *len)
 	p += sprintf(p, "},\"init\":{\"pid\":");
 	p = status_put_pid(p, init_pid);
 	p += sprintf(p, ",\"running\":%s},\"stale\":%s}\n", running ? "true" : "false",
-		     complete && listening != TS_TRUE && !running ? "true" : "false");
+		     stale ? "true" : "false");
 	*out = text;
 	if (len != NULL)
 		*len = (size_t)(p - text);

@@ -12,7 +12,7 @@
  * {"complete":B,"shim":{"address":S,"listening":B|null,"pid":N|null},"init":{"pid":N|null,"running":B},"stale":B}
  *
  * - complete: config.json in the bundle is a regular file (not followed if a
- *   symlink).
+ *   symlink). containerd 2.x may run a bundle without one.
  * - shim.address: the address bytes, escaped as Go's json.Marshal does
  *   (gojson_put_string: NUL as \u0000, invalid UTF-8 as \ufffd).
  * - shim.listening: true/false only for an address the shim may own:
@@ -47,7 +47,10 @@
  *   process's start time (field 22 of /proc/<pid>/stat, clock ticks since
  *   boot, as runc records it). A missing or malformed state.json is ignored:
  *   then the process alone decides.
- * - stale: complete and not listening == true and not running.
+ * - stale: listening is not true, init is not running, and the bundle is
+ *   not being made: complete, or the bundle directory's mtime is more than
+ *   STATUS_MAKING_S seconds before now (CLOCK_REALTIME). An incomplete
+ *   bundle modified since then may be one that containerd is making.
  *
  * status_render changes nothing anywhere and never blocks longer than the
  * connect bound (CLOCK_MONOTONIC) and a read of /proc. Thread-safe. Every
@@ -61,6 +64,8 @@
 
 /* SPEC 4.9's bound on the connect to the shim's socket. */
 #define STATUS_CONNECT_TIMEOUT_MS 100
+/* SPEC 4.9: an incomplete bundle modified this recently is not stale. */
+#define STATUS_MAKING_S 10
 
 struct status_input {
 	int bundle_fd;		 /* O_PATH|O_DIRECTORY of the bundle (S/<ns>/<id>) */

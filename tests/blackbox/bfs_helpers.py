@@ -99,11 +99,12 @@ def _json_scalar(v):
     return str(int(v))
 
 
-def status_text(complete, address, listening, shim_pid, init_pid, running):
+def status_text(complete, address, listening, shim_pid, init_pid, running, old=False):
     """status as SPEC 4.9 describes it: one compact JSON object, keys in the
     spec's order, then one newline. listening and the pids may be None (null);
-    stale is derived here: complete and neither the shim listens nor init runs."""
-    stale = complete and listening is not True and not running
+    stale is derived here: neither the shim listens nor init runs, and the
+    bundle is complete or `old` (its directory last modified over 10 s ago)."""
+    stale = (complete or old) and listening is not True and not running
     return ("{"
             f'"complete":{_json_scalar(complete)},'
             f'"shim":{{"address":{go_json_string(address)},'

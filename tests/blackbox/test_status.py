@@ -173,6 +173,12 @@ def shim_listening(path):
             p.wait()
 
 
+def age(m, ns, bid, seconds):
+    """Set the backing bundle directory's mtime to `seconds` ago."""
+    t = time.time() - seconds
+    os.utime(m.s(ns, bid), (t, t))
+
+
 def assert_no_connection(sock):
     sock.setblocking(False)
     with pytest.raises(BlockingIOError):
@@ -218,6 +224,30 @@ def test_complete_bundle(sm):
     complete(sm, ns, bid)
     got = check(sm, ns, bid, complete=True)
     assert json.loads(got)["stale"] is True
+
+
+def test_incomplete_bundle_stale_once_old(sm, sleeper):
+    """A bundle without config.json is stale once nothing has touched it for
+    10 s (a crash in NewBundle, containerd 2.x's spec-less bundles), not while
+    containerd may be making it."""
+    ns, bid = sm.new_bundle()
+    assert json.loads(check(sm, ns, bid))["stale"] is False
+    age(sm, ns, bid, 5)
+    assert json.loads(check(sm, ns, bid))["stale"] is False
+    age(sm, ns, bid, 3600)
+    assert json.loads(check(sm, ns, bid, old=True))["stale"] is True
+    with listener(shim_path(sm, ns, bid)):
+        check(sm, ns, bid, listening=True, old=True)
+    put(sm, ns, bid, "init.pid", str(sleeper.pid))
+    age(sm, ns, bid, 3600)
+    check(sm, ns, bid, init_pid=sleeper.pid, running=True, old=True)
+    os.unlink(sm.m(ns, bid, "init.pid"))
+    age(sm, ns, bid, 3600)
+    assert json.loads(check(sm, ns, bid, old=True))["stale"] is True
+    # Found by the documented grep.
+    assert sm.m(ns, bid, "status") in subprocess.run(
+        ["grep", "-l", '"stale":true', sm.m(ns, bid, "status")], capture_output=True,
+        text=True).stdout.splitlines()
 
 
 # ----------------------------------------------------------- listening

@@ -705,7 +705,21 @@ static void test_shim_pid(void)
 	CHECK(!strcmp(shim_pid_of(&in), "null"), "no shim.pid: %s", render(&in));
 }
 
-/* stale == complete && listening != true && !running, over every combination. */
+/* Set path's atime and mtime to ago seconds before now. */
+static void set_age(const char *path, long ago)
+{
+	struct timespec t[2];
+
+	clock_gettime(CLOCK_REALTIME, &t[0]);
+	t[0].tv_sec -= ago;
+	t[1] = t[0];
+	must(utimensat(AT_FDCWD, path, t, AT_SYMLINK_NOFOLLOW), "utimensat");
+}
+
+/*
+ * stale == complete && listening != true && !running, over every combination,
+ * of a bundle just modified.
+ */
 static void test_stale(void)
 {
 	static const char *const modes[] = {"null", "false", "true"};
@@ -715,6 +729,8 @@ static void test_stale(void)
 
 	snprintf(addr_in, sizeof(addr_in), "unix://%s/s/st", sock_root);
 	snprintf(addr_gone, sizeof(addr_gone), "unix://%s/s/none", sock_root);
+	/* Just modified: an incomplete bundle is being made (test_stale_incomplete). */
+	set_age(P("b"), 0);
 	for (int complete = 0; complete < 2; complete++) {
 		for (int l = 0; l < 3; l++) {
 			for (int running = 0; running < 2; running++) {
@@ -905,6 +921,61 @@ static void test_shim_holder(void)
 	rmrf(P("b3"));
 }
 
+/* stale of a bundle without config.json (SPEC 4.9): only once it is no longer being made. */
+static void test_stale_incomplete(void)
+{
+	struct status_input in = input("tcp://x");
+	char addr[600];
+	pid_t child;
+	int lfd;
+
+	clear(P("b/config.json"));
+	clear(P("b/init.pid"));
+	set_age(P("b"), 0);
+	CHECK(!strcmp(field(render(&in), "stale"), "false"), "fresh incomplete bundle: %s",
+	      render(&in));
+	set_age(P("b"), 5);
+	CHECK(!strcmp(field(render(&in), "stale"), "false"), "5 s old incomplete bundle: %s",
+	      render(&in));
+	set_age(P("b"), 11);
+	CHECK(!strcmp(field(render(&in), "stale"), "true"), "11 s old incomplete bundle: %s",
+	      render(&in));
+	set_age(P("b"), 3600);
+	CHECK(!strcmp(field(render(&in), "stale"), "true") &&
+		  !strcmp(field(render(&in), "complete"), "false"),
+	      "hour-old incomplete bundle: %s", render(&in));
+	set_age(P("b"), -3600);
+	CHECK(!strcmp(field(render(&in), "stale"), "false"), "mtime in the future: %s",
+	      render(&in));
+
+	/* Old, but its shim listens or its init runs: not stale. */
+	lfd = listener(P("sr/s/inc"));
+	snprintf(addr, sizeof(addr), "unix://%s/s/inc", sock_root);
+	in = input(addr);
+	set_age(P("b"), 3600);
+	CHECK(!strcmp(field(render(&in), "stale"), "false"), "old, listening: %s", render(&in));
+	pending(lfd);
+	close(lfd);
+	unlink(P("sr/s/inc"));
+	child = live_child();
+	put_pid(P("b/init.pid"), child);
+	set_age(P("b"), 3600);
+	CHECK(!strcmp(field(render(&in), "stale"), "false"), "old, running: %s", render(&in));
+	kill(child, SIGKILL);
+	waitpid(child, NULL, 0);
+	CHECK(!strcmp(field(render(&in), "stale"), "true"), "old, init dead: %s", render(&in));
+	clear(P("b/init.pid"));
+
+	/* Complete: stale however fresh. */
+	put_fresh(P("b/config.json"), "{}");
+	set_age(P("b"), 0);
+	in = input("tcp://x");
+	CHECK(!strcmp(field(render(&in), "stale"), "true"), "fresh complete bundle: %s",
+	      render(&in));
+	clear(P("b/config.json"));
+	set_age(P("b"), 0);
+}
+
 /* Names, types, sizes, modes, mtimes and ctimes of a directory's entries. */
 static const char *snapshot(const char *dir)
 {
@@ -1030,6 +1101,7 @@ int main(void)
 	test_shim_pid();
 	test_stale();
 	test_shim_holder();
+	test_stale_incomplete();
 	test_changes_nothing();
 	CHECK(open_fds() == fds, "descriptors leaked: %d before, %d after", fds, open_fds());
 
