@@ -115,10 +115,11 @@ def status_text(complete, address, listening, shim_pid, init_pid, running, old=F
 
 
 def shim_config_v2_text(path, ns, bid, group, workdir, address, binary, runc_root,
-                        runc_binary, systemd_cgroup):
+                        runc_binary, systemd_cgroup, sandbox=""):
     """The v2 shim-config (SPEC 7.2) as json.Marshal writes it, plus one newline."""
     fields = [("Path", path), ("Namespace", ns), ("ID", bid), ("Group", group),
-              ("WorkDir", workdir), ("Address", address), ("Binary", binary),
+              ("WorkDir", workdir), ("Address", address), ("Sandbox", sandbox),
+              ("Binary", binary),
               ("RuncRoot", runc_root), ("RuncBinary", runc_binary)]
     body = ",".join(f'"{k}":{go_json_string(v)}' for k, v in fields)
     return ("{" + body + f',"SystemdCgroup":{"true" if systemd_cgroup else "false"}'
