@@ -225,6 +225,9 @@ class BundleFS:
             o["state"] = self.state
         o["work"] = self.work
         o["socket_root"] = self.socket_root
+        # The v1 bundle format unless a test names another (runtime=None: the
+        # default of SPEC 2, v2, or the state dir's name).
+        o["runtime"] = "v1"
         o.update(self.opts)
         parts = []
         for k, v in o.items():

@@ -553,7 +553,8 @@ def test_startup_sweep_on_v2_mount(mount_bundlefs):
     ("io.containerd.runtime.v2.task", "v2", True),
     ("io.containerd.runtime.v1.linux", None, False),
     ("io.containerd.runtime.v1.linux", "v1", False),
-    ("state", None, False),
+    ("state", None, True),
+    ("state", "v2", True),
     ("state", "v1", False),
 ])
 def test_runtime_decided_by_state_dir_name(mount_bundlefs, dirname, runtime, is_v2):

@@ -433,10 +433,11 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
     def fs_options(self, readonly=False):
         """bundlefs options matching this containerd's configuration."""
         opts = ["ro"] if readonly else []
+        # bstate's name does not say the runtime: name it.
         if self.runtime == "v2":
-            opts.append("runtime=v2")   # bstate's name does not say it
+            opts.append("runtime=v2")
         else:
-            opts.append("runtime_root=" + self.runc_root)
+            opts += ["runtime=v1", "runtime_root=" + self.runc_root]
         return opts + ["state=" + self.bstate, "work=" + self.work,
                        "daemon_address=" + self.address, "bundle_root=" + self.mnt]
 
