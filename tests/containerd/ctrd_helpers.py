@@ -385,6 +385,7 @@ class Bundlefs:
                                capture_output=True, text=True, timeout=CMD_TIMEOUT)
             if r.returncode != 0:
                 problems.append("fusermount3 -u -z %s: %s" % (self.mountpoint, r.stderr.strip()))
+        holders = []
         try:
             self.exit_status = self.proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
@@ -405,7 +406,8 @@ class Bundlefs:
                     hang_report(self.proc.pid, users)))
                 self.proc.kill()
                 self.exit_status = self.proc.wait()
-        if self.exit_status != 0 and not problems:
+        # After our SIGTERM, libfuse's handler makes the loop end with status 1.
+        if self.exit_status != 0 and not problems and not holders:
             problems.append("bundlefs on %s exited with status %d" %
                             (self.mountpoint, self.exit_status))
         text = self.log()
