@@ -294,6 +294,7 @@ static void v2_node_of(const struct ovl_conf *c, struct v2_node *node)
 	node->daemon_address = c->daemon_address;
 	node->bundle_root = c->bundle_root;
 	node->work_root = c->st->work_path;
+	node->state_fd = c->st->state_fd;
 }
 
 static int compute_address_v2(const struct ovl_conf *c, int bfd, const char *ns, const char *id,

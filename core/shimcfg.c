@@ -121,6 +121,8 @@ char *shimcfg_render_v2(const struct shimcfg_node *node, const struct shimcfg_v2
 	const char *work_elem[] = {shimcfg_str(node->work_root), b->ns, b->id};
 	const char *root_elem[] = {shimcfg_or(b->runc_root, SHIMCFG_V2_RUNC_ROOT), b->ns};
 	const char *runc_binary = shimcfg_or(b->runc_binary, SHIMCFG_V2_RUNC_BINARY);
+	const char *sandbox = b->sandbox ? b->sandbox : "";
+	size_t sandbox_len = b->sandbox ? b->sandbox_len : 0;
 	const char *binary = b->binary ? b->binary : "";
 	size_t binary_len = b->binary ? b->binary_len : 0;
 	char *path, *workdir, *runc_root, *text = NULL, *p;
@@ -133,11 +135,13 @@ char *shimcfg_render_v2(const struct shimcfg_node *node, const struct shimcfg_v2
 		goto out;
 
 	max = sizeof("{\"Path\":,\"Namespace\":,\"ID\":,\"Group\":,\"WorkDir\":,\"Address\":,"
-		     "\"Binary\":,\"RuncRoot\":,\"RuncBinary\":,\"SystemdCgroup\":false}\n") +
+		     "\"Sandbox\":,\"Binary\":,\"RuncRoot\":,\"RuncBinary\":,"
+		     "\"SystemdCgroup\":false}\n") +
 	      shimcfg_string_max(path) + shimcfg_string_max(b->ns) + shimcfg_string_max(b->id) +
 	      shimcfg_mem_max(b->group_len) + shimcfg_string_max(workdir) +
-	      shimcfg_mem_max(b->address_len) + shimcfg_mem_max(binary_len) +
-	      shimcfg_string_max(runc_root) + shimcfg_string_max(runc_binary);
+	      shimcfg_mem_max(b->address_len) + shimcfg_mem_max(sandbox_len) +
+	      shimcfg_mem_max(binary_len) + shimcfg_string_max(runc_root) +
+	      shimcfg_string_max(runc_binary);
 	text = malloc(max);
 	if (text == NULL)
 		goto out;
@@ -154,6 +158,8 @@ char *shimcfg_render_v2(const struct shimcfg_node *node, const struct shimcfg_v2
 	p = shimcfg_put_string(p, workdir);
 	p = shimcfg_put_raw(p, ",\"Address\":");
 	p = shimcfg_put_mem(p, b->address, b->address_len);
+	p = shimcfg_put_raw(p, ",\"Sandbox\":");
+	p = shimcfg_put_mem(p, sandbox, sandbox_len);
 	p = shimcfg_put_raw(p, ",\"Binary\":");
 	p = shimcfg_put_mem(p, binary, binary_len);
 	p = shimcfg_put_raw(p, ",\"RuncRoot\":");

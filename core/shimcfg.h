@@ -42,7 +42,9 @@ struct shimcfg_v2_bundle {
 	size_t group_len;
 	const char *address; /* what address reads */
 	size_t address_len;
-	const char *binary; /* the stored shim-binary-path, or NULL */
+	const char *sandbox; /* the stored sandbox (an identifier), or NULL */
+	size_t sandbox_len;
+	const char *binary; /* shim-binary-path (its own, else the sandbox's), or NULL */
 	size_t binary_len;
 	const char *runc_root;	 /* options.json "root"; NULL or "": /run/containerd/runc */
 	const char *runc_binary; /* options.json "binary_name"; NULL or "": "runc" */
@@ -52,7 +54,7 @@ struct shimcfg_v2_bundle {
 /*
  * Render the v2 shim-config: a JSON object and one newline with the keys
  * Path (Join(bundle_root, ns, id)), Namespace, ID, Group, WorkDir
- * (Join(work_root, ns, id)), Address, Binary, RuncRoot (Join(root, ns)),
+ * (Join(work_root, ns, id)), Address, Sandbox, Binary, RuncRoot (Join(root, ns)),
  * RuncBinary, SystemdCgroup, in that order, strings escaped as json.Marshal
  * does. node's criu, runtime_root and systemd_cgroup are v1 options and are
  * not used. Returns a malloc'd NUL-terminated text and its length in *len;

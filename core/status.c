@@ -26,6 +26,7 @@
 #include "addr.h"
 #include "gojson.h"
 #include "gopath.h"
+#include "shimproc.h"
 #include "store.h"
 
 /* runc's state.json embeds the whole container config: be generous. */
@@ -140,11 +141,40 @@ static bool status_listening_abstract(const char *address, size_t len, int timeo
 			      timeout_ms);
 }
 
-static int status_listening(const struct status_input *in, int timeout_ms, enum tristate *res)
+/*
+ * The paths /proc/net/unix shows for the socket status dialed (shimproc.h):
+ * the path as the address spells it and as Clean spells it (a shim binds the
+ * path its address names), or "@" + the legacy abstract name. malloc'd.
+ */
+struct status_bound {
+	char *paths[2];
+	size_t n;
+};
+
+static void status_bound_free(struct status_bound *b)
+{
+	for (size_t i = 0; i < b->n; i++)
+		free(b->paths[i]);
+	b->n = 0;
+}
+
+static int status_bound_add(struct status_bound *b, const char *prefix, const char *s, size_t len)
+{
+	char *p;
+
+	if (asprintf(&p, "%s%.*s", prefix, (int)len, s) < 0)
+		return -ENOMEM;
+	b->paths[b->n++] = p;
+	return 0;
+}
+
+static int status_listening(const struct status_input *in, int timeout_ms, enum tristate *res,
+			    struct status_bound *bound)
 {
 	size_t sun_path_max = sizeof(((struct sockaddr_un *)0)->sun_path);
 	char name[256];
-	char *legacy;
+	const char *clean_elem[] = {in->socket_root, "s", name};
+	char *legacy, *clean;
 	bool is_legacy;
 	int ret;
 
@@ -163,7 +193,9 @@ static int status_listening(const struct status_input *in, int timeout_ms, enum 
 			*res = status_listening_abstract(in->address, in->address_len, timeout_ms)
 				   ? TS_TRUE
 				   : TS_FALSE;
-			return 0;
+			if (*res != TS_TRUE)
+				return 0;
+			return status_bound_add(bound, "@", in->address, in->address_len);
 		}
 	}
 	/* Go's net.Dial refuses a path longer than sun_path (108 bytes, no NUL needed). */
@@ -175,7 +207,19 @@ static int status_listening(const struct status_input *in, int timeout_ms, enum 
 	if (ret < 0)
 		return 0;
 	*res = status_listening_unix(in->socket_root, name, timeout_ms) ? TS_TRUE : TS_FALSE;
-	return 0;
+	if (*res != TS_TRUE)
+		return 0;
+	/* addr_socket_name found no NUL in the address. */
+	ret = status_bound_add(bound, "", in->address + sizeof("unix://") - 1,
+			       in->address_len - (sizeof("unix://") - 1));
+	if (ret < 0)
+		return ret;
+	clean = gopath_join(clean_elem, 3);
+	if (clean == NULL)
+		return -ENOMEM;
+	ret = status_bound_add(bound, "", clean, strlen(clean));
+	free(clean);
+	return ret;
 }
 
 /*
@@ -216,8 +260,9 @@ static int32_t status_atoi_end(const struct status_atoi *a)
 /*
  * The pid in the regular file bundle_fd/name (never through a symlink, a
  * FIFO opened without waiting); 0 when there is none. Read to EOF in pieces.
+ * *stored (when not NULL): such a regular file exists, valid or not.
  */
-static int status_read_pid(int bundle_fd, const char *name, int32_t *pid)
+static int status_read_pid(int bundle_fd, const char *name, int32_t *pid, bool *stored)
 {
 	struct status_atoi a = {0};
 	struct stat sb;
@@ -226,11 +271,15 @@ static int status_read_pid(int bundle_fd, const char *name, int32_t *pid)
 	int fd;
 
 	*pid = 0;
+	if (stored != NULL)
+		*stored = false;
 	fd = store_open_beneath(bundle_fd, name, O_RDONLY | O_NONBLOCK, 0);
 	if (fd < 0)
 		return 0;
 	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode))
 		goto out;
+	if (stored != NULL)
+		*stored = true;
 	while (!a.bad) {
 		n = read(fd, buf, sizeof(buf));
 		if (n < 0 && errno == EINTR)
@@ -375,6 +424,24 @@ static bool status_complete(int bundle_fd)
 	return S_ISREG(sb.st_mode);
 }
 
+/*
+ * Whether the bundle directory was last modified more than
+ * STATUS_MAKING_S seconds ago (CLOCK_REALTIME, as the kernel stamps it): an
+ * incomplete bundle modified since then may still be being made.
+ */
+static bool status_old(int bundle_fd)
+{
+	struct timespec now;
+	struct stat sb;
+	int64_t age_ns;
+
+	if (fstat(bundle_fd, &sb) < 0 || clock_gettime(CLOCK_REALTIME, &now) < 0)
+		return false;
+	age_ns = ((int64_t)now.tv_sec - (int64_t)sb.st_mtim.tv_sec) * 1000000000 +
+		 (now.tv_nsec - sb.st_mtim.tv_nsec);
+	return age_ns > (int64_t)STATUS_MAKING_S * 1000000000;
+}
+
 static char *status_put_pid(char *p, int32_t pid)
 {
 	if (pid <= 0)
@@ -387,24 +454,30 @@ int status_render(const struct status_input *in, char **out, size_t *len)
 	static const char *const ts_text[] = {"null", "false", "true"};
 	int timeout_ms =
 	    in->connect_timeout_ms > 0 ? in->connect_timeout_ms : STATUS_CONNECT_TIMEOUT_MS;
+	struct status_bound bound = {.n = 0};
 	enum tristate listening = TS_NULL;
 	int32_t shim_pid = 0, init_pid = 0;
-	bool complete, running = false;
+	bool complete, shim_pid_stored = false, running = false, stale;
 	char *text, *p;
 	size_t max;
 	int ret;
 
 	*out = NULL;
 	complete = status_complete(in->bundle_fd);
-	ret = status_listening(in, timeout_ms, &listening);
+	ret = status_listening(in, timeout_ms, &listening, &bound);
 	if (ret == 0)
-		ret = status_read_pid(in->bundle_fd, "shim.pid", &shim_pid);
+		ret = status_read_pid(in->bundle_fd, "shim.pid", &shim_pid, &shim_pid_stored);
+	/* No pid file (the v2 shim writes none): the holder of the listening socket. */
+	if (ret == 0 && !shim_pid_stored && listening == TS_TRUE)
+		ret = shimproc_listener((const char *const *)bound.paths, bound.n, &shim_pid);
+	status_bound_free(&bound);
 	if (ret == 0)
-		ret = status_read_pid(in->bundle_fd, "init.pid", &init_pid);
+		ret = status_read_pid(in->bundle_fd, "init.pid", &init_pid, NULL);
 	if (ret == 0)
 		ret = status_running(in, init_pid, &running);
 	if (ret < 0)
 		return ret;
+	stale = listening != TS_TRUE && !running && (complete || status_old(in->bundle_fd));
 
 	max = sizeof("{\"complete\":false,\"shim\":{\"address\":,\"listening\":false,\"pid\":"
 		     "-2147483648},\"init\":{\"pid\":-2147483648,\"running\":false},"
@@ -421,7 +494,7 @@ int status_render(const struct status_input *in, char **out, size_t *len)
 	p += sprintf(p, "},\"init\":{\"pid\":");
 	p = status_put_pid(p, init_pid);
 	p += sprintf(p, ",\"running\":%s},\"stale\":%s}\n", running ? "true" : "false",
-		     complete && listening != TS_TRUE && !running ? "true" : "false");
+		     stale ? "true" : "false");
 	*out = text;
 	if (len != NULL)
 		*len = (size_t)(p - text);

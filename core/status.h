@@ -12,7 +12,7 @@
  * {"complete":B,"shim":{"address":S,"listening":B|null,"pid":N|null},"init":{"pid":N|null,"running":B},"stale":B}
  *
  * - complete: config.json in the bundle is a regular file (not followed if a
- *   symlink).
+ *   symlink). containerd 2.x may run a bundle without one.
  * - shim.address: the address bytes, escaped as Go's json.Marshal does
  *   (gojson_put_string: NUL as \u0000, invalid UTF-8 as \ufffd).
  * - shim.listening: true/false only for an address the shim may own:
@@ -35,6 +35,11 @@
  *   number of leading zeros is fine whatever the file's length; and it must
  *   be in 1..INT32_MAX. Anything else (missing, empty, "12abc", "-1", too
  *   big, a directory, a symlink) is null.
+ * - shim.pid without a regular shim.pid file (the v2 shim writes none), when
+ *   listening is true: the shim holding the listening socket that was
+ *   dialed (shimproc_listener, with the path as the address spells it and
+ *   as Clean spells it, or "@" + the legacy abstract name); else null. A
+ *   regular shim.pid that is malformed stays null.
  * - init.running: init.pid is valid, /proc/<pid>/stat exists and its state is
  *   not Z or X, and, when runc_state is a readable regular file (opened
  *   O_NOFOLLOW, never written) holding a JSON object whose
@@ -42,10 +47,14 @@
  *   process's start time (field 22 of /proc/<pid>/stat, clock ticks since
  *   boot, as runc records it). A missing or malformed state.json is ignored:
  *   then the process alone decides.
- * - stale: complete and not listening == true and not running.
+ * - stale: listening is not true, init is not running, and the bundle is
+ *   not being made: complete, or the bundle directory's mtime is more than
+ *   STATUS_MAKING_S seconds before now (CLOCK_REALTIME). An incomplete
+ *   bundle modified since then may be one that containerd is making.
  *
  * status_render changes nothing anywhere and never blocks longer than the
- * connect bound (CLOCK_MONOTONIC). Thread-safe. Every descriptor is O_CLOEXEC.
+ * connect bound (CLOCK_MONOTONIC) and a read of /proc. Thread-safe. Every
+ * descriptor is O_CLOEXEC.
  */
 #ifndef BUNDLEFS_STATUS_H
 #define BUNDLEFS_STATUS_H
@@ -55,6 +64,8 @@
 
 /* SPEC 4.9's bound on the connect to the shim's socket. */
 #define STATUS_CONNECT_TIMEOUT_MS 100
+/* SPEC 4.9: an incomplete bundle modified this recently is not stale. */
+#define STATUS_MAKING_S 10
 
 struct status_input {
 	int bundle_fd;		 /* O_PATH|O_DIRECTORY of the bundle (S/<ns>/<id>) */

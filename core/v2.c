@@ -7,10 +7,13 @@
 #include "v2.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "addr.h"
+#include "ident.h"
 #include "shimcfg.h"
 #include "spec.h"
 #include "store.h"
@@ -122,12 +125,45 @@ void v2_options_free(struct v2_options *opts)
 	memset(opts, 0, sizeof(*opts));
 }
 
+int v2_sandbox(int bfd, char **sandbox, size_t *len)
+{
+	int ret = read_optional(bfd, "sandbox", IDENT_MAX_LEN, sandbox, len);
+
+	if (ret < 0)
+		return ret;
+	if (!ident_valid_n(*sandbox, *len)) {
+		free(*sandbox);
+		*sandbox = NULL;
+		return -ENOENT;
+	}
+	return 0;
+}
+
+/*
+ * shim-binary-path: the bundle's own; else, in a pod's container, the one
+ * its sandbox's bundle holds (containerd 2.x writes it only where it started
+ * the shim). -ENOENT when neither exists.
+ */
+static int shim_binary(int bfd, const struct v2_node *node, const char *ns, const char *sandbox,
+		       char **buf, size_t *len)
+{
+	char rel[2 * NAME_MAX + sizeof("/shim-binary-path") + 1];
+	int ret = read_optional(bfd, "shim-binary-path", V2_FILE_MAX, buf, len);
+
+	if (ret != -ENOENT || sandbox == NULL || node->state_fd < 0)
+		return ret;
+	if (strlen(ns) > NAME_MAX || strchr(ns, '/') != NULL)
+		return -ENOENT;
+	snprintf(rel, sizeof(rel), "%s/%s/shim-binary-path", ns, sandbox);
+	return read_optional(node->state_fd, rel, V2_FILE_MAX, buf, len);
+}
+
 int v2_shimcfg(int bfd, const struct v2_node *node, const char *ns, const char *id, char **text,
 	       size_t *len)
 {
 	struct shimcfg_node sn = {.bundle_root = node->bundle_root, .work_root = node->work_root};
 	struct shimcfg_v2_bundle b = {.ns = ns, .id = id};
-	char *group = NULL, *address = NULL, *binary = NULL;
+	char *group = NULL, *address = NULL, *sandbox = NULL, *binary = NULL;
 	struct v2_options opts = {0};
 	int ret;
 
@@ -137,7 +173,10 @@ int v2_shimcfg(int bfd, const struct v2_node *node, const char *ns, const char *
 	ret = v2_address(bfd, node, ns, id, &address, &b.address_len);
 	if (ret < 0)
 		goto out;
-	ret = read_optional(bfd, "shim-binary-path", V2_FILE_MAX, &binary, &b.binary_len);
+	ret = v2_sandbox(bfd, &sandbox, &b.sandbox_len);
+	if (ret < 0 && ret != -ENOENT)
+		goto out;
+	ret = shim_binary(bfd, node, ns, sandbox, &binary, &b.binary_len);
 	if (ret < 0 && ret != -ENOENT)
 		goto out;
 	ret = v2_options_read(bfd, &opts);
@@ -145,6 +184,7 @@ int v2_shimcfg(int bfd, const struct v2_node *node, const char *ns, const char *
 		goto out;
 	b.group = group;
 	b.address = address;
+	b.sandbox = sandbox;
 	b.binary = binary;
 	b.runc_root = opts.root;
 	b.runc_binary = opts.binary_name;
@@ -155,6 +195,7 @@ out:
 	v2_options_free(&opts);
 	free(group);
 	free(address);
+	free(sandbox);
 	free(binary);
 	return ret;
 }

@@ -6,8 +6,9 @@
  * Every function takes bfd, a descriptor of the bundle directory S/<ns>/<id>
  * (O_PATH is enough), and reads only regular files directly in it, never
  * following a symlink (store_read_regular): a symlink or a directory in the
- * place of a file counts as no file. Nothing is written. Thread-safe; 0 or
- * -errno.
+ * place of a file counts as no file. The one file read elsewhere is the
+ * shim-binary-path of a pod's sandbox bundle, below the node's state root.
+ * Nothing is written. Thread-safe; 0 or -errno.
  */
 #ifndef BUNDLEFS_V2_H
 #define BUNDLEFS_V2_H
@@ -24,6 +25,8 @@ struct v2_node {
 	const char *daemon_address; /* daemon_address=: the hash input's first element */
 	const char *bundle_root;    /* bundle_root=: Path's prefix */
 	const char *work_root;	    /* W, WorkDir's prefix (struct store's work_path) */
+	/* S (O_PATH|O_DIRECTORY), where a pod's sandbox bundle S/<ns>/<Sandbox> is; -1: none */
+	int state_fd;
 };
 
 /*
@@ -63,9 +66,21 @@ int v2_options_read(int bfd, struct v2_options *opts);
 void v2_options_free(struct v2_options *opts);
 
 /*
+ * The pod sandbox a bundle belongs to: the content of a regular file
+ * `sandbox` (containerd 2.x writes it in each container of a pod) when it is
+ * an identifier (ident.h), verbatim; else -ENOENT. *sandbox malloc'd, NUL-
+ * terminated, *len its length. -ENOMEM.
+ */
+int v2_sandbox(int bfd, char **sandbox, size_t *len);
+
+/*
  * The shim-config text of bundle ns/id (shimcfg_render_v2): group, address,
- * options.json and shim-binary-path read from bfd. *text malloc'd, NUL-
- * terminated, *len its length. -ENOMEM, or v2_address's errors.
+ * options.json, sandbox and shim-binary-path read from bfd; without a
+ * shim-binary-path of its own but with a sandbox, Binary is the regular
+ * <ns>/<sandbox>/shim-binary-path below node->state_fd (no symlink followed
+ * in any component; "" when there is none or state_fd is -1). *text
+ * malloc'd, NUL-terminated, *len its length. -ENOMEM, or v2_address's
+ * errors.
  */
 int v2_shimcfg(int bfd, const struct v2_node *node, const char *ns, const char *id, char **text,
 	       size_t *len);

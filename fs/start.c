@@ -11,6 +11,7 @@
  */
 #include "daemon.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stddef.h>
@@ -115,7 +116,7 @@ static void usage(const char *prog)
 	    "    -o runtime=v1|v2       the bundle format: containerd's "
 	    "io.containerd.runtime.v1.linux\n"
 	    "                           or io.containerd.runtime.v2.task (default: from the state\n"
-	    "                           dir's name when it is one of these, else v1)\n"
+	    "                           dir's name when it is one of these, else v2)\n"
 	    "    -o runtime_root=DIR    v1: containerd's RuntimeRoot (default \"\")\n"
 	    "    -o criu=PATH           v1: node-wide criu path (default \"\")\n"
 	    "    -o systemd_cgroup      v1: node-wide SystemdCgroup\n"
@@ -129,12 +130,12 @@ static void usage(const char *prog)
 	    "    -o allow_dev, -o allow_suid\n"
 	    "                           the same through mount(8) and fstab, which pass\n"
 	    "                           no dev or suid option on to any helper\n"
-	    "Without state= and work=, the embedded default store is used:\n"
-	    "    /var/lib/bundlefs/{state,work} as root; otherwise\n"
-	    "    $XDG_DATA_HOME/bundlefs/{state,work}, or "
-	    "$HOME/.local/share/bundlefs/{state,work}\n"
-	    "    when XDG_DATA_HOME is unset or empty;\n"
-	    "    with runtime=v2, the v2/{state,work} directories below the same base.\n"
+	    "Without state= and work=, the embedded default store is used, below\n"
+	    "/var/lib/bundlefs as root, else $XDG_DATA_HOME/bundlefs or\n"
+	    "$HOME/.local/share/bundlefs (XDG_DATA_HOME unset or empty):\n"
+	    "    v2/{state,work}        runtime v2 (the default)\n"
+	    "    {state,work}           runtime=v1 (the default store of bundlefs before v2\n"
+	    "                           became the default: mount it with -o runtime=v1)\n"
 	    "The mount's source is the state directory, its type fuse.bundlefs.\n\n",
 	    prog);
 }
@@ -144,8 +145,43 @@ static void syslog_sink(enum blog_level level, const char *msg)
 	syslog((int)level, "%s", msg);
 }
 
-/* The embedded default store: no set-up, created on first use. */
-static int default_store(struct bfs_opts *o, enum ovl_runtime rt)
+/*
+ * A v1 store below base that holds something, while the default v2 store is
+ * mounted: say once how to reach it (it was the default store before v2).
+ */
+static void note_v1_default_store(const char *base)
+{
+	struct dirent *de;
+	char *state;
+	bool used = false;
+	DIR *d;
+	int fd;
+
+	if (asprintf(&state, "%s/state", base) < 0)
+		return;
+	fd = open(state, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	d = fd < 0 ? NULL : fdopendir(fd);
+	if (d == NULL && fd >= 0)
+		close(fd);
+	while (d != NULL && !used && (de = readdir(d)) != NULL)
+		used = de->d_name[0] != '.';
+	if (d != NULL)
+		closedir(d);
+	if (used)
+		blog(BLOG_INFO,
+		     "serving the v2 default store; the v1 store in %s is mounted with "
+		     "-o runtime=v1",
+		     state);
+	free(state);
+}
+
+/*
+ * The embedded default store: no set-up, created on first use. v2 (the
+ * default runtime) in <base>/v2/{state,work}; v1 in <base>/{state,work},
+ * where the default store was when v1 was the default, so that such a store
+ * keeps working once named with runtime=v1. explicit: runtime= was given.
+ */
+static int default_store(struct bfs_opts *o, enum ovl_runtime rt, bool explicit)
 {
 	const char *sub = rt == OVL_V2 ? "/v2" : "";
 	const char *base, *home;
@@ -167,6 +203,8 @@ static int default_store(struct bfs_opts *o, enum ovl_runtime rt)
 	if (asprintf(&o->state, "%s%s/state", base, sub) < 0 ||
 	    asprintf(&o->work, "%s%s/work", base, sub) < 0)
 		return -1;
+	if (rt == OVL_V2 && !explicit)
+		note_v1_default_store(base);
 	return 0;
 }
 
@@ -176,7 +214,8 @@ static int default_store(struct bfs_opts *o, enum ovl_runtime rt)
 /*
  * SPEC 2: the runtime, from the state dir's name when it is one of
  * containerd's plugin directories (an explicit runtime= must agree), else
- * from runtime=, else v1; the v1 shim's options are refused with v2.
+ * from runtime=, else v2 (the only runtime of containerd 2.x); the v1 shim's
+ * options are refused with v2.
  */
 static int decide_runtime(const struct bfs_opts *o, enum ovl_runtime *rt)
 {
@@ -194,7 +233,7 @@ static int decide_runtime(const struct bfs_opts *o, enum ovl_runtime *rt)
 		else if (!strcmp(name, V2_PLUGIN))
 			named = OVL_V2;
 	}
-	*rt = named >= 0 ? (enum ovl_runtime)named : OVL_V1;
+	*rt = named >= 0 ? (enum ovl_runtime)named : OVL_V2;
 	if (o->runtime) {
 		enum ovl_runtime want;
 
@@ -566,7 +605,7 @@ int main(int argc, char *argv[])
 	if (decide_runtime(&o, &runtime) < 0)
 		goto out;
 	if (!o.state && !o.work) {
-		if (default_store(&o, runtime) < 0)
+		if (default_store(&o, runtime, o.runtime != NULL) < 0)
 			goto out;
 		embedded = true;
 	} else if (!o.state || !o.work) {

@@ -1,6 +1,7 @@
 #!/bin/sh
 # Install what is missing, build, and mount bundlefs on its embedded default
-# store (/var/lib/bundlefs/state and /var/lib/bundlefs/work, created on first use).
+# store, runtime v2 (/var/lib/bundlefs/v2/state and /var/lib/bundlefs/v2/work,
+# created on first use).
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 mnt=${1:-/mnt/bundlefs}
@@ -12,6 +13,6 @@ if mountpoint -q "$mnt" 2>/dev/null; then
 	fusermount3 -u "$mnt" || umount "$mnt"
 fi
 "$top/build/fs/bundlefs" "$mnt"
-echo "bundlefs is mounted at $mnt (store: /var/lib/bundlefs/state, /var/lib/bundlefs/work)."
+echo "bundlefs is mounted at $mnt (runtime v2; store: /var/lib/bundlefs/v2/state, /var/lib/bundlefs/v2/work)."
 echo "Try:      mkdir $mnt/default && mkdir $mnt/default/web && cat $mnt/default/web/address"
 echo "Unmount:  umount $mnt"

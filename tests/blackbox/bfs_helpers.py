@@ -99,11 +99,12 @@ def _json_scalar(v):
     return str(int(v))
 
 
-def status_text(complete, address, listening, shim_pid, init_pid, running):
+def status_text(complete, address, listening, shim_pid, init_pid, running, old=False):
     """status as SPEC 4.9 describes it: one compact JSON object, keys in the
     spec's order, then one newline. listening and the pids may be None (null);
-    stale is derived here: complete and neither the shim listens nor init runs."""
-    stale = complete and listening is not True and not running
+    stale is derived here: neither the shim listens nor init runs, and the
+    bundle is complete or `old` (its directory last modified over 10 s ago)."""
+    stale = (complete or old) and listening is not True and not running
     return ("{"
             f'"complete":{_json_scalar(complete)},'
             f'"shim":{{"address":{go_json_string(address)},'
@@ -114,10 +115,11 @@ def status_text(complete, address, listening, shim_pid, init_pid, running):
 
 
 def shim_config_v2_text(path, ns, bid, group, workdir, address, binary, runc_root,
-                        runc_binary, systemd_cgroup):
+                        runc_binary, systemd_cgroup, sandbox=""):
     """The v2 shim-config (SPEC 7.2) as json.Marshal writes it, plus one newline."""
     fields = [("Path", path), ("Namespace", ns), ("ID", bid), ("Group", group),
-              ("WorkDir", workdir), ("Address", address), ("Binary", binary),
+              ("WorkDir", workdir), ("Address", address), ("Sandbox", sandbox),
+              ("Binary", binary),
               ("RuncRoot", runc_root), ("RuncBinary", runc_binary)]
     body = ",".join(f'"{k}":{go_json_string(v)}' for k, v in fields)
     return ("{" + body + f',"SystemdCgroup":{"true" if systemd_cgroup else "false"}'
@@ -223,6 +225,9 @@ class BundleFS:
             o["state"] = self.state
         o["work"] = self.work
         o["socket_root"] = self.socket_root
+        # The v1 bundle format unless a test names another (runtime=None: the
+        # default of SPEC 2, v2, or the state dir's name).
+        o["runtime"] = "v1"
         o.update(self.opts)
         parts = []
         for k, v in o.items():

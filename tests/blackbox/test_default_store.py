@@ -1,8 +1,10 @@
 # SPDX-License-Identifier: Apache-2.0
 """SPEC 2: without state= and work=, bundlefs uses its embedded default store,
-created on first use: /var/lib/bundlefs/{state,work} as root, and with
-runtime=v2 the separate /var/lib/bundlefs/v2/{state,work}. The test removes
-what it created there (and the store itself if it was not there before)."""
+created on first use: as root /var/lib/bundlefs/v2/{state,work} for runtime
+v2, the default, and /var/lib/bundlefs/{state,work} with runtime=v1 (where
+the default store was when v1 was the default, so that such a store keeps
+working once named). The test removes what it created there (and the store
+itself if it was not there before)."""
 
 import os
 import shutil
@@ -18,15 +20,17 @@ from bfs_helpers import bundlefs_bin, is_mounted, unmount
 STORE = "/var/lib/bundlefs"
 
 
-@pytest.mark.parametrize("runtime", ["v1", "v2"])
+@pytest.mark.parametrize("runtime", ["v1", "v2", None])
 def test_embedded_default_store_created_and_used(runtime):
+    """runtime None: no runtime= at all, which is v2."""
     assert os.geteuid() == 0, "the default store of a root daemon is /var/lib/bundlefs"
     existed = os.path.exists(STORE)
-    mine = os.path.join(STORE, "v2") if runtime == "v2" else STORE
-    other = STORE if runtime == "v2" else os.path.join(STORE, "v2")
+    v2 = runtime != "v1"
+    mine = os.path.join(STORE, "v2") if v2 else STORE
+    other = STORE if v2 else os.path.join(STORE, "v2")
     mnt = tempfile.mkdtemp(prefix="bfs-default-")
     ns = "dflt" + uuid.uuid4().hex[:12]
-    argv = [bundlefs_bin(), mnt] + (["-o", "runtime=v2"] if runtime == "v2" else [])
+    argv = [bundlefs_bin(), mnt] + (["-o", "runtime=" + runtime] if runtime else [])
     try:
         r = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, timeout=20)
         assert r.returncode == 0, r.stderr
@@ -41,8 +45,7 @@ def test_embedded_default_store_created_and_used(runtime):
         assert os.path.isdir(os.path.join(mine, "state", ns, "web", "rootfs"))
         assert os.path.isdir(os.path.join(mine, "work", ns, "web"))
         # the bundle is v2 exactly in the v2 store, and nowhere else
-        assert os.path.islink(os.path.join(mine, "state", ns, "web", "work")) is (
-            runtime == "v2")
+        assert os.path.islink(os.path.join(mine, "state", ns, "web", "work")) is v2
         for sub in ("state", "work"):
             assert not os.path.lexists(os.path.join(other, sub, ns))
         with open(os.path.join(mnt, ns, "web", "address")) as f:
@@ -56,6 +59,37 @@ def test_embedded_default_store_created_and_used(runtime):
             unmount(mnt)
         for sub in ("state", "work"):
             shutil.rmtree(os.path.join(mine, sub, ns), ignore_errors=True)
+        if not existed:
+            shutil.rmtree(STORE, ignore_errors=True)
+        os.rmdir(mnt)
+
+
+def test_existing_v1_default_store_named_with_runtime_v1():
+    """A v1 store left where the default store used to be: the v2 default says
+    how to reach it, and runtime=v1 mounts it as it was."""
+    existed = os.path.exists(STORE)
+    ns = "dflt" + uuid.uuid4().hex[:12]
+    os.makedirs(os.path.join(STORE, "state", ns, "old", "rootfs"))
+    os.makedirs(os.path.join(STORE, "work", ns, "old"))
+    mnt = tempfile.mkdtemp(prefix="bfs-default-")
+    try:
+        r = subprocess.run([bundlefs_bin(), mnt], stdin=subprocess.DEVNULL,
+                           capture_output=True, timeout=20)
+        assert r.returncode == 0, r.stderr
+        assert b"runtime=v1" in r.stderr and os.path.join(STORE, "state").encode() in r.stderr
+        assert ns not in os.listdir(mnt)
+        unmount(mnt)
+        r = subprocess.run([bundlefs_bin(), mnt, "-o", "runtime=v1"],
+                           stdin=subprocess.DEVNULL, capture_output=True, timeout=20)
+        assert r.returncode == 0 and r.stderr == b"", r.stderr
+        assert os.listdir(os.path.join(mnt, ns)) == ["old"]
+        assert "work" not in os.listdir(os.path.join(mnt, ns, "old"))
+        assert '"Criu":' in open(os.path.join(mnt, ns, "old", "shim-config")).read()
+    finally:
+        if is_mounted(mnt):
+            unmount(mnt)
+        for sub in ("state", "work"):
+            shutil.rmtree(os.path.join(STORE, sub, ns), ignore_errors=True)
         if not existed:
             shutil.rmtree(STORE, ignore_errors=True)
         os.rmdir(mnt)

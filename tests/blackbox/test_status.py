@@ -22,8 +22,9 @@ import time
 
 import pytest
 
-from bfs_helpers import (VALID_SPEC, diff_snapshots, errno_of, go_join, legacy_address,
-                         read_bytes, snapshot, status_text, wait_until, write_through)
+from bfs_helpers import (VALID_SPEC, bundlefs_bin, diff_snapshots, errno_of, go_join,
+                         legacy_address, read_bytes, snapshot, status_text, wait_until,
+                         write_through)
 
 SLOW_READ_BOUND = 5.0     # generous: the daemon's own bound is 100 ms per connect
 
@@ -143,6 +144,41 @@ def listener(path, backlog=16):
                 os.unlink(path)
 
 
+def fake_shim_binary():
+    """The unit tests' stand-in shim: its executable's name begins with containerd-shim."""
+    build = os.environ.get("BUNDLEFS_BUILD") or os.path.dirname(os.path.dirname(bundlefs_bin()))
+    path = os.path.join(build, "tests", "unit", "containerd-shim-bfstest")
+    assert os.access(path, os.X_OK), f"{path} is missing: build the unit tests (cmake)"
+    return path
+
+
+def exe_name(pid):
+    try:
+        return os.path.basename(os.readlink(f"/proc/{pid}/exe"))
+    except OSError:
+        return ""
+
+
+@contextlib.contextmanager
+def shim_listening(path):
+    """A stand-in shim process holding a socket listening at path, handed on to
+    it as the runc v2 shim's `start` hands its socket to the shim it starts."""
+    with listener(path) as s:
+        p = subprocess.Popen([fake_shim_binary()], pass_fds=[s.fileno()])
+        try:
+            assert wait_until(lambda: exe_name(p.pid) == "containerd-shim-bfstest")
+            yield p
+        finally:
+            p.kill()
+            p.wait()
+
+
+def age(m, ns, bid, seconds):
+    """Set the backing bundle directory's mtime to `seconds` ago."""
+    t = time.time() - seconds
+    os.utime(m.s(ns, bid), (t, t))
+
+
 def assert_no_connection(sock):
     sock.setblocking(False)
     with pytest.raises(BlockingIOError):
@@ -188,6 +224,30 @@ def test_complete_bundle(sm):
     complete(sm, ns, bid)
     got = check(sm, ns, bid, complete=True)
     assert json.loads(got)["stale"] is True
+
+
+def test_incomplete_bundle_stale_once_old(sm, sleeper):
+    """A bundle without config.json is stale once nothing has touched it for
+    10 s (a crash in NewBundle, containerd 2.x's spec-less bundles), not while
+    containerd may be making it."""
+    ns, bid = sm.new_bundle()
+    assert json.loads(check(sm, ns, bid))["stale"] is False
+    age(sm, ns, bid, 5)
+    assert json.loads(check(sm, ns, bid))["stale"] is False
+    age(sm, ns, bid, 3600)
+    assert json.loads(check(sm, ns, bid, old=True))["stale"] is True
+    with listener(shim_path(sm, ns, bid)):
+        check(sm, ns, bid, listening=True, old=True)
+    put(sm, ns, bid, "init.pid", str(sleeper.pid))
+    age(sm, ns, bid, 3600)
+    check(sm, ns, bid, init_pid=sleeper.pid, running=True, old=True)
+    os.unlink(sm.m(ns, bid, "init.pid"))
+    age(sm, ns, bid, 3600)
+    assert json.loads(check(sm, ns, bid, old=True))["stale"] is True
+    # Found by the documented grep.
+    assert sm.m(ns, bid, "status") in subprocess.run(
+        ["grep", "-l", '"stale":true', sm.m(ns, bid, "status")], capture_output=True,
+        text=True).stdout.splitlines()
 
 
 # ----------------------------------------------------------- listening
@@ -493,6 +553,35 @@ def test_pid_file_as_atoi_reads_it(sm, sleeper, text):
     put(sm, ns, bid, "init.pid", data)
     put(sm, ns, bid, "shim.pid", data)
     check(sm, ns, bid, shim_pid=int(data), init_pid=int(data), running=True)
+
+
+def test_shim_pid_from_the_listening_shim(sm):
+    """Without shim.pid (the v2 shim writes none): the shim holding the socket."""
+    ns, bid = sm.new_bundle()
+    complete(sm, ns, bid)
+    with shim_listening(shim_path(sm, ns, bid)) as shim:
+        check(sm, ns, bid, complete=True, listening=True, shim_pid=shim.pid)
+        put(sm, ns, bid, "shim.pid", "4242")
+        check(sm, ns, bid, complete=True, listening=True, shim_pid=4242)
+    os.unlink(sm.m(ns, bid, "shim.pid"))
+    # A listener that is no shim (this test) names no pid.
+    with listener(shim_path(sm, ns, bid)):
+        check(sm, ns, bid, complete=True, listening=True)
+
+
+def test_v2_group_names_its_shim_from_every_bundle(mount_bundlefs):
+    """A pod's sandbox and containers share one shim: every bundle's status names it."""
+    m = mount_bundlefs(runtime="v2")
+    ns, sandbox = m.new_bundle()
+    bids = [sandbox] + [m.new_bundle(ns)[1] for _ in range(2)]
+    for bid in bids:
+        put(m, ns, bid, "config.json",
+            json.dumps({"annotations": {"io.kubernetes.cri.sandbox-id": sandbox}}))
+    address = m.address(ns, sandbox)
+    with shim_listening(address[len("unix://"):]) as shim:
+        for bid in bids:
+            check(m, ns, bid, complete=True, address=address, listening=True,
+                  shim_pid=shim.pid)
 
 
 def test_shim_pid(sm):

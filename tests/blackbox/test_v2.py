@@ -329,12 +329,12 @@ def test_address_follows_bootstrap_written_beside_mount(v2):
 # -------------------------------------------------------------- shim-config
 
 def expected_shim_config(m, ns, bid, group=None, address=None, binary="", runc_root=None,
-                         runc_binary="runc", systemd_cgroup=False):
+                         runc_binary="runc", systemd_cgroup=False, sandbox=""):
     group = bid if group is None else group
     return shim_config_v2_text(
         go_join(m.state, ns, bid), ns, bid, group, go_join(m.work, ns, bid),
         address if address is not None else m.address(ns, group), binary,
-        go_join(runc_root or DEFAULT_RUNC_ROOT, ns), runc_binary, systemd_cgroup)
+        go_join(runc_root or DEFAULT_RUNC_ROOT, ns), runc_binary, systemd_cgroup, sandbox)
 
 
 def test_shim_config_without_options(v2):
@@ -381,6 +381,34 @@ def test_shim_binary_path_symlink_not_followed(v2, tmp_path):
     (tmp_path / "bin").write_text("/planted")
     os.symlink(str(tmp_path / "bin"), v2.m(ns, bid, "shim-binary-path"))
     assert read_bytes(v2.m(ns, bid, "shim-config")) == expected_shim_config(v2, ns, bid)
+
+
+def test_shim_config_of_a_pods_containers(v2):
+    """containerd 2.x (SPEC 7.2, 7.4): a pod's containers name their sandbox in
+    `sandbox` and have no shim-binary-path; the sandbox's bundle has it."""
+    ns, sb = v2.new_bundle()
+    _, ctr = v2.new_bundle(ns)
+    shim = "/opt/containerd2/bin/containerd-shim-runc-v2"
+    for bid in (sb, ctr):
+        write(v2.m(ns, bid, "config.json"), json.dumps({"annotations": {SANDBOX_ANN: sb}}))
+    write(v2.m(ns, sb, "shim-binary-path"), shim)
+    write(v2.m(ns, ctr, "sandbox"), sb)
+    assert read_bytes(v2.m(ns, sb, "shim-config")) == expected_shim_config(
+        v2, ns, sb, group=sb, binary=shim)
+    assert read_bytes(v2.m(ns, ctr, "shim-config")) == expected_shim_config(
+        v2, ns, ctr, group=sb, binary=shim, sandbox=sb)
+    # The container's own shim-binary-path wins; without the sandbox's, none.
+    write(v2.m(ns, ctr, "shim-binary-path"), "/own")
+    assert json.loads(read_bytes(v2.m(ns, ctr, "shim-config")))["Binary"] == "/own"
+    os.unlink(v2.m(ns, ctr, "shim-binary-path"))
+    os.unlink(v2.m(ns, sb, "shim-binary-path"))
+    cfg = json.loads(read_bytes(v2.m(ns, ctr, "shim-config")))
+    assert (cfg["Sandbox"], cfg["Binary"]) == (sb, "")
+    # Only an identifier names a sandbox (a trailing newline makes none).
+    write(v2.m(ns, sb, "shim-binary-path"), shim)
+    write(v2.m(ns, ctr, "sandbox"), sb + "\n")
+    cfg = json.loads(read_bytes(v2.m(ns, ctr, "shim-config")))
+    assert (cfg["Sandbox"], cfg["Binary"]) == ("", "")
 
 
 def test_shim_config_options_of_mount(module_mount):
@@ -540,7 +568,8 @@ def test_startup_sweep_on_v2_mount(mount_bundlefs):
     ("io.containerd.runtime.v2.task", "v2", True),
     ("io.containerd.runtime.v1.linux", None, False),
     ("io.containerd.runtime.v1.linux", "v1", False),
-    ("state", None, False),
+    ("state", None, True),
+    ("state", "v2", True),
     ("state", "v1", False),
 ])
 def test_runtime_decided_by_state_dir_name(mount_bundlefs, dirname, runtime, is_v2):

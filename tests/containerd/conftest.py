@@ -1,5 +1,11 @@
 """Fixtures: a private containerd whose v1 state directory is a bundlefs mount
-(or its v2 one, for a test module that sets RUNTIME = "v2" and NAMESPACE)."""
+(or its v2 one, for a test module that sets RUNTIME = "v2" and NAMESPACE).
+
+A module's CONTAINERDS lists the containerds its tests run against, each
+once, in order: "1.6" (Debian's, the default) and "2.1" (containerd 2.1.5
+from ../shared/containerd2, installed by scripts/deps.sh test); CRI = True
+enables 2.1's CRI plugin. When containerd 2.1.5 is not installed, its tests
+are skipped and the run says so in one line at its end."""
 
 import os
 import subprocess
@@ -10,6 +16,37 @@ import ctrd_helpers as h
 import mkimage
 
 _NODES = []
+_NOT_RUN = {}  # why containerd 2.1.5's tests did not run -> how many
+
+
+def pytest_generate_tests(metafunc):
+    if "containerd" in metafunc.fixturenames:
+        versions = getattr(metafunc.module, "CONTAINERDS", ["1.6"])
+        metafunc.parametrize("containerd", versions, indirect=True, scope="module")
+
+
+def pytest_collection_modifyitems(config, items):
+    why = None
+    for item in items:
+        spec = getattr(item, "callspec", None)
+        if spec is None or spec.params.get("containerd") != "2.1":
+            continue
+        if why is None:
+            why = h.containerd2_missing() or ""
+        if why:
+            item.add_marker(pytest.mark.skip(reason="containerd 2.1.5 is not installed"))
+            _NOT_RUN[why] = _NOT_RUN.get(why, 0) + 1
+
+
+def pytest_terminal_summary(terminalreporter):
+    for why, n in _NOT_RUN.items():
+        terminalreporter.write_line("containerd 2.1.5: %d tests not run: %s" % (n, why))
+
+
+@pytest.fixture(scope="module")
+def containerd(request):
+    """The containerd version a module's node runs ("1.6" or "2.1")."""
+    return getattr(request, "param", "1.6")
 
 
 def pytest_runtest_makereport(item, call):
@@ -25,13 +62,16 @@ def pytest_runtest_makereport(item, call):
 
 
 @pytest.fixture(scope="module")
-def node(request):
+def node(request, containerd):
     problems = h.check_prerequisites()
+    if containerd == "2.1" and h.containerd2_missing():
+        problems.append(h.containerd2_missing())
     if problems:
         pytest.fail("containerd end-to-end test cannot run:\n  " + "\n  ".join(problems),
                     pytrace=False)
     n = h.Node(runtime=getattr(request.module, "RUNTIME", "v1"),
-               namespace=getattr(request.module, "NAMESPACE", h.NAMESPACE))
+               namespace=getattr(request.module, "NAMESPACE", h.NAMESPACE),
+               containerd=containerd, cri=getattr(request.module, "CRI", False))
     _NODES.append(n)
 
     def finish():
@@ -74,6 +114,18 @@ def image(node):
     node.images.add(name)
     node.ctr("images", "import", archive)
     return name
+
+
+@pytest.fixture(scope="module")
+def pause_image(node):
+    """The pod sandbox ("pause") image of a CRI node: busybox waiting for ever,
+    imported locally under the name the node's config pins."""
+    archive = os.path.join(node.tmp, "pause.tar")
+    mkimage.build_archive(archive, node.pause_image, h.busybox_binary(),
+                          cmd=["sh", "-c", "trap 'exit 0' TERM; while :; do sleep 1; done"])
+    node.images.add(node.pause_image)
+    node.ctr("images", "import", archive)
+    return node.pause_image
 
 
 @pytest.fixture(autouse=True)

@@ -15,6 +15,14 @@ With runtime "v2" the plugin directories are io.containerd.runtime.v2.task
 instead (T/runc is then unused: the v2 shim's runc root is runc's default,
 /run/containerd/runc, so the tests use a namespace of their own).
 
+The containerd is Debian's 1.6 (on PATH), or with containerd="2.1" the
+containerd 2.1.5 that ../shared/containerd2/install.sh puts in
+$BUNDLEFS_CONTAINERD2 (default /opt/containerd2/bin): its config is version 3,
+its shim (containerd-shim-runc-v2 2.1.5) is found first on containerd's PATH.
+With cri=True (2.1 only) its CRI plugin serves pods in the fixed namespace
+k8s.io; the runc v2 shim then keeps runc's state below T/runc (the runtime's
+`Root` option), so nothing of it is shared with another containerd.
+
 Only the shim sockets (/run/containerd/s/) and ctr's FIFOs
 (/run/containerd/fifo/) are outside T: containerd fixes those paths. Container
 names are unique per run so they never collide with anything else there.
@@ -23,7 +31,9 @@ names are unique per run so they never collide with anything else there.
 import ctypes
 import errno
 import hashlib
+import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -46,6 +56,9 @@ NAMESPACE = "bfs-e2e"
 CMD_TIMEOUT = 30
 READY_TIMEOUT = 20
 REQUIRED_TOOLS = ("containerd", "ctr", "containerd-shim", V2_SHIM, "runc", "fusermount3")
+CONTAINERD2_VERSION = "v2.1.5"
+CONTAINERD2_TOOLS = ("containerd", "ctr", V2_SHIM, "crictl")
+K8S_NAMESPACE = "k8s.io"
 SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
 
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -68,6 +81,28 @@ def busybox_binary():
     for p in ("/bin/busybox", "/usr/bin/busybox"):
         if os.access(p, os.X_OK):
             return p
+    return None
+
+
+def containerd2_dir():
+    """Where containerd 2.1.5's binaries are: $BUNDLEFS_CONTAINERD2, else the
+    default destination of ../shared/containerd2/install.sh."""
+    return os.environ.get("BUNDLEFS_CONTAINERD2") or "/opt/containerd2/bin"
+
+
+def containerd2_missing():
+    """None when containerd 2.1.5 can run here, else why not (one line)."""
+    d = containerd2_dir()
+    missing = [t for t in CONTAINERD2_TOOLS if not os.access(os.path.join(d, t), os.X_OK)]
+    if missing:
+        shared = os.path.join(repo_root(), "..", "shared", "containerd2")
+        where = ("../shared/containerd2 is not beside the repository" if not
+                 os.path.isdir(shared) else "run scripts/deps.sh test to install them")
+        return "%s lacks %s (%s)" % (d, ", ".join(missing), where)
+    r = subprocess.run([os.path.join(d, "containerd"), "--version"], capture_output=True,
+                       text=True, timeout=CMD_TIMEOUT)
+    if CONTAINERD2_VERSION not in r.stdout:
+        return "%s/containerd is not %s: %s" % (d, CONTAINERD2_VERSION, r.stdout.strip())
     return None
 
 
@@ -199,6 +234,21 @@ def listening_unix_sockets(pid):
             if len(fields) >= 8 and int(fields[3], 16) & 0x10000 and int(fields[6]) in inodes:
                 paths.add(fields[7])
     return paths
+
+
+def ss_listeners():
+    """{path: {pid, ...}} of the listening unix sockets bound at a path, as
+    `ss -xlp` shows them (the holders of each)."""
+    r = subprocess.run(["ss", "-xlpH"], capture_output=True, text=True, timeout=CMD_TIMEOUT,
+                       check=True)
+    found = {}
+    for line in r.stdout.splitlines():
+        # Netid State Recv-Q Send-Q Local-Address Port Peer-Address Port Process
+        fields = line.split()
+        if len(fields) >= 5 and fields[1] == "LISTEN" and fields[4].startswith("/"):
+            pids = {int(p) for p in re.findall(r"pid=(\d+)", line)}
+            found.setdefault(fields[4], set()).update(pids)
+    return found
 
 
 def users_of(path):
@@ -335,6 +385,7 @@ class Bundlefs:
                                capture_output=True, text=True, timeout=CMD_TIMEOUT)
             if r.returncode != 0:
                 problems.append("fusermount3 -u -z %s: %s" % (self.mountpoint, r.stderr.strip()))
+        holders = []
         try:
             self.exit_status = self.proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
@@ -355,7 +406,8 @@ class Bundlefs:
                     hang_report(self.proc.pid, users)))
                 self.proc.kill()
                 self.exit_status = self.proc.wait()
-        if self.exit_status != 0 and not problems:
+        # After our SIGTERM, libfuse's handler makes the loop end with status 1.
+        if self.exit_status != 0 and not problems and not holders:
             problems.append("bundlefs on %s exited with status %d" %
                             (self.mountpoint, self.exit_status))
         text = self.log()
@@ -371,9 +423,14 @@ class Bundlefs:
 class Node:
     """The private containerd, its bundlefs mount and the containers it ran."""
 
-    def __init__(self, runtime="v1", namespace=NAMESPACE):
+    def __init__(self, runtime="v1", namespace=NAMESPACE, containerd="1.6", cri=False):
+        assert containerd in ("1.6", "2.1") and not (cri and containerd != "2.1")
+        assert runtime == "v2" or containerd == "1.6", "containerd 2.x has no runtime v1"
         self.runtime = runtime
-        self.namespace = namespace
+        self.containerd_version = containerd
+        self.cri = cri
+        self.namespace = K8S_NAMESPACE if cri else namespace
+        self.bin = containerd2_dir() if containerd == "2.1" else None
         plugin = V2 if runtime == "v2" else V1
         self.tmp = tempfile.mkdtemp(prefix="bundlefs-ctrd.")
         os.chmod(self.tmp, 0o711)
@@ -389,6 +446,7 @@ class Node:
         self.address = os.path.join(t, "c.sock")
         self.ttrpc_address = self.address + ".ttrpc"
         self.config = os.path.join(t, "config.toml")
+        self.pod_logs = os.path.join(t, "pod-logs")
         for d in (self.root, self.state, self.work, self.mnt, self.bstate, self.runc_root,
                   self.opt, self.logs):
             os.makedirs(d, exist_ok=True)
@@ -400,11 +458,25 @@ class Node:
         self.containers = set()
         self.names = set()  # every container name used, for FIFO clean-up
         self.images = set()
+        self.pods = set()
         self._write_config()
+
+    def tool(self, name):
+        """The path of containerd's own tool name (containerd, ctr, crictl, the shim)."""
+        return os.path.join(self.bin, name) if self.bin else name
+
+    def runc_root_of(self, namespace=None):
+        """runc's root for this node's containers (the directory of <id>/state.json)."""
+        ns = namespace or self.namespace
+        if self.runtime != "v2":
+            return os.path.join(self.runc_root, ns)
+        return os.path.join(self.runc_root if self.cri else V2_RUNC_ROOT, ns)
 
     # -- configuration
 
     def _write_config(self):
+        if self.containerd_version == "2.1":
+            return self._write_config_2()
         text = """version = 2
 root = "{root}"
 state = "{state}"
@@ -430,13 +502,55 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
         with open(self.config, "w") as f:
             f.write(text)
 
+    def _write_config_2(self):
+        """containerd 2.x's config (version 3). With cri: the CRI plugin with a
+        local pause image pinned as the sandbox image, host-network pods only
+        (no CNI), restrict_oom_score_adj (this machine may lack
+        CAP_SYS_RESOURCE), NRI off, and runc's root in T/runc."""
+        disabled = ["io.containerd.nri.v1.nri"]
+        if not self.cri:
+            disabled += ["io.containerd.grpc.v1.cri"]
+        text = """version = 3
+root = "{root}"
+state = "{state}"
+disabled_plugins = [{disabled}]
+
+[grpc]
+  address = "{address}"
+
+[ttrpc]
+  address = "{ttrpc}"
+
+[plugins."io.containerd.internal.v1.opt"]
+  path = "{opt}"
+""".format(root=self.root, state=self.state, address=self.address, ttrpc=self.ttrpc_address,
+           opt=self.opt, disabled=", ".join('"%s"' % p for p in disabled))
+        if self.cri:
+            self.pause_image = "localhost/bfs-pause:%s" % uuid.uuid4().hex[:12]
+            text += """
+[plugins."io.containerd.cri.v1.images".pinned_images]
+  sandbox = "{pause}"
+
+[plugins."io.containerd.cri.v1.runtime"]
+  restrict_oom_score_adj = true
+
+[plugins."io.containerd.cri.v1.runtime".containerd.runtimes.runc]
+  runtime_type = "{shim_runtime}"
+
+[plugins."io.containerd.cri.v1.runtime".containerd.runtimes.runc.options]
+  Root = "{runc}"
+""".format(pause=self.pause_image, shim_runtime=V2_SHIM_RUNTIME, runc=self.runc_root)
+        with open(self.config, "w") as f:
+            f.write(text)
+
     def fs_options(self, readonly=False):
         """bundlefs options matching this containerd's configuration."""
         opts = ["ro"] if readonly else []
+        # bstate's name does not say the runtime: name it.
         if self.runtime == "v2":
-            opts.append("runtime=v2")   # bstate's name does not say it
+            opts.append("runtime=v2")
         else:
-            opts.append("runtime_root=" + self.runc_root)
+            opts += ["runtime=v1", "runtime_root=" + self.runc_root]
         return opts + ["state=" + self.bstate, "work=" + self.work,
                        "daemon_address=" + self.address, "bundle_root=" + self.mnt]
 
@@ -460,9 +574,13 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
     def start_containerd(self):
         log = open(self.containerd_log, "ab")
         try:
+            env = dict(os.environ)
+            if self.bin:
+                # containerd finds its shim on PATH: 2.1.5's, not Debian's.
+                env["PATH"] = self.bin + ":" + env.get("PATH", "")
             self.containerd = subprocess.Popen(
-                ["containerd", "--config", self.config], stdin=subprocess.DEVNULL,
-                stdout=log, stderr=subprocess.STDOUT, close_fds=True)
+                [self.tool("containerd"), "--config", self.config], stdin=subprocess.DEVNULL,
+                stdout=log, stderr=subprocess.STDOUT, close_fds=True, env=env)
         finally:
             log.close()
 
@@ -475,8 +593,8 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
         def ready():
             if not os.path.exists(self.address):
                 return False
-            r = subprocess.run(["ctr", "--address", self.address, "--timeout", "2s", "version"],
-                               capture_output=True, timeout=CMD_TIMEOUT)
+            r = subprocess.run([self.tool("ctr"), "--address", self.address, "--timeout", "2s",
+                                "version"], capture_output=True, timeout=CMD_TIMEOUT)
             return r.returncode == 0
 
         wait_for(ready, READY_TIMEOUT, "containerd on " + self.address, alive)
@@ -504,7 +622,8 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
         return "\n".join([l for l in text if not any(n in l for n in noise)][-lines:])
 
     def ctr(self, *args, check=True, timeout=CMD_TIMEOUT):
-        argv = ["ctr", "--address", self.address, "--namespace", self.namespace] + list(args)
+        argv = [self.tool("ctr"), "--address", self.address, "--namespace", self.namespace] + \
+            list(args)
         try:
             r = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True,
                                timeout=timeout)
@@ -532,6 +651,57 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
         self.names.add(name)
         return self.ctr("run", "--runtime", V2_SHIM_RUNTIME if self.runtime == "v2" else V1,
                         *args)
+
+    # -- CRI (containerd 2.x with cri=True)
+
+    def crictl(self, *args, check=True, timeout=CMD_TIMEOUT):
+        endpoint = "unix://" + self.address
+        argv = [self.tool("crictl"), "--runtime-endpoint", endpoint, "--image-endpoint",
+                endpoint, "--timeout", "%ds" % timeout] + list(args)
+        r = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                           timeout=timeout + 10)
+        if check and r.returncode != 0:
+            raise AssertionError("%s failed (%d)\nstdout: %s\nstderr: %s" % (
+                " ".join(argv), r.returncode, r.stdout, r.stderr))
+        return r
+
+    def write_json(self, name, data):
+        path = os.path.join(self.tmp, name)
+        with open(path, "w") as f:
+            json.dump(data, f)
+        return path
+
+    def pod_config(self, name):
+        """A host-network pod (no CNI needed) without a hostname (runc refuses one
+        without a UTS namespace of its own)."""
+        return {"metadata": {"name": name, "namespace": "bfs-e2e",
+                             "uid": uuid.uuid4().hex, "attempt": 0},
+                "log_directory": os.path.join(self.pod_logs, name),
+                "linux": {"security_context": {"namespace_options": {"network": 2}}}}
+
+    def run_pod(self, name):
+        """crictl runp: the pod sandbox's id."""
+        config = self.write_json("pod-%s.json" % name, self.pod_config(name))
+        pod = self.crictl("runp", config).stdout.strip()
+        self.pods.add(pod)
+        return pod, config
+
+    def start_in_pod(self, pod, pod_config, name, image, command):
+        """crictl create + start of a container in pod: its id."""
+        config = self.write_json("ctr-%s.json" % name, {
+            "metadata": {"name": name}, "image": {"image": image}, "command": command,
+            "log_path": name + ".log", "linux": {}})
+        cid = self.crictl("create", pod, config, pod_config).stdout.strip()
+        self.crictl("start", cid)
+        return cid
+
+    def remove_pod(self, pod):
+        """crictl stopp + rmp (each may already be done)."""
+        self.crictl("stopp", pod, check=False)
+        r = self.crictl("rmp", "--force", pod, check=False)
+        if r.returncode == 0 or "not found" in r.stderr:
+            self.pods.discard(pod)
+        return r
 
     def remove_container(self, name):
         """kill, delete the task, delete the container (each may already be gone)."""
@@ -627,6 +797,8 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
                 return None
 
         if self.containerd is not None and self.containerd.poll() is None:
+            for pod in sorted(self.pods):
+                attempt("removing pod " + pod, self.remove_pod, pod)
             for name in sorted(self.containers):
                 attempt("removing container " + name, self.remove_container, name)
             for image in sorted(self.images):
@@ -638,7 +810,7 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
             problems.append("containerd-shim %d was still running" % pid)
             _kill(pid)
         runc_roots = [os.path.join(self.runc_root, ns) for ns in _listdir(self.runc_root)]
-        if self.runtime == "v2":
+        if self.runtime == "v2" and not self.cri:
             runc_roots = [os.path.join(V2_RUNC_ROOT, self.namespace)]
         for root in runc_roots:
             for cid in _listdir(root):
@@ -646,7 +818,8 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
                 attempt("runc delete " + cid, subprocess.run,
                         ["runc", "--root", root, "delete", "--force", cid],
                         capture_output=True, timeout=CMD_TIMEOUT)
-            if self.runtime == "v2" and os.path.isdir(root) and not _listdir(root):
+            if self.runtime == "v2" and not self.cri and os.path.isdir(root) and \
+                    not _listdir(root):
                 attempt("removing " + root, os.rmdir, root)
         for name in self.containers:
             sock = shim_address(self.address, self.namespace, name)[len("unix://"):]

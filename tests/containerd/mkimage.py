@@ -88,15 +88,16 @@ def _blob(data):
     return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
-def build_archive(output, image_name, busybox=DEFAULT_BUSYBOX):
-    """Write an OCI layout tar to OUTPUT; return the manifest digest."""
+def build_archive(output, image_name, busybox=DEFAULT_BUSYBOX, cmd=None):
+    """Write an OCI layout tar to OUTPUT; return the manifest digest. cmd: the
+    image's command (default ["sh"]; a pod's pause image needs one that lasts)."""
     layer = build_layer(busybox)
     config = json.dumps({
         "architecture": _goarch(),
         "os": "linux",
         "config": {
             "Env": ["PATH=/bin"],
-            "Cmd": ["sh"],
+            "Cmd": cmd or ["sh"],
             "WorkingDir": "/",
         },
         "rootfs": {"type": "layers", "diff_ids": [_blob(layer)]},

@@ -13,6 +13,10 @@
 // looks it up (the id when Unmarshal fails), hex-encoded.
 // B: bootstrap.json's address: "1:<hex>" when the input is a JSON object
 // whose "address" decoded to a string, else "0".
+//
+// With the argument "bootstrap23" it instead prints containerd 2.3's
+// bootstrap.json for a set of shim results, one line each:
+// <hex of the file>\t<hex of the address it holds, or "-" for none>.
 package main
 
 import (
@@ -69,6 +73,54 @@ type bootstrap struct {
 	Address optString `json:"address"`
 }
 
+// containerd 2.3 writes bootstrap.json with encoding/json's Marshal of a
+// *bootapi.BootstrapResult (core/runtime/v2/shim.go writeBootstrapParams):
+// the struct that protoc-gen-go makes of api/runtime/bootstrap/v1's
+// message, whose json tags leave out every field with an empty value.
+// Capability is a protobuf enum: an int32, written as a number.
+type capability int32
+
+type bootstrapResult struct {
+	Version      int32             `json:"version,omitempty"`
+	Address      string            `json:"address,omitempty"`
+	Protocol     string            `json:"protocol,omitempty"`
+	Capabilities []capability      `json:"capabilities,omitempty"`
+	Metadata     map[string]string `json:"metadata,omitempty"`
+}
+
+// What the runc v2 shim (pkg/shim, cmd/containerd-shim-runc-v2) and shims to
+// come may return: version 3, ttrpc, and what the new fields can hold.
+var bootstrap23 = []bootstrapResult{
+	{Version: 3, Address: "unix:///run/containerd/s/" +
+		"e4255c28c795a692f252b1e1601b5fa0bf42d291df05cb500608f316d4f8ba3b", Protocol: "ttrpc"},
+	{Version: 3, Address: "unix:///run/containerd/s/abc", Protocol: "ttrpc",
+		Capabilities: []capability{0}, Metadata: map[string]string{"k": "v"}},
+	{Version: 3, Address: "unix:///run/containerd/s/this", Protocol: "ttrpc",
+		Metadata: map[string]string{"address": "unix:///not/this", "z": "", "a": "1"}},
+	{Version: 3, Protocol: "ttrpc"},
+	{},
+	{Address: "unix:///run/containerd/s/v0", Protocol: "ttrpc"},
+	{Version: 3, Address: "vsock://3:1024", Protocol: "grpc", Capabilities: []capability{0, 7}},
+	{Version: 2, Address: "unix:///run/containerd/s/a&b<c>", Protocol: "ttrpc",
+		Metadata: map[string]string{"<&>": "\u2028\"\\", "\x00": "\xff"}},
+	{Version: 3, Address: "unix:///run/containerd/s/caps", Capabilities: []capability{}},
+}
+
+func printBootstrap23(out *bufio.Writer) {
+	for _, r := range bootstrap23 {
+		data, err := json.Marshal(&r)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "godiff:", err)
+			os.Exit(2)
+		}
+		want := "-"
+		if r.Address != "" {
+			want = hex.EncodeToString([]byte(r.Address))
+		}
+		fmt.Fprintf(out, "%s\t%s\n", hex.EncodeToString(data), want)
+	}
+}
+
 func isObject(data []byte) bool {
 	t := bytes.TrimLeft(data, " \t\r\n")
 	return len(t) > 0 && t[0] == '{'
@@ -120,6 +172,10 @@ func main() {
 	in := bufio.NewReader(os.Stdin)
 	out := bufio.NewWriter(os.Stdout)
 	defer out.Flush()
+	if len(os.Args) > 1 && os.Args[1] == "bootstrap23" {
+		printBootstrap23(out)
+		return
+	}
 	for {
 		var n uint32
 		if err := binary.Read(in, binary.BigEndian, &n); err != nil {

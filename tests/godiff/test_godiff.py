@@ -5,7 +5,9 @@ godiff.go decodes each input exactly as containerd does (remappedGID's struct
 for SPEC 5.2, the runc v2 shim's annotation lookup for the group of SPEC 7.2,
 bootstrap.json's address); bfs_decode (built by CMake, linked to core) answers
 the same inputs. Every input of the fuzz corpora and a few thousand generated
-ones must get the same answer. Go is required: without it the test fails.
+ones must get the same answer, and so must the bootstrap.json files that
+godiff.go writes as containerd 2.3 does (SPEC 7.4). Go is required: without
+it the test fails.
 """
 import os
 import random
@@ -67,6 +69,22 @@ def test_fuzz_corpora(go_decoder, c_decoder):
     # Each seed also wrapped as an annotation value and as config.json's linux.
     inputs += [b'{"annotations":{"io.containerd.runc.v2.group":' + i + b"}}" for i in inputs]
     compare(go_decoder, c_decoder, inputs)
+
+
+def test_bootstrap_json_of_containerd_2_3(go_decoder, c_decoder):
+    """containerd 2.3 writes bootstrap.json as encoding/json marshals the
+    protobuf-generated BootstrapResult: keys with empty values left out, and
+    `capabilities` and `metadata` beside the address (SPEC 7.4). Both decoders
+    read the address written, and none where it was left out."""
+    out = subprocess.run([str(go_decoder), "bootstrap23"], stdout=subprocess.PIPE, check=True,
+                         timeout=60).stdout.decode().splitlines()
+    vectors = [bytes.fromhex(line.split("\t")[0]) for line in out]
+    wants = ["0" if line.split("\t")[1] == "-" else "1:" + line.split("\t")[1] for line in out]
+    assert len(vectors) >= 9 and b'"capabilities":[0]' in b"".join(vectors)
+    assert b'"metadata":{' in b"".join(vectors) and b"{}" in vectors
+    compare(go_decoder, c_decoder, vectors)
+    got = [line.split(" B:")[1] for line in run(c_decoder, vectors)]
+    assert got == wants
 
 
 # ---- generated inputs ----
@@ -187,6 +205,11 @@ def document(r):
         elif k < 0.8:
             members.append((r.choice([b"address", b"Address", b"ADDRESS", b"addre\xc5\xbfs"]),
                             r.choice(STRINGS + [b"null", b"1", b"{}"])))
+        elif k < 0.85:
+            # containerd 2.3's other bootstrap.json keys, an address among them.
+            members.append((r.choice([b"metadata", b"capabilities", b"version", b"protocol"]),
+                            r.choice([b"[0]", b"[0,7]", b"3", b'"ttrpc"',
+                                      obj(r, [(b"address", r.choice(STRINGS))]), junk(r)])))
         else:
             # Unknown keys: any value at all, and no type error whatever it is.
             members.append((r.choice([b"ociVersion", b"process", b"root", b"hooks"]), junk(r)))

@@ -196,7 +196,9 @@ class Store:
         self.current = None
 
     def option_string(self, opts):
-        o = {"state": self.state, "work": self.work, "socket_root": self.socket_root}
+        # The v1 bundle format unless a test names another (SPEC 2's default is v2).
+        o = {"state": self.state, "work": self.work, "socket_root": self.socket_root,
+             "runtime": "v1"}
         o.update(opts or {})
         return ",".join(k if v is True else f"{k}={v}" for k, v in o.items()
                         if v is not None and v is not False)

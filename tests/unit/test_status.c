@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -704,7 +705,21 @@ static void test_shim_pid(void)
 	CHECK(!strcmp(shim_pid_of(&in), "null"), "no shim.pid: %s", render(&in));
 }
 
-/* stale == complete && listening != true && !running, over every combination. */
+/* Set path's atime and mtime to ago seconds before now. */
+static void set_age(const char *path, long ago)
+{
+	struct timespec t[2];
+
+	clock_gettime(CLOCK_REALTIME, &t[0]);
+	t[0].tv_sec -= ago;
+	t[1] = t[0];
+	must(utimensat(AT_FDCWD, path, t, AT_SYMLINK_NOFOLLOW), "utimensat");
+}
+
+/*
+ * stale == complete && listening != true && !running, over every combination,
+ * of a bundle just modified.
+ */
 static void test_stale(void)
 {
 	static const char *const modes[] = {"null", "false", "true"};
@@ -714,6 +729,8 @@ static void test_stale(void)
 
 	snprintf(addr_in, sizeof(addr_in), "unix://%s/s/st", sock_root);
 	snprintf(addr_gone, sizeof(addr_gone), "unix://%s/s/none", sock_root);
+	/* Just modified: an incomplete bundle is being made (test_stale_incomplete). */
+	set_age(P("b"), 0);
 	for (int complete = 0; complete < 2; complete++) {
 		for (int l = 0; l < 3; l++) {
 			for (int running = 0; running < 2; running++) {
@@ -751,6 +768,212 @@ static void test_stale(void)
 	unlink(P("sr/s/st"));
 	kill(child, SIGKILL);
 	waitpid(child, NULL, 0);
+}
+
+/* The last element of /proc/<pid>/exe, or "" (static; valid until the next call). */
+static const char *exe_name(pid_t pid)
+{
+	static char buf[4096];
+	char path[64];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+	n = readlink(path, buf, sizeof(buf) - 1);
+	if (n < 0)
+		n = 0;
+	buf[n] = '\0';
+	return strrchr(buf, '/') ? strrchr(buf, '/') + 1 : buf;
+}
+
+static bool runs_fake(pid_t pid)
+{
+	return !strcmp(exe_name(pid), "containerd-shim-bfstest");
+}
+
+/*
+ * A stand-in shim (BFS_FAKE_SHIM, named containerd-shim-bfstest) holding a
+ * listening socket at path, as the runc v2 shim holds the one its `start`
+ * made. With start, the process that made the socket forks the long-running
+ * holder and becomes a shim too, so both hold it, as in the moment before
+ * `start` exits; *forked is then the second one (else 0). Both are gone with
+ * this test (PR_SET_PDEATHSIG). Returns once both run the stand-in.
+ */
+static pid_t fake_shim(const char *path, bool start, pid_t *forked)
+{
+	struct timespec d = {0, 5 * 1000 * 1000};
+	int pfd[2], deadline = 2000;
+	pid_t first;
+
+	*forked = 0;
+	must(pipe2(pfd, O_CLOEXEC), "pipe2");
+	unlink(path);
+	first = fork();
+	must(first, "fork");
+	if (first == 0) {
+		pid_t second = 0;
+		int lfd;
+
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		lfd = listener_n(path, strlen(path) + 1, 16);
+		/* Handed on across exec, as the shim's start hands its socket on. */
+		must(fcntl(lfd, F_SETFD, 0), "F_SETFD");
+		if (start) {
+			second = fork();
+			if (second == 0) {
+				prctl(PR_SET_PDEATHSIG, SIGKILL);
+				execl(BFS_FAKE_SHIM, "containerd-shim-bfstest", (char *)NULL);
+				_exit(127);
+			}
+		}
+		if (write(pfd[1], &second, sizeof(second)) != sizeof(second))
+			_exit(126);
+		execl(BFS_FAKE_SHIM, "containerd-shim-bfstest", (char *)NULL);
+		_exit(127);
+	}
+	close(pfd[1]);
+	if (read(pfd[0], forked, sizeof(*forked)) != sizeof(*forked))
+		must(-EIO, "fake shim did not start");
+	close(pfd[0]);
+	while (!(runs_fake(first) && (*forked == 0 || runs_fake(*forked))) && deadline-- > 0)
+		nanosleep(&d, NULL);
+	CHECK(runs_fake(first) && (*forked == 0 || runs_fake(*forked)),
+	      "fixture: the stand-in shims run");
+	return first;
+}
+
+static void end_fake_shim(pid_t first, pid_t forked)
+{
+	if (forked > 0)
+		kill(forked, SIGKILL);
+	kill(first, SIGKILL);
+	waitpid(first, NULL, 0);
+}
+
+/* shim.pid without a pid file (SPEC 4.9): the shim holding the listening socket. */
+static void test_shim_holder(void)
+{
+	char addr[600], variant[700], want_pid[32];
+	struct status_input in;
+	pid_t shim, forked;
+	int lfd, b2, b3;
+
+	mkd(P("b2"), 0700);
+	mkd(P("b3"), 0700);
+	b2 = open(P("b2"), O_PATH | O_DIRECTORY | O_CLOEXEC);
+	b3 = open(P("b3"), O_PATH | O_DIRECTORY | O_CLOEXEC);
+	must(b2, "open b2");
+	must(b3, "open b3");
+
+	shim = fake_shim(P("sr/s/v2shim"), false, &forked);
+	snprintf(want_pid, sizeof(want_pid), "%d", (int)shim);
+	snprintf(addr, sizeof(addr), "unix://%s/s/v2shim", sock_root);
+	in = input(addr);
+	CHECK(!strcmp(listening_of(&in), "true") && !strcmp(shim_pid_of(&in), want_pid),
+	      "v2 shim's pid from its socket (want %s): %s", want_pid, render(&in));
+	snprintf(variant, sizeof(variant), "unix://%s//s/./v2shim", sock_root);
+	in = input(variant);
+	CHECK(!strcmp(shim_pid_of(&in), want_pid), "unclean address, the same socket: %s",
+	      render(&in));
+
+	/* A pod: every bundle whose address names the socket names the one shim. */
+	in = input(addr);
+	in.bundle_fd = b2;
+	CHECK(!strcmp(shim_pid_of(&in), want_pid), "second bundle of the group: %s", render(&in));
+	in.bundle_fd = b3;
+	CHECK(!strcmp(shim_pid_of(&in), want_pid), "third bundle of the group: %s", render(&in));
+	in.bundle_fd = bundle_fd;
+
+	/* A stored shim.pid is what the v1 shim wrote: it wins, and malformed stays null. */
+	put_fresh(P("b/shim.pid"), "4242");
+	CHECK(!strcmp(shim_pid_of(&in), "4242"), "stored shim.pid wins: %s", render(&in));
+	put_fresh(P("b/shim.pid"), "x");
+	CHECK(!strcmp(shim_pid_of(&in), "null"), "malformed stored shim.pid: %s", render(&in));
+	clear(P("b/shim.pid"));
+
+	/* The shim gone, its socket left: neither listening nor a pid. */
+	end_fake_shim(shim, forked);
+	CHECK(!strcmp(listening_of(&in), "false") && !strcmp(shim_pid_of(&in), "null"),
+	      "killed shim: %s", render(&in));
+	unlink(P("sr/s/v2shim"));
+
+	/* A listener that is no shim (this test): listening, no pid. */
+	lfd = listener(P("sr/s/notshim"));
+	snprintf(addr, sizeof(addr), "unix://%s/s/notshim", sock_root);
+	in = input(addr);
+	CHECK(!strcmp(listening_of(&in), "true") && !strcmp(shim_pid_of(&in), "null"),
+	      "a listener that is no shim: %s", render(&in));
+	close(lfd);
+	unlink(P("sr/s/notshim"));
+
+	/* start's moment: two shims hold the socket; the one start forked serves it. */
+	shim = fake_shim(P("sr/s/v2start"), true, &forked);
+	snprintf(want_pid, sizeof(want_pid), "%d", (int)forked);
+	snprintf(addr, sizeof(addr), "unix://%s/s/v2start", sock_root);
+	in = input(addr);
+	CHECK(!strcmp(shim_pid_of(&in), want_pid), "start and its child: want %s: %s", want_pid,
+	      render(&in));
+	end_fake_shim(shim, forked);
+	unlink(P("sr/s/v2start"));
+
+	close(b2);
+	close(b3);
+	rmrf(P("b2"));
+	rmrf(P("b3"));
+}
+
+/* stale of a bundle without config.json (SPEC 4.9): only once it is no longer being made. */
+static void test_stale_incomplete(void)
+{
+	struct status_input in = input("tcp://x");
+	char addr[600];
+	pid_t child;
+	int lfd;
+
+	clear(P("b/config.json"));
+	clear(P("b/init.pid"));
+	set_age(P("b"), 0);
+	CHECK(!strcmp(field(render(&in), "stale"), "false"), "fresh incomplete bundle: %s",
+	      render(&in));
+	set_age(P("b"), 5);
+	CHECK(!strcmp(field(render(&in), "stale"), "false"), "5 s old incomplete bundle: %s",
+	      render(&in));
+	set_age(P("b"), 11);
+	CHECK(!strcmp(field(render(&in), "stale"), "true"), "11 s old incomplete bundle: %s",
+	      render(&in));
+	set_age(P("b"), 3600);
+	CHECK(!strcmp(field(render(&in), "stale"), "true") &&
+		  !strcmp(field(render(&in), "complete"), "false"),
+	      "hour-old incomplete bundle: %s", render(&in));
+	set_age(P("b"), -3600);
+	CHECK(!strcmp(field(render(&in), "stale"), "false"), "mtime in the future: %s",
+	      render(&in));
+
+	/* Old, but its shim listens or its init runs: not stale. */
+	lfd = listener(P("sr/s/inc"));
+	snprintf(addr, sizeof(addr), "unix://%s/s/inc", sock_root);
+	in = input(addr);
+	set_age(P("b"), 3600);
+	CHECK(!strcmp(field(render(&in), "stale"), "false"), "old, listening: %s", render(&in));
+	pending(lfd);
+	close(lfd);
+	unlink(P("sr/s/inc"));
+	child = live_child();
+	put_pid(P("b/init.pid"), child);
+	set_age(P("b"), 3600);
+	CHECK(!strcmp(field(render(&in), "stale"), "false"), "old, running: %s", render(&in));
+	kill(child, SIGKILL);
+	waitpid(child, NULL, 0);
+	CHECK(!strcmp(field(render(&in), "stale"), "true"), "old, init dead: %s", render(&in));
+	clear(P("b/init.pid"));
+
+	/* Complete: stale however fresh. */
+	put_fresh(P("b/config.json"), "{}");
+	set_age(P("b"), 0);
+	in = input("tcp://x");
+	CHECK(!strcmp(field(render(&in), "stale"), "true"), "fresh complete bundle: %s",
+	      render(&in));
+	clear(P("b/config.json"));
+	set_age(P("b"), 0);
 }
 
 /* Names, types, sizes, modes, mtimes and ctimes of a directory's entries. */
@@ -877,6 +1100,8 @@ int main(void)
 	test_init();
 	test_shim_pid();
 	test_stale();
+	test_shim_holder();
+	test_stale_incomplete();
 	test_changes_nothing();
 	CHECK(open_fds() == fds, "descriptors leaked: %d before, %d after", fds, open_fds());
 

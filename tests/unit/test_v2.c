@@ -28,6 +28,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <json-c/json.h>
+
 #define HEX_C1 "d25aa4ef11a84e954e74a5bcff06557d0b6ea8d0c00243896f29826694bbd888"
 #define HEX_SB1 "c8b3756a389f9a824c34560159e9b9b56e7772ccd268a813a0c4f36ea276c49e"
 
@@ -188,11 +190,13 @@ static void test_fields(void)
 
 /* ---- bundles on disk: address, options.json, shim-config ---- */
 
-static const struct v2_node node = {
+/* state_fd is set to the fixture's S in main. */
+static struct v2_node node = {
     .socket_root = "/run/containerd",
     .daemon_address = "/run/containerd/containerd.sock",
     .bundle_root = "/run/containerd/io.containerd.runtime.v2.task",
     .work_root = "/var/lib/containerd/io.containerd.runtime.v2.task",
+    .state_fd = -1,
 };
 
 /* A bundle directory state/<ns>/<id> for the read-side tests, and its descriptor. */
@@ -224,6 +228,35 @@ static bool address_is(int bfd, const char *ns, const char *id, const char *want
 
 #define ADDR(hex) "unix:///run/containerd/s/" hex
 #define AS(s) s, strlen(s)
+
+/* containerd 2.3's bootstrap.json, as tests/godiff's godiff.go writes them; NULL: no address. */
+static const struct {
+	const char *json, *address;
+} bootstrap23[] = {
+    {"{\"version\":3,\"address\":\"unix:///run/containerd/s/"
+     "e4255c28c795a692f252b1e1601b5fa0bf42d291df05cb500608f316d4f8ba3b\",\"protocol\":"
+     "\"ttrpc\"}",
+     "unix:///run/containerd/s/e4255c28c795a692f252b1e1601b5fa0bf42d291df05cb500608f316d4f8ba3b"},
+    {"{\"version\":3,\"address\":\"unix:///run/containerd/s/abc\",\"protocol\":\"ttrpc\","
+     "\"capabilities\":[0],\"metadata\":{\"k\":\"v\"}}",
+     "unix:///run/containerd/s/abc"},
+    {"{\"version\":3,\"address\":\"unix:///run/containerd/s/this\",\"protocol\":\"ttrpc\","
+     "\"metadata\":{\"a\":\"1\",\"address\":\"unix:///not/this\",\"z\":\"\"}}",
+     "unix:///run/containerd/s/this"},
+    {"{\"version\":3,\"protocol\":\"ttrpc\"}", NULL},
+    {"{}", NULL},
+    {"{\"address\":\"unix:///run/containerd/s/v0\",\"protocol\":\"ttrpc\"}",
+     "unix:///run/containerd/s/v0"},
+    {"{\"version\":3,\"address\":\"vsock://3:1024\",\"protocol\":\"grpc\",\"capabilities\":"
+     "[0,7]}",
+     "vsock://3:1024"},
+    {"{\"version\":2,\"address\":\"unix:///run/containerd/s/a\\u0026b\\u003cc\\u003e\","
+     "\"protocol\":\"ttrpc\",\"metadata\":{\"\\u0000\":\"\\ufffd\",\"\\u003c\\u0026\\u003e\":"
+     "\"\\u2028\\\"\\\\\"}}",
+     "unix:///run/containerd/s/a&b<c>"},
+    {"{\"version\":3,\"address\":\"unix:///run/containerd/s/caps\"}",
+     "unix:///run/containerd/s/caps"},
+};
 
 static void test_address(void)
 {
@@ -269,6 +302,20 @@ static void test_address(void)
 	mkd(P("state/default/c1/bootstrap.json"), 0755);
 	CHECK(address_is(bfd, "default", "c1", AS(ADDR(HEX_C1))), "bootstrap.json directory");
 	must(rmdir(P("state/default/c1/bootstrap.json")), "rmdir bootstrap");
+
+	/*
+	 * containerd 2.3: json.Marshal of the protobuf-generated BootstrapResult
+	 * (api/runtime/bootstrap/v1), every key with an empty value left out,
+	 * capabilities and metadata beside the address (tests/godiff makes these).
+	 */
+	for (size_t i = 0; i < sizeof(bootstrap23) / sizeof(bootstrap23[0]); i++) {
+		const char *want = bootstrap23[i].address ? bootstrap23[i].address : ADDR(HEX_C1);
+
+		put(P("state/default/c1/bootstrap.json"), bootstrap23[i].json);
+		CHECK(address_is(bfd, "default", "c1", AS(want)), "2.3 bootstrap.json %s",
+		      bootstrap23[i].json);
+	}
+	must(unlink(P("state/default/c1/bootstrap.json")), "rm bootstrap");
 
 	/* a stored address wins, verbatim; a symlink there is not one */
 	put(P("state/default/c1/bootstrap.json"), "{\"address\":\"unix:///boot\"}");
@@ -356,7 +403,8 @@ static void test_shimcfg(void)
 	    shimcfg_is(bfd, "default", "c1",
 		       "{\"Path\":\"" SR "/default/c1\",\"Namespace\":\"default\",\"ID\":\"c1\","
 		       "\"Group\":\"c1\",\"WorkDir\":\"" WR "/default/c1\",\"Address\":\"" ADDR(
-			   HEX_C1) "\",\"Binary\":\"\",\"RuncRoot\":\"/run/containerd/runc/"
+			   HEX_C1) "\",\"Sandbox\":\"\",\"Binary\":\"\",\"RuncRoot\":\"/run/"
+				   "containerd/runc/"
 				   "default\",\"RuncBinary\":\"runc\",\"SystemdCgroup\":false}\n"),
 	    "shim-config defaults");
 	put(P("state/default/c1/shim-binary-path"), "/usr/bin/containerd-shim-runc-v2");
@@ -367,7 +415,8 @@ static void test_shimcfg(void)
 	CHECK(shimcfg_is(bfd, "default", "c1",
 			 "{\"Path\":\"" SR "/default/c1\",\"Namespace\":\"default\",\"ID\":\"c1\","
 			 "\"Group\":\"grp\",\"WorkDir\":\"" WR "/default/c1\",\"Address\":"
-			 "\"unix:///stored\",\"Binary\":\"/usr/bin/containerd-shim-runc-v2\","
+			 "\"unix:///stored\",\"Sandbox\":\"\",\"Binary\":\"/usr/bin/"
+			 "containerd-shim-runc-v2\","
 			 "\"RuncRoot\":\"/X/default\",\"RuncBinary\":\"/usr/sbin/runc\","
 			 "\"SystemdCgroup\":true}\n"),
 	      "shim-config with options.json and shim-binary-path");
@@ -375,13 +424,14 @@ static void test_shimcfg(void)
 	must(unlink(P("state/default/c1/address")), "rm address");
 	must(unlink(P("state/default/c1/shim-binary-path")), "rm sbp");
 	must(symlink("/etc/hostname", P("state/default/c1/shim-binary-path")), "sbp link");
-	CHECK(shimcfg_is(bfd, "default", "c1",
-			 "{\"Path\":\"" SR "/default/c1\",\"Namespace\":\"default\",\"ID\":\"c1\","
-			 "\"Group\":\"grp\",\"WorkDir\":\"" WR "/default/c1\",\"Address\":"
-			 "\"unix:///run/containerd/s/"
-			 "376c6348c8b2da0092c578f382cde531d1a5008428a4224c41b83f848672c2a0\","
-			 "\"Binary\":\"\",\"RuncRoot\":\"/run/containerd/runc/default\","
-			 "\"RuncBinary\":\"runc\",\"SystemdCgroup\":false}\n"),
+	CHECK(shimcfg_is(
+		  bfd, "default", "c1",
+		  "{\"Path\":\"" SR "/default/c1\",\"Namespace\":\"default\",\"ID\":\"c1\","
+		  "\"Group\":\"grp\",\"WorkDir\":\"" WR "/default/c1\",\"Address\":"
+		  "\"unix:///run/containerd/s/"
+		  "376c6348c8b2da0092c578f382cde531d1a5008428a4224c41b83f848672c2a0\","
+		  "\"Sandbox\":\"\",\"Binary\":\"\",\"RuncRoot\":\"/run/containerd/runc/default\","
+		  "\"RuncBinary\":\"runc\",\"SystemdCgroup\":false}\n"),
 	      "shim-config: empty options, a symlinked shim-binary-path, the group's address");
 	close(bfd);
 
@@ -391,11 +441,144 @@ static void test_shimcfg(void)
 		  !strcmp(text, "{\"Path\":\"/b/n\\u003cs\\u003e/i\\u0026d\",\"Namespace\":"
 				"\"n\\u003cs\\u003e\",\"ID\":\"i\\u0026d\",\"Group\":"
 				"\"g\\\"\\\\\\n\\u0001\\ufffd\\u2028\\u0000\",\"WorkDir\":\"/w/"
-				"n\\u003cs\\u003e/i\\u0026d\",\"Address\":\"a\",\"Binary\":\"\","
+				"n\\u003cs\\u003e/i\\u0026d\",\"Address\":\"a\",\"Sandbox\":\"\","
+				"\"Binary\":\"\","
 				"\"RuncRoot\":\"/run/containerd/runc/n\\u003cs\\u003e\","
 				"\"RuncBinary\":\"runc\",\"SystemdCgroup\":false}\n"),
 	      "shim-config escaping: %s", text ? text : "(null)");
 	free(text);
+}
+
+/* A string key of the bundle's shim-config (static buffer), or "ERR"/"MISSING". */
+static const char *cfg_string(int bfd, const char *ns, const char *id, const char *key)
+{
+	static char buf[4096];
+	struct json_object *root, *v;
+	char *text;
+	size_t n;
+
+	if (v2_shimcfg(bfd, &node, ns, id, &text, &n) < 0)
+		return "ERR";
+	root = json_tokener_parse(text);
+	free(text);
+	if (root == NULL)
+		return "ERR";
+	if (!json_object_object_get_ex(root, key, &v) || !json_object_is_type(v, json_type_string))
+		snprintf(buf, sizeof(buf), "MISSING");
+	else
+		snprintf(buf, sizeof(buf), "%s", json_object_get_string(v));
+	json_object_put(root);
+	return buf;
+}
+
+#define SBP "/opt/cd2/bin/containerd-shim-runc-v2"
+
+/*
+ * A pod as containerd 2.x lays it out (SPEC 7.2, 7.4): the sandbox's bundle
+ * holds the shim-binary-path of the shim it started; each container holds
+ * `sandbox` naming it, and no shim-binary-path.
+ */
+static void test_sandbox(void)
+{
+	int sb = plain_bundle("k8s.io", "sb0");
+	int c1 = plain_bundle("k8s.io", "ctr1");
+	char *v = NULL;
+	size_t n = 0;
+
+	put(P("state/k8s.io/sb0/shim-binary-path"), SBP);
+	put(P("state/k8s.io/ctr1/sandbox"), "sb0");
+	CHECK(v2_sandbox(c1, &v, &n) == 0 && n == 3 && !strcmp(v, "sb0"), "v2_sandbox");
+	free(v);
+	CHECK(!strcmp(cfg_string(c1, "k8s.io", "ctr1", "Sandbox"), "sb0"), "container's Sandbox");
+	CHECK(!strcmp(cfg_string(c1, "k8s.io", "ctr1", "Binary"), SBP),
+	      "container's Binary from its sandbox: %s",
+	      cfg_string(c1, "k8s.io", "ctr1", "Binary"));
+	CHECK(!strcmp(cfg_string(sb, "k8s.io", "sb0", "Sandbox"), "") &&
+		  !strcmp(cfg_string(sb, "k8s.io", "sb0", "Binary"), SBP),
+	      "the sandbox itself");
+	{
+		/* Sandbox sits between Address and Binary. */
+		char *text;
+		size_t tn;
+
+		CHECK(
+		    v2_shimcfg(c1, &node, "k8s.io", "ctr1", &text, &tn) == 0 &&
+			strstr(text, "\",\"Sandbox\":\"sb0\",\"Binary\":\"" SBP "\",\"RuncRoot\""),
+		    "key order");
+		free(text);
+	}
+
+	/* The container's own shim-binary-path wins. */
+	put(P("state/k8s.io/ctr1/shim-binary-path"), "/own");
+	CHECK(!strcmp(cfg_string(c1, "k8s.io", "ctr1", "Binary"), "/own"), "own Binary wins");
+	must(unlink(P("state/k8s.io/ctr1/shim-binary-path")), "rm own sbp");
+
+	/* Without the node's state root there is no sandbox bundle to read. */
+	node.state_fd = -1;
+	CHECK(!strcmp(cfg_string(c1, "k8s.io", "ctr1", "Binary"), "") &&
+		  !strcmp(cfg_string(c1, "k8s.io", "ctr1", "Sandbox"), "sb0"),
+	      "no state_fd");
+	node.state_fd = st.state_fd;
+
+	/* The sandbox's shim-binary-path must be a regular file, reached without a symlink. */
+	must(unlink(P("state/k8s.io/sb0/shim-binary-path")), "rm sbp");
+	CHECK(!strcmp(cfg_string(c1, "k8s.io", "ctr1", "Binary"), ""), "sandbox has none");
+	put(P("outside-sbp"), "/evil");
+	must(symlink(P("outside-sbp"), P("state/k8s.io/sb0/shim-binary-path")), "sbp link");
+	CHECK(!strcmp(cfg_string(c1, "k8s.io", "ctr1", "Binary"), ""), "sandbox's link followed");
+	must(unlink(P("state/k8s.io/sb0/shim-binary-path")), "rm sbp link");
+	mkd(P("elsewhere-sb"), 0700);
+	put(P("elsewhere-sb/shim-binary-path"), "/evil");
+	must(symlink(P("elsewhere-sb"), P("state/k8s.io/sbl")), "sandbox bundle link");
+	put(P("state/k8s.io/ctr1/sandbox"), "sbl");
+	CHECK(!strcmp(cfg_string(c1, "k8s.io", "ctr1", "Sandbox"), "sbl") &&
+		  !strcmp(cfg_string(c1, "k8s.io", "ctr1", "Binary"), ""),
+	      "symlinked sandbox bundle followed");
+	put(P("state/k8s.io/ctr1/sandbox"), "gone");
+	CHECK(!strcmp(cfg_string(c1, "k8s.io", "ctr1", "Sandbox"), "gone") &&
+		  !strcmp(cfg_string(c1, "k8s.io", "ctr1", "Binary"), ""),
+	      "sandbox without a bundle");
+
+	/* sandbox must hold an identifier, verbatim, in a regular file. */
+	put(P("state/k8s.io/sb0/shim-binary-path"), SBP);
+	{
+		static const char *const bad[] = {
+		    "",
+		    "sb0\n",
+		    " sb0",
+		    "..",
+		    ".",
+		    "../sb0",
+		    "sb0/x",
+		    "a..b",
+		    "-sb0",
+		    "0123456789012345678901234567890123456789012345678901234567890123456789012345"
+		    "6",
+		};
+		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			put(P("state/k8s.io/ctr1/sandbox"), bad[i]);
+			CHECK(!strcmp(cfg_string(c1, "k8s.io", "ctr1", "Sandbox"), "") &&
+				  !strcmp(cfg_string(c1, "k8s.io", "ctr1", "Binary"), ""),
+			      "sandbox '%s' is no identifier", bad[i]);
+		}
+	}
+	putn(P("state/k8s.io/ctr1/sandbox"), "sb0\0", 4);
+	CHECK(!strcmp(cfg_string(c1, "k8s.io", "ctr1", "Sandbox"), ""), "sandbox with a NUL");
+	put(P("state/k8s.io/ctr1/sandbox"),
+	    "a123456789012345678901234567890123456789012345678901234567890123456789012345");
+	CHECK(strlen(cfg_string(c1, "k8s.io", "ctr1", "Sandbox")) == 76, "76 bytes: an identifier");
+	must(unlink(P("state/k8s.io/ctr1/sandbox")), "rm sandbox");
+	put(P("outside-sandbox"), "sb0");
+	must(symlink(P("outside-sandbox"), P("state/k8s.io/ctr1/sandbox")), "sandbox link");
+	CHECK(!strcmp(cfg_string(c1, "k8s.io", "ctr1", "Sandbox"), "") &&
+		  !strcmp(cfg_string(c1, "k8s.io", "ctr1", "Binary"), ""),
+	      "symlinked sandbox followed");
+	must(unlink(P("state/k8s.io/ctr1/sandbox")), "rm sandbox link");
+	mkd(P("state/k8s.io/ctr1/sandbox"), 0700);
+	CHECK(!strcmp(cfg_string(c1, "k8s.io", "ctr1", "Sandbox"), ""), "sandbox directory");
+	must(rmdir(P("state/k8s.io/ctr1/sandbox")), "rmdir sandbox");
+	close(sb);
+	close(c1);
 }
 
 /* Does the directory hold an entry named TREE_TMP_PREFIX...? */
@@ -521,11 +704,13 @@ int main(void)
 {
 	if (fx_store_base(&st, "test_v2", quiet_sink) < 0)
 		return 1;
+	node.state_fd = st.state_fd;
 	test_group();
 	test_fields();
 	test_address();
 	test_options();
 	test_shimcfg();
+	test_sandbox();
 	test_create();
 	test_delete();
 

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Which shim process serves a socket (SPEC 4.9 shim.pid): found as `ss -xlp`
+ * finds it, since the runc v2 shim writes no pid file and the process that
+ * created its socket (`containerd-shim-runc-v2 start`) has exited by the time
+ * anyone asks, so SO_PEERCRED of a connection would name that dead process.
+ *
+ * 1. /proc/net/unix (this process's network namespace) gives the socket
+ *    inode of every unix socket that is listening (flag __SO_ACCEPTCON) and
+ *    bound at one of the given paths, compared byte for byte with the path
+ *    the kernel shows (an abstract name as "@" + the name).
+ * 2. Every process whose executable's name (the last element of
+ *    /proc/<pid>/exe, " (deleted)" and all) begins with "containerd-shim"
+ *    and which holds one of those inodes as "socket:[N]" in /proc/<pid>/fd is
+ *    a holder. Other processes' descriptors are never looked at.
+ * 3. One holder: its pid. Several (the `start` process passes the socket to
+ *    the long-running shim it forks, and both hold it until `start` exits):
+ *    the holder whose parent is another holder, else the lowest pid.
+ *
+ * Reads /proc only; every descriptor is O_CLOEXEC and closed before
+ * returning; no descriptor is held per process. Thread-safe.
+ */
+#ifndef BUNDLEFS_SHIMPROC_H
+#define BUNDLEFS_SHIMPROC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* What an executable's name must begin with to count as a shim. */
+#define SHIMPROC_EXE_PREFIX "containerd-shim"
+
+/*
+ * The pid of the shim holding a listening unix socket bound at one of the
+ * npaths NUL-terminated paths, into *pid; 0 there when there is none (or
+ * /proc cannot be read). Returns 0, or -ENOMEM.
+ */
+int shimproc_listener(const char *const *paths, size_t npaths, int32_t *pid);
+
+#endif
