@@ -5,7 +5,8 @@
  * care about white space around the value; and it agrees with an
  * independent tree-based model of Go's decoding. spec_annotations (and
  * spec_group on it) likewise, against the same tree decoded into
- * struct { Annotations map[string]string }.
+ * struct { Annotations map[string]string }; and the pods/ claim made of
+ * those annotations (pods_claim_decode) follows SPEC 8.3's rules.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -14,6 +15,7 @@
 #include <string.h>
 
 #include "gojson.h"
+#include "pods.h"
 #include "spec.h"
 
 /*
@@ -499,6 +501,56 @@ static int ref_annotations(const struct node *top, struct ref_ann *a)
 	return 0;
 }
 
+static bool value_is(const struct spec_annotation *a, const char *s)
+{
+	return a->present && a->vlen == strlen(s) && !memcmp(a->value, s, a->vlen);
+}
+
+static bool entry_ok(const char *s, size_t n)
+{
+	return n > 0 && !(n == 1 && s[0] == '.') && !(n == 2 && s[0] == '.' && s[1] == '.') &&
+	       !memchr(s, '/', n) && !memchr(s, '\0', n);
+}
+
+/* pods_claim_decode against SPEC 8.3, given spec_annotations' answer (ann[0..4]). */
+static void check_claim(const char *in, size_t size, int ret, const struct spec_annotation *ann)
+{
+	struct pods_claim c;
+	enum pods_kind want = PODS_NONE;
+	char pod[3 * 4096];
+	size_t plen = 0;
+
+	if (pods_claim_decode(in, size, &c) < 0)
+		return; /* ENOMEM */
+	if (ret == 0 && ann[0].present && ann[1].present && ann[2].present &&
+	    ann[0].vlen + ann[1].vlen + ann[2].vlen + 2 < sizeof(pod)) {
+		memcpy(pod, ann[0].value, ann[0].vlen);
+		pod[ann[0].vlen] = '_';
+		memcpy(pod + ann[0].vlen + 1, ann[1].value, ann[1].vlen);
+		pod[ann[0].vlen + 1 + ann[1].vlen] = '_';
+		memcpy(pod + ann[0].vlen + 2 + ann[1].vlen, ann[2].value, ann[2].vlen);
+		plen = ann[0].vlen + ann[1].vlen + ann[2].vlen + 2;
+		if (!entry_ok(pod, plen))
+			want = PODS_NONE;
+		else if (value_is(&ann[3], "sandbox"))
+			want = PODS_SANDBOX_KIND;
+		else if (value_is(&ann[3], "container") && ann[4].present &&
+			 entry_ok(ann[4].value, ann[4].vlen))
+			want = PODS_CONTAINER_KIND;
+	} else if (ret == 0 && ann[0].present && ann[1].present && ann[2].present) {
+		want = c.kind; /* too long for this check's buffer */
+	}
+	if (c.kind != want)
+		abort();
+	if (want != PODS_NONE && plen && (strlen(c.pod) != plen || memcmp(c.pod, pod, plen)))
+		abort();
+	if ((want == PODS_CONTAINER_KIND) != (c.name != NULL))
+		abort();
+	if (c.name && (strlen(c.name) != ann[4].vlen || memcmp(c.name, ann[4].value, ann[4].vlen)))
+		abort();
+	pods_claim_free(&c);
+}
+
 /* spec_annotations and spec_group against the model. */
 static void check_annotations(const char *in, size_t size, int syn)
 {
@@ -552,6 +604,7 @@ static void check_annotations(const char *in, size_t size, int syn)
 		ref_ann_clear(&ra);
 		node_free(&top);
 	}
+	check_claim(in, size, ret, ann);
 	spec_annotations_free(ann, ANN_N);
 }
 
