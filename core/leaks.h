@@ -92,8 +92,10 @@ struct leaks_input {
 	size_t nplugins;
 	const char *socket_root; /* sockets live in <socket_root>/s/ */
 	/*
-	 * Whether b's status says "stale":true (SPEC 4.9). 0 with *stale set;
-	 * -ENOMEM ends the look with it; any other error counts as not stale.
+	 * Whether b's status says "stale":true (SPEC 4.9): status_stale of the
+	 * status_input that b's status file is rendered from. 0 with *stale
+	 * set; -ENOMEM ends the look with it; any other error counts as not
+	 * stale.
 	 */
 	int (*stale)(void *arg, const struct leaks_bundle *b, bool *stale);
 	/*

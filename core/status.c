@@ -471,6 +471,30 @@ static bool status_old(int bundle_fd)
 	return age_ns > (int64_t)STATUS_MAKING_S * 1000000000;
 }
 
+int status_stale(const struct status_input *in, bool *stale)
+{
+	int timeout_ms =
+	    in->connect_timeout_ms > 0 ? in->connect_timeout_ms : STATUS_CONNECT_TIMEOUT_MS;
+	struct status_bound bound = {.n = 0};
+	enum status_listen listening = TS_NULL;
+	int32_t init_pid = 0;
+	bool running = false;
+	int ret;
+
+	*stale = false;
+	ret = status_listening(in, timeout_ms, &listening, &bound);
+	status_bound_free(&bound);
+	if (ret < 0 || listening == TS_TRUE)
+		return ret;
+	ret = status_read_pid(in->bundle_fd, "init.pid", &init_pid, NULL);
+	if (ret == 0)
+		ret = status_running(in, init_pid, &running);
+	if (ret < 0)
+		return ret;
+	*stale = !running && (status_complete(in->bundle_fd) || status_old(in->bundle_fd));
+	return 0;
+}
+
 static char *status_put_pid(char *p, int32_t pid)
 {
 	if (pid <= 0)

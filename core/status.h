@@ -104,4 +104,12 @@ int status_unix_listening(const char *address, size_t len, const char *socket_ro
  */
 int status_render(const struct status_input *in, char **out, size_t *len);
 
+/*
+ * The "stale" of status_render's text alone, without what it does not
+ * depend on (shim.pid, whose search walks every process's descriptors): for
+ * leaks (SPEC 8.4), which asks it of every bundle of a node. Connects as
+ * status_render does, at most once. 0 or -ENOMEM.
+ */
+int status_stale(const struct status_input *in, bool *stale);
+
 #endif
