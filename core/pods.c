@@ -406,9 +406,11 @@ void pods_free(struct pods *p)
 	free(p);
 }
 
+/* Directory names: not empty, no '/' (a link's target is made of them). */
 static bool key_ok(const char *plugin, const char *ns, const char *id)
 {
-	return plugin && ns && id && plugin[0] && ns[0] && id[0];
+	return plugin && ns && id && plugin[0] && ns[0] && id[0] && !strchr(plugin, '/') &&
+	       !strchr(ns, '/') && !strchr(id, '/');
 }
 
 int pods_set(struct pods *p, const char *plugin, const char *ns, const char *id,
@@ -785,7 +787,7 @@ int pods_rescan(struct pods *p, const char *plugin, int plugin_fd)
 	int dfd, ret = 0;
 	DIR *d;
 
-	if (!plugin || !plugin[0])
+	if (!key_ok(plugin, ".", "."))
 		return -EINVAL;
 	pthread_mutex_lock(&p->update);
 	c.not_scan = ++p->scan;

@@ -129,7 +129,7 @@ void pods_free(struct pods *p);
  * Set the claim of bundle (plugin, ns, id) as decoded elsewhere (c NULL or
  * PODS_NONE: it claims nothing, but stays known as complete). The index has
  * no identity of its config.json then, so the next pods_refresh reads it.
- * -EINVAL for an empty component. -ENOMEM.
+ * -EINVAL for a component that is empty or holds a '/'. -ENOMEM.
  */
 int pods_set(struct pods *p, const char *plugin, const char *ns, const char *id,
 	     const struct pods_claim *c);
@@ -142,8 +142,8 @@ int pods_set(struct pods *p, const char *plugin, const char *ns, const char *id,
  * bundle of the view), the bundle's entry goes. When its identity is the
  * one remembered (and not racy), nothing is read; otherwise it is opened
  * O_RDONLY|O_NOFOLLOW|O_NONBLOCK, read (at most SPEC_MAX_SIZE bytes) and
- * decoded, and the entry takes the new identity and claim. -ENOMEM, -EMFILE
- * and the like leave the entry as it was.
+ * decoded, and the entry takes the new identity and claim. -EINVAL as
+ * pods_set; -ENOMEM, -EMFILE and the like leave the entry as it was.
  */
 int pods_refresh(struct pods *p, const char *plugin, const char *ns, const char *id, int bundle_fd);
 

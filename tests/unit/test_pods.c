@@ -351,6 +351,8 @@ static void test_links(void)
 		      (unsigned long long)st.reads);
 	}
 	CHECK(pods_set(p, V2, "", "x", NULL) == -EINVAL, "empty ns");
+	CHECK(pods_set(p, V2, "k8s.io", "a/b", NULL) == -EINVAL, "an id holding '/'");
+	CHECK(pods_rescan(p, "a/b", -1) == -EINVAL, "a plugin holding '/'");
 	CHECK(pods_set(p, V2, "k8s.io", "x",
 		       &(struct pods_claim){PODS_CONTAINER_KIND, "p", NULL}) == -EINVAL,
 	      "a container claim without a name");
