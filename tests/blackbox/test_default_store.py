@@ -15,7 +15,7 @@ import uuid
 
 import pytest
 
-from bfs_helpers import bundlefs_bin, is_mounted, unmount
+from bfstest import bundlefs_bin, is_mounted, unmount
 
 STORE = "/var/lib/bundlefs"
 

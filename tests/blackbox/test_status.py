@@ -22,9 +22,10 @@ import time
 
 import pytest
 
-from bfs_helpers import (VALID_SPEC, bundlefs_bin, diff_snapshots, errno_of, go_join,
-                         legacy_address, read_bytes, snapshot, status_text, wait_until,
-                         write_through)
+from bfs_helpers import VALID_SPEC, status_text
+from bfstest import (bundlefs_bin, diff_snapshots, errno_of, read_bytes, snapshot, wait_until,
+                     write_through)
+from gorender import go_join, legacy_address
 
 SLOW_READ_BOUND = 5.0     # generous: the daemon's own bound is 100 ms per connect
 

@@ -44,7 +44,8 @@ import uuid
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
 
-from bfstest import go_join, mountinfo  # noqa: E402,F401
+from bfstest import mountinfo  # noqa: E402,F401
+from gorender import go_join  # noqa: E402,F401
 
 V1 = "io.containerd.runtime.v1.linux"
 V2 = "io.containerd.runtime.v2.task"
@@ -139,7 +140,7 @@ def shim_address(daemon_address, namespace, cid):
 
 def mounts():
     """[(mountpoint, fstype, source)] of this mount namespace, in mount order."""
-    return [(mnt, fstype, src) for _id, _dev, mnt, fstype, src in mountinfo()]
+    return [(mnt, fstype, src) for _id, _dev, mnt, fstype, src, _opts in mountinfo()]
 
 
 def mounts_under(path):
@@ -152,7 +153,7 @@ def mounts_under(path):
 def mount_device(path):
     """The "major:minor" of the mount at path, from mountinfo (works on a dead FUSE mount)."""
     dev = None
-    for _id, mdev, mnt, _fstype, _src in mountinfo():
+    for _id, mdev, mnt, _fstype, _src, _opts in mountinfo():
         if mnt == path:
             dev = mdev
     return dev

@@ -95,7 +95,7 @@ def daemon_bin(build_dir):
 def mounts_at(path):
     """fstypes of the mounts whose mountpoint is path, bottom to top."""
     path = str(path)
-    return [fstype for _id, _dev, mp, fstype, _src in mountinfo() if mp == path]
+    return [fstype for _id, _dev, mp, fstype, _src, _opts in mountinfo() if mp == path]
 
 
 def daemon_pids(mnt):

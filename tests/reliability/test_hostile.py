@@ -8,21 +8,23 @@ import os
 import socket
 import subprocess
 
-import bfstest
-from relhelpers import diff_snapshots, errno_of, read_file, write_file
+import gorender
+from bfstest import diff_snapshots, errno_of
+from bfstest import read_bytes as read_file
+from bfstest import write_through as write_file
 
 MIB16 = 16 * 1024 * 1024
 DAEMON_ADDRESS = "/run/containerd/containerd.sock"
 
 
 def computed_address(socket_root, ns, bid):
-    return bfstest.computed_address(socket_root, DAEMON_ADDRESS, ns, bid)
+    return gorender.computed_address(socket_root, DAEMON_ADDRESS, ns, bid)
 
 
 def serving(st):
     """The daemon still answers: a listing and a computed file."""
     os.listdir(st.mnt)
-    return st.current.proc.poll() is None
+    return st.proc.poll() is None
 
 
 # ------------------------------------------------------------------ names
@@ -68,7 +70,7 @@ def test_hostile_names(store):
     for name, want in BAD_NAMES:
         for parent in (mnt, os.path.join(mnt, b"ns1")):
             tried += 1
-            before = st.backing_snapshot()
+            before = st.snapshot()
             got = errno_of(os.mkdir, os.path.join(parent, name))
             if got != want:
                 failures.append(f"mkdir {parent[len(mnt):] + b'/' + name!r}: "
@@ -238,7 +240,7 @@ def test_hostile_config_json(store):
     failures, tried = [], 0
     for what, data in INVALID_CONFIGS:
         tried += 1
-        before = st.backing_snapshot()
+        before = st.snapshot()
         err, step = write_file(cfg, data)
         if err != errno.EINVAL:
             failures.append(f"{what}: {errno.errorcode.get(err, err)} at {step}, "
@@ -254,7 +256,7 @@ def test_hostile_config_json(store):
     for what, data in (("16 MiB + 1 byte", b"{}" + b" " * (MIB16 - 1)),
                        ("17 MiB of garbage", b"\x00" * (MIB16 + 1024 * 1024))):
         tried += 1
-        before = st.backing_snapshot()
+        before = st.snapshot()
         err, step = write_file(cfg, data)
         if err != errno.EFBIG:
             failures.append(f"{what}: {errno.errorcode.get(err, err)} at {step}, "
@@ -297,7 +299,7 @@ def test_address_symlink_to_secret(store):
             os.mkdir(p)
         else:
             os.mkfifo(p)
-        before = st.backing_snapshot()
+        before = st.snapshot()
         got = read_file(st.m("ns1", "b", "address"))
         size = os.stat(st.m("ns1", "b", "address")).st_size
         if got != want:
@@ -353,11 +355,11 @@ def test_stored_address_targets_not_removed(store):
     for bid, target in cases.items():
         os.mkdir(st.m("ns1", bid))
         assert write_file(st.m("ns1", bid, "address"), "unix://" + target) == (None, None)
-        before = {k: v for k, v in st.backing_snapshot().items() if k[0] == 2}
+        before = {k: v for k, v in st.snapshot().items() if k[0] == 2}
         got = errno_of(os.rmdir, st.m("ns1", bid))
         if got is not None:
             failures.append(f"rmdir with address {target}: {errno.errorcode.get(got, got)}")
-        after = {k: v for k, v in st.backing_snapshot().items() if k[0] == 2}
+        after = {k: v for k, v in st.snapshot().items() if k[0] == 2}
         if after != before:
             failures.append(f"address {target}: socket_root changed:\n"
                             + diff_snapshots(before, after))
@@ -409,7 +411,7 @@ def test_rmdir_refuses_bundle_with_mount_inside(store):
         os.makedirs(dst, exist_ok=True)
         _bind(src, dst)
         try:
-            before = st.backing_snapshot()
+            before = st.snapshot()
             got = errno_of(os.rmdir, st.m("ns1", bid))
             if got != errno.EBUSY:
                 failures.append(f"rmdir {bid} (mount at {dst}): "

@@ -7,7 +7,8 @@ import errno
 import os
 import stat
 
-from relhelpers import leftovers, mode_of
+from bfstest import mode_of
+from relhelpers import leftovers
 
 TRIALS = int(os.environ.get("BUNDLEFS_RACE_TRIALS", "50"))
 RACERS = 6
