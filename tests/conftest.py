@@ -4,9 +4,9 @@
 `mount_bundlefs(source_arg=False, prepare=None, args=(), **opts)` starts a
 daemon in the foreground on fresh state/, work/, mnt/ and socket_root/
 directories and returns its bfstest.BundleFS; prepare(fs), if given, runs on
-the directories first. `store(**kwargs)` gives a BundleFS whose daemons the
-test starts itself (fs.start(), again after fs.kill9()); its keyword
-arguments are BundleFS's. `bfs` is one default mount shared by a module, and
+the directories first. `new_bundlefs(**kwargs)` gives a BundleFS whose
+daemons the test starts itself (fs.start(), again after fs.kill9()); its
+keyword arguments are BundleFS's. `bfs` is one default mount shared by a module, and
 `module_mount` a factory of mounts that last as long as the module.
 
 Every BundleFS these fixtures made is stopped and checked when the fixture
@@ -76,8 +76,8 @@ def _mount_factory(make):
 
 
 @pytest.fixture
-def store(bundlefs_binary):
-    """Factory: store(**kwargs) -> a BundleFS not started yet (tmp_root=,
+def new_bundlefs(bundlefs_binary):
+    """Factory: new_bundlefs(**kwargs) -> a BundleFS not started yet (tmp_root=,
     mnt_depth=...: see bfstest.BundleFS)."""
     with _bundlefs_factory(start=False) as make:
         yield make

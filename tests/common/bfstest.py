@@ -476,7 +476,8 @@ class BundleFS:
     state dir is the first argument), work= and socket_root= name the
     directories, and runtime=v1 is given unless opts name another runtime
     (runtime=None: the daemon's default, v2, or the state dir's name). args
-    are more command-line arguments (-d).
+    are more command-line arguments (-d); binary is the daemon's, if not
+    bundlefs_bin().
 
     stop() unmounts and checks every daemon started since the last stop: it
     exits with status 0 after the unmount (unless the test killed it, or a
@@ -487,7 +488,7 @@ class BundleFS:
     """
 
     def __init__(self, opts=None, source_arg=False, *, args=(), tmp_root=None, mnt_depth=1,
-                 dirs=None, log_name="stderr", report_users=False):
+                 dirs=None, log_name="stderr", report_users=False, binary=None):
         if dirs is None:
             self.own_base = True
             self.base = tempfile.mkdtemp(prefix="bfs-", dir=tmp_root)
@@ -507,6 +508,7 @@ class BundleFS:
         self.opts = dict(opts or {})
         self.source_arg = source_arg
         self.args = list(args)
+        self.binary = binary
         self.log_name = log_name
         # Walk /proc for the users of the mount at each unmount, for the report
         # of a daemon that does not exit: slow, for suites with few mounts.
@@ -531,7 +533,7 @@ class BundleFS:
                         if v is not None and v is not False)
 
     def argv(self):
-        return ([bundlefs_bin()] + ([self.state] if self.source_arg else [])
+        return ([str(self.binary or bundlefs_bin())] + ([self.state] if self.source_arg else [])
                 + [self.mnt, "-f", "-o", self.option_string()] + self.args)
 
     # -- life cycle
@@ -638,8 +640,7 @@ class BundleFS:
         serving it (a test's own, started outside this object, too); detach
         what a failed test left mounted below base and remove base, if it was
         made here."""
-        if mount_stack(self.mnt):
-            reap_mount(self.mnt)
+        reap_mount(self.mnt)
         for run in self._runs:
             if run.proc.poll() is None:
                 run.proc.kill()

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, run
+from bfstest import REPO
+from install_helpers import run
 
 UNITS = REPO / "mount-helper" / "systemd"
 # Each unit: its file, the containerd plugin directory it shows, its mountpoint.

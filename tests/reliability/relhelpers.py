@@ -3,7 +3,7 @@
 the start-up sweep must remove, and the versions of config.json and address
 the crash-storm writers write. The daemons (a store served by several in
 turn: fs.start(), fs.kill9(), fs.start() again) and their checks are every
-suite's: tests/common/bfstest.py, the `store` fixture of tests/conftest.py.
+suite's: tests/common/bfstest.py, the `new_bundlefs` fixture of tests/conftest.py.
 """
 
 import hashlib

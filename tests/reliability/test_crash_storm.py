@@ -141,11 +141,11 @@ def writer_errors(logs):
 
 
 @pytest.mark.parametrize("runtime", ["v1", "v2"])
-def test_crash_storm(store, runtime):
+def test_crash_storm(new_bundlefs, runtime):
     v2 = runtime == "v2"
     opts = {"runtime": "v2"} if v2 else None
     cycles = CYCLES_V2 if v2 else CYCLES
-    st = store()
+    st = new_bundlefs()
     st.expect_log(r"^bundlefs: removed \d+ leftovers of interrupted operations$")
     st.start(opts)
     ns = "storm"
@@ -226,13 +226,13 @@ def test_crash_storm(store, runtime):
     assert figures["ops_done"] > cycles, f"the writers did too little: {figures}"
 
 
-def test_remount_right_after_kill(store):
+def test_remount_right_after_kill(new_bundlefs):
     """SPEC 5.4: after a crash, mounting again on the same mountpoint works
     without clean-up, also within the kernel's attribute timeout of the dead
     mount (its root's attributes still cached: stat() of the mountpoint
     succeeds although the mount is stale), and replaces the stale mount
     rather than stacking on it."""
-    st = store()
+    st = new_bundlefs()
     st.start()
     os.mkdir(st.m("ns1"))
     problems = []

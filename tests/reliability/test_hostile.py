@@ -61,8 +61,8 @@ BAD_NAMES = [
 ]
 
 
-def test_hostile_names(store):
-    st = store()
+def test_hostile_names(new_bundlefs):
+    st = new_bundlefs()
     st.start()
     os.mkdir(st.m("ns1"))
     mnt = os.fsencode(st.mnt)
@@ -228,8 +228,8 @@ VALID_CONFIGS = [
 ]
 
 
-def test_hostile_config_json(store):
-    st = store()
+def test_hostile_config_json(new_bundlefs):
+    st = new_bundlefs()
     st.expect_log(r"^bundlefs: hostile/b: config\.json rejected: ")
     st.start()
     os.mkdir(st.m("hostile"))
@@ -279,8 +279,8 @@ def test_hostile_config_json(store):
 
 # ----------------------------------------------------------------- address
 
-def test_address_symlink_to_secret(store):
-    st = store()
+def test_address_symlink_to_secret(new_bundlefs):
+    st = new_bundlefs()
     st.start()
     os.mkdir(st.m("ns1"))
     os.mkdir(st.m("ns1", "b"))
@@ -322,11 +322,11 @@ def _unix_socket(path):
     s.close()
 
 
-def test_stored_address_targets_not_removed(store):
+def test_stored_address_targets_not_removed(new_bundlefs):
     """rmdir removes the shim socket a stored address names only if it is a
     unix socket in <socket_root>/s/, never another kind of file, never
     through a symlink, never outside s/ (SPEC 4.7 step 2)."""
-    st = store()
+    st = new_bundlefs()
     st.start()
     os.mkdir(st.m("ns1"))
     sdir = os.path.join(st.socket_root, "s")
@@ -387,8 +387,8 @@ def _umount(dst):
     subprocess.run(["umount", dst], check=True)
 
 
-def test_rmdir_refuses_bundle_with_mount_inside(store):
-    st = store()
+def test_rmdir_refuses_bundle_with_mount_inside(new_bundlefs):
+    st = new_bundlefs()
     st.expect_log(r"^bundlefs: ns1/b\d: not deleted: a file system is mounted inside it$")
     st.start()
     os.mkdir(st.m("ns1"))

@@ -104,10 +104,10 @@ def _cycles(st, first, count):
     return bad
 
 
-def test_memory_flat_over_bundles_and_requests(store):
+def test_memory_flat_over_bundles_and_requests(new_bundlefs):
     sanitized = _sanitized(bundlefs_bin())
     shm = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
-    st = store(tmp_root=shm)
+    st = new_bundlefs(tmp_root=shm)
     sns, wns = st.s(NS), st.w(NS)
     os.mkdir(sns, 0o711)
     os.mkdir(wns, 0o711)

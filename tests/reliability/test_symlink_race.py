@@ -140,8 +140,8 @@ def _swapper(st, deadline, result_path):
         json.dump({"swaps": swaps}, f)
 
 
-def test_symlink_swaps_never_escape(store):
-    st = store(mnt_depth=3)
+def test_symlink_swaps_never_escape(new_bundlefs):
+    st = new_bundlefs(mnt_depth=3)
     st.expect_log(r"^bundlefs: sym/[.\w-]+: ")   # rejected writes, failed deletes
     st.start()
     secrets = [b"SECRET-ADDRESS-41d0", b"SECRET-CONFIG-9a7e", b"SECRET-DIR-FILE-55c2",
