@@ -324,14 +324,20 @@ def reap_mount(mnt, timeout=10.0):
         time.sleep(0.02)
     left = daemon_pids(mnt)
     for pid in left:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+        sigkill(pid)
     return left
 
 
-def _listdir(path):
+def sigkill(pid):
+    """SIGKILL process pid, if it is still there."""
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def listdir_sorted(path):
+    """The sorted names in directory path; none if it cannot be read."""
     try:
         return sorted(os.listdir(path))
     except OSError:
@@ -350,7 +356,7 @@ def mount_users(path):
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
-        links = ["cwd", "root"] + ["fd/" + fd for fd in _listdir(f"/proc/{entry}/fd")]
+        links = ["cwd", "root"] + ["fd/" + fd for fd in listdir_sorted(f"/proc/{entry}/fd")]
         for link in links:
             try:
                 target = os.readlink(f"/proc/{entry}/{link}")
@@ -392,14 +398,14 @@ def foreign_holders(dev):
 def hang_report(pid, users):
     """What a daemon that does not exit is waiting for, and who used its mount."""
     lines = []
-    for tid in _listdir(f"/proc/{pid}/task"):
+    for tid in listdir_sorted(f"/proc/{pid}/task"):
         try:
             wchan = _read_text(f"/proc/{pid}/task/{tid}/wchan")
             state = _read_text(f"/proc/{pid}/task/{tid}/stat").split(")")[-1].split()[0]
         except OSError:
             continue
         lines.append(f"thread {tid} state {state} wchan {wchan}")
-    for conn in _listdir("/sys/fs/fuse/connections"):
+    for conn in listdir_sorted("/sys/fs/fuse/connections"):
         try:
             waiting = _read_text(f"/sys/fs/fuse/connections/{conn}/waiting").strip()
         except OSError:
@@ -483,8 +489,8 @@ class BundleFS:
     exits with status 0 after the unmount (unless the test killed it, or a
     copy of the mount in another mount namespace kept it alive and it had to
     be ended with SIGTERM), and its log holds no sanitizer report and no
-    line that no expect_log() pattern matches. The n-th daemon logs to base/<log_name>.log (n = 0),
-    base/<log_name>.<n>.log after.
+    line that no expect_log() pattern matches. The first daemon logs to
+    base/<log_name>.log, the n-th after it to base/<log_name>.<n>.log.
     """
 
     def __init__(self, opts=None, source_arg=False, *, args=(), tmp_root=None, mnt_depth=1,

@@ -39,7 +39,7 @@ import time
 import uuid
 
 import bfstest
-from bfstest import cmdline, mounts_below
+from bfstest import cmdline, listdir_sorted, mounts_below, sigkill
 from gorender import computed_address
 
 V1 = "io.containerd.runtime.v1.linux"
@@ -274,40 +274,21 @@ class Node:
     def _write_config(self):
         if self.containerd_version == "2.1":
             return self._write_config_2()
-        text = """version = 2
-root = "{root}"
-state = "{state}"
-disabled_plugins = ["io.containerd.grpc.v1.cri"]
-
-[grpc]
-  address = "{address}"
-
-[ttrpc]
-  address = "{ttrpc}"
-
-[plugins."io.containerd.internal.v1.opt"]
-  path = "{opt}"
-
+        text = self._config_head(2, ["io.containerd.grpc.v1.cri"]) + """
 [plugins."{v1}"]
   shim = "containerd-shim"
   runtime = "runc"
   runtime_root = "{runc}"
   no_shim = false
   shim_debug = false
-""".format(root=self.root, state=self.state, address=self.address, ttrpc=self.ttrpc_address,
-           opt=self.opt, v1=V1, runc=self.runc_root)
+""".format(v1=V1, runc=self.runc_root)
         with open(self.config, "w") as f:
             f.write(text)
 
-    def _write_config_2(self):
-        """containerd 2.x's config (version 3). With cri: the CRI plugin with a
-        local pause image pinned as the sandbox image, host-network pods only
-        (no CNI), restrict_oom_score_adj (this machine may lack
-        CAP_SYS_RESOURCE), NRI off, and runc's root in T/runc."""
-        disabled = ["io.containerd.nri.v1.nri"]
-        if not self.cri:
-            disabled += ["io.containerd.grpc.v1.cri"]
-        text = """version = 3
+    def _config_head(self, version, disabled):
+        """What every config of the node begins with: its directories, sockets
+        and opt dir, and the plugins it does without."""
+        return """version = {version}
 root = "{root}"
 state = "{state}"
 disabled_plugins = [{disabled}]
@@ -320,8 +301,19 @@ disabled_plugins = [{disabled}]
 
 [plugins."io.containerd.internal.v1.opt"]
   path = "{opt}"
-""".format(root=self.root, state=self.state, address=self.address, ttrpc=self.ttrpc_address,
-           opt=self.opt, disabled=", ".join('"%s"' % p for p in disabled))
+""".format(version=version, root=self.root, state=self.state, address=self.address,
+           ttrpc=self.ttrpc_address, opt=self.opt,
+           disabled=", ".join('"%s"' % p for p in disabled))
+
+    def _write_config_2(self):
+        """containerd 2.x's config (version 3). With cri: the CRI plugin with a
+        local pause image pinned as the sandbox image, host-network pods only
+        (no CNI), restrict_oom_score_adj (this machine may lack
+        CAP_SYS_RESOURCE), NRI off, and runc's root in T/runc."""
+        disabled = ["io.containerd.nri.v1.nri"]
+        if not self.cri:
+            disabled += ["io.containerd.grpc.v1.cri"]
+        text = self._config_head(3, disabled)
         if self.cri:
             self.pause_image = "localhost/bfs-pause:%s" % uuid.uuid4().hex[:12]
             text += """
@@ -618,18 +610,18 @@ disabled_plugins = [{disabled}]
         # Shims and container processes that outlived containerd.
         for pid in self.shims():
             problems.append("containerd-shim %d was still running" % pid)
-            _kill(pid)
-        runc_roots = [os.path.join(self.runc_root, ns) for ns in _listdir(self.runc_root)]
+            sigkill(pid)
+        runc_roots = [os.path.join(self.runc_root, ns) for ns in listdir_sorted(self.runc_root)]
         if self.runtime == "v2" and not self.cri:
             runc_roots = [os.path.join(V2_RUNC_ROOT, self.namespace)]
         for root in runc_roots:
-            for cid in _listdir(root):
+            for cid in listdir_sorted(root):
                 problems.append("runc container %s/%s was still there" % (root, cid))
                 attempt("runc delete " + cid, subprocess.run,
                         ["runc", "--root", root, "delete", "--force", cid],
                         capture_output=True, timeout=CMD_TIMEOUT)
             if self.runtime == "v2" and not self.cri and os.path.isdir(root) and \
-                    not _listdir(root):
+                    not listdir_sorted(root):
                 attempt("removing " + root, os.rmdir, root)
         for name in self.containers:
             sock = shim_address(self.address, self.namespace, name)[len("unix://"):]
@@ -663,27 +655,13 @@ disabled_plugins = [{disabled}]
         return problems
 
 
-def _listdir(path):
-    try:
-        return sorted(os.listdir(path))
-    except OSError:
-        return []
-
-
-def _kill(pid):
-    try:
-        os.kill(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-
-
 def _remove_fifo_dirs(names):
     """ctr leaves <socket root>/fifo/<n>/<id>-std{in,out,err} behind when a task dies with
     its bundle unreachable; remove the directories that hold only FIFOs of our containers."""
     base = os.path.join(SOCKET_ROOT, "fifo")
-    for d in _listdir(base):
+    for d in listdir_sorted(base):
         path = os.path.join(base, d)
-        entries = _listdir(path)
+        entries = listdir_sorted(path)
         if entries and all(e.rsplit("-", 1)[0] in names for e in entries):
             for e in entries:
                 os.unlink(os.path.join(path, e))
@@ -693,7 +671,7 @@ def _remove_fifo_dirs(names):
 def _remove_cgroup_parents(namespace):
     """runc leaves the empty /<namespace> cgroup parent behind; remove ours if empty."""
     for base in ("/sys/fs/cgroup",) + tuple(os.path.join("/sys/fs/cgroup", c)
-                                            for c in _listdir("/sys/fs/cgroup")):
+                                            for c in listdir_sorted("/sys/fs/cgroup")):
         try:
             os.rmdir(os.path.join(base, namespace))
         except OSError:
