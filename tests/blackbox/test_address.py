@@ -9,8 +9,8 @@ import time
 
 import pytest
 
-from bfs_helpers import (DEFAULT_DAEMON_ADDRESS, computed_address, errno_of, go_join,
-                         legacy_address, q, read_bytes)
+from bfstest import errno_of, q, read_bytes
+from gorender import DEFAULT_DAEMON_ADDRESS, computed_address, go_join, legacy_address
 
 
 # ---------------------------------------------------------- the helper itself

@@ -13,7 +13,8 @@ import threading
 import pytest
 
 from bfs_helpers import VALID_SPEC as SPEC
-from bfs_helpers import mode_of, q, read_bytes, rejected_re, write_through
+from bfs_helpers import rejected_re
+from bfstest import mode_of, q, read_bytes, write_through
 
 SPEC2 = json.dumps({"ociVersion": "1.0.2", "hostname": "second"}) + "\n"
 

@@ -6,6 +6,7 @@ the default store was when v1 was the default, so that such a store keeps
 working once named). The test removes what it created there (and the store
 itself if it was not there before)."""
 
+import contextlib
 import os
 import shutil
 import stat
@@ -15,23 +16,42 @@ import uuid
 
 import pytest
 
-from bfs_helpers import bundlefs_bin, is_mounted, unmount
+from bfstest import bundlefs_bin, is_mounted, unmount
 
 STORE = "/var/lib/bundlefs"
+
+
+@contextlib.contextmanager
+def embedded_store(mnt, ns):
+    """For a test of daemons that mount the embedded store on mnt: whether
+    the store existed before. Afterwards mnt is unmounted and goes, and so
+    does namespace ns in both runtimes' stores, and the store itself if it
+    was not there before."""
+    existed = os.path.exists(STORE)
+    try:
+        yield existed
+    finally:
+        if is_mounted(mnt):
+            unmount(mnt)
+        for store in (STORE, os.path.join(STORE, "v2")):
+            for sub in ("state", "work"):
+                shutil.rmtree(os.path.join(store, sub, ns), ignore_errors=True)
+        if not existed:
+            shutil.rmtree(STORE, ignore_errors=True)
+        os.rmdir(mnt)
 
 
 @pytest.mark.parametrize("runtime", ["v1", "v2", None])
 def test_embedded_default_store_created_and_used(runtime):
     """runtime None: no runtime= at all, which is v2."""
     assert os.geteuid() == 0, "the default store of a root daemon is /var/lib/bundlefs"
-    existed = os.path.exists(STORE)
     v2 = runtime != "v1"
     mine = os.path.join(STORE, "v2") if v2 else STORE
     other = STORE if v2 else os.path.join(STORE, "v2")
     mnt = tempfile.mkdtemp(prefix="bfs-default-")
     ns = "dflt" + uuid.uuid4().hex[:12]
     argv = [bundlefs_bin(), mnt] + (["-o", "runtime=" + runtime] if runtime else [])
-    try:
+    with embedded_store(mnt, ns) as existed:
         r = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, timeout=20)
         assert r.returncode == 0, r.stderr
         assert is_mounted(mnt)
@@ -54,25 +74,16 @@ def test_embedded_default_store_created_and_used(runtime):
         os.rmdir(os.path.join(mnt, ns))
         assert not os.path.exists(os.path.join(mine, "state", ns))
         assert not os.path.exists(os.path.join(mine, "work", ns))
-    finally:
-        if is_mounted(mnt):
-            unmount(mnt)
-        for sub in ("state", "work"):
-            shutil.rmtree(os.path.join(mine, sub, ns), ignore_errors=True)
-        if not existed:
-            shutil.rmtree(STORE, ignore_errors=True)
-        os.rmdir(mnt)
 
 
 def test_existing_v1_default_store_named_with_runtime_v1():
     """A v1 store left where the default store used to be: the v2 default says
     how to reach it, and runtime=v1 mounts it as it was."""
-    existed = os.path.exists(STORE)
     ns = "dflt" + uuid.uuid4().hex[:12]
-    os.makedirs(os.path.join(STORE, "state", ns, "old", "rootfs"))
-    os.makedirs(os.path.join(STORE, "work", ns, "old"))
     mnt = tempfile.mkdtemp(prefix="bfs-default-")
-    try:
+    with embedded_store(mnt, ns):
+        os.makedirs(os.path.join(STORE, "state", ns, "old", "rootfs"))
+        os.makedirs(os.path.join(STORE, "work", ns, "old"))
         r = subprocess.run([bundlefs_bin(), mnt], stdin=subprocess.DEVNULL,
                            capture_output=True, timeout=20)
         assert r.returncode == 0, r.stderr
@@ -85,11 +96,3 @@ def test_existing_v1_default_store_named_with_runtime_v1():
         assert os.listdir(os.path.join(mnt, ns)) == ["old"]
         assert "work" not in os.listdir(os.path.join(mnt, ns, "old"))
         assert '"Criu":' in open(os.path.join(mnt, ns, "old", "shim-config")).read()
-    finally:
-        if is_mounted(mnt):
-            unmount(mnt)
-        for sub in ("state", "work"):
-            shutil.rmtree(os.path.join(STORE, sub, ns), ignore_errors=True)
-        if not existed:
-            shutil.rmtree(STORE, ignore_errors=True)
-        os.rmdir(mnt)

@@ -10,8 +10,8 @@ import subprocess
 
 import pytest
 
-from bfs_helpers import (bundle_and_mount_source, errno_of, ident, q,
-                         rmdir_busy_while_mounted)
+from bfs_helpers import bundle_and_mount_source, rmdir_busy_while_mounted
+from bfstest import errno_of, ident, q
 
 
 @pytest.fixture

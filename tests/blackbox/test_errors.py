@@ -6,7 +6,7 @@ import errno
 import os
 import re
 
-from bfs_helpers import errno_of, write_through
+from bfstest import errno_of, write_through
 
 
 def test_bad_input_battery_then_still_serving(bfs):

@@ -20,9 +20,8 @@ import time
 
 import pytest
 
-import bfs_helpers
-import bfstest
-from bfs_helpers import BundleFS, ident, wait_until
+from bfs_helpers import VALID_SPEC
+from bfstest import ident, is_mounted, wait_until
 
 # Generous deadlines: the assertion is visibility, not speed (SPEC: 100 ms
 # with a watch, one second without).
@@ -62,32 +61,15 @@ def make_bundle_beside(m, ns, bid):
     os.makedirs(m.w(ns, bid), exist_ok=True)
 
 
-class DebugBundleFS(BundleFS):
-    """A daemon with -d: its stderr shows every request it receives."""
-
-    def argv(self):
-        return super().argv() + ["-d"]
-
-
 @pytest.fixture
-def debug_mount():
-    mounts = []
-
+def debug_mount(mount_bundlefs):
+    """A factory of daemons with -d: their stderr shows every request they receive."""
     def factory(**opts):
-        m = DebugBundleFS(opts)
+        m = mount_bundlefs(args=["-d"], **opts)
         m.expect_log(r".")  # libfuse's request trace
-        try:
-            m.start()
-        except Exception:
-            m.cleanup()
-            raise
-        mounts.append(m)
         return m
 
-    yield factory
-    problems = bfstest.stop_and_clean(mounts, lambda m: m.stop())
-    if problems:
-        pytest.fail("bundlefs teardown:\n" + "\n".join(problems), pytrace=False)
+    return factory
 
 
 def mount_for(mount_bundlefs, ro, limit=None):
@@ -343,7 +325,7 @@ def test_changes_through_the_mount_show_at_once(mount_bundlefs):
     os.mkdir(m.m(ns, bid))
     assert os.path.isdir(m.m(ns, bid, "rootfs"))
     assert bid in os.listdir(m.m(ns))
-    spec = bfs_helpers.VALID_SPEC.encode()
+    spec = VALID_SPEC.encode()
     with open(m.m(ns, bid, "config.json"), "wb") as f:
         f.write(spec)
     assert os.stat(m.m(ns, bid, "config.json")).st_size == len(spec)
@@ -409,7 +391,7 @@ def test_mount_on_rootfs_survives_changes_beside(mount_bundlefs):
         write_beside(m.s(ns, bid, "init.pid"), b"1", via_rename=True)
         assert eventually(lambda: os.path.exists(m.m(ns, bid, "init.pid")), WATCHED_DEADLINE)
         time.sleep(0.1)
-        assert bfs_helpers.is_mounted(target)
+        assert is_mounted(target)
         assert read_or_none(os.path.join(target, "marker")) == b"image\n"
     finally:
         subprocess.run(["umount", "-l", target], check=False)

@@ -8,7 +8,8 @@ import os
 
 import pytest
 
-from bfs_helpers import VALID_SPEC, q, read_bytes, rejected_re
+from bfs_helpers import VALID_SPEC, rejected_re
+from bfstest import q, read_bytes
 
 
 def _staging_files(m, ns, bid):

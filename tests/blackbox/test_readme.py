@@ -8,7 +8,7 @@ import os
 import re
 import subprocess
 
-from bfs_helpers import REPO
+from bfstest import REPO
 
 
 def tour_script():

@@ -8,8 +8,8 @@ import re
 
 import pytest
 
-from bfs_helpers import errno_of, go_join, q, read_bytes, shim_config_text, wait_until, \
-    write_through
+from bfstest import errno_of, q, read_bytes, wait_until, write_through
+from gorender import go_join, shim_config_text
 
 NODE_CRIU = "/usr/local/sbin/criu"
 NODE_RR = "/run/node-runc"

@@ -11,7 +11,6 @@ and fstab in tests/install.)
 import errno
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -19,8 +18,9 @@ import time
 
 import pytest
 
-from bfs_helpers import BundleFS, bundlefs_bin, is_mounted, project_version, unmount
-from bfstest import mount_stack
+from bfs_helpers import project_version
+from bfstest import (BundleFS, bundlefs_bin, daemon_pids, is_mounted, mount_stack, reap_mount,
+                     unmount)
 
 
 def run(argv, timeout=20):
@@ -150,21 +150,6 @@ def test_state_dir_as_source_argument(mount_bundlefs):
     assert open(m.m(ns, bid, "probe")).read() == "via-store"
 
 
-def _daemon_pids(mnt):
-    pids = []
-    for p in os.listdir("/proc"):
-        if not p.isdigit():
-            continue
-        try:
-            with open(f"/proc/{p}/cmdline", "rb") as f:
-                argv = f.read().split(b"\0")
-        except OSError:
-            continue
-        if mnt.encode() in argv and any(a.endswith(b"bundlefs") for a in argv[:1]):
-            pids.append(int(p))
-    return pids
-
-
 def test_daemonized_mount_is_live_when_command_returns(dirs):
     d = dirs
     out = open(d.base + "/daemon.out", "wb")
@@ -172,7 +157,7 @@ def test_daemonized_mount_is_live_when_command_returns(dirs):
         r = subprocess.run([bundlefs_bin(), "-o", _opts(d), d.mnt], stdin=subprocess.DEVNULL,
                            stdout=out, stderr=out, timeout=20)
         live = os.path.ismount(d.mnt)
-        pids = _daemon_pids(d.mnt)
+        pids = daemon_pids(d.mnt)
         try:
             assert r.returncode == 0, open(d.base + "/daemon.out").read()
             assert live, "the command returned before the mount was live"
@@ -182,9 +167,9 @@ def test_daemonized_mount_is_live_when_command_returns(dirs):
         finally:
             unmount(d.mnt)
         deadline = time.monotonic() + 10
-        while _daemon_pids(d.mnt) and time.monotonic() < deadline:
+        while daemon_pids(d.mnt) and time.monotonic() < deadline:
             time.sleep(0.05)
-        left = _daemon_pids(d.mnt)
+        left = daemon_pids(d.mnt)
         for p in left:
             os.kill(p, 9)
         assert not left, "the daemon did not exit after the unmount"
@@ -194,20 +179,6 @@ def test_daemonized_mount_is_live_when_command_returns(dirs):
 
 
 # ------------------------------------------------- the mount as mount(8) sees it
-
-def _reap(mnt, timeout=10.0):
-    """Unmount mnt (every layer) and wait for the daemons serving it to exit;
-    returns the pids that had to be killed."""
-    deadline = time.monotonic() + timeout
-    while mount_stack(mnt) and time.monotonic() < deadline:
-        unmount(mnt)
-    while _daemon_pids(mnt) and time.monotonic() < deadline:
-        time.sleep(0.02)
-    left = _daemon_pids(mnt)
-    for p in left:
-        os.kill(p, signal.SIGKILL)
-    return left
-
 
 @pytest.fixture
 def spare_mnts():
@@ -224,7 +195,7 @@ def spare_mnts():
     yield make
     left = []
     for d in made:
-        left += _reap(d)
+        left += reap_mount(d)
         os.rmdir(d)
     assert not left, f"daemons still running after the unmount: {left}"
 
@@ -278,7 +249,7 @@ def test_embedded_store_source(spare_mnts):
         assert [(e["fstype"], e["source"]) for e in stack] == \
             [("fuse.bundlefs", os.path.join(DEFAULT_STORE, "v2", "state"))]
     finally:
-        assert _reap(mnt) == []
+        assert reap_mount(mnt) == []
         if not existed:
             shutil.rmtree(DEFAULT_STORE, ignore_errors=True)
 
@@ -315,9 +286,7 @@ def test_remount_over_a_crashed_used_mount(dirs, spare_mnts):
     os.mkdir(d.m("ns"))
     os.listdir(d.mnt)
     os.stat(d.mnt)  # last: a readdir makes the kernel drop the root's attributes
-    d.proc.send_signal(signal.SIGKILL)
-    d.proc.wait()
-    d.proc = None
+    d.kill9()
     assert len(mount_stack(d.mnt)) == 1
     with pytest.raises(OSError) as e:
         os.statvfs(d.mnt)
@@ -332,7 +301,7 @@ def test_remount_over_a_crashed_used_mount(dirs, spare_mnts):
         os.statvfs(d.mnt)
         assert os.listdir(d.mnt) == ["ns"]
     finally:
-        assert _reap(d.mnt) == []
+        assert reap_mount(d.mnt) == []
 
 
 FLAG_CASES = {

@@ -22,9 +22,10 @@ import time
 
 import pytest
 
-from bfs_helpers import (VALID_SPEC, bundlefs_bin, diff_snapshots, errno_of, go_join,
-                         legacy_address, read_bytes, snapshot, status_text, wait_until,
-                         write_through)
+from bfs_helpers import VALID_SPEC, status_text
+from bfstest import (build_dir, diff_snapshots, errno_of, read_bytes, snapshot, wait_until,
+                     write_through)
+from gorender import go_join, legacy_address
 
 SLOW_READ_BOUND = 5.0     # generous: the daemon's own bound is 100 ms per connect
 
@@ -146,8 +147,7 @@ def listener(path, backlog=16):
 
 def fake_shim_binary():
     """The unit tests' stand-in shim: its executable's name begins with containerd-shim."""
-    build = os.environ.get("BUNDLEFS_BUILD") or os.path.dirname(os.path.dirname(bundlefs_bin()))
-    path = os.path.join(build, "tests", "unit", "containerd-shim-bfstest")
+    path = str(build_dir() / "tests" / "unit" / "containerd-shim-bfstest")
     assert os.access(path, os.X_OK), f"{path} is missing: build the unit tests (cmake)"
     return path
 

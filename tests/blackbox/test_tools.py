@@ -22,7 +22,7 @@ import textwrap
 import pytest
 
 from bfs_helpers import VALID_SPEC as SPEC
-from bfs_helpers import errno_of, q, read_bytes
+from bfstest import errno_of, q, read_bytes
 
 SPEC2 = json.dumps({"ociVersion": "1.0.3", "hostname": "second"}) + "\n"
 GARBAGE = b"garbage, not json"

@@ -7,7 +7,7 @@ import stat
 
 import pytest
 
-from bfs_helpers import errno_of, ident, mode_of, q
+from bfstest import errno_of, ident, mode_of, q
 
 VALID_IDS = ["a", "Z", "0", "a.b", "a-b", "a_b", "A.b-c_d", "a1.b2.c3", "x" * 76,
              "default", "k8s.io", "moby"]

@@ -14,9 +14,9 @@ import sys
 
 import pytest
 
-from bfs_helpers import (DEFAULT_DAEMON_ADDRESS, VALID_SPEC, bundle_and_mount_source,
-                         computed_address, errno_of, go_join, ident, mode_of, q, read_bytes,
-                         rmdir_busy_while_mounted, shim_config_v2_text, wait_until)
+from bfs_helpers import VALID_SPEC, bundle_and_mount_source, rmdir_busy_while_mounted
+from bfstest import errno_of, ident, mode_of, q, read_bytes, wait_until
+from gorender import DEFAULT_DAEMON_ADDRESS, computed_address, go_join, shim_config_v2_text
 
 DEFAULT_RUNC_ROOT = "/run/containerd/runc"
 GROUP_ANN = "io.containerd.runc.v2.group"

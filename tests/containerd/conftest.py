@@ -140,7 +140,7 @@ def reap_containers(node):
 def inspector(node):
     """A read-only bundlefs over the same backing store, unmounted after the test."""
     fs = node.mount_inspector(os.path.join(node.tmp, "inspect-%d" % len(node.extra_fs)))
-    yield fs.mountpoint
+    yield fs.mnt
     problems = fs.stop()
     if problems:
         pytest.fail("\n".join(problems), pytrace=False)

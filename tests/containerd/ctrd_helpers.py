@@ -28,23 +28,19 @@ Only the shim sockets (/run/containerd/s/) and ctr's FIFOs
 names are unique per run so they never collide with anything else there.
 """
 
-import ctypes
-import errno
-import hashlib
 import json
 import os
 import re
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 import uuid
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
-
-from bfstest import go_join, mountinfo  # noqa: E402,F401
+import bfstest
+from bfstest import cmdline, listdir_sorted, mounts_below, sigkill
+from gorender import computed_address
 
 V1 = "io.containerd.runtime.v1.linux"
 V2 = "io.containerd.runtime.v2.task"
@@ -59,10 +55,6 @@ REQUIRED_TOOLS = ("containerd", "ctr", "containerd-shim", V2_SHIM, "runc", "fuse
 CONTAINERD2_VERSION = "v2.1.5"
 CONTAINERD2_TOOLS = ("containerd", "ctr", V2_SHIM, "crictl")
 K8S_NAMESPACE = "k8s.io"
-SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
-
-_libc = ctypes.CDLL(None, use_errno=True)
-_MNT_DETACH = 2
 
 
 class SetupError(Exception):
@@ -71,10 +63,6 @@ class SetupError(Exception):
 
 def repo_root():
     return os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-
-
-def bundlefs_binary():
-    return os.environ.get("BUNDLEFS_BIN", os.path.join(repo_root(), "build", "fs", "bundlefs"))
 
 
 def busybox_binary():
@@ -117,9 +105,10 @@ def check_prerequisites():
                             % tool)
     if busybox_binary() is None:
         problems.append("busybox not found (apt-get install busybox-static)")
-    binary = bundlefs_binary()
-    if not os.access(binary, os.X_OK):
-        problems.append("bundlefs binary %s is missing (build it, or set BUNDLEFS_BIN)" % binary)
+    try:
+        bfstest.bundlefs_bin()
+    except RuntimeError as e:
+        problems.append(str(e))
     if not os.path.exists("/dev/fuse"):
         problems.append("/dev/fuse is missing")
     return problems
@@ -131,56 +120,11 @@ def unique_name(tag):
 
 
 def shim_address(daemon_address, namespace, cid):
-    digest = hashlib.sha256(go_join(daemon_address, namespace, cid).encode()).hexdigest()
-    return "unix://" + go_join(SOCKET_ROOT, "s") + "/" + digest
+    """The shim address containerd computes, below its fixed socket root."""
+    return computed_address(SOCKET_ROOT, daemon_address, namespace, cid)
 
 
 # ---------------------------------------------------------------- /proc helpers
-
-def mounts():
-    """[(mountpoint, fstype, source)] of this mount namespace, in mount order."""
-    return [(mnt, fstype, src) for _id, _dev, mnt, fstype, src in mountinfo()]
-
-
-def mounts_under(path):
-    """Mount points at or below path, deepest (latest) first."""
-    path = path.rstrip("/")
-    found = [m for m in mounts() if m[0] == path or m[0].startswith(path + "/")]
-    return list(reversed(found))
-
-
-def mount_device(path):
-    """The "major:minor" of the mount at path, from mountinfo (works on a dead FUSE mount)."""
-    dev = None
-    for _id, mdev, mnt, _fstype, _src in mountinfo():
-        if mnt == path:
-            dev = mdev
-    return dev
-
-
-def is_mounted(path, fstype_prefix=None):
-    for mnt, fstype, _src in mounts():
-        if mnt == path and (fstype_prefix is None or fstype.startswith(fstype_prefix)):
-            return True
-    return False
-
-
-def lazy_umount(path):
-    """Detach path; a path below a dead FUSE mount (ENOTCONN) goes with that mount."""
-    if _libc.umount2(path.encode(), _MNT_DETACH) != 0:
-        e = ctypes.get_errno()
-        if e not in (errno.EINVAL, errno.ENOENT, errno.ENOTCONN):
-            raise OSError(e, os.strerror(e), path)
-
-
-def cmdline(pid):
-    try:
-        with open("/proc/%d/cmdline" % pid, "rb") as f:
-            raw = f.read()
-    except (FileNotFoundError, ProcessLookupError):
-        return None
-    return [a.decode(errors="replace") for a in raw.split(b"\0")[:-1]]
-
 
 def processes():
     """{pid: argv} of every live process."""
@@ -251,71 +195,6 @@ def ss_listeners():
     return found
 
 
-def users_of(path):
-    """Processes whose cwd, root or an open file lies at or below path."""
-    users = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        links = ["cwd", "root"] + ["fd/" + fd for fd in _listdir("/proc/%s/fd" % entry)]
-        for link in links:
-            try:
-                target = os.readlink("/proc/%s/%s" % (entry, link))
-            except OSError:
-                continue
-            if target == path or target.startswith(path + "/"):
-                users.append("%s(%s) %s -> %s" % (entry, " ".join(cmdline(int(entry)) or []),
-                                                 link, target))
-    return users
-
-
-def foreign_holders(want):
-    """Processes in another mount namespace that hold a copy of the mount of device want.
-
-    A lazy unmount only detaches the mount in this namespace: a namespace created
-    meanwhile by anyone on the machine (unshare -m, a container) keeps its copy,
-    and the FUSE connection lives until that namespace goes away.
-    """
-    mine = os.readlink("/proc/self/ns/mnt")
-    found, seen = [], set()
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            ns = os.readlink("/proc/%s/ns/mnt" % entry)
-            if ns == mine or ns in seen:
-                continue
-            info = read_text("/proc/%s/mountinfo" % entry)
-        except OSError:
-            continue
-        hits = [l.split()[4] for l in info.splitlines() if l.split()[2] == want]
-        if hits:
-            seen.add(ns)
-            found.append("pid %s in %s (%s) has %s" % (
-                entry, ns, " ".join(cmdline(int(entry)) or []), ", ".join(hits)))
-    return found
-
-
-def hang_report(pid, users):
-    """What a daemon that does not exit is waiting for, and who used its mount."""
-    lines = []
-    for tid in _listdir("/proc/%d/task" % pid):
-        try:
-            wchan = read_text("/proc/%d/task/%s/wchan" % (pid, tid))
-            stat = read_text("/proc/%d/task/%s/stat" % (pid, tid)).split(")")[-1].split()[0]
-        except OSError:
-            continue
-        lines.append("thread %s state %s wchan %s" % (tid, stat, wchan))
-    for conn in _listdir("/sys/fs/fuse/connections"):
-        try:
-            waiting = read_text("/sys/fs/fuse/connections/%s/waiting" % conn).strip()
-        except OSError:
-            continue
-        lines.append("fuse connection %s waiting %s" % (conn, waiting))
-    lines += ["user at unmount: " + u for u in users] or ["no process used the mount"]
-    return "\n    ".join([""] + lines)
-
-
 def read_text(path):
     with open(path) as f:
         return f.read()
@@ -337,88 +216,6 @@ def wait_for(predicate, timeout, what, alive=None):
 
 
 # ---------------------------------------------------------------- daemons
-
-class Bundlefs:
-    """One foreground bundlefs process and its mount."""
-
-    def __init__(self, mountpoint, options, log_path):
-        self.mountpoint = mountpoint
-        self.options = options
-        self.log_path = log_path
-        self.proc = None
-        self.exit_status = None
-
-    def start(self):
-        argv = [bundlefs_binary(), self.mountpoint, "-f", "-o", ",".join(self.options)]
-        log = open(self.log_path, "ab")
-        try:
-            self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log,
-                                         stderr=subprocess.STDOUT, close_fds=True)
-        finally:
-            log.close()
-
-        def alive():
-            if self.proc.poll() is not None:
-                return "bundlefs exited with status %d:\n%s" % (self.proc.returncode,
-                                                                 self.log())
-            return None
-
-        wait_for(lambda: is_mounted(self.mountpoint, "fuse"), READY_TIMEOUT,
-                 "bundlefs mount on %s (%s)" % (self.mountpoint, " ".join(argv)), alive)
-
-    def log(self):
-        try:
-            return read_text(self.log_path)
-        except OSError:
-            return ""
-
-    def stop(self):
-        """Unmount and reap; returns a list of problems."""
-        problems = []
-        if self.proc is None:
-            return problems
-        users = users_of(self.mountpoint)
-        dev = None
-        if is_mounted(self.mountpoint):
-            dev = mount_device(self.mountpoint)
-            r = subprocess.run(["fusermount3", "-u", "-z", self.mountpoint],
-                               capture_output=True, text=True, timeout=CMD_TIMEOUT)
-            if r.returncode != 0:
-                problems.append("fusermount3 -u -z %s: %s" % (self.mountpoint, r.stderr.strip()))
-        holders = []
-        try:
-            self.exit_status = self.proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            holders = foreign_holders(dev) if dev is not None else []
-            if holders:
-                # Not bundlefs's doing: end the daemon the ordinary way.
-                sys.stderr.write("bundlefs on %s outlived its unmount because of:\n  %s\n" %
-                                 (self.mountpoint, "\n  ".join(holders)))
-                self.proc.terminate()
-                timeout = 10
-            else:
-                timeout = 5
-            try:
-                self.exit_status = self.proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                problems.append("bundlefs on %s did not exit after the unmount%s; %s" % (
-                    self.mountpoint, " and SIGTERM" if holders else "",
-                    hang_report(self.proc.pid, users)))
-                self.proc.kill()
-                self.exit_status = self.proc.wait()
-        # After our SIGTERM, libfuse's handler makes the loop end with status 1.
-        if self.exit_status != 0 and not problems and not holders:
-            problems.append("bundlefs on %s exited with status %d" %
-                            (self.mountpoint, self.exit_status))
-        text = self.log()
-        for mark in SANITIZER_MARKS:
-            if mark in text:
-                start = text.find(mark)
-                problems.append("bundlefs on %s reported %r:\n%s" % (
-                    self.mountpoint, mark, text[max(0, start - 200):start + 4000]))
-        self.proc = None
-        return problems
-
 
 class Node:
     """The private containerd, its bundlefs mount and the containers it ran."""
@@ -477,40 +274,21 @@ class Node:
     def _write_config(self):
         if self.containerd_version == "2.1":
             return self._write_config_2()
-        text = """version = 2
-root = "{root}"
-state = "{state}"
-disabled_plugins = ["io.containerd.grpc.v1.cri"]
-
-[grpc]
-  address = "{address}"
-
-[ttrpc]
-  address = "{ttrpc}"
-
-[plugins."io.containerd.internal.v1.opt"]
-  path = "{opt}"
-
+        text = self._config_head(2, ["io.containerd.grpc.v1.cri"]) + """
 [plugins."{v1}"]
   shim = "containerd-shim"
   runtime = "runc"
   runtime_root = "{runc}"
   no_shim = false
   shim_debug = false
-""".format(root=self.root, state=self.state, address=self.address, ttrpc=self.ttrpc_address,
-           opt=self.opt, v1=V1, runc=self.runc_root)
+""".format(v1=V1, runc=self.runc_root)
         with open(self.config, "w") as f:
             f.write(text)
 
-    def _write_config_2(self):
-        """containerd 2.x's config (version 3). With cri: the CRI plugin with a
-        local pause image pinned as the sandbox image, host-network pods only
-        (no CNI), restrict_oom_score_adj (this machine may lack
-        CAP_SYS_RESOURCE), NRI off, and runc's root in T/runc."""
-        disabled = ["io.containerd.nri.v1.nri"]
-        if not self.cri:
-            disabled += ["io.containerd.grpc.v1.cri"]
-        text = """version = 3
+    def _config_head(self, version, disabled):
+        """What every config of the node begins with: its directories, sockets
+        and opt dir, and the plugins it does without."""
+        return """version = {version}
 root = "{root}"
 state = "{state}"
 disabled_plugins = [{disabled}]
@@ -523,8 +301,19 @@ disabled_plugins = [{disabled}]
 
 [plugins."io.containerd.internal.v1.opt"]
   path = "{opt}"
-""".format(root=self.root, state=self.state, address=self.address, ttrpc=self.ttrpc_address,
-           opt=self.opt, disabled=", ".join('"%s"' % p for p in disabled))
+""".format(version=version, root=self.root, state=self.state, address=self.address,
+           ttrpc=self.ttrpc_address, opt=self.opt,
+           disabled=", ".join('"%s"' % p for p in disabled))
+
+    def _write_config_2(self):
+        """containerd 2.x's config (version 3). With cri: the CRI plugin with a
+        local pause image pinned as the sandbox image, host-network pods only
+        (no CNI), restrict_oom_score_adj (this machine may lack
+        CAP_SYS_RESOURCE), NRI off, and runc's root in T/runc."""
+        disabled = ["io.containerd.nri.v1.nri"]
+        if not self.cri:
+            disabled += ["io.containerd.grpc.v1.cri"]
+        text = self._config_head(3, disabled)
         if self.cri:
             self.pause_image = "localhost/bfs-pause:%s" % uuid.uuid4().hex[:12]
             text += """
@@ -544,29 +333,42 @@ disabled_plugins = [{disabled}]
             f.write(text)
 
     def fs_options(self, readonly=False):
-        """bundlefs options matching this containerd's configuration."""
-        opts = ["ro"] if readonly else []
+        """bundlefs options matching this containerd's configuration (state=
+        and work= name the node's bstate and work directories)."""
+        opts = {"ro": readonly}
         # bstate's name does not say the runtime: name it.
         if self.runtime == "v2":
-            opts.append("runtime=v2")
+            opts["runtime"] = "v2"
         else:
-            opts += ["runtime=v1", "runtime_root=" + self.runc_root]
-        return opts + ["state=" + self.bstate, "work=" + self.work,
-                       "daemon_address=" + self.address, "bundle_root=" + self.mnt]
+            opts.update(runtime="v1", runtime_root=self.runc_root)
+        opts.update(daemon_address=self.address, bundle_root=self.mnt)
+        return opts
 
     # -- bundlefs
 
+    def _bundlefs(self, mountpoint, readonly, log_name):
+        """A bundlefs over the node's backing store on mountpoint, started: no
+        socket_root= (containerd's own), the log in T/logs/<log_name>.log."""
+        fs = bfstest.BundleFS(self.fs_options(readonly), log_name=log_name, report_users=True,
+                              dirs={"base": self.logs, "state": self.bstate, "work": self.work,
+                                    "mnt": mountpoint, "socket_root": None})
+        # containerd, not the test, decides what the daemon is asked: its log
+        # lines are not declared; a sanitizer report still fails the test.
+        fs.expect_log(r".")
+        try:
+            fs.start()
+        except RuntimeError as e:
+            raise SetupError(str(e))
+        return fs
+
     def mount_bundlefs(self):
-        self.fs = Bundlefs(self.mnt, self.fs_options(), os.path.join(self.logs, "bundlefs.log"))
-        self.fs.start()
+        self.fs = self._bundlefs(self.mnt, False, "bundlefs")
 
     def mount_inspector(self, mountpoint):
         """A second, read-only bundlefs over the same backing store."""
         os.makedirs(mountpoint, exist_ok=True)
-        fs = Bundlefs(mountpoint, self.fs_options(readonly=True),
-                      os.path.join(self.logs, "bundlefs-ro-%d.log" % len(self.extra_fs)))
+        fs = self._bundlefs(mountpoint, True, "bundlefs-ro-%d" % len(self.extra_fs))
         self.extra_fs.append(fs)
-        fs.start()
         return fs
 
     # -- containerd
@@ -808,18 +610,18 @@ disabled_plugins = [{disabled}]
         # Shims and container processes that outlived containerd.
         for pid in self.shims():
             problems.append("containerd-shim %d was still running" % pid)
-            _kill(pid)
-        runc_roots = [os.path.join(self.runc_root, ns) for ns in _listdir(self.runc_root)]
+            sigkill(pid)
+        runc_roots = [os.path.join(self.runc_root, ns) for ns in listdir_sorted(self.runc_root)]
         if self.runtime == "v2" and not self.cri:
             runc_roots = [os.path.join(V2_RUNC_ROOT, self.namespace)]
         for root in runc_roots:
-            for cid in _listdir(root):
+            for cid in listdir_sorted(root):
                 problems.append("runc container %s/%s was still there" % (root, cid))
                 attempt("runc delete " + cid, subprocess.run,
                         ["runc", "--root", root, "delete", "--force", cid],
                         capture_output=True, timeout=CMD_TIMEOUT)
             if self.runtime == "v2" and not self.cri and os.path.isdir(root) and \
-                    not _listdir(root):
+                    not listdir_sorted(root):
                 attempt("removing " + root, os.rmdir, root)
         for name in self.containers:
             sock = shim_address(self.address, self.namespace, name)[len("unix://"):]
@@ -829,48 +631,37 @@ disabled_plugins = [{disabled}]
         attempt("removing ctr FIFOs", _remove_fifo_dirs, self.names)
 
         # Mounts: container rootfs overlays first, then the bundlefs mounts.
+        def stop(fs):
+            return ["bundlefs on %s: %s" % (fs.mnt, p) for p in fs.stop()]
+
         for fs in self.extra_fs:
-            for mnt, _fstype, _src in mounts_under(fs.mountpoint):
-                if mnt != fs.mountpoint:
-                    attempt("unmounting " + mnt, lazy_umount, mnt)
-            problems += attempt("stopping bundlefs on " + fs.mountpoint, fs.stop) or []
-        for mnt, _fstype, _src in mounts_under(self.mnt):
+            for mnt in mounts_below(fs.mnt):
+                if mnt != fs.mnt:
+                    attempt("unmounting " + mnt, bfstest.detach, mnt)
+            problems += attempt("stopping bundlefs on " + fs.mnt, stop, fs) or []
+        for mnt in mounts_below(self.mnt):
             if mnt != self.mnt:
                 problems.append("%s was still mounted" % mnt)
-                attempt("unmounting " + mnt, lazy_umount, mnt)
+                attempt("unmounting " + mnt, bfstest.detach, mnt)
         if self.fs is not None:
-            problems += attempt("stopping bundlefs on " + self.mnt, self.fs.stop) or []
-        for mnt, _fstype, _src in mounts_under(self.tmp):
+            problems += attempt("stopping bundlefs on " + self.mnt, stop, self.fs) or []
+        for mnt in mounts_below(self.tmp):
             problems.append("%s was still mounted" % mnt)
-            attempt("unmounting " + mnt, lazy_umount, mnt)
-        if mounts_under(self.tmp):
+            attempt("unmounting " + mnt, bfstest.detach, mnt)
+        if mounts_below(self.tmp):
             problems.append("mounts left under %s; not removing it" % self.tmp)
         else:
             shutil.rmtree(self.tmp, ignore_errors=True)
         return problems
 
 
-def _listdir(path):
-    try:
-        return sorted(os.listdir(path))
-    except OSError:
-        return []
-
-
-def _kill(pid):
-    try:
-        os.kill(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-
-
 def _remove_fifo_dirs(names):
     """ctr leaves <socket root>/fifo/<n>/<id>-std{in,out,err} behind when a task dies with
     its bundle unreachable; remove the directories that hold only FIFOs of our containers."""
     base = os.path.join(SOCKET_ROOT, "fifo")
-    for d in _listdir(base):
+    for d in listdir_sorted(base):
         path = os.path.join(base, d)
-        entries = _listdir(path)
+        entries = listdir_sorted(path)
         if entries and all(e.rsplit("-", 1)[0] in names for e in entries):
             for e in entries:
                 os.unlink(os.path.join(path, e))
@@ -880,7 +671,7 @@ def _remove_fifo_dirs(names):
 def _remove_cgroup_parents(namespace):
     """runc leaves the empty /<namespace> cgroup parent behind; remove ours if empty."""
     for base in ("/sys/fs/cgroup",) + tuple(os.path.join("/sys/fs/cgroup", c)
-                                            for c in _listdir("/sys/fs/cgroup")):
+                                            for c in listdir_sorted("/sys/fs/cgroup")):
         try:
             os.rmdir(os.path.join(base, namespace))
         except OSError:

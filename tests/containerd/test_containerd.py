@@ -17,6 +17,7 @@ import time
 import pytest
 
 import ctrd_helpers as h
+from bfstest import cmdline, is_mounted, mount_stack, mounts_below
 from ctrd_helpers import NAMESPACE
 
 SHIM_CONFIG_KEYS = ["Path", "Namespace", "WorkDir", "Criu", "RuntimeRoot", "SystemdCgroup"]
@@ -31,7 +32,7 @@ def _remove(node, name):
 
 
 def test_mount_is_bundlefs_over_separate_store(node):
-    assert h.is_mounted(node.mnt, "fuse.bundlefs"), "%s is not a bundlefs mount" % node.mnt
+    assert is_mounted(node.mnt, "fuse.bundlefs"), "%s is not a bundlefs mount" % node.mnt
     assert os.stat(node.mnt).st_dev != os.stat(node.bstate).st_dev
 
 
@@ -53,7 +54,7 @@ def test_detached_bundle_through_readonly_mount(node, rootfs, inspector):
     assert status == "RUNNING"
 
     shim = node.shim_of(name)
-    flags = h.parse_shim_flags(h.cmdline(shim))
+    flags = h.parse_shim_flags(cmdline(shim))
     # containerd ran the bundle on the mount, and the data went to the backing store.
     assert os.readlink("/proc/%d/cwd" % shim) == node.bundle(name)
     assert os.path.isfile(os.path.join(node.backing_bundle(name), "config.json"))
@@ -204,7 +205,7 @@ def test_image_container_rootfs_mounted_in_bundle(node, image):
     name = h.unique_name("img")
     node.run(name, "-d", image, name, "sleep", "600")
     rootfs = os.path.join(node.bundle(name), "rootfs")
-    kinds = [fstype for mnt, fstype, _src in h.mounts() if mnt == rootfs]
+    kinds = [e["fstype"] for e in mount_stack(rootfs)]
     assert kinds == ["overlay"], "mounts on %s: %r" % (rootfs, kinds)
     assert os.path.isfile(os.path.join(rootfs, "bin", "busybox"))
     # The overlay sits on the mount's directory; the backing store's stays empty.
@@ -213,7 +214,7 @@ def test_image_container_rootfs_mounted_in_bundle(node, image):
     assert r.stdout == "hi\n"
 
     _remove(node, name)
-    assert [m for m in h.mounts_under(node.mnt) if m[0] != node.mnt] == []
+    assert [m for m in mounts_below(node.mnt) if m != node.mnt] == []
 
 
 def test_store_empty_after_deletes(node):

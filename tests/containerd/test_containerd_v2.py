@@ -20,6 +20,7 @@ import time
 import pytest
 
 import ctrd_helpers as h
+from bfstest import cmdline, is_mounted
 
 RUNTIME = "v2"
 CONTAINERDS = ["1.6", "2.1"]
@@ -56,7 +57,7 @@ def _wait(pred, what, timeout=20.0):
 
 
 def test_mount_is_v2_bundlefs_over_separate_store(node):
-    assert h.is_mounted(node.mnt, "fuse.bundlefs"), "%s is not a bundlefs mount" % node.mnt
+    assert is_mounted(node.mnt, "fuse.bundlefs"), "%s is not a bundlefs mount" % node.mnt
     assert node.mnt.endswith("/" + h.V2)
     assert os.stat(node.mnt).st_dev != os.stat(node.bstate).st_dev
 
@@ -105,7 +106,7 @@ def test_detached_task_through_readonly_mount(node, rootfs, inspector):
     assert text.endswith("}\n")
     cfg = json.loads(text)
     assert list(cfg) == SHIM_CONFIG_KEYS
-    flags = h.parse_shim_flags(h.cmdline(shim))
+    flags = h.parse_shim_flags(cmdline(shim))
     assert cfg["Path"] == node.bundle(name)
     assert cfg["Namespace"] == flags["namespace"] == NAMESPACE
     assert cfg["ID"] == cfg["Group"] == flags["id"] == name

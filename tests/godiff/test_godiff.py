@@ -18,9 +18,10 @@ from pathlib import Path
 
 import pytest
 
+from bfstest import REPO, build_dir
+
 HERE = Path(__file__).resolve().parent
-TOP = HERE.parent.parent
-BUILD = Path(os.environ.get("BUNDLEFS_BUILD", TOP / "build"))
+BUILD = build_dir()
 GENERATED = int(os.environ.get("BUNDLEFS_GODIFF_INPUTS", "4000"))
 
 
@@ -63,7 +64,7 @@ def compare(go, c, inputs):
 
 
 def test_fuzz_corpora(go_decoder, c_decoder):
-    files = sorted(p for p in (TOP / "tests" / "fuzz" / "corpus").rglob("*") if p.is_file())
+    files = sorted(p for p in (REPO / "tests" / "fuzz" / "corpus").rglob("*") if p.is_file())
     assert files, "no fuzz corpus found"
     inputs = [p.read_bytes() for p in files]
     # Each seed also wrapped as the group annotation's value, and as a pod

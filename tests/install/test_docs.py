@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, run
+from bfstest import REPO
+from install_helpers import run
 
 UNITS = REPO / "mount-helper" / "systemd"
 # Each unit: its file, the containerd plugin directory it shows, its mountpoint.
@@ -108,14 +109,80 @@ def test_manpage_groff(page):
     assert r.returncode == 0 and r.stderr == "", r.stderr
 
 
-def test_bundlefs_page_documents_every_option():
+# Options that `bundlefs --help` lists and the documentation does not
+# describe yet. The test fails once one is documented, so that it leaves here.
+NOT_YET_DOCUMENTED = {"watch_limit"}
+
+
+def help_options(help_text):
+    """The options of --help's own list: {name: whether it takes =VALUE},
+    and the command-line flags (-f, -d...) of its FUSE list."""
+    ours = help_text.split("bundlefs options:\n", 1)[1]
+    ours, fuse = ours.split("FUSE options:\n", 1)
+    options = {}
+    for line in ours.splitlines():
+        if not line.startswith("    -o "):
+            continue                      # a continuation, or the default store's notes
+        # "-o NAME", "-o NAME=VALUE" or "-o dev, -o suid", then the description
+        items = re.match(r"-o [^\s,]+(, -o [^\s,]+)*", line.strip()).group(0)
+        for item in items.split(", "):
+            name, eq, _ = item[len("-o "):].partition("=")
+            options[name] = bool(eq)
+    flags = set(re.findall(r"^ +(-\w)\b", fuse, re.M))
+    return options, flags
+
+
+def manpage_options(text):
+    """The OPTIONS section of a manual page: {name: takes =VALUE} of its
+    `.It Cm` items, and the flags of its `.It Fl` items."""
+    section = text.split("\n.Sh OPTIONS\n", 1)[1].split("\n.Sh ", 1)[0]
+    options, flags = {}, set()
+    for line in section.splitlines():
+        if line.startswith(".It Cm "):
+            for item in line[len(".It "):].split(" , "):
+                m = re.match(r"Cm (\w+)( Ns = Ns)?", item)
+                options[m.group(1)] = m.group(2) is not None
+        elif line.startswith(".It Fl "):
+            flags.add("-" + line.split()[2])
+    return options, flags
+
+
+def readme_options(text):
+    """The README's options table: {name: takes =VALUE} of the options named
+    in its first column."""
+    lines = text.splitlines()
+    start = lines.index("| option | default | meaning |")
+    options = {}
+    for line in lines[start + 2:]:
+        if not line.startswith("|"):
+            break
+        for name, value in re.findall(r"`(\w+)(=[^`]*)?`", line.split("|")[1]):
+            options[name] = bool(value)
+    return options
+
+
+def test_bundlefs_page_documents_every_option(daemon_bin, helper_bin):
+    """Every option `bundlefs --help` lists, and only those, is described in
+    bundlefs(8) as taking a value or not, as in --help, and named in the
+    README's options table; the flags of --help and of bundlefs(8) are the
+    same, and mount.bundlefs(8) describes every flag of the helper's usage."""
+    out = run([daemon_bin, "--help"])
+    listed, help_flags = help_options(out.stdout + out.stderr)
+    assert {"state", "work", "runtime", "ro", "dev"} <= set(listed), listed
     text = MANPAGES[0].read_text()
-    for opt in ("state", "work", "daemon_address", "socket_root", "runtime_root", "criu",
-                "bundle_root"):
-        assert f".It Cm {opt} Ns = Ns" in text, opt
-    assert ".It Cm runtime Ns = Ns" in text
-    for flag in ("ro", "systemd_cgroup", "legacy_address"):
-        assert f".It Cm {flag}\n" in text, flag
+    documented, man_flags = manpage_options(text)
+    assert set(listed) - set(documented) == NOT_YET_DOCUMENTED
+    assert set(documented) - set(listed) == set()
+    assert {k: listed[k] for k in documented} == documented
+    assert man_flags == help_flags
+    readme = readme_options((REPO / "README.md").read_text())
+    assert set(listed) - set(readme) == NOT_YET_DOCUMENTED
+    assert {k: readme[k] for k in set(listed) & set(readme)} == \
+        {k: listed[k] for k in set(listed) & set(readme)}
+    usage = run([helper_bin, "--help"]).stdout.splitlines()[0]
+    helper_flags = {"-" + c for c in re.search(r"\[-(\w+)\]", usage).group(1)} | {"-o"}
+    assert helper_flags <= manpage_options(MANPAGES[1].read_text())[1]
+
     for name in ("config.json", "address", "shim-config", "runc-options", "status",
                  "rootfs/", "bootstrap.json", "options.json", "shim-binary-path"):
         assert name in text, name

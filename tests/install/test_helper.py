@@ -4,15 +4,13 @@ line the daemon gets, exit codes and messages, the check that a mount
 appeared, and the detach of a stale FUSE mount. Needs root (tmpfs mounts)."""
 import errno
 import os
-import signal
-import subprocess
 import sys
 import textwrap
-import time
 
 import pytest
 
-from conftest import mount_stack, mounts_at, run
+from bfstest import BundleFS, mount_stack, reap_mount
+from install_helpers import mounts_at, run
 
 # Records its argv (NUL-separated) and mounts a tmpfs on the mountpoint, or
 # fails / does nothing when the options ask for it.
@@ -52,8 +50,7 @@ def fake(tmp_path):
         return f.argv_file.read_bytes().split(b"\0")[:-1]
     f.argv = lambda: [a.decode() for a in argv()]
     yield f
-    while mounts_at(mnt):
-        subprocess.run(["umount", "-l", str(mnt)])
+    reap_mount(mnt)
 
 
 def helper(helper_bin, f, *args):
@@ -196,35 +193,26 @@ def test_descriptors_not_leaked(helper_bin, fake):
 
 
 def start_real_daemon(daemon_bin, mnt, tmp_path):
-    """The real daemon in the foreground on mnt, once its mount is there:
-    (process, state dir)."""
+    """The real daemon of this build ("bundlefs S MNT -f -o work=W") in the
+    foreground on mnt, once it serves the mount: its BundleFS."""
     state, work = tmp_path / "s", tmp_path / "w"
     state.mkdir(exist_ok=True)
     work.mkdir(exist_ok=True)
-    p = subprocess.Popen([str(daemon_bin), str(state), str(mnt), "-f", "-o", f"work={work}"],
-                         stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 30  # a bound against a hang, not a timing assertion
-    while mounts_at(mnt) != ["fuse.bundlefs"]:
-        if p.poll() is not None or time.monotonic() > deadline:
-            p.kill()
-            p.wait()
-            raise AssertionError(p.stderr.read())
-        time.sleep(0.02)
-    return p, state
+    return BundleFS({"runtime": None}, source_arg=True, binary=daemon_bin,
+                    dirs={"base": tmp_path, "state": state, "work": work, "mnt": mnt,
+                          "socket_root": None}).start()
 
 
 def make_stale(daemon_bin, mnt, tmp_path, used):
     """A bundlefs mount on mnt whose daemon was killed. Used: its root was
     looked at first, so the kernel still answers stat(2) from its cache."""
-    p, _ = start_real_daemon(daemon_bin, mnt, tmp_path)
+    fs = start_real_daemon(daemon_bin, mnt, tmp_path)
     try:
         if used:
             os.listdir(mnt)
             os.stat(mnt)  # last: a readdir makes the kernel drop the root's attributes
     finally:
-        p.send_signal(signal.SIGKILL)
-        p.wait()
-        p.stderr.close()
+        fs.kill9()
     with pytest.raises(OSError) as e:
         os.statvfs(mnt)
     assert e.value.errno in (errno.ENOTCONN, errno.ECONNABORTED)
@@ -277,26 +265,20 @@ def test_fake_mode_detaches_nothing(helper_bin, fake):
 def test_live_bundlefs_mount_is_refused(helper_bin, fake, daemon_bin, tmp_path):
     """A second mount would hide the first: one line, exit 32, the daemon
     not run, the live mount left as it was."""
-    p, state = start_real_daemon(daemon_bin, fake.mnt, tmp_path)
+    fs = start_real_daemon(daemon_bin, fake.mnt, tmp_path)
     try:
         before = mount_stack(fake.mnt)
         for args in ([fake.src, fake.mnt], [fake.src, fake.mnt, "-f"]):
             r = helper(helper_bin, fake, *args)
             assert r.returncode == 32
             assert one_line(r.stderr) == \
-                f"mount.bundlefs: {fake.mnt}: already mounted (bundlefs of {state})"
+                f"mount.bundlefs: {fake.mnt}: already mounted (bundlefs of {fs.state})"
             assert not fake.argv_file.exists()
             assert mount_stack(fake.mnt) == before
         os.statvfs(fake.mnt)
     finally:
-        subprocess.run(["umount", "-l", str(fake.mnt)])
-        try:
-            p.wait(timeout=30)  # a bound against a hang, not a timing assertion
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait()
-        p.stderr.close()
-    assert p.returncode == 0
+        problems = fs.stop()
+    assert problems == []
 
 
 def test_other_live_mount_is_mounted_over(helper_bin, fake):

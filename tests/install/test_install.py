@@ -10,19 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import (REPO, cleanup_mount, daemon_pids, mount_stack, mounts_at, require_real,
-                      run, umount_and_wait, wait_gone, where_mount_looks)
-
-# Every file an installation holds, relative to the prefix.
-INSTALLED = {
-    "bin/bundlefs": 0o755,
-    "sbin/mount.bundlefs": 0o755,
-    "lib/systemd/system/run-bundlefs.mount": 0o644,
-    "lib/systemd/system/run-bundlefs_v2.mount": 0o644,
-    "share/man/man8/bundlefs.8.gz": 0o644,
-    "share/man/man8/mount.bundlefs.8.gz": 0o644,
-    "share/doc/bundlefs/copyright": 0o644,
-}
+from bfstest import REPO, daemon_pids, mount_stack
+from install_helpers import (INSTALLED, WebStore, mounts_at, require_real, run, umount_and_wait,
+                             wait_gone, where_mount_looks)
 
 # What mount(8), fstab and systemd add and the daemon must never see.
 MOUNT_OPTS = ("defaults,auto,nofail,_netdev,user,users,nouser,"
@@ -120,7 +110,7 @@ def test_installed_helper_bad_option(tmp_prefix, store):
 
 
 def test_installed_helper_missing_work_dir(tmp_prefix, store):
-    absent = store.work.parent / "absent-work"
+    absent = Path(store.base) / "absent-work"
     r = installed_helper(tmp_prefix, store, store.state, store.mnt, "-o",
                          f"work={absent}", check=False)
     assert r.returncode == 32
@@ -129,7 +119,7 @@ def test_installed_helper_missing_work_dir(tmp_prefix, store):
 
 
 def test_installed_helper_missing_mountpoint(tmp_prefix, store):
-    r = installed_helper(tmp_prefix, store, store.state, store.mnt / "absent", "-o",
+    r = installed_helper(tmp_prefix, store, store.state, Path(store.mnt) / "absent", "-o",
                          f"work={store.work}", check=False)
     assert r.returncode == 32
     assert one_line(r.stderr) == \
@@ -309,11 +299,7 @@ def test_mount_t_fuse_bundlefs(real_install, store):
 
 
 def test_mount_a_fstab(real_install, tmp_path):
-    from conftest import Store
-    stores = []
-    for name in ("a", "b", "c", "d"):
-        (tmp_path / name).mkdir()
-        stores.append(Store(tmp_path / name))
+    stores = [WebStore() for _ in range(4)]
     a, b, c, d = stores
     fstab = tmp_path / "fstab"
     fstab.write_text(
@@ -344,7 +330,7 @@ def test_mount_a_fstab(real_install, tmp_path):
             umount_and_wait(s.mnt)
     finally:
         for s in stores:
-            cleanup_mount(s.mnt)
+            s.cleanup()
 
 
 def test_mount_bad_option(real_install, store):
@@ -357,7 +343,7 @@ def test_mount_bad_option(real_install, store):
 
 
 def test_mount_missing_backing_dir(real_install, store):
-    absent = store.work.parent / "absent-work"
+    absent = Path(store.base) / "absent-work"
     r = run(["mount", "-t", "bundlefs", store.state, store.mnt, "-o", f"work={absent}"],
             check=False)
     assert r.returncode == 32
@@ -366,7 +352,7 @@ def test_mount_missing_backing_dir(real_install, store):
 
 
 def test_mount_missing_mountpoint(real_install, store):
-    absent = store.mnt / "absent"
+    absent = Path(store.mnt) / "absent"
     r = run(["mount", "-t", "bundlefs", store.state, absent, "-o", f"work={store.work}"],
             check=False)
     assert r.returncode == 32
@@ -444,11 +430,7 @@ def test_mount_second_mount_refused(real_install, store, fstype):
 def test_mount_a_twice_mounts_once(real_install, tmp_path):
     """mount(8) sees that a line is mounted when the mount's source and target
     are the line's: a second "mount -a" mounts nothing, through either type."""
-    from conftest import Store
-    stores = []
-    for name in ("a", "b"):
-        (tmp_path / name).mkdir()
-        stores.append(Store(tmp_path / name))
+    stores = [WebStore() for _ in range(2)]
     a, b = stores
     fstab = tmp_path / "fstab"
     fstab.write_text(
@@ -468,7 +450,7 @@ def test_mount_a_twice_mounts_once(real_install, tmp_path):
             umount_and_wait(s.mnt)
     finally:
         for s in stores:
-            cleanup_mount(s.mnt)
+            s.cleanup()
 
 
 # ------------------------------------------------- default prefix (/usr/local)

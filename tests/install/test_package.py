@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, require_real, run, umount_and_wait
-from test_install import INSTALLED
+from bfstest import REPO
+from install_helpers import INSTALLED, require_real, run, umount_and_wait
 
 DEPENDS = {"fuse3", "libfuse3-3", "libjson-c5", "libssl3", "libc6"}
 

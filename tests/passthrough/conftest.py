@@ -1,35 +1,13 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Fixtures for the bundlefs passthrough, read-only and freshness tests.
+"""Fixtures of the passthrough, read-only and freshness tests. The mounts
+(mount_bundlefs, bfs, module_mount) and their checks at teardown are every
+suite's: tests/conftest.py."""
 
-The mount factory, the shared module mount and the teardown checks (daemon
-exit status, sanitizer reports, undeclared log lines) are the black-box
-suite's own: its conftest is loaded under a name of its own and its fixtures
-re-exported here, so that both directories can be collected in one run.
-"""
-
-import importlib.util
 import os
-import sys
-from pathlib import Path
 
 import pytest
 
-_HERE = Path(__file__).resolve().parent
-_BLACKBOX = _HERE.parent / "blackbox"
-sys.path.insert(0, str(_BLACKBOX))
-sys.path.insert(0, str(_HERE))
-
-import pt_helpers  # noqa: E402
-
-_spec = importlib.util.spec_from_file_location("bundlefs_blackbox_conftest",
-                                               _BLACKBOX / "conftest.py")
-_bb = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_bb)
-
-_binary_present = _bb._binary_present
-mount_bundlefs = _bb.mount_bundlefs
-bfs = _bb.bfs
-module_mount = _bb.module_mount
+import pt_helpers
 
 
 @pytest.fixture

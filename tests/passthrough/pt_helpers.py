@@ -1,5 +1,8 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Helpers for the passthrough, read-only and freshness tests (SPEC 4.6, 2, 6)."""
+"""Helpers of the passthrough, read-only and freshness tests (SPEC 4.6, 2, 6):
+system calls Python lacks, the backing store as an oracle (Twin), children
+running as another user. The daemon and its fixtures are every suite's
+(tests/common/bfstest.py, tests/conftest.py)."""
 
 import ctypes
 import errno
@@ -8,14 +11,7 @@ import os
 import pickle
 import stat
 import subprocess
-import sys
 import traceback
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "common"))
-
-from bfstest import errno_of  # noqa: E402,F401
-from bfstest import read_bytes as read  # noqa: E402,F401
 
 _libc = ctypes.CDLL(None, use_errno=True)
 _libc.renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p,
@@ -66,6 +62,25 @@ def daemon_fd_flags(pid, backing_path):
     return found
 
 
+def send_pickled(fd, value):
+    """Write value, pickled, whole to descriptor fd (a forked child's answer)."""
+    data = pickle.dumps(value)
+    while data:
+        data = data[os.write(fd, data):]
+
+
+def read_to_end(fd):
+    """Everything read from descriptor fd up to its end; fd is closed."""
+    chunks = []
+    while True:
+        c = os.read(fd, 65536)
+        if not c:
+            break
+        chunks.append(c)
+    os.close(fd)
+    return b"".join(chunks)
+
+
 def as_user(uid, gid, fn, *args):
     """Run fn(*args) in a forked child with the given uid/gid and no
     supplementary groups. Returns ("ok", value) or ("err", errno) for an
@@ -84,51 +99,16 @@ def as_user(uid, gid, fn, *args):
                 res = ("err", e.errno)
             except BaseException:  # noqa: BLE001 - reported to the parent
                 res = ("exc", traceback.format_exc())
-            data = pickle.dumps(res)
-            while data:
-                data = data[os.write(w, data):]
+            send_pickled(w, res)
         finally:
             os._exit(0)
     os.close(w)
-    chunks = []
-    while True:
-        c = os.read(r, 65536)
-        if not c:
-            break
-        chunks.append(c)
-    os.close(r)
+    data = read_to_end(r)
     os.waitpid(pid, 0)
-    res = pickle.loads(b"".join(chunks))
+    res = pickle.loads(data)
     if res[0] == "exc":
         raise RuntimeError("child failed:\n" + res[1])
     return res
-
-
-def full_snapshot(*roots):
-    """Like bfs_helpers.snapshot, plus every entry's mtime (ns), so that an
-    attribute change that leaves the content alone (utime, a refused create
-    that touched a directory) shows too."""
-    snap = {}
-    for i, root in enumerate(roots):
-        root = str(root)
-        for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
-            names = dirnames + filenames
-            if dirpath == root:
-                names = [""] + names
-            for name in names:
-                full = os.path.join(dirpath, name) if name else dirpath
-                rel = os.path.relpath(full, root)
-                st = os.lstat(full)
-                extra = None
-                if stat.S_ISREG(st.st_mode):
-                    with open(full, "rb") as f:
-                        extra = f.read()
-                elif stat.S_ISLNK(st.st_mode):
-                    extra = os.readlink(full)
-                size = None if stat.S_ISDIR(st.st_mode) else st.st_size
-                snap[(i, rel)] = (stat.S_IFMT(st.st_mode), stat.S_IMODE(st.st_mode), st.st_uid,
-                                  st.st_gid, size, st.st_mtime_ns, st.st_nlink, extra)
-    return snap
 
 
 def tree_walk(root):
@@ -314,5 +294,3 @@ def llistxattr_size(path, size):
     n = _check(_libc.llistxattr(os.fsencode(path), buf if size else None, size))
     return n if not size else sorted(x for x in buf.raw[:n].split(b"\0") if x)
 
-
-__all__ = [n for n in dir() if not n.startswith("_")] + ["errno"]

@@ -15,7 +15,8 @@ import subprocess
 
 import pytest
 
-from pt_helpers import Twin, TwinOn, cached_pages, daemon_fd_flags, outcome, read, write
+from bfstest import read_bytes as read
+from pt_helpers import Twin, TwinOn, cached_pages, daemon_fd_flags, outcome, write
 
 CHUNK = 64 * 1024
 PAGE = mmap.PAGESIZE

@@ -8,6 +8,7 @@ fail only if the change is not visible by then: a bound, not a speed test.
 Each first looks through the mount before the change, so that whatever the
 kernel caches is primed with the old state."""
 
+import errno
 import os
 import shutil
 import stat
@@ -15,8 +16,10 @@ import time
 
 import pytest
 
-import bfs_helpers
-from pt_helpers import errno, errno_of, read, write
+from bfstest import errno_of, ident
+from bfstest import read_bytes as read
+from gorender import go_join, shim_config_text
+from pt_helpers import write
 
 BOUND = 1.0
 
@@ -73,7 +76,7 @@ def bundle(bfs):
 
 def test_new_bundle_in_store_appears(bfs):
     ns = bfs.new_ns()
-    bid = bfs_helpers.ident("b")
+    bid = ident("b")
     assert os.listdir(bfs.m(ns)) == []
     assert errno_of(os.lstat, bfs.m(ns, bid)) == errno.ENOENT       # negative entry primed
     os.makedirs(bfs.s(ns, bid, "rootfs"))
@@ -86,7 +89,7 @@ def test_new_bundle_in_store_appears(bfs):
 
 
 def test_new_namespace_in_store_appears(bfs):
-    ns = bfs_helpers.ident("ns")
+    ns = ident("ns")
     assert ns not in os.listdir(bfs.m())
     assert errno_of(os.stat, bfs.m(ns)) == errno.ENOENT
     os.makedirs(bfs.s(ns, "b1", "rootfs"))
@@ -201,8 +204,8 @@ def test_work_root_changes_show_in_shim_config(bfs, bundle):
     assert b'"Criu":""' in read(sc)
     write(bfs.s(ns, bid, "runc-options"), b'{"criu_path":"/opt/criu"}')
     t0 = time.monotonic()
-    want = bfs_helpers.shim_config_text(bfs_helpers.go_join(bfs.state, ns, bid), ns,
-                                        bfs_helpers.go_join(bfs.work, ns, bid), "/opt/criu", "",
+    want = shim_config_text(go_join(bfs.state, ns, bid), ns,
+                                        go_join(bfs.work, ns, bid), "/opt/criu", "",
                                         False)
     assert within_bound(lambda: _reads(sc, want), t0)[0]
 
@@ -211,7 +214,7 @@ def test_work_root_changes_show_in_shim_config(bfs, bundle):
 
 def test_changes_through_mount_visible_at_once(bfs):
     ns = bfs.new_ns()
-    bid = bfs_helpers.ident("b")
+    bid = ident("b")
     assert bid not in os.listdir(bfs.m(ns))
     assert errno_of(os.stat, bfs.m(ns, bid)) == errno.ENOENT
     os.mkdir(bfs.m(ns, bid))

@@ -7,7 +7,8 @@ gets what the same chain in a plain directory of the backing store gives."""
 import os
 import shutil
 
-from pt_helpers import outcome, read, stat_view, write
+from bfstest import read_bytes as read
+from pt_helpers import outcome, stat_view, write
 
 PATH_MAX = 4096
 NAME = "d" * 250                  # one component of the chain

@@ -3,6 +3,7 @@
 file behaves as the same entry of the backing store, at any depth. Each test
 acts through the mount and checks the backing store."""
 
+import errno
 import os
 import pathlib
 import select
@@ -14,9 +15,9 @@ import time
 
 import pytest
 
-from bfs_helpers import q
-from pt_helpers import (RENAME_EXCHANGE, RENAME_NOREPLACE, daemon_fd_flags, errno, errno_of,
-                        read, renameat2, write)
+from bfstest import errno_of, q
+from bfstest import read_bytes as read
+from pt_helpers import RENAME_EXCHANGE, RENAME_NOREPLACE, daemon_fd_flags, renameat2, write
 
 # Places in a bundle, from the bundle directory itself to deep in rootfs.
 DEPTHS = ["", "rootfs", "rootfs/a", "rootfs/a/b/c/d"]

@@ -3,12 +3,15 @@
 belong to the calling user and group, and the kernel's permission checks
 (default_permissions) stay on for unprivileged callers."""
 
+import errno
 import os
 import stat
 
 import pytest
 
-from pt_helpers import as_user, errno, full_snapshot, read, write
+from bfstest import read_bytes as read
+from bfstest import snapshot
+from pt_helpers import as_user, write
 
 UID, GID = 65534, 65534          # nobody / nogroup
 
@@ -125,14 +128,14 @@ def test_unprivileged_permission_checks(mnt, bundle):
     os.chmod(mnt.s(ns, bid), 0o711)      # traversable, not listable/writable by others
     write(mnt.s(ns, bid, "rootfs", "pub", "own"), b"user's")
     os.chown(mnt.s(ns, bid, "rootfs", "pub", "own"), UID, GID)
-    before = full_snapshot(mnt.state, mnt.work)
+    before = snapshot(mnt.state, mnt.work, times=True)
     status, res = as_user(UID, GID, _forbidden, mnt.m(ns, bid))
     assert status == "ok"
     want = {k: errno.EACCES for k in res}
     want.update({"chmod root file": errno.EPERM, "chown root file": errno.EPERM,
                  "utime root file": errno.EPERM, "unlink sticky": errno.EPERM})
     assert res == want
-    assert full_snapshot(mnt.state, mnt.work) == before
+    assert snapshot(mnt.state, mnt.work, times=True) == before
     # and the same user may read what its mode bits allow
     assert as_user(UID, GID, read, mnt.m(ns, bid, "rootfs", "priv", "root-file")) == \
         ("ok", b"root's")

@@ -15,9 +15,10 @@ import subprocess
 
 import pytest
 
+from bfstest import read_bytes as read
 from pt_helpers import (FALLOC_FL_COLLAPSE_RANGE, FALLOC_FL_INSERT_RANGE, FALLOC_FL_KEEP_SIZE,
                         FALLOC_FL_PUNCH_HOLE, FALLOC_FL_ZERO_RANGE, RENAME_EXCHANGE,
-                        RENAME_NOREPLACE, fallocate, outcome, read, renameat2, stat_view, write)
+                        RENAME_NOREPLACE, fallocate, outcome, renameat2, stat_view, write)
 
 BLOCK = 4096
 DATA = bytes(range(256)) * 64          # 16 KiB

@@ -3,6 +3,7 @@
 the atomic-write protocols, log.json appends, sed -i, a rootfs unpacked with
 tar, and symlinks that point outside the mount."""
 
+import errno
 import json
 import os
 import shutil
@@ -12,7 +13,9 @@ import tempfile
 
 import pytest
 
-from pt_helpers import errno, errno_of, read, tree_walk, write
+from bfstest import errno_of
+from bfstest import read_bytes as read
+from pt_helpers import tree_walk, write
 
 SYNC_EXCL = os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_SYNC
 

@@ -16,6 +16,8 @@ import pickle
 import stat
 import time
 
+from pt_helpers import read_to_end, send_pickled
+
 WORKERS = 4
 SECONDS = 3.0          # a time budget, not a speed requirement
 MAX_ROUNDS = 200000    # per worker: the loop ends at whichever comes first
@@ -102,9 +104,7 @@ def _worker(base, deadline, w):
         count += len(anomalies) - before
         del anomalies[SHOWN:]
         rounds += 1
-    data = pickle.dumps((rounds, count, anomalies))
-    while data:
-        data = data[os.write(w, data):]
+    send_pickled(w, (rounds, count, anomalies))
 
 
 def run_workers(bases, seconds):
@@ -127,16 +127,10 @@ def run_workers(bases, seconds):
         children.append((pid, r))
     results = []
     for pid, r in children:
-        chunks = []
-        while True:
-            c = os.read(r, 65536)
-            if not c:
-                break
-            chunks.append(c)
-        os.close(r)
+        data = read_to_end(r)
         _, status = os.waitpid(pid, 0)
         assert os.waitstatus_to_exitcode(status) == 0, "worker failed"
-        results.append(pickle.loads(b"".join(chunks)))
+        results.append(pickle.loads(data))
     return results
 
 

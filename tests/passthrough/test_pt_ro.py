@@ -3,14 +3,17 @@
 fails with EROFS and nothing on the store changes, reads still work, and the
 start-up sweep is skipped."""
 
+import errno
 import os
 import shutil
 import tempfile
 
 import pytest
 
-import bfs_helpers
-from pt_helpers import errno, errno_of, full_snapshot, read, write
+from bfstest import diff_snapshots, errno_of, ident, snapshot
+from bfstest import read_bytes as read
+from gorender import DEFAULT_DAEMON_ADDRESS, computed_address, go_join, shim_config_text
+from pt_helpers import write
 
 CONFIG = b'{"ociVersion":"1.0.2","process":{"args":["sh"]},"root":{"path":"rootfs"}}'
 STORED_ADDRESS = b"unix:///run/containerd/s/stored-address"
@@ -31,7 +34,7 @@ def store():
 def _populate(m):
     """A store as a node has it, made through a read-write mount."""
     ns = m.new_ns()
-    b1, b2 = bfs_helpers.ident("b"), bfs_helpers.ident("b")
+    b1, b2 = ident("b"), ident("b")
     for bid in (b1, b2):
         os.mkdir(m.m(ns, bid))
     write(m.m(ns, b1, "config.json"), CONFIG)
@@ -56,7 +59,7 @@ def test_ro_refuses_every_change(mount_bundlefs, store):
         os.makedirs(os.path.join(root, ns, ".bgone", "rootfs"))
         write(os.path.join(root, ns, ".bgone", "leftover"), b"x")
     roots = (store["state"], store["work"], store["socket_root"])
-    before = full_snapshot(*roots)
+    before = snapshot(*roots, times=True)
 
     ro = mount_bundlefs(ro=True, **store)
     m = lambda *p: ro.m(ns, *p)  # noqa: E731
@@ -65,16 +68,16 @@ def test_ro_refuses_every_change(mount_bundlefs, store):
     assert sorted(os.listdir(ro.m())) == [ns]
     assert sorted(os.listdir(m())) == sorted([b1, b2, ".bgone"])
     assert read(m(b1, "config.json")) == CONFIG
-    assert read(m(b1, "address")) == bfs_helpers.computed_address(
-        store["socket_root"], bfs_helpers.DEFAULT_DAEMON_ADDRESS, ns, b1).encode()
+    assert read(m(b1, "address")) == computed_address(
+        store["socket_root"], DEFAULT_DAEMON_ADDRESS, ns, b1).encode()
     assert os.stat(m(b1, "address")).st_size == len(read(m(b1, "address")))
     assert read(m(b2, "address")) == STORED_ADDRESS
-    assert read(m(b1, "shim-config")) == bfs_helpers.shim_config_text(
-        bfs_helpers.go_join(store["state"], ns, b1), ns,
-        bfs_helpers.go_join(store["work"], ns, b1), "", "", False)
-    assert read(m(b2, "shim-config")) == bfs_helpers.shim_config_text(
-        bfs_helpers.go_join(store["state"], ns, b2), ns,
-        bfs_helpers.go_join(store["work"], ns, b2), "/usr/sbin/criu", "", True)
+    assert read(m(b1, "shim-config")) == shim_config_text(
+        go_join(store["state"], ns, b1), ns,
+        go_join(store["work"], ns, b1), "", "", False)
+    assert read(m(b2, "shim-config")) == shim_config_text(
+        go_join(store["state"], ns, b2), ns,
+        go_join(store["work"], ns, b2), "/usr/sbin/criu", "", True)
     assert read(m(b2, "runc-options")) == RUNC_OPTIONS
     assert read(m(b1, "init.pid")) == b"1234"
     assert read(m(b1, "rootfs", "etc", "hosts")) == b"127.0.0.1 localhost\n"
@@ -147,11 +150,11 @@ def test_ro_refuses_every_change(mount_bundlefs, store):
     # --- the store is exactly as it was, sweep included
     assert os.path.isdir(os.path.join(store["state"], ns, ".bgone"))
     assert os.path.isdir(os.path.join(store["work"], ns, ".bgone"))
-    after = full_snapshot(*roots)
-    assert after == before, bfs_helpers.diff_snapshots(before, after)
+    after = snapshot(*roots, times=True)
+    assert after == before, diff_snapshots(before, after)
     assert ro.stop() == []
-    after = full_snapshot(*roots)
-    assert after == before, bfs_helpers.diff_snapshots(before, after)
+    after = snapshot(*roots, times=True)
+    assert after == before, diff_snapshots(before, after)
 
     # control: the same leftovers are swept by a read-write start
     rw2 = mount_bundlefs(**store)
@@ -172,7 +175,7 @@ def test_ro_over_store_made_by_hand(mount_bundlefs, store):
     write(os.path.join(s, "config.json"), CONFIG)
     write(os.path.join(s, "address"), b"unix:///run/containerd/s/abc")
     write(os.path.join(s, "shim.pid"), b"555")
-    before = full_snapshot(store["state"], store["work"])
+    before = snapshot(store["state"], store["work"], times=True)
     ro = mount_bundlefs(ro=True, **store)
     assert read(ro.m(ns, bid, "address")) == b"unix:///run/containerd/s/abc"
     assert read(ro.m(ns, bid, "shim.pid")) == b"555"
@@ -180,4 +183,4 @@ def test_ro_over_store_made_by_hand(mount_bundlefs, store):
         ["config.json", "address", "shim.pid", "rootfs", "shim-config", "status"])
     assert errno_of(os.unlink, ro.m(ns, bid, "shim.pid")) == errno.EROFS
     assert errno_of(os.rmdir, ro.m(ns, bid)) == errno.EROFS
-    assert full_snapshot(store["state"], store["work"]) == before
+    assert snapshot(store["state"], store["work"], times=True) == before

@@ -10,7 +10,8 @@ import subprocess
 
 import pytest
 
-from pt_helpers import lgetxattr_size, llistxattr_size, outcome, read, write
+from bfstest import read_bytes as read
+from pt_helpers import lgetxattr_size, llistxattr_size, outcome, write
 
 
 def tool(name):

@@ -14,9 +14,11 @@ import random
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+HERE = Path(__file__).resolve().parent
+sys.path[:0] = [str(HERE), str(HERE.parent / "common")]
 
-from relhelpers import address_version, config_version, write_file  # noqa: E402
+from bfstest import write_through as write_file  # noqa: E402
+from relhelpers import address_version, config_version  # noqa: E402
 
 
 def main():

@@ -17,8 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from relhelpers import (address_version, config_tag, config_version, go_join, leftovers,
-                        mode_of, mounts_below, read_file)
+from bfstest import mode_of, mounts_below
+from bfstest import read_bytes as read_file
+from gorender import go_join
+from relhelpers import address_version, config_tag, config_version, leftovers
 
 HERE = Path(__file__).resolve().parent
 CYCLES = int(os.environ.get("BUNDLEFS_CRASH_CYCLES", "15"))
@@ -139,11 +141,11 @@ def writer_errors(logs):
 
 
 @pytest.mark.parametrize("runtime", ["v1", "v2"])
-def test_crash_storm(store, runtime):
+def test_crash_storm(new_bundlefs, runtime):
     v2 = runtime == "v2"
     opts = {"runtime": "v2"} if v2 else None
     cycles = CYCLES_V2 if v2 else CYCLES
-    st = store()
+    st = new_bundlefs()
     st.expect_log(r"^bundlefs: removed \d+ leftovers of interrupted operations$")
     st.start(opts)
     ns = "storm"
@@ -166,8 +168,8 @@ def test_crash_storm(store, runtime):
                  str(POOL), str(cycle), str(rnd.randrange(1 << 30)), lp]
                 + (["address"] if v2 else [])))
         time.sleep(rnd.uniform(0.4, 1.6))
-        old_pid = st.current.pid
-        st.current.kill9()
+        old_pid = st.pid
+        st.kill9()
         for p in procs:
             try:
                 p.wait(timeout=20)
@@ -178,8 +180,8 @@ def test_crash_storm(store, runtime):
         # Mount again on the stale mountpoint; no clean-up by hand.
         time.sleep(RESTART_DELAY)
         st.start(opts)
-        pids = (f"(killed daemon {old_pid:x}, new daemon {st.current.pid:x}, whose log "
-                f"says {st.current.log_text()!r})")
+        pids = (f"(killed daemon {old_pid:x}, new daemon {st.pid:x}, whose log "
+                f"says {st.log_text()!r})")
         layers = len(mounts_below(st.mnt))
         if layers != 1:
             failures.append(f"cycle {cycle}: {layers} mounts stacked on the mountpoint "
@@ -224,20 +226,20 @@ def test_crash_storm(store, runtime):
     assert figures["ops_done"] > cycles, f"the writers did too little: {figures}"
 
 
-def test_remount_right_after_kill(store):
+def test_remount_right_after_kill(new_bundlefs):
     """SPEC 5.4: after a crash, mounting again on the same mountpoint works
     without clean-up, also within the kernel's attribute timeout of the dead
     mount (its root's attributes still cached: stat() of the mountpoint
     succeeds although the mount is stale), and replaces the stale mount
     rather than stacking on it."""
-    st = store()
+    st = new_bundlefs()
     st.start()
     os.mkdir(st.m("ns1"))
     problems = []
     for i in range(5):
         os.stat(st.mnt)             # the root's attributes are now cached
         os.listdir(st.m("ns1"))
-        st.current.kill9()
+        st.kill9()
         try:
             st.start()
         except RuntimeError as e:

@@ -8,21 +8,23 @@ import os
 import socket
 import subprocess
 
-import bfstest
-from relhelpers import diff_snapshots, errno_of, read_file, write_file
+import gorender
+from bfstest import diff_snapshots, errno_of
+from bfstest import read_bytes as read_file
+from bfstest import write_through as write_file
 
 MIB16 = 16 * 1024 * 1024
 DAEMON_ADDRESS = "/run/containerd/containerd.sock"
 
 
 def computed_address(socket_root, ns, bid):
-    return bfstest.computed_address(socket_root, DAEMON_ADDRESS, ns, bid)
+    return gorender.computed_address(socket_root, DAEMON_ADDRESS, ns, bid)
 
 
 def serving(st):
     """The daemon still answers: a listing and a computed file."""
     os.listdir(st.mnt)
-    return st.current.proc.poll() is None
+    return st.proc.poll() is None
 
 
 # ------------------------------------------------------------------ names
@@ -59,8 +61,8 @@ BAD_NAMES = [
 ]
 
 
-def test_hostile_names(store):
-    st = store()
+def test_hostile_names(new_bundlefs):
+    st = new_bundlefs()
     st.start()
     os.mkdir(st.m("ns1"))
     mnt = os.fsencode(st.mnt)
@@ -68,7 +70,7 @@ def test_hostile_names(store):
     for name, want in BAD_NAMES:
         for parent in (mnt, os.path.join(mnt, b"ns1")):
             tried += 1
-            before = st.backing_snapshot()
+            before = st.snapshot()
             got = errno_of(os.mkdir, os.path.join(parent, name))
             if got != want:
                 failures.append(f"mkdir {parent[len(mnt):] + b'/' + name!r}: "
@@ -226,8 +228,8 @@ VALID_CONFIGS = [
 ]
 
 
-def test_hostile_config_json(store):
-    st = store()
+def test_hostile_config_json(new_bundlefs):
+    st = new_bundlefs()
     st.expect_log(r"^bundlefs: hostile/b: config\.json rejected: ")
     st.start()
     os.mkdir(st.m("hostile"))
@@ -238,7 +240,7 @@ def test_hostile_config_json(store):
     failures, tried = [], 0
     for what, data in INVALID_CONFIGS:
         tried += 1
-        before = st.backing_snapshot()
+        before = st.snapshot()
         err, step = write_file(cfg, data)
         if err != errno.EINVAL:
             failures.append(f"{what}: {errno.errorcode.get(err, err)} at {step}, "
@@ -254,7 +256,7 @@ def test_hostile_config_json(store):
     for what, data in (("16 MiB + 1 byte", b"{}" + b" " * (MIB16 - 1)),
                        ("17 MiB of garbage", b"\x00" * (MIB16 + 1024 * 1024))):
         tried += 1
-        before = st.backing_snapshot()
+        before = st.snapshot()
         err, step = write_file(cfg, data)
         if err != errno.EFBIG:
             failures.append(f"{what}: {errno.errorcode.get(err, err)} at {step}, "
@@ -277,8 +279,8 @@ def test_hostile_config_json(store):
 
 # ----------------------------------------------------------------- address
 
-def test_address_symlink_to_secret(store):
-    st = store()
+def test_address_symlink_to_secret(new_bundlefs):
+    st = new_bundlefs()
     st.start()
     os.mkdir(st.m("ns1"))
     os.mkdir(st.m("ns1", "b"))
@@ -297,7 +299,7 @@ def test_address_symlink_to_secret(store):
             os.mkdir(p)
         else:
             os.mkfifo(p)
-        before = st.backing_snapshot()
+        before = st.snapshot()
         got = read_file(st.m("ns1", "b", "address"))
         size = os.stat(st.m("ns1", "b", "address")).st_size
         if got != want:
@@ -320,11 +322,11 @@ def _unix_socket(path):
     s.close()
 
 
-def test_stored_address_targets_not_removed(store):
+def test_stored_address_targets_not_removed(new_bundlefs):
     """rmdir removes the shim socket a stored address names only if it is a
     unix socket in <socket_root>/s/, never another kind of file, never
     through a symlink, never outside s/ (SPEC 4.7 step 2)."""
-    st = store()
+    st = new_bundlefs()
     st.start()
     os.mkdir(st.m("ns1"))
     sdir = os.path.join(st.socket_root, "s")
@@ -353,11 +355,11 @@ def test_stored_address_targets_not_removed(store):
     for bid, target in cases.items():
         os.mkdir(st.m("ns1", bid))
         assert write_file(st.m("ns1", bid, "address"), "unix://" + target) == (None, None)
-        before = {k: v for k, v in st.backing_snapshot().items() if k[0] == 2}
+        before = {k: v for k, v in st.snapshot().items() if k[0] == 2}
         got = errno_of(os.rmdir, st.m("ns1", bid))
         if got is not None:
             failures.append(f"rmdir with address {target}: {errno.errorcode.get(got, got)}")
-        after = {k: v for k, v in st.backing_snapshot().items() if k[0] == 2}
+        after = {k: v for k, v in st.snapshot().items() if k[0] == 2}
         if after != before:
             failures.append(f"address {target}: socket_root changed:\n"
                             + diff_snapshots(before, after))
@@ -385,8 +387,8 @@ def _umount(dst):
     subprocess.run(["umount", dst], check=True)
 
 
-def test_rmdir_refuses_bundle_with_mount_inside(store):
-    st = store()
+def test_rmdir_refuses_bundle_with_mount_inside(new_bundlefs):
+    st = new_bundlefs()
     st.expect_log(r"^bundlefs: ns1/b\d: not deleted: a file system is mounted inside it$")
     st.start()
     os.mkdir(st.m("ns1"))
@@ -409,7 +411,7 @@ def test_rmdir_refuses_bundle_with_mount_inside(store):
         os.makedirs(dst, exist_ok=True)
         _bind(src, dst)
         try:
-            before = st.backing_snapshot()
+            before = st.snapshot()
             got = errno_of(os.rmdir, st.m("ns1", bid))
             if got != errno.EBUSY:
                 failures.append(f"rmdir {bid} (mount at {dst}): "

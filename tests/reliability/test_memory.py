@@ -23,7 +23,10 @@ import hashlib
 import json
 import os
 
-import relhelpers
+from bfstest import bundlefs_bin
+from bfstest import read_bytes as read_file
+from bfstest import write_through as write_file
+from relhelpers import leftovers
 
 BUNDLES = 20000
 if os.environ.get("BUNDLEFS_SCALE_BUNDLES"):
@@ -70,9 +73,9 @@ def _serve_pass(st, n):
             if not os.path.isdir(st.m(NS, b)):
                 bad.append(f"{b}: not a directory")
                 continue
-            if relhelpers.read_file(st.m(NS, b, "address")) != _addr(st.socket_root, NS, b):
+            if read_file(st.m(NS, b, "address")) != _addr(st.socket_root, NS, b):
                 bad.append(f"{b}: wrong address")
-            cfg = json.loads(relhelpers.read_file(st.m(NS, b, "shim-config")))
+            cfg = json.loads(read_file(st.m(NS, b, "shim-config")))
             if (cfg.get("Namespace") != NS or cfg.get("WorkDir") != st.w(NS, b)
                     or not cfg.get("Path", "").endswith(f"/{NS}/{b}")):
                 bad.append(f"{b}: wrong shim-config {cfg}")
@@ -90,7 +93,7 @@ def _cycles(st, first, count):
         c = f"c{i}"
         try:
             os.mkdir(st.m(NS, c))
-            err, step = relhelpers.write_file(st.m(NS, c, "config.json"), CONFIG, 0o644)
+            err, step = write_file(st.m(NS, c, "config.json"), CONFIG, 0o644)
             if err is not None:
                 bad.append(f"{c}: config.json {step}: {os.strerror(err)}")
             os.rmdir(st.m(NS, c))
@@ -101,10 +104,10 @@ def _cycles(st, first, count):
     return bad
 
 
-def test_memory_flat_over_bundles_and_requests(store):
-    sanitized = _sanitized(relhelpers.bundlefs_bin())
+def test_memory_flat_over_bundles_and_requests(new_bundlefs):
+    sanitized = _sanitized(bundlefs_bin())
     shm = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
-    st = store(tmp_root=shm)
+    st = new_bundlefs(tmp_root=shm)
     sns, wns = st.s(NS), st.w(NS)
     os.mkdir(sns, 0o711)
     os.mkdir(wns, 0o711)
@@ -143,7 +146,7 @@ def test_memory_flat_over_bundles_and_requests(store):
     left = sorted(n for n in os.listdir(wns) if not n.startswith("b"))
     assert not left, f"W/{NS} holds leftovers: {left[:10]}"
     assert len(os.listdir(sns)) == BUNDLES and len(os.listdir(wns)) == BUNDLES
-    assert not relhelpers.leftovers(st.state, st.work)
+    assert not leftovers(st.state, st.work)
 
     if sanitized:
         return

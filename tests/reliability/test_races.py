@@ -7,7 +7,8 @@ import errno
 import os
 import stat
 
-from relhelpers import leftovers, mode_of
+from bfstest import mode_of
+from relhelpers import leftovers
 
 TRIALS = int(os.environ.get("BUNDLEFS_RACE_TRIALS", "50"))
 RACERS = 6
@@ -55,8 +56,8 @@ def bundle_whole(st, ns, bid):
     return bad
 
 
-def test_mkdir_same_id(store):
-    st = store()
+def test_mkdir_same_id(new_bundlefs):
+    st = new_bundlefs()
     st.start()
     os.mkdir(st.m("mk"))
     failures, counts = [], {}
@@ -75,8 +76,8 @@ def test_mkdir_same_id(store):
     assert sorted(os.listdir(st.m("mk"))) == sorted(f"b{t}" for t in range(TRIALS))
 
 
-def test_rmdir_same_bundle(store):
-    st = store()
+def test_rmdir_same_bundle(new_bundlefs):
+    st = new_bundlefs()
     st.start()
     os.mkdir(st.m("rm"))
     failures, counts = [], {}
@@ -103,8 +104,8 @@ def test_rmdir_same_bundle(store):
     assert os.listdir(st.m("rm")) == []
 
 
-def test_namespace_rmdir_vs_bundle_mkdir(store):
-    st = store()
+def test_namespace_rmdir_vs_bundle_mkdir(new_bundlefs):
+    st = new_bundlefs()
     st.start()
     failures, counts = [], {"rmdir won": 0, "bundles won": 0}
     for t in range(TRIALS):

@@ -38,11 +38,11 @@ def _non_cloexec(pid):
     return out
 
 
-def test_100k_bundles_under_1024_descriptors(store):
+def test_100k_bundles_under_1024_descriptors(new_bundlefs):
     # tmpfs when there is one: creating and removing 300,000 directories on a
     # disk takes longer than the test itself.
     shm = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
-    st = store(tmp_root=shm)
+    st = new_bundlefs(tmp_root=shm)
     ns = "scale"
     t0 = time.monotonic()
     os.mkdir(st.s(ns), 0o711)

@@ -16,7 +16,7 @@ import json
 import os
 import time
 
-from relhelpers import write_file
+from bfstest import write_through as write_file
 
 DURATION = float(os.environ.get("BUNDLEFS_SYMLINK_RACE_SECONDS", "6"))
 NS = "sym"
@@ -140,8 +140,8 @@ def _swapper(st, deadline, result_path):
         json.dump({"swaps": swaps}, f)
 
 
-def test_symlink_swaps_never_escape(store):
-    st = store(mnt_depth=3)
+def test_symlink_swaps_never_escape(new_bundlefs):
+    st = new_bundlefs(mnt_depth=3)
     st.expect_log(r"^bundlefs: sym/[.\w-]+: ")   # rejected writes, failed deletes
     st.start()
     secrets = [b"SECRET-ADDRESS-41d0", b"SECRET-CONFIG-9a7e", b"SECRET-DIR-FILE-55c2",
@@ -190,7 +190,7 @@ def test_symlink_swaps_never_escape(store):
         s = json.load(f)
     print(f"symlink race: {DURATION}s, {r['reads']} reads, {r['deletes']} deletes, "
           f"{s['swaps']} swaps, errnos seen {r['errnos']}")
-    assert st.current.proc.poll() is None, "the daemon died"
+    assert st.proc.poll() is None, "the daemon died"
     os.listdir(st.mnt)
     assert not r["seen"], "outside content read through the mount:\n" + "\n".join(r["seen"][:20])
     for n, digest in outside.items():
