@@ -111,9 +111,6 @@ def test_manpage_groff(page):
 
 # Options that `bundlefs --help` lists and the documentation does not
 # describe yet. The test fails once one is documented, so that it leaves here.
-NOT_YET_DOCUMENTED = {"watch_limit"}
-
-
 def help_options(help_text):
     """The options of --help's own list: {name: whether it takes =VALUE},
     and the command-line flags (-f, -d...) of its FUSE list."""
@@ -171,12 +168,12 @@ def test_bundlefs_page_documents_every_option(daemon_bin, helper_bin):
     assert {"state", "work", "runtime", "ro", "dev"} <= set(listed), listed
     text = MANPAGES[0].read_text()
     documented, man_flags = manpage_options(text)
-    assert set(listed) - set(documented) == NOT_YET_DOCUMENTED
+    assert set(listed) - set(documented) == set()
     assert set(documented) - set(listed) == set()
     assert {k: listed[k] for k in documented} == documented
     assert man_flags == help_flags
     readme = readme_options((REPO / "README.md").read_text())
-    assert set(listed) - set(readme) == NOT_YET_DOCUMENTED
+    assert set(listed) - set(readme) == set()
     assert {k: readme[k] for k in set(listed) & set(readme)} == \
         {k: listed[k] for k in set(listed) & set(readme)}
     usage = run([helper_bin, "--help"]).stdout.splitlines()[0]
