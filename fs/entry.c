@@ -1198,28 +1198,6 @@ static void bfs_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 	xattr_change(req, ino, name, NULL, 0, 0);
 }
 
-/* file.c */
-void bfs_init(void *userdata, struct fuse_conn_info *conn);
-void bfs_destroy(void *userdata);
-void bfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
-void bfs_create(fuse_req_t req, fuse_ino_t pino, const char *name, mode_t mode,
-		struct fuse_file_info *fi);
-void bfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi);
-void bfs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
-	       struct fuse_file_info *fi);
-void bfs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
-void bfs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
-void bfs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi);
-void bfs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
-void bfs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi);
-void bfs_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-		     struct fuse_file_info *fi);
-void bfs_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
-void bfs_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi);
-void bfs_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off, off_t len,
-		   struct fuse_file_info *fi);
-void bfs_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence, struct fuse_file_info *fi);
-
 const struct fuse_lowlevel_ops bfs_ll_ops = {
     .init = bfs_init,
     .destroy = bfs_destroy,
