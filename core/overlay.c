@@ -164,11 +164,6 @@ bool ovl_is_computed(const struct ovl *o)
 	return o->computed_mode != 0;
 }
 
-bool ovl_writable(const struct ovl *o)
-{
-	return o->writable;
-}
-
 bool ovl_may_unlink(const struct ovl *o)
 {
 	return o->may_unlink;
@@ -931,16 +926,6 @@ int ovl_flush(struct ovl_file *f)
 		if (ret == 0)
 			f->dirty = false;
 	}
-	pthread_mutex_unlock(&f->lock);
-	return ret;
-}
-
-bool ovl_absent(struct ovl_file *f)
-{
-	bool ret;
-
-	pthread_mutex_lock(&f->lock);
-	ret = f->writable && f->created && !ovl_is_computed(f->o);
 	pthread_mutex_unlock(&f->lock);
 	return ret;
 }

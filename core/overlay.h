@@ -75,9 +75,6 @@ const char *ovl_name(const struct ovl *o);
 /* true if o may exist without a stored file (address, shim-config). */
 bool ovl_is_computed(const struct ovl *o);
 
-/* true if o accepts write opens (staged writes, committed at close). */
-bool ovl_writable(const struct ovl *o);
-
 /* true if o may be unlinked (and renamed away): address, runc-options. */
 bool ovl_may_unlink(const struct ovl *o);
 
@@ -176,13 +173,6 @@ int ovl_ftruncate(struct ovl_file *f, off_t size);
  * intermediate empty file. A read-only handle: 0.
  */
 int ovl_flush(struct ovl_file *f);
-
-/*
- * After a failed flush: true if the file this handle created does not exist
- * in the store (the caller must drop the kernel's entry for it). Always
- * false for computed kinds, which exist without a stored file.
- */
-bool ovl_absent(struct ovl_file *f);
 
 /* The last close: commit what flush left pending (a rejection is logged), then free f. */
 void ovl_release(struct ovl_file *f);

@@ -110,33 +110,6 @@ int store_open_beneath(int rootfd, const char *rel, int flags, mode_t mode)
 	return walk_nofollow(rootfd, rel, flags, mode);
 }
 
-int store_get_parent(int rootfd, const char *rel, const char **base, bool *is_root)
-{
-	const char *slash = strrchr(rel, '/');
-	char *dir;
-	int fd;
-
-	if (!slash) {
-		*base = rel;
-		*is_root = true;
-		return rootfd;
-	}
-	*base = slash + 1;
-	*is_root = false;
-	dir = strndup(rel, (size_t)(slash - rel));
-	if (!dir)
-		return -ENOMEM;
-	fd = store_open_beneath(rootfd, dir, O_PATH | O_DIRECTORY, 0);
-	free(dir);
-	return fd;
-}
-
-void store_put_parent(int fd, bool is_root)
-{
-	if (!is_root && fd >= 0)
-		close(fd);
-}
-
 static char *absolute_clean(const char *path)
 {
 	char cwd[4096];

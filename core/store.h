@@ -55,15 +55,6 @@ void store_close(struct store *st);
  */
 int store_open_beneath(int rootfd, const char *rel, int flags, mode_t mode);
 
-/*
- * Open the parent directory of rel below rootfd (O_PATH|O_DIRECTORY) and set
- * *base to rel's last component (a pointer into rel). For a single-component
- * rel the result is a dup-free reference: *is_root is set and rootfd itself
- * is returned, which the caller must not close (use store_put_parent).
- */
-int store_get_parent(int rootfd, const char *rel, const char **base, bool *is_root);
-void store_put_parent(int fd, bool is_root);
-
 /* mkdir MOUNT/<ns> (SPEC 3.1): S/<ns> and W/<ns>, 0711. -EEXIST if S/<ns> exists. */
 int store_ns_create(struct store *st, const char *ns, const struct store_owner *own);
 

@@ -240,14 +240,12 @@ static void test_open(void)
 	unlink(P("afile"));
 }
 
-/* ---- store_open_beneath, store_get_parent ---- */
+/* ---- store_open_beneath ---- */
 
 static void test_open_beneath(void)
 {
-	const char *base_c;
 	struct stat a, b;
 	char buf[16];
-	bool is_root;
 	int rfd, fd;
 
 	mkd(P("ob"), 0755);
@@ -337,21 +335,6 @@ static void test_open_beneath(void)
 		close(fd);
 	CHECK(type_of(P("ob/a/new")) == 'f' && mode_of(P("ob/a/new")) == 0640, "O_CREAT mode %o",
 	      mode_of(P("ob/a/new")));
-
-	/* store_get_parent */
-	fd = store_get_parent(rfd, "a/b/c", &base_c, &is_root);
-	CHECK(fd >= 0 && !is_root && !strcmp(base_c, "c"), "get_parent a/b/c: %d", fd);
-	if (fd >= 0) {
-		CHECK(fstat(fd, &a) == 0 && stat(P("ob/a/b"), &b) == 0 && a.st_ino == b.st_ino,
-		      "get_parent a/b/c: not a/b");
-		store_put_parent(fd, is_root);
-	}
-	fd = store_get_parent(rfd, "a", &base_c, &is_root);
-	CHECK(fd == rfd && is_root && !strcmp(base_c, "a"), "get_parent a: %d", fd);
-	store_put_parent(fd, is_root);
-	CHECK(fcntl(rfd, F_GETFD) >= 0, "store_put_parent closed the root");
-	fd = store_get_parent(rfd, "la/b/c", &base_c, &is_root);
-	CHECK(fd == -ELOOP, "get_parent through a symlink: %d", fd);
 
 	close(rfd);
 	CHECK(outside_intact(), "open_beneath: outside changed");
