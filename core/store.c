@@ -16,6 +16,7 @@
 #include "addr.h"
 #include "gopath.h"
 #include "log.h"
+#include "mounts.h"
 #include "tree.h"
 
 /* How often bundle creation retries when a concurrent namespace rmdir removes
@@ -405,7 +406,7 @@ static int remove_leftover_work(struct store *st, int wnsfd, const char *ns, con
 		if (!path)
 			return -ENOMEM;
 		paths[0] = path;
-		ret = tree_has_mounts(paths, 1);
+		ret = mounts_below(paths, 1);
 		free(path);
 	}
 	if (ret > 0) {
@@ -716,7 +717,7 @@ static int busy_check(struct store *st, const char *ns, const char *name,
 			goto out;
 		}
 	}
-	ret = tree_has_mounts((const char *const *)paths, n);
+	ret = mounts_below((const char *const *)paths, n);
 	if (ret > 0)
 		ret = -EBUSY;
 out:

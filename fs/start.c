@@ -25,7 +25,7 @@
 #include "gopath.h"
 #include "log.h"
 #include "mountpoint.h"
-#include "tree.h"
+#include "sweep.h"
 #include "watch.h"
 
 struct bfs bfs;
@@ -664,7 +664,7 @@ int main(int argc, char *argv[])
 		goto out;
 	bfs.se = se;
 	if (!bfs.ro) {
-		int n = tree_sweep(bfs.st.state_fd, bfs.st.work_fd);
+		int n = sweep_store(bfs.st.state_fd, bfs.st.work_fd);
 
 		if (n > 0)
 			blog(BLOG_INFO, "removed %d leftovers of interrupted operations", n);

@@ -13,6 +13,7 @@
 #include "shimcfg.h"
 #include "spec.h"
 #include "store.h"
+#include "sweep.h"
 #include "tree.h"
 #include "check.h"
 #include "fsfixture.h"
@@ -914,7 +915,7 @@ static void test_crash_sweep(void)
 		fd = openat(nsfd, seen, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 		must(fd, seen);
 		close(fd);
-		ret = tree_sweep(st.state_fd, st.work_fd);
+		ret = sweep_store(st.state_fd, st.work_fd);
 		CHECK(ret >= 1 && !exists(P("state/" NS "/%s", seen)), "sweep left %s (%d)", seen,
 		      ret);
 		CHECK(content_is(P("state/" NS "/k1/config.json"), VALID),
