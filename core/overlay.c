@@ -35,7 +35,7 @@ enum ovl_kind { OVL_CONFIG, OVL_ADDRESS, OVL_SHIMCFG, OVL_ROPTS, OVL_STATUS };
 typedef int (*ovl_validate_fn)(const char *buf, size_t len, uint32_t *gid, char *why, size_t whysz);
 
 /* The computed content of a kind in bundle bfd (O_PATH) S/<ns>/<id>: malloc'd. */
-typedef int (*ovl_compute_fn)(const struct ovl_conf *c, int bfd, const char *ns, const char *id,
+typedef int (*ovl_compute_fn)(const struct bundle_conf *c, int bfd, const char *ns, const char *id,
 			      char **buf, size_t *len);
 
 struct ovl {
@@ -50,15 +50,15 @@ struct ovl {
 	bool storable;		  /* a stored regular file, if any, is what reads return */
 };
 
-static int compute_address_v1(const struct ovl_conf *c, int bfd, const char *ns, const char *id,
+static int compute_address_v1(const struct bundle_conf *c, int bfd, const char *ns, const char *id,
 			      char **buf, size_t *len);
-static int compute_address_v2(const struct ovl_conf *c, int bfd, const char *ns, const char *id,
+static int compute_address_v2(const struct bundle_conf *c, int bfd, const char *ns, const char *id,
 			      char **buf, size_t *len);
-static int compute_shimcfg_v1(const struct ovl_conf *c, int bfd, const char *ns, const char *id,
+static int compute_shimcfg_v1(const struct bundle_conf *c, int bfd, const char *ns, const char *id,
 			      char **buf, size_t *len);
-static int compute_shimcfg_v2(const struct ovl_conf *c, int bfd, const char *ns, const char *id,
+static int compute_shimcfg_v2(const struct bundle_conf *c, int bfd, const char *ns, const char *id,
 			      char **buf, size_t *len);
-static int compute_status(const struct ovl_conf *c, int bfd, const char *ns, const char *id,
+static int compute_status(const struct bundle_conf *c, int bfd, const char *ns, const char *id,
 			  char **buf, size_t *len);
 
 static int validate_config(const char *buf, size_t len, uint32_t *gid, char *why, size_t whysz)
@@ -102,13 +102,13 @@ static const struct {
 	const struct ovl *kinds;
 	size_t n;
 } tables[] = {
-    [OVL_V1] = {v1_kinds, sizeof(v1_kinds) / sizeof(v1_kinds[0])},
-    [OVL_V2] = {v2_kinds, sizeof(v2_kinds) / sizeof(v2_kinds[0])},
+    [RUNTIME_V1] = {v1_kinds, sizeof(v1_kinds) / sizeof(v1_kinds[0])},
+    [RUNTIME_V2] = {v2_kinds, sizeof(v2_kinds) / sizeof(v2_kinds[0])},
 };
 
 /* An open overlay file. */
 struct ovl_file {
-	const struct ovl_conf *c;
+	const struct bundle_conf *c;
 	const struct ovl *o;
 	char ns[NAME_MAX + 1], id[NAME_MAX + 1];
 	bool writable;
@@ -134,7 +134,7 @@ struct ovl_file {
 	bool owner_set; /* likewise the owner (ovl_fchown) */
 };
 
-const struct ovl *ovl_find(const struct ovl_conf *c, const char *name)
+const struct ovl *ovl_find(const struct bundle_conf *c, const char *name)
 {
 	size_t i;
 
@@ -147,7 +147,7 @@ const struct ovl *ovl_find(const struct ovl_conf *c, const char *name)
 	return NULL;
 }
 
-const struct ovl *ovl_at(const struct ovl_conf *c, size_t i)
+const struct ovl *ovl_at(const struct bundle_conf *c, size_t i)
 {
 	if ((size_t)c->runtime >= sizeof(tables) / sizeof(tables[0]) || i >= tables[c->runtime].n)
 		return NULL;
@@ -195,12 +195,12 @@ static int check_names(const char *ns, const char *id)
 }
 
 /* S/<ns> as an O_PATH directory descriptor, or -errno. */
-static int open_ns(const struct ovl_conf *c, const char *ns)
+static int open_ns(const struct bundle_conf *c, const char *ns)
 {
-	return store_open_beneath(c->st->state_fd, ns, O_PATH | O_DIRECTORY, 0);
+	return store_open_beneath(c->st.state_fd, ns, O_PATH | O_DIRECTORY, 0);
 }
 
-static int open_bundle(const struct ovl_conf *c, const char *ns, const char *id)
+static int open_bundle(const struct bundle_conf *c, const char *ns, const char *id)
 {
 	char rel[2 * NAME_MAX + 2];
 	int ret = check_names(ns, id);
@@ -208,7 +208,7 @@ static int open_bundle(const struct ovl_conf *c, const char *ns, const char *id)
 	if (ret < 0)
 		return ret;
 	snprintf(rel, sizeof(rel), "%s/%s", ns, id);
-	return store_open_beneath(c->st->state_fd, rel, O_PATH | O_DIRECTORY, 0);
+	return store_open_beneath(c->st.state_fd, rel, O_PATH | O_DIRECTORY, 0);
 }
 
 /* The whole content of fd from offset 0, at most max bytes (-EFBIG past it), NUL-terminated. */
@@ -271,7 +271,7 @@ static int open_regular(int bfd, const char *name, struct stat *st)
 	return fd;
 }
 
-static int compute_address_v1(const struct ovl_conf *c, int bfd, const char *ns, const char *id,
+static int compute_address_v1(const struct bundle_conf *c, int bfd, const char *ns, const char *id,
 			      char **buf, size_t *len)
 {
 	(void)bfd;
@@ -283,16 +283,16 @@ static int compute_address_v1(const struct ovl_conf *c, int bfd, const char *ns,
 	return 0;
 }
 
-static void v2_node_of(const struct ovl_conf *c, struct v2_node *node)
+static void v2_node_of(const struct bundle_conf *c, struct v2_node *node)
 {
 	node->socket_root = c->socket_root;
 	node->daemon_address = c->daemon_address;
 	node->bundle_root = c->bundle_root;
-	node->work_root = c->st->work_path;
-	node->state_fd = c->st->state_fd;
+	node->work_root = c->st.work_path;
+	node->state_fd = c->st.state_fd;
 }
 
-static int compute_address_v2(const struct ovl_conf *c, int bfd, const char *ns, const char *id,
+static int compute_address_v2(const struct bundle_conf *c, int bfd, const char *ns, const char *id,
 			      char **buf, size_t *len)
 {
 	struct v2_node node;
@@ -315,12 +315,12 @@ static bool read_ropts(int bfd, struct ropts *ro)
 	return ok;
 }
 
-static int compute_shimcfg_v1(const struct ovl_conf *c, int bfd, const char *ns, const char *id,
+static int compute_shimcfg_v1(const struct bundle_conf *c, int bfd, const char *ns, const char *id,
 			      char **buf, size_t *len)
 {
 	struct shimcfg_node node = {
 	    .bundle_root = c->bundle_root,
-	    .work_root = c->st->work_path,
+	    .work_root = c->st.work_path,
 	    .criu = c->criu,
 	    .runtime_root = c->runtime_root,
 	    .systemd_cgroup = c->systemd_cgroup,
@@ -334,7 +334,7 @@ static int compute_shimcfg_v1(const struct ovl_conf *c, int bfd, const char *ns,
 	return *buf ? 0 : -ENOMEM;
 }
 
-static int compute_shimcfg_v2(const struct ovl_conf *c, int bfd, const char *ns, const char *id,
+static int compute_shimcfg_v2(const struct bundle_conf *c, int bfd, const char *ns, const char *id,
 			      char **buf, size_t *len)
 {
 	struct v2_node node;
@@ -350,7 +350,7 @@ static int compute_shimcfg_v2(const struct ovl_conf *c, int bfd, const char *ns,
  * "state.json") with R shim-config's RuntimeRoot (or runc's default), v2
  * Join(RuncRoot, id, "state.json") with RuncRoot Join(root, ns).
  */
-static char *runc_state_path(const struct ovl_conf *c, int bfd, const char *ns, const char *id)
+static char *runc_state_path(const struct bundle_conf *c, int bfd, const char *ns, const char *id)
 {
 	const char *root = c->runtime_root;
 	struct v2_options opts = {0};
@@ -358,7 +358,7 @@ static char *runc_state_path(const struct ovl_conf *c, int bfd, const char *ns, 
 	bool have = false;
 	char *path;
 
-	if (c->runtime == OVL_V2) {
+	if (c->runtime == RUNTIME_V2) {
 		if (v2_options_read(bfd, &opts) == 0 && opts.root && *opts.root)
 			root = opts.root;
 		else
@@ -379,7 +379,7 @@ static char *runc_state_path(const struct ovl_conf *c, int bfd, const char *ns, 
 	return path;
 }
 
-static int compute_status(const struct ovl_conf *c, int bfd, const char *ns, const char *id,
+static int compute_status(const struct bundle_conf *c, int bfd, const char *ns, const char *id,
 			  char **buf, size_t *len)
 {
 	const struct ovl *addr = ovl_find(c, "address");
@@ -427,8 +427,8 @@ static void computed_stat(const struct ovl *o, const struct stat *dir, size_t le
  * The content a read returns now and its attributes: the stored regular
  * file, or the computed value. -ENOENT for a stored-only file that is absent.
  */
-static int current_content(const struct ovl_conf *c, const struct ovl *o, int bfd, const char *ns,
-			   const char *id, char **buf, size_t *len, struct stat *st)
+static int current_content(const struct bundle_conf *c, const struct ovl *o, int bfd,
+			   const char *ns, const char *id, char **buf, size_t *len, struct stat *st)
 {
 	struct stat dir;
 	int fd, ret;
@@ -454,7 +454,7 @@ static int current_content(const struct ovl_conf *c, const struct ovl *o, int bf
 	return 0;
 }
 
-int ovl_stat(const struct ovl_conf *c, const struct ovl *o, const char *ns, const char *id,
+int ovl_stat(const struct bundle_conf *c, const struct ovl *o, const char *ns, const char *id,
 	     struct stat *st)
 {
 	struct stat dir;
@@ -484,7 +484,7 @@ out:
 	return ret;
 }
 
-static struct ovl_file *file_new(const struct ovl_conf *c, const struct ovl *o, const char *ns,
+static struct ovl_file *file_new(const struct bundle_conf *c, const struct ovl *o, const char *ns,
 				 const char *id)
 {
 	struct ovl_file *f = calloc(1, sizeof(*f));
@@ -639,7 +639,7 @@ static void log_rejection(const struct ovl *o, const char *ns, const char *id, i
  */
 static int commit(struct ovl_file *f, bool log, unsigned int rename_flags)
 {
-	const struct ovl_conf *c = f->c;
+	const struct bundle_conf *c = f->c;
 	char why[256] = "", *buf = NULL;
 	uint32_t gid = 0;
 	int bfd = -1, ret;
@@ -759,7 +759,7 @@ static int open_write(struct ovl_file *f, int bfd, int flags, bool create, bool 
 	return ret;
 }
 
-int ovl_open(const struct ovl_conf *c, const struct ovl *o, const char *ns, const char *id,
+int ovl_open(const struct bundle_conf *c, const struct ovl *o, const char *ns, const char *id,
 	     int flags, unsigned int how, uid_t uid, gid_t gid, struct ovl_file **out)
 {
 	bool write = (flags & O_ACCMODE) != O_RDONLY;
@@ -954,7 +954,7 @@ int ovl_fsync(struct ovl_file *f, int datasync)
 	return ret;
 }
 
-int ovl_truncate(const struct ovl_conf *c, const struct ovl *o, const char *ns, const char *id,
+int ovl_truncate(const struct bundle_conf *c, const struct ovl *o, const char *ns, const char *id,
 		 off_t size, uid_t uid, gid_t gid)
 {
 	struct ovl_file *f;
@@ -976,7 +976,7 @@ int ovl_truncate(const struct ovl_conf *c, const struct ovl *o, const char *ns, 
 	return ret;
 }
 
-int ovl_unlink(const struct ovl_conf *c, const struct ovl *o, const char *ns, const char *id)
+int ovl_unlink(const struct bundle_conf *c, const struct ovl *o, const char *ns, const char *id)
 {
 	int bfd, ret = 0;
 
@@ -991,8 +991,8 @@ int ovl_unlink(const struct ovl_conf *c, const struct ovl *o, const char *ns, co
 	return ret;
 }
 
-int ovl_rename_onto(const struct ovl_conf *c, const struct ovl *o, const char *ns, const char *id,
-		    int from_dirfd, const char *from_name, unsigned int flags)
+int ovl_rename_onto(const struct bundle_conf *c, const struct ovl *o, const char *ns,
+		    const char *id, int from_dirfd, const char *from_name, unsigned int flags)
 {
 	char why[256] = "";
 	struct ovl_file *f = NULL;
@@ -1234,7 +1234,7 @@ int ovl_fxattr(struct ovl_file *f, enum ovl_xattr_op op, const char *name, void 
 	return (int)ret;
 }
 
-int ovl_stored_fd(const struct ovl_conf *c, const struct ovl *o, const char *ns, const char *id)
+int ovl_stored_fd(const struct bundle_conf *c, const struct ovl *o, const char *ns, const char *id)
 {
 	struct stat st;
 	int bfd, fd;

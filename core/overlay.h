@@ -33,28 +33,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
-#include "store.h"
-
-/* Which of containerd's bundle formats the store holds (SPEC 2, 7). */
-enum ovl_runtime { OVL_V1, OVL_V2 };
-
-/* Node-wide configuration: set once at start-up, read-only afterwards. */
-struct ovl_conf {
-	const struct store *st; /* the backing store: state_fd, work_fd, state_path, work_path */
-	enum ovl_runtime runtime;
-	const char *daemon_address; /* daemon_address=, input of the shim address hash */
-	const char *socket_root;    /* socket_root= */
-	const char *runtime_root;   /* runtime_root= */
-	const char *criu;	    /* criu= */
-	const char *bundle_root;    /* bundle_root=, prefix of shim-config's Path */
-	bool systemd_cgroup;
-	bool legacy_address; /* an absent stored address reads as the legacy one */
-	/* The daemon: committed files are chowned to their writer when is_root
-	 * and the writer differs from (euid, egid). */
-	bool is_root;
-	uid_t euid;
-	gid_t egid;
-};
+#include "conf.h"
 
 /* One overlay file kind, an entry of a static per-runtime table. */
 struct ovl;
@@ -64,10 +43,10 @@ struct ovl;
  * name is not an overlay file there (a passthrough entry). The result lives
  * as long as the program.
  */
-const struct ovl *ovl_find(const struct ovl_conf *c, const char *name);
+const struct ovl *ovl_find(const struct bundle_conf *c, const char *name);
 
 /* The i-th overlay file kind of c's runtime, in table order; NULL past the last. */
-const struct ovl *ovl_at(const struct ovl_conf *c, size_t i);
+const struct ovl *ovl_at(const struct bundle_conf *c, size_t i);
 
 /* The file name of kind o ("config.json", ...). */
 const char *ovl_name(const struct ovl *o);
@@ -89,7 +68,7 @@ bool ovl_may_setattr(const struct ovl *o);
  * follows a symlink: only a regular file counts as stored. 0, -ENOENT when
  * absent (or the bundle is), -ENOMEM...
  */
-int ovl_stat(const struct ovl_conf *c, const struct ovl *o, const char *ns, const char *id,
+int ovl_stat(const struct bundle_conf *c, const struct ovl *o, const char *ns, const char *id,
 	     struct stat *st);
 
 /*
@@ -136,7 +115,7 @@ enum {
  * O_CREAT or create (or a missing bundle), -EEXIST for O_CREAT|O_EXCL on a
  * stored file, -ENAMETOOLONG, -ENOMEM...
  */
-int ovl_open(const struct ovl_conf *c, const struct ovl *o, const char *ns, const char *id,
+int ovl_open(const struct bundle_conf *c, const struct ovl *o, const char *ns, const char *id,
 	     int flags, unsigned int how, uid_t uid, gid_t gid, struct ovl_file **out);
 
 /* true if f was opened for writing (also one whose writes are dropped). */
@@ -185,11 +164,11 @@ int ovl_fsync(struct ovl_file *f, int datasync);
  * committed at once. -EPERM for a read-only kind, -EINVAL (logged) for
  * invalid content, -EFBIG past the maximum, -ENOENT...
  */
-int ovl_truncate(const struct ovl_conf *c, const struct ovl *o, const char *ns, const char *id,
+int ovl_truncate(const struct bundle_conf *c, const struct ovl *o, const char *ns, const char *id,
 		 off_t size, uid_t uid, gid_t gid);
 
 /* unlink(2) of o's stored file. -EPERM for config.json and shim-config; -ENOENT... */
-int ovl_unlink(const struct ovl_conf *c, const struct ovl *o, const char *ns, const char *id);
+int ovl_unlink(const struct bundle_conf *c, const struct ovl *o, const char *ns, const char *id);
 
 /*
  * rename(2) of from_dirfd/from_name (inside the bundle S/<ns>/<id>) onto o,
@@ -203,8 +182,8 @@ int ovl_unlink(const struct ovl_conf *c, const struct ovl *o, const char *ns, co
  * change the stored file. flags: 0 or RENAME_NOREPLACE (-EEXIST on a stored
  * file); others -EINVAL. -EPERM for a read-only kind.
  */
-int ovl_rename_onto(const struct ovl_conf *c, const struct ovl *o, const char *ns, const char *id,
-		    int from_dirfd, const char *from_name, unsigned int flags);
+int ovl_rename_onto(const struct bundle_conf *c, const struct ovl *o, const char *ns,
+		    const char *id, int from_dirfd, const char *from_name, unsigned int flags);
 
 /*
  * chmod, chown and utimens through an open writable handle, applied to the
@@ -233,6 +212,6 @@ int ovl_fxattr(struct ovl_file *f, enum ovl_xattr_op op, const char *name, void 
  * without following a symlink: -ENOENT when there is none (or the kind is
  * computed only), -errno.
  */
-int ovl_stored_fd(const struct ovl_conf *c, const struct ovl *o, const char *ns, const char *id);
+int ovl_stored_fd(const struct bundle_conf *c, const struct ovl *o, const char *ns, const char *id);
 
 #endif

@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <sys/stat.h>
 
+#include "conf.h"
 #include "overlay.h"
 #include "store.h"
 
@@ -31,23 +32,11 @@
 #define BFS_ENTRY_TIMEOUT 0.5
 #define BFS_ATTR_TIMEOUT 0.5
 
-/* Written once at start-up, read-only afterwards. */
+/* Written once at start-up, read-only afterwards (apply_umask: in init, before any request). */
 struct bfs {
-	struct store st;
-	struct ovl_conf ovl; /* the overlay files' configuration, pointing into this struct */
-	char *mountpoint;    /* absolute */
-	char *daemon_address;
-	char *socket_root;
-	char *runtime_root;
-	char *criu;
-	char *bundle_root;
-	bool systemd_cgroup;
-	bool legacy_address;
-	enum ovl_runtime runtime; /* runtime=: containerd's v1 or v2 bundles (SPEC 7) */
+	struct bundle_conf conf; /* the store the mount serves (conf.h) */
+	char *mountpoint;	 /* absolute */
 	bool ro;
-	bool is_root; /* the daemon can give new entries the caller's owner */
-	uid_t euid;
-	gid_t egid;
 	struct fuse_session *se;
 	/* The kernel sends modes without the caller's umask (POSIX ACLs on): apply it here. */
 	bool apply_umask;

@@ -33,8 +33,8 @@ static void reply_result(fuse_req_t req, int ret)
 /* Whether entries the daemon creates need a chown to belong to own. */
 static bool owner_differs(const struct store_owner *own)
 {
-	return (own->uid != (uid_t)-1 && own->uid != bfs.euid) ||
-	       (own->gid != (gid_t)-1 && own->gid != bfs.egid);
+	return (own->uid != (uid_t)-1 && own->uid != bfs.conf.euid) ||
+	       (own->gid != (gid_t)-1 && own->gid != bfs.conf.egid);
 }
 
 void req_owner(fuse_req_t req, struct store_owner *own)
@@ -43,7 +43,7 @@ void req_owner(fuse_req_t req, struct store_owner *own)
 
 	own->uid = ctx->uid;
 	own->gid = ctx->gid;
-	own->chown = bfs.is_root && owner_differs(own);
+	own->chown = bfs.conf.is_root && owner_differs(own);
 }
 
 /*
@@ -125,7 +125,7 @@ static int overlay_stat(struct node *n, const struct ovl *ov, struct stat *st)
 	char ns[NAME_MAX + 1], id[NAME_MAX + 1];
 	int ret = node_bundle_names(n, ns, id);
 
-	return ret < 0 ? ret : ovl_stat(&bfs.ovl, ov, ns, id, st);
+	return ret < 0 ? ret : ovl_stat(&bfs.conf, ov, ns, id, st);
 }
 
 /*
@@ -134,7 +134,7 @@ static int overlay_stat(struct node *n, const struct ovl *ov, struct stat *st)
  */
 static bool is_work_link(struct node *parent, const char *name)
 {
-	return bfs.runtime == OVL_V2 && !strcmp(name, "work") && node_is_bundle(parent);
+	return bfs.conf.runtime == RUNTIME_V2 && !strcmp(name, "work") && node_is_bundle(parent);
 }
 
 bool bundle_complete(int bundle_fd)
@@ -321,7 +321,7 @@ int node_stat(struct node *n, struct stat *st)
 		return ret;
 	}
 	if (n->id == FUSE_ROOT_ID)
-		return fstat(bfs.st.state_fd, st) < 0 ? -errno : 0;
+		return fstat(bfs.conf.st.state_fd, st) < 0 ? -errno : 0;
 	h = node_by_handle(n) ? node_handle_pin(n, H_FILE) : NULL;
 	if (h) {
 		ret = fstat(h->fd, st) < 0 ? -errno : 0;
@@ -477,7 +477,7 @@ static int overlay_setattr(fuse_req_t req, struct node *n, struct handle *h,
 		if (h && h->kind == H_OVERLAY)
 			ret = ovl_ftruncate(h->ovf, attr->st_size);
 		else
-			ret = ovl_truncate(&bfs.ovl, n->ov, ns, id, attr->st_size, ctx->uid,
+			ret = ovl_truncate(&bfs.conf, n->ov, ns, id, attr->st_size, ctx->uid,
 					   ctx->gid);
 		if (ret < 0)
 			return ret;
@@ -496,7 +496,7 @@ static int overlay_setattr(fuse_req_t req, struct node *n, struct handle *h,
 	}
 	if (!ovl_may_setattr(n->ov))
 		return -EPERM;
-	fd = ovl_stored_fd(&bfs.ovl, n->ov, ns, id);
+	fd = ovl_stored_fd(&bfs.conf, n->ov, ns, id);
 	if (fd < 0)
 		return fd == -ENOENT ? -EPERM : fd;
 	ret = apply_attr(fd, true, S_IFREG, attr, to_set);
@@ -527,7 +527,7 @@ static void bfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int t
 	} else if (node_by_handle(n) && (pin = node_handle_pin(n, H_FILE))) {
 		fd = pin->fd; /* its names are gone: the open file is the inode */
 	} else if (n->id == FUSE_ROOT_ID) {
-		fd = bfs.st.state_fd;
+		fd = bfs.conf.st.state_fd;
 		is_path = true;
 	} else {
 		fd = resolve_self(n, NULL, true);
@@ -550,7 +550,7 @@ static void bfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int t
 out:
 	if (pin)
 		handle_unpin(pin);
-	else if (is_path && fd != bfs.st.state_fd)
+	else if (is_path && fd != bfs.conf.st.state_fd)
 		close(fd);
 reply:
 	if (ret < 0)
@@ -737,15 +737,16 @@ static void bfs_mkdir(fuse_req_t req, fuse_ino_t pino, const char *name, mode_t 
 	req_owner(req, &own);
 	switch (kind) {
 	case NK_NS:
-		ret = ident_validate(name) < 0 ? -EINVAL : store_ns_create(&bfs.st, name, &own);
+		ret =
+		    ident_validate(name) < 0 ? -EINVAL : store_ns_create(&bfs.conf.st, name, &own);
 		break;
 	case NK_NSENTRY:
 		ret = ns_name(parent, ns);
 		if (ret == 0)
 			ret = ident_validate(name) < 0 ? -EINVAL
-			      : bfs.runtime == OVL_V2
-				  ? store_bundle_create_v2(&bfs.st, ns, name, &own)
-				  : store_bundle_create(&bfs.st, ns, name, &own);
+			      : bfs.conf.runtime == RUNTIME_V2
+				  ? store_bundle_create_v2(&bfs.conf.st, ns, name, &own)
+				  : store_bundle_create(&bfs.conf.st, ns, name, &own);
 		break;
 	case NK_OVERLAY:
 		ret = -EEXIST;
@@ -792,13 +793,13 @@ static int unlink_own(fuse_req_t req, const char *ns, const char *id, const char
 	if (hold_has(req, HOLD_RELEASED, ns, id, name))
 		return -ENOENT; /* released already: absent for this process */
 	if (ov && ovl_may_unlink(ov)) {
-		ret = ovl_unlink(&bfs.ovl, ov, ns, id);
+		ret = ovl_unlink(&bfs.conf, ov, ns, id);
 		if (ret != -ENOENT || !ovl_is_computed(ov))
 			return ret;
 		/* A computed address with nothing stored: released as the others. */
 	} else if (ov && !ovl_is_computed(ov)) {
 		/* config.json: released only if there is one. */
-		ret = ovl_stat(&bfs.ovl, ov, ns, id, &st);
+		ret = ovl_stat(&bfs.conf, ov, ns, id, &st);
 		if (ret < 0)
 			return ret;
 	}
@@ -837,7 +838,7 @@ static void bfs_unlink(fuse_req_t req, fuse_ino_t pino, const char *name)
 
 static void bfs_rmdir(fuse_req_t req, fuse_ino_t pino, const char *name)
 {
-	struct store_delete_ctx ctx = {bfs.socket_root, bfs.mountpoint};
+	struct store_delete_ctx ctx = {bfs.conf.socket_root, bfs.mountpoint};
 	char ns[NAME_MAX + 1];
 	const struct ovl *ov;
 	int ret;
@@ -848,14 +849,14 @@ static void bfs_rmdir(fuse_req_t req, fuse_ino_t pino, const char *name)
 	switch (node_child_kind(parent, name, &ov)) {
 	case NK_NS:
 		ret = name[0] == '.' ? unlink_in(parent, name, AT_REMOVEDIR)
-				     : store_ns_remove(&bfs.st, name);
+				     : store_ns_remove(&bfs.conf.st, name);
 		break;
 	case NK_NSENTRY:
 		ret = ns_name(parent, ns);
 		if (ret == 0)
-			ret = bfs.runtime == OVL_V2
-				  ? store_bundle_delete_v2(&bfs.st, ns, name, &ctx)
-				  : store_bundle_delete(&bfs.st, ns, name, &ctx);
+			ret = bfs.conf.runtime == RUNTIME_V2
+				  ? store_bundle_delete_v2(&bfs.conf.st, ns, name, &ctx)
+				  : store_bundle_delete(&bfs.conf.st, ns, name, &ctx);
 		if (ret == 0)
 			hold_forget_bundle(ns, name);
 		break;
@@ -918,7 +919,7 @@ static void bfs_rename(fuse_req_t req, fuse_ino_t pino1, const char *n1, fuse_in
 	if (k1 == NK_NSENTRY) {
 		ret = ns_name(p1, ns);
 		if (ret == 0)
-			ret = store_bundle_hide(&bfs.st, ns, n1, n2, flags);
+			ret = store_bundle_hide(&bfs.conf.st, ns, n1, n2, flags);
 		if (ret == 0)
 			hold_forget_bundle(ns, n1);
 		goto out;
@@ -935,7 +936,7 @@ static void bfs_rename(fuse_req_t req, fuse_ino_t pino1, const char *n1, fuse_in
 		if (ret == 0)
 			hold_take(req, HOLD_RELEASED, ns, id, n2);
 		if (ret == 0)
-			ret = ovl_rename_onto(&bfs.ovl, o2, ns, id, d1, n1, flags);
+			ret = ovl_rename_onto(&bfs.conf, o2, ns, id, d1, n1, flags);
 	} else {
 		ret = renameat2(d1, n1, d2, n2, flags) < 0 ? -errno : 0;
 	}
@@ -983,7 +984,7 @@ static void bfs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t pino, const char
 		return;
 	}
 	/* Link the very inode n is, not whatever its name holds now. */
-	if (bfs.is_root) {
+	if (bfs.conf.is_root) {
 		ret = linkat(fd, "", dfd, name, AT_EMPTY_PATH) < 0 ? -errno : 0;
 	} else {
 		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
@@ -1002,7 +1003,7 @@ static void bfs_statfs(fuse_req_t req, fuse_ino_t ino)
 	struct statvfs sv;
 
 	(void)ino;
-	if (fstatvfs(bfs.st.state_fd, &sv) < 0)
+	if (fstatvfs(bfs.conf.st.state_fd, &sv) < 0)
 		fuse_reply_err(req, errno);
 	else
 		fuse_reply_statfs(req, &sv);
@@ -1031,7 +1032,7 @@ static int xat_get(struct node *n, struct xat *x)
 	if (x->pin)
 		return 0;
 	if (n->id == FUSE_ROOT_ID) {
-		snprintf(x->path, sizeof(x->path), "/proc/self/fd/%d", bfs.st.state_fd);
+		snprintf(x->path, sizeof(x->path), "/proc/self/fd/%d", bfs.conf.st.state_fd);
 		x->follow = true;
 		return 0;
 	}
@@ -1075,7 +1076,7 @@ static int overlay_xattr(struct node *n, enum ovl_xattr_op op, const char *name,
 	ret = node_bundle_names(n, ns, id);
 	if (ret < 0)
 		return (int)ret;
-	fd = ovl_stored_fd(&bfs.ovl, n->ov, ns, id);
+	fd = ovl_stored_fd(&bfs.conf, n->ov, ns, id);
 	if (fd == -ENOENT)
 		return op == OVL_XATTR_GET ? -ENODATA : op == OVL_XATTR_LIST ? 0 : -EPERM;
 	if (fd < 0)

@@ -128,7 +128,7 @@ static int overlay_open(fuse_req_t req, struct node *bundle_or_self, const struc
 	if (create)
 		how = OVL_OPEN_CREATE |
 		      (hold_take(req, HOLD_RELEASED, ns, id, ovl_name(ov)) ? OVL_OPEN_RELEASED : 0);
-	ret = ovl_open(&bfs.ovl, ov, ns, id, fi->flags, how, ctx->uid, ctx->gid, f);
+	ret = ovl_open(&bfs.conf, ov, ns, id, fi->flags, how, ctx->uid, ctx->gid, f);
 	if (ret < 0)
 		return ret;
 	/* Computed and staged content: never from the page cache. */
@@ -572,20 +572,20 @@ static int bundle_list(int fd, struct dir_state *d)
 	size_t ncomputed = 0, cap = 0;
 	char dents[32768];
 	/* A v2 work link shows once the bundle is complete (entry.c, work_hidden). */
-	bool hide_work = bfs.runtime == OVL_V2 && !bundle_complete(fd);
+	bool hide_work = bfs.conf.runtime == RUNTIME_V2 && !bundle_complete(fd);
 	ssize_t n;
 	int ret = 0;
 
 	dir_list_free(d);
-	for (size_t i = 0; ovl_at(&bfs.ovl, i) && ncomputed < 8; i++)
-		if (ovl_is_computed(ovl_at(&bfs.ovl, i)))
-			computed[ncomputed++] = ovl_at(&bfs.ovl, i);
+	for (size_t i = 0; ovl_at(&bfs.conf, i) && ncomputed < 8; i++)
+		if (ovl_is_computed(ovl_at(&bfs.conf, i)))
+			computed[ncomputed++] = ovl_at(&bfs.conf, i);
 	if (lseek(fd, 0, SEEK_SET) < 0)
 		return -errno;
 	while (ret == 0 && (n = getdents64(fd, dents, sizeof(dents))) > 0) {
 		for (ssize_t pos = 0; ret == 0 && pos < n;) {
 			struct dirent64 *de = (struct dirent64 *)(dents + pos);
-			const struct ovl *ov = ovl_find(&bfs.ovl, de->d_name);
+			const struct ovl *ov = ovl_find(&bfs.conf, de->d_name);
 
 			pos += de->d_reclen;
 			if (ov && !ovl_listed(ov, fd, de->d_name, de->d_type))
@@ -621,7 +621,7 @@ void bfs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	/* A bundle listed is watched from now on, so that its listing may be kept. */
 	node_touch(n);
 	if (n->id == FUSE_ROOT_ID) {
-		fd = openat(bfs.st.state_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		fd = openat(bfs.conf.st.state_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		fd = fd < 0 ? -errno : fd;
 	} else {
 		int dfd = resolve_parent(n, &base);

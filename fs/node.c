@@ -391,7 +391,7 @@ enum node_kind node_child_kind(struct node *parent, const char *name, const stru
 		kind = pname && !hidden(pname) && S_ISDIR(parent->type) ? NK_NSENTRY : NK_INSIDE;
 		break;
 	case NK_NSENTRY:
-		if (is_bundle_locked(parent) && (*ov = ovl_find(&bfs.ovl, name)))
+		if (is_bundle_locked(parent) && (*ov = ovl_find(&bfs.conf, name)))
 			kind = NK_OVERLAY;
 		break;
 	default:

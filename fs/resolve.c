@@ -22,7 +22,7 @@ int resolve_dir(const char *path, size_t len)
 	char *piece;
 
 	if (len < PATH_MAX)
-		return store_open_beneath(bfs.st.state_fd, path, O_PATH | O_DIRECTORY, 0);
+		return store_open_beneath(bfs.conf.st.state_fd, path, O_PATH | O_DIRECTORY, 0);
 	piece = malloc(PATH_MAX);
 	if (!piece)
 		return -ENOMEM;
@@ -40,7 +40,7 @@ int resolve_dir(const char *path, size_t len)
 		}
 		memcpy(piece, path, n);
 		piece[n] = '\0';
-		next = store_open_beneath(fd < 0 ? bfs.st.state_fd : fd, piece,
+		next = store_open_beneath(fd < 0 ? bfs.conf.st.state_fd : fd, piece,
 					  O_PATH | O_DIRECTORY, 0);
 		if (next < 0)
 			goto fail;
@@ -70,7 +70,7 @@ int resolve_node_dir(struct node *n)
 	int ret;
 
 	if (n->id == FUSE_ROOT_ID)
-		return store_open_beneath(bfs.st.state_fd, "", O_PATH | O_DIRECTORY, 0);
+		return store_open_beneath(bfs.conf.st.state_fd, "", O_PATH | O_DIRECTORY, 0);
 	ret = node_path(n, &path, &len);
 	if (ret < 0)
 		return ret;
@@ -109,7 +109,7 @@ int resolve_self(struct node *n, struct stat *st, bool want_fd)
 	if (!st)
 		st = &tmp;
 	if (n->id == FUSE_ROOT_ID) {
-		fd = store_open_beneath(bfs.st.state_fd, "", O_PATH | O_DIRECTORY, 0);
+		fd = store_open_beneath(bfs.conf.st.state_fd, "", O_PATH | O_DIRECTORY, 0);
 		if (fd >= 0 && fstat(fd, st) < 0) {
 			close(fd);
 			return -errno;

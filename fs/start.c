@@ -22,7 +22,6 @@
 #include <syslog.h>
 #include <unistd.h>
 
-#include "gopath.h"
 #include "log.h"
 #include "mountpoint.h"
 #include "sweep.h"
@@ -181,9 +180,9 @@ static void note_v1_default_store(const char *base)
  * where the default store was when v1 was the default, so that such a store
  * keeps working once named with runtime=v1. explicit: runtime= was given.
  */
-static int default_store(struct bfs_opts *o, enum ovl_runtime rt, bool explicit)
+static int default_store(struct bfs_opts *o, enum bundle_runtime rt, bool explicit)
 {
-	const char *sub = rt == OVL_V2 ? "/v2" : "";
+	const char *sub = rt == RUNTIME_V2 ? "/v2" : "";
 	const char *base, *home;
 	char buf[4096];
 
@@ -203,13 +202,10 @@ static int default_store(struct bfs_opts *o, enum ovl_runtime rt, bool explicit)
 	if (asprintf(&o->state, "%s%s/state", base, sub) < 0 ||
 	    asprintf(&o->work, "%s%s/work", base, sub) < 0)
 		return -1;
-	if (rt == OVL_V2 && !explicit)
+	if (rt == RUNTIME_V2 && !explicit)
 		note_v1_default_store(base);
 	return 0;
 }
-
-#define V1_PLUGIN "io.containerd.runtime.v1.linux"
-#define V2_PLUGIN "io.containerd.runtime.v2.task"
 
 /*
  * SPEC 2: the runtime, from the state dir's name when it is one of
@@ -217,45 +213,32 @@ static int default_store(struct bfs_opts *o, enum ovl_runtime rt, bool explicit)
  * from runtime=, else v2 (the only runtime of containerd 2.x); the v1 shim's
  * options are refused with v2.
  */
-static int decide_runtime(const struct bfs_opts *o, enum ovl_runtime *rt)
+static int decide_runtime(const struct bfs_opts *o, enum bundle_runtime *rt)
 {
-	const char *name = NULL;
-	char *clean = NULL;
-	int named = -1;
+	int named = o->state ? conf_runtime_of(o->state) : -ENOENT;
 
-	if (o->state) {
-		clean = gopath_clean(o->state);
-		if (!clean)
-			return -1;
-		name = strrchr(clean, '/') ? strrchr(clean, '/') + 1 : clean;
-		if (!strcmp(name, V1_PLUGIN))
-			named = OVL_V1;
-		else if (!strcmp(name, V2_PLUGIN))
-			named = OVL_V2;
-	}
-	*rt = named >= 0 ? (enum ovl_runtime)named : OVL_V2;
+	if (named == -ENOMEM)
+		return -1;
+	*rt = named >= 0 ? (enum bundle_runtime)named : RUNTIME_V2;
 	if (o->runtime) {
-		enum ovl_runtime want;
+		enum bundle_runtime want;
 
 		if (!strcmp(o->runtime, "v1")) {
-			want = OVL_V1;
+			want = RUNTIME_V1;
 		} else if (!strcmp(o->runtime, "v2")) {
-			want = OVL_V2;
+			want = RUNTIME_V2;
 		} else {
 			fprintf(stderr, "bundlefs: runtime=%s: not v1 or v2\n", o->runtime);
-			free(clean);
 			return -1;
 		}
-		if (named >= 0 && (enum ovl_runtime)named != want) {
+		if (named >= 0 && (enum bundle_runtime)named != want) {
 			fprintf(stderr, "bundlefs: runtime=%s contradicts the state directory %s\n",
-				o->runtime, name);
-			free(clean);
+				o->runtime, named == RUNTIME_V1 ? CONF_V1_PLUGIN : CONF_V2_PLUGIN);
 			return -1;
 		}
 		*rt = want;
 	}
-	free(clean);
-	if (*rt == OVL_V2) {
+	if (*rt == RUNTIME_V2) {
 		const char *v1only = o->runtime_root	 ? "runtime_root"
 				     : o->criu		 ? "criu"
 				     : o->systemd_cgroup ? "systemd_cgroup"
@@ -456,40 +439,11 @@ static void bfs_free(struct bfs_opts *o, char *real_mnt, char *real_state)
 	free(o->bundle_root);
 	for (int i = 0; i < o->npositional; i++)
 		free(o->positional[i]);
-	if (bfs.mountpoint) {
-		store_close(&bfs.st);
-		free(bfs.daemon_address);
-		free(bfs.socket_root);
-		free(bfs.runtime_root);
-		free(bfs.criu);
-		free(bfs.bundle_root);
-	}
+	if (bfs.mountpoint)
+		conf_close(&bfs.conf);
 	free(real_mnt);
 	free(real_state);
 	memset(&bfs, 0, sizeof(bfs));
-}
-
-static char *dup_or(const char *v, const char *dflt)
-{
-	return strdup(v ? v : dflt);
-}
-
-static void ovl_conf_init(void)
-{
-	bfs.ovl = (struct ovl_conf){
-	    .st = &bfs.st,
-	    .runtime = bfs.runtime,
-	    .daemon_address = bfs.daemon_address,
-	    .socket_root = bfs.socket_root,
-	    .runtime_root = bfs.runtime_root,
-	    .criu = bfs.criu,
-	    .bundle_root = bfs.bundle_root,
-	    .systemd_cgroup = bfs.systemd_cgroup,
-	    .legacy_address = bfs.legacy_address,
-	    .is_root = bfs.is_root,
-	    .euid = bfs.euid,
-	    .egid = bfs.egid,
-	};
 }
 
 /*
@@ -523,7 +477,7 @@ int main(int argc, char *argv[])
 	struct fuse_session *se = NULL;
 	char *real_mnt = NULL, *real_state = NULL;
 	char **av = NULL, *fuse3_opts = NULL;
-	enum ovl_runtime runtime;
+	enum bundle_runtime runtime;
 	bool embedded = false;
 	struct stat root;
 	int ret = 1;
@@ -623,12 +577,23 @@ int main(int argc, char *argv[])
 		fprintf(stderr, "bundlefs: mountpoint %s: %s\n", cmd.mountpoint, strerror(errno));
 		goto out;
 	}
-	if (embedded && store_open(&bfs.st, o.state, o.work, true) == 0)
-		store_close(&bfs.st);
+	if (embedded && store_open(&bfs.conf.st, o.state, o.work, true) == 0)
+		store_close(&bfs.conf.st);
 	if (check_root_dir("state", o.state, real_mnt, o.ro, &real_state) < 0 ||
 	    check_root_dir("work", o.work, real_mnt, o.ro, NULL) < 0)
 		goto out;
-	ret = store_open(&bfs.st, o.state, o.work, false);
+	ret = conf_open(&bfs.conf, &(struct conf_options){
+				       .state = o.state,
+				       .work = o.work,
+				       .runtime = runtime,
+				       .daemon_address = o.daemon_address,
+				       .socket_root = o.socket_root,
+				       .runtime_root = o.runtime_root,
+				       .criu = o.criu,
+				       .bundle_root = o.bundle_root,
+				       .systemd_cgroup = o.systemd_cgroup,
+				       .legacy_address = o.legacy_address,
+				   });
 	if (ret < 0) {
 		fprintf(stderr, "bundlefs: cannot open the backing store: %s\n", strerror(-ret));
 		ret = 1;
@@ -636,20 +601,8 @@ int main(int argc, char *argv[])
 	}
 	ret = 1;
 	bfs.mountpoint = real_mnt;
-	bfs.daemon_address = dup_or(o.daemon_address, "/run/containerd/containerd.sock");
-	bfs.socket_root = dup_or(o.socket_root, "/run/containerd");
-	bfs.runtime_root = dup_or(o.runtime_root, "");
-	bfs.criu = dup_or(o.criu, "");
-	bfs.bundle_root = o.bundle_root ? gopath_clean(o.bundle_root) : strdup(bfs.st.state_path);
-	bfs.systemd_cgroup = o.systemd_cgroup;
-	bfs.legacy_address = o.legacy_address;
 	bfs.ro = o.ro;
-	bfs.is_root = geteuid() == 0;
-	bfs.euid = geteuid();
-	bfs.egid = getegid();
-	bfs.runtime = runtime;
-	ovl_conf_init();
-	if (fstat(bfs.st.state_fd, &root) < 0 || nodes_init(&root) < 0) {
+	if (fstat(bfs.conf.st.state_fd, &root) < 0 || nodes_init(&root) < 0) {
 		fprintf(stderr, "bundlefs: cannot set up: %s\n", strerror(errno));
 		goto out;
 	}
@@ -664,7 +617,7 @@ int main(int argc, char *argv[])
 		goto out;
 	bfs.se = se;
 	if (!bfs.ro) {
-		int n = sweep_store(bfs.st.state_fd, bfs.st.work_fd);
+		int n = sweep_store(bfs.conf.st.state_fd, bfs.conf.st.work_fd);
 
 		if (n > 0)
 			blog(BLOG_INFO, "removed %d leftovers of interrupted operations", n);

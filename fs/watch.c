@@ -377,10 +377,10 @@ static void batch_run(struct batch *b)
 	}
 	for (size_t i = 0; i < b->nd && !atomic_load(&stopping); i++) {
 		notify_inode(b->d[i].id);
-		for (size_t k = 0; b->d[i].overlays && ovl_at(&bfs.ovl, k); k++) {
+		for (size_t k = 0; b->d[i].overlays && ovl_at(&bfs.conf, k); k++) {
 			bool overlay = false;
 			fuse_ino_t c =
-			    node_child_id(b->d[i].id, ovl_name(ovl_at(&bfs.ovl, k)), &overlay);
+			    node_child_id(b->d[i].id, ovl_name(ovl_at(&bfs.conf, k)), &overlay);
 
 			if (c && overlay)
 				notify_inode(c);

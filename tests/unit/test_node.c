@@ -307,7 +307,7 @@ int main(void)
 {
 	struct stat st;
 
-	if (fx_store_base(&bfs.st, "test_node", count_sink) < 0)
+	if (fx_store_base(&bfs.conf.st, "test_node", count_sink) < 0)
 		return 2;
 	st = st_of("");
 	must(nodes_init(&st), "nodes_init");
@@ -318,5 +318,5 @@ int main(void)
 	test_reused_while_removed();
 	test_stale_names();
 	nodes_free_all();
-	return fx_store_end(&bfs.st);
+	return fx_store_end(&bfs.conf.st);
 }

@@ -34,7 +34,7 @@
 #define REMAP "{\"linux\":{\"gidMappings\":[{\"containerID\":0,\"hostID\":1234,\"size\":65536}]}}"
 
 static struct store st;
-static struct ovl_conf conf;
+static struct bundle_conf conf;
 /* The content of path (up to 64 KiB, NUL-terminated) in a static buffer; NULL if unreadable. */
 static const char *slurp(const char *path)
 {
@@ -232,7 +232,7 @@ static bool takes_writes(const struct ovl *o)
 
 static void test_find(void)
 {
-	struct ovl_conf v2 = conf;
+	struct bundle_conf v2 = conf;
 	const struct ovl *o;
 
 	CHECK(!ovl_find(&conf, "rootfs") && !ovl_find(&conf, "work") &&
@@ -257,7 +257,7 @@ static void test_find(void)
 		  !ovl_may_setattr(o),
 	      "status kind");
 	/* SPEC 7.2: runc-options is passthrough in a v2 bundle, config.json as in v1. */
-	v2.runtime = OVL_V2;
+	v2.runtime = RUNTIME_V2;
 	CHECK(ovl_find(&v2, "config.json") && !ovl_find(&v2, "runc-options") &&
 		  !ovl_find(&v2, "work"),
 	      "v2 table");
@@ -276,7 +276,7 @@ static void test_computed(void)
 				    .work_root = st.work_path,
 				    .criu = "",
 				    .runtime_root = ""};
-	struct ovl_conf legacy = conf;
+	struct bundle_conf legacy = conf;
 	struct stat s1, s2, s3;
 	struct ovl_file *f, *g;
 	char *want, *want2;
@@ -928,9 +928,9 @@ int main(void)
 {
 	if (fx_store_base(&st, "test_overlay", count_sink) < 0)
 		return 1;
-	conf = (struct ovl_conf){
-	    .st = &st,
-	    .runtime = OVL_V1,
+	conf = (struct bundle_conf){
+	    .st = st,
+	    .runtime = RUNTIME_V1,
 	    .daemon_address = "/run/containerd/containerd.sock",
 	    .socket_root = "/run/containerd",
 	    .runtime_root = "",
