@@ -1,11 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The overlay files of a bundle, without FUSE: config.json, address,
- * shim-config, runc-options (v1 only) and status (SPEC 4.1-4.5, 4.9), with
- * v2's address and shim-config (SPEC 7.2). The FUSE layer resolves a path
- * to (kind, ns, id) and calls these functions; they return 0 (or a count) on
- * success and -errno on failure, and log one line (log.h) naming the bundle
- * and the reason when the errno alone does not explain a failure.
+ * The overlay files of a bundle as files, without FUSE: opening one of the
+ * kinds of kinds.h, reading, writing and committing it (SPEC 4.1-4.5, 7.2).
+ * The FUSE layer resolves a path to (kind, ns, id) and calls these functions; they return 0 (or a
+ * count) on success and -errno on failure, and log one line (log.h) naming the bundle and the
+ * reason when the errno alone does not explain a failure.
  *
  * Reads of computed content (an address without a stored file, shim-config)
  * are served from a snapshot taken at open, so one open reads one consistent
@@ -17,7 +16,7 @@
  * name and renaming that over S/<ns>/<id>/<file>: a reader sees the whole old
  * or the whole new content, a kill -9 before close leaves the stored file
  * untouched, and a crash between the link and the rename leaves a
- * TREE_TMP_PREFIX entry that the start-up sweep (tree_sweep) removes. Where
+ * TREE_TMP_PREFIX entry that the start-up sweep (sweep_store) removes. Where
  * the file system refuses O_TMPFILE the staging file is a named
  * TREE_TMP_PREFIX file (store_tmpfile), unlinked on every rejected path
  * before the call returns.
@@ -34,50 +33,7 @@
 #include <sys/types.h>
 
 #include "conf.h"
-
-/* One overlay file kind, an entry of a static per-runtime table. */
-struct ovl;
-
-/*
- * The overlay file kind called name in a bundle of c's runtime, or NULL when
- * name is not an overlay file there (a passthrough entry). The result lives
- * as long as the program.
- */
-const struct ovl *ovl_find(const struct bundle_conf *c, const char *name);
-
-/* The i-th overlay file kind of c's runtime, in table order; NULL past the last. */
-const struct ovl *ovl_at(const struct bundle_conf *c, size_t i);
-
-/* The file name of kind o ("config.json", ...). */
-const char *ovl_name(const struct ovl *o);
-
-/* true if o may exist without a stored file (address, shim-config). */
-bool ovl_is_computed(const struct ovl *o);
-
-/* true if o may be unlinked (and renamed away): address, runc-options. */
-bool ovl_may_unlink(const struct ovl *o);
-
-/* true if chmod, chown and utimens of o apply to its stored file (all but shim-config). */
-bool ovl_may_setattr(const struct ovl *o);
-
-/*
- * The attributes of o in bundle S/<ns>/<id> now: a stored regular file's
- * fstat, or for computed content S_IFREG with o's computed mode (0644 or
- * 0444), st_size exactly the bytes a read returns now, a st_ino stable per
- * bundle and kind and the other fields from the bundle directory. Never
- * follows a symlink: only a regular file counts as stored. 0, -ENOENT when
- * absent (or the bundle is), -ENOMEM...
- */
-int ovl_stat(const struct bundle_conf *c, const struct ovl *o, const char *ns, const char *id,
-	     struct stat *st);
-
-/*
- * true if the directory entry name (of type d_type, DT_* or DT_UNKNOWN) of
- * the bundle directory dirfd is listed as overlay file o. A computed kind is
- * listed (once) whatever is stored; a stored one only as a regular file, so a
- * readdir that also adds the computed names lists every name once.
- */
-bool ovl_listed(const struct ovl *o, int dirfd, const char *name, unsigned char d_type);
+#include "kinds.h"
 
 /*
  * An open overlay file. Thread-safe: every use of its descriptor and state is

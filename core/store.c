@@ -526,70 +526,96 @@ int store_bundle_create_v2(struct store *st, const char *ns, const char *id,
 	return ret;
 }
 
+int store_check_bundle(const char *ns, const char *id)
+{
+	if (strlen(ns) > NAME_MAX || strlen(id) > NAME_MAX)
+		return -ENAMETOOLONG;
+	if (!*ns || !*id || strchr(ns, '/') || strchr(id, '/'))
+		return -EINVAL;
+	return 0;
+}
+
+int store_open_bundle(const struct store *st, const char *ns, const char *id)
+{
+	char rel[2 * NAME_MAX + 2];
+	int ret = store_check_bundle(ns, id);
+
+	if (ret < 0)
+		return ret;
+	snprintf(rel, sizeof(rel), "%s/%s", ns, id);
+	return store_open_beneath(st->state_fd, rel, O_PATH | O_DIRECTORY, 0);
+}
+
+int store_open_regular(int dirfd, const char *name, struct stat *st)
+{
+	int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+
+	if (fd < 0)
+		return (errno == ELOOP || errno == ENXIO) ? -ENOENT : -errno;
+	if (fstat(fd, st) < 0) {
+		int ret = -errno;
+
+		close(fd);
+		return ret;
+	}
+	if (!S_ISREG(st->st_mode)) {
+		close(fd);
+		return -ENOENT;
+	}
+	return fd;
+}
+
+int store_read_fd(int fd, size_t max, char **buf, size_t *len)
+{
+	size_t cap = 4096, got = 0;
+	char *data = NULL;
+	ssize_t n;
+
+	for (;;) {
+		char *bigger = realloc(data, cap + 1);
+
+		if (!bigger) {
+			free(data);
+			return -ENOMEM;
+		}
+		data = bigger;
+		n = pread(fd, data + got, cap - got, (off_t)got);
+		if (n < 0) {
+			free(data);
+			return -errno;
+		}
+		got += (size_t)n;
+		if (got > max) {
+			free(data);
+			return -EFBIG;
+		}
+		if (n == 0)
+			break;
+		if (got == cap)
+			cap *= 2;
+	}
+	data[got] = '\0';
+	*buf = data;
+	*len = got;
+	return 0;
+}
+
 int store_read_regular(int dirfd, const char *name, size_t max, char **buf, size_t *len)
 {
 	struct stat stbuf;
-	size_t cap, got = 0;
-	char *data = NULL;
-	ssize_t n;
 	int fd, ret;
 
 	fd = store_open_beneath(dirfd, name, O_RDONLY | O_NONBLOCK, 0);
 	if (fd < 0)
 		return (fd == -ELOOP || fd == -ENXIO) ? -ENOENT : fd;
-	if (fstat(fd, &stbuf) < 0) {
+	if (fstat(fd, &stbuf) < 0)
 		ret = -errno;
-		goto out;
-	}
-	if (!S_ISREG(stbuf.st_mode)) {
+	else if (!S_ISREG(stbuf.st_mode))
 		ret = -ENOENT;
-		goto out;
-	}
-	if ((size_t)stbuf.st_size > max) {
+	else if ((size_t)stbuf.st_size > max)
 		ret = -EFBIG;
-		goto out;
-	}
-	cap = (size_t)stbuf.st_size + 1;
-	data = malloc(cap + 1);
-	if (!data) {
-		ret = -ENOMEM;
-		goto out;
-	}
-	/* The size may change while we read: read to EOF, bounded by max. */
-	for (;;) {
-		n = read(fd, data + got, cap - got);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			ret = -errno;
-			goto out;
-		}
-		if (n == 0)
-			break;
-		got += (size_t)n;
-		if (got > max) {
-			ret = -EFBIG;
-			goto out;
-		}
-		if (got == cap) {
-			char *bigger;
-
-			cap *= 2;
-			bigger = realloc(data, cap + 1);
-			if (!bigger) {
-				ret = -ENOMEM;
-				goto out;
-			}
-			data = bigger;
-		}
-	}
-	data[got] = '\0';
-	*buf = data;
-	*len = got;
-	data = NULL;
-	ret = 0;
-out:
-	free(data);
+	else /* the size may change while it is read: to EOF, bounded by max */
+		ret = store_read_fd(fd, max, buf, len);
 	close(fd);
 	return ret;
 }

@@ -20,6 +20,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 struct store {
@@ -119,6 +120,28 @@ int store_bundle_delete_v2(struct store *st, const char *ns, const char *name,
  */
 int store_bundle_hide(struct store *st, const char *ns, const char *from, const char *to,
 		      unsigned int flags);
+
+/*
+ * 0 when ns and id name a bundle directory S/<ns>/<id>: single names, not
+ * empty; -ENAMETOOLONG, -EINVAL.
+ */
+int store_check_bundle(const char *ns, const char *id);
+
+/* The bundle directory S/<ns>/<id> of st, O_PATH|O_DIRECTORY, nothing followed; -errno. */
+int store_open_bundle(const struct store *st, const char *ns, const char *id);
+
+/*
+ * Open dirfd/name (one name) for reading if it is a regular file, never
+ * following a symlink and never blocking on a FIFO, with its attributes in
+ * *st: a descriptor, -ENOENT for anything but a regular file, or -errno.
+ */
+int store_open_regular(int dirfd, const char *name, struct stat *st);
+
+/*
+ * The whole content of fd from offset 0, at most max bytes (-EFBIG past
+ * it): *buf malloc'd and NUL-terminated (not counted in *len). -ENOMEM.
+ */
+int store_read_fd(int fd, size_t max, char **buf, size_t *len);
 
 /*
  * Read the regular file dirfd/name (name may have several components), never

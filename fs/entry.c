@@ -494,7 +494,7 @@ static int overlay_setattr(fuse_req_t req, struct node *n, struct handle *h,
 		handle_unpin(writer);
 		return ret;
 	}
-	if (!ovl_may_setattr(n->ov))
+	if (!ovl_storable(n->ov))
 		return -EPERM;
 	fd = ovl_stored_fd(&bfs.conf, n->ov, ns, id);
 	if (fd < 0)

@@ -240,21 +240,19 @@ static void test_find(void)
 	      "non-overlay names found");
 	o = ovl_find(&conf, "config.json");
 	CHECK(o && !strcmp(ovl_name(o), "config.json") && !ovl_is_computed(o) && takes_writes(o) &&
-		  !ovl_may_unlink(o) && ovl_may_setattr(o),
+		  !ovl_may_unlink(o) && ovl_storable(o),
 	      "config.json kind");
 	o = ovl_find(&conf, "address");
 	CHECK(o && ovl_is_computed(o) && takes_writes(o) && ovl_may_unlink(o), "address kind");
 	o = ovl_find(&conf, "shim-config");
-	CHECK(o && ovl_is_computed(o) && !takes_writes(o) && !ovl_may_unlink(o) &&
-		  !ovl_may_setattr(o),
+	CHECK(o && ovl_is_computed(o) && !takes_writes(o) && !ovl_may_unlink(o) && !ovl_storable(o),
 	      "shim-config kind");
 	o = ovl_find(&conf, "runc-options");
 	CHECK(o && !ovl_is_computed(o) && takes_writes(o) && ovl_may_unlink(o),
 	      "runc-options kind");
 	/* SPEC 4.9: status is computed and read-only in both runtimes. */
 	o = ovl_find(&conf, "status");
-	CHECK(o && ovl_is_computed(o) && !takes_writes(o) && !ovl_may_unlink(o) &&
-		  !ovl_may_setattr(o),
+	CHECK(o && ovl_is_computed(o) && !takes_writes(o) && !ovl_may_unlink(o) && !ovl_storable(o),
 	      "status kind");
 	/* SPEC 7.2: runc-options is passthrough in a v2 bundle, config.json as in v1. */
 	v2.runtime = RUNTIME_V2;
