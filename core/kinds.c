@@ -44,6 +44,14 @@ struct ovl {
 	ovl_validate_fn validate; /* NULL: any bytes */
 	ovl_compute_fn compute;	  /* NULL: stored only */
 	bool storable;		  /* a stored regular file, if any, is what reads return */
+	/*
+	 * What its content is read from (NULL-terminated): the stored files of
+	 * its own bundle directory (its own stored file included), and those of
+	 * the bundle of its pod's sandbox (SPEC 7.2: a pod's containers take the
+	 * sandbox's shim-binary-path).
+	 */
+	const char *const *from;
+	const char *const *from_sandbox;
 };
 
 static int compute_address_v1(const struct bundle_conf *c, int bfd, const char *ns, const char *id,
@@ -74,12 +82,62 @@ static int validate_ropts(const char *buf, size_t len, uint32_t *gid, char *why,
 	return ret;
 }
 
+/*
+ * The stored files each computed kind reads (kinds.h, ovl_reads): the v1
+ * address is computed from the bundle's names alone; shim-config reads v1's
+ * runc-options, or v2's group (config.json), address, options.json,
+ * sandbox and shim-binary-path; status reads config.json, the address as it
+ * reads, the pid files and where runc keeps its state (runc-options,
+ * options.json).
+ */
+static const char *const from_config[] = {"config.json", NULL};
+static const char *const from_ropts[] = {"runc-options", NULL};
+static const char *const from_address[] = {"address", NULL};
+static const char *const from_status_v1[] = {"address",	 "config.json", "runc-options",
+					     "shim.pid", "init.pid",	NULL};
+static const char *const from_address_v2[] = {"address", "bootstrap.json", "config.json", NULL};
+static const char *const from_shimcfg_v2[] = {
+    "address", "bootstrap.json",   "config.json", "options.json",
+    "sandbox", "shim-binary-path", NULL};
+static const char *const from_sandbox_shimcfg_v2[] = {"shim-binary-path", NULL};
+static const char *const from_status_v2[] = {
+    "address", "bootstrap.json", "config.json", "options.json", "shim.pid", "init.pid", NULL};
+
+#define CONFIG_JSON                                                                                \
+	{                                                                                          \
+		.name = "config.json", .kind = OVL_CONFIG, .writable = true, .max = SPEC_MAX_SIZE, \
+		.validate = validate_config, .storable = true, .from = from_config,                \
+	}
+
 static const struct ovl v1_kinds[] = {
-    {"config.json", OVL_CONFIG, 0, true, false, SPEC_MAX_SIZE, validate_config, NULL, true},
-    {"address", OVL_ADDRESS, 0644, true, true, ADDRESS_MAX, NULL, compute_address_v1, true},
-    {"shim-config", OVL_SHIMCFG, 0444, false, false, 0, NULL, compute_shimcfg_v1, false},
-    {"runc-options", OVL_ROPTS, 0, true, true, ROPTS_MAX_SIZE, validate_ropts, NULL, true},
-    {"status", OVL_STATUS, 0444, false, false, 0, NULL, compute_status, false},
+    CONFIG_JSON,
+    {.name = "address",
+     .kind = OVL_ADDRESS,
+     .computed_mode = 0644,
+     .writable = true,
+     .may_unlink = true,
+     .max = ADDRESS_MAX,
+     .compute = compute_address_v1,
+     .storable = true,
+     .from = from_address},
+    {.name = "shim-config",
+     .kind = OVL_SHIMCFG,
+     .computed_mode = 0444,
+     .compute = compute_shimcfg_v1,
+     .from = from_ropts},
+    {.name = "runc-options",
+     .kind = OVL_ROPTS,
+     .writable = true,
+     .may_unlink = true,
+     .max = ROPTS_MAX_SIZE,
+     .validate = validate_ropts,
+     .storable = true,
+     .from = from_ropts},
+    {.name = "status",
+     .kind = OVL_STATUS,
+     .computed_mode = 0444,
+     .compute = compute_status,
+     .from = from_status_v1},
 };
 
 /*
@@ -88,10 +146,27 @@ static const struct ovl v1_kinds[] = {
  * runc-options is a passthrough entry there.
  */
 static const struct ovl v2_kinds[] = {
-    {"config.json", OVL_CONFIG, 0, true, false, SPEC_MAX_SIZE, validate_config, NULL, true},
-    {"address", OVL_ADDRESS, 0644, true, true, ADDRESS_MAX, NULL, compute_address_v2, true},
-    {"shim-config", OVL_SHIMCFG, 0444, false, false, 0, NULL, compute_shimcfg_v2, false},
-    {"status", OVL_STATUS, 0444, false, false, 0, NULL, compute_status, false},
+    CONFIG_JSON,
+    {.name = "address",
+     .kind = OVL_ADDRESS,
+     .computed_mode = 0644,
+     .writable = true,
+     .may_unlink = true,
+     .max = ADDRESS_MAX,
+     .compute = compute_address_v2,
+     .storable = true,
+     .from = from_address_v2},
+    {.name = "shim-config",
+     .kind = OVL_SHIMCFG,
+     .computed_mode = 0444,
+     .compute = compute_shimcfg_v2,
+     .from = from_shimcfg_v2,
+     .from_sandbox = from_sandbox_shimcfg_v2},
+    {.name = "status",
+     .kind = OVL_STATUS,
+     .computed_mode = 0444,
+     .compute = compute_status,
+     .from = from_status_v2},
 };
 
 static const struct {
@@ -145,6 +220,20 @@ bool ovl_storable(const struct ovl *o)
 bool ovl_writable(const struct ovl *o)
 {
 	return o->writable;
+}
+
+static bool listed(const char *const *names, const char *name)
+{
+	for (; names && *names; names++)
+		if (!strcmp(*names, name))
+			return true;
+	return false;
+}
+
+unsigned ovl_reads(const struct ovl *o, const char *name)
+{
+	return (listed(o->from, name) ? OVL_FROM_BUNDLE : 0) |
+	       (listed(o->from_sandbox, name) ? OVL_FROM_SANDBOX : 0);
 }
 
 bool ovl_validated(const struct ovl *o)

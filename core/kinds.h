@@ -68,6 +68,21 @@ size_t ovl_max(const struct ovl *o);
 int ovl_validate(const struct ovl *o, const char *buf, size_t len, uint32_t *gid, char *why,
 		 size_t whysz);
 
+/* Where a stored file that o is computed from lies (ovl_reads). */
+enum {
+	OVL_FROM_BUNDLE = 1,  /* in o's own bundle directory (its own stored file included) */
+	OVL_FROM_SANDBOX = 2, /* in the bundle of the pod sandbox o's bundle belongs to */
+};
+
+/*
+ * Whether a change to a stored file called name may change what o reads
+ * now: OVL_FROM_BUNDLE, OVL_FROM_SANDBOX, both or'ed, or 0. The sandbox of
+ * a bundle is named by its own stored file `sandbox` (v2_sandbox), so a
+ * watcher that cannot tell which bundle is a sandbox takes OVL_FROM_SANDBOX
+ * to mean "in any bundle of the same namespace".
+ */
+unsigned ovl_reads(const struct ovl *o, const char *name);
+
 /*
  * The attributes of o in bundle S/<ns>/<id> now: a stored regular file's
  * fstat, or for computed content S_IFREG with o's computed mode (0644 or

@@ -219,6 +219,11 @@ fuse_ino_t node_of_wd(int wd, bool *is_bundle);
 /* The id of the node known by name in parent (0: none), and whether it is an overlay node. */
 fuse_ino_t node_child_id(fuse_ino_t parent, const char *name, bool *overlay);
 /*
+ * The ids of the overlay nodes called name of every bundle of the namespace
+ * that holds bundle (its own included): *ids malloc'd, *n of them. -ENOMEM.
+ */
+int node_namespace_overlays(fuse_ino_t bundle, const char *name, fuse_ino_t **ids, size_t *n);
+/*
  * What watches cover n, read under one lock: n itself is watched (self),
  * the directory holding n's first name is (parent), and whether either is a
  * bundle not watched yet (self_later, parent_later: node_touch will watch it).

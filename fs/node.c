@@ -959,6 +959,46 @@ fuse_ino_t node_child_id(fuse_ino_t parent, const char *name, bool *overlay)
 	return id;
 }
 
+int node_namespace_overlays(fuse_ino_t bundle, const char *name, fuse_ino_t **ids, size_t *n)
+{
+	fuse_ino_t *v = NULL;
+	struct node *b, *ns;
+	size_t at = 0, cap = 0;
+	int ret = 0;
+
+	pthread_mutex_lock(&table_lock);
+	b = find_id(bundle);
+	ns = b && b->aliases ? b->aliases->parent : NULL;
+	for (size_t i = 0; ns && by_name.b && i <= by_name.mask; i++)
+		for (struct alias *a = by_name.b[i]; a; a = a->hash_next) {
+			struct alias *up = a->parent->aliases;
+
+			if (a->node->kind != NK_OVERLAY || !up || up->parent != ns ||
+			    strcmp(a->name, name))
+				continue;
+			if (at == cap) {
+				fuse_ino_t *bigger = realloc(v, (cap ? cap * 2 : 16) * sizeof(*v));
+
+				if (!bigger) {
+					ret = -ENOMEM;
+					goto out;
+				}
+				v = bigger;
+				cap = cap ? cap * 2 : 16;
+			}
+			v[at++] = a->node->id;
+		}
+out:
+	pthread_mutex_unlock(&table_lock);
+	if (ret < 0) {
+		free(v);
+		return ret;
+	}
+	*ids = v;
+	*n = at;
+	return 0;
+}
+
 /* Caller holds table_lock. */
 static bool watch_later_locked(struct node *n)
 {

@@ -236,18 +236,26 @@ static void notify_inode(fuse_ino_t ino)
 		     strerror(-r));
 }
 
-/* The stored files that computed overlay files (address, shim-config, status) read. */
-static bool feeds_overlay(const char *name)
+/*
+ * The overlay kinds of a bundle that a change to its stored file name may
+ * change (core's table says what each is computed from: ovl_reads): bit k
+ * for the k-th kind of c's runtime; *sandbox likewise for the kinds of the
+ * other bundles of its namespace, whose pod sandbox it may be.
+ */
+static unsigned stale_kinds(const struct bundle_conf *c, const char *name, unsigned *sandbox)
 {
-	static const char *const names[] = {
-	    "address",	    "bootstrap.json",	"config.json", "runc-options",
-	    "options.json", "shim-binary-path", "init.pid",    "shim.pid",
-	};
+	unsigned own = 0;
 
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (!strcmp(name, names[i]))
-			return true;
-	return false;
+	*sandbox = 0;
+	for (size_t k = 0; ovl_at(c, k); k++) {
+		unsigned r = ovl_reads(ovl_at(c, k), name);
+
+		if (r & OVL_FROM_BUNDLE)
+			own |= 1u << k;
+		if (r & OVL_FROM_SANDBOX)
+			*sandbox |= 1u << k;
+	}
+	return own;
 }
 
 /* One wake-up's events, each (wd, name) once with its masks or'ed. */
@@ -257,10 +265,14 @@ struct ev {
 	char name[NAME_MAX + 1];
 };
 
-/* A directory whose own inode (and, for a bundle, overlay files) the batch invalidates. */
+/*
+ * A directory whose own inode the batch invalidates and, for a bundle, the
+ * overlay kinds of it (bit k: the k-th kind) and of every bundle of its
+ * namespace (sandbox).
+ */
 struct dirty {
 	fuse_ino_t id;
-	bool overlays;
+	unsigned kinds, sandbox;
 };
 
 struct batch {
@@ -329,11 +341,12 @@ static void batch_add(struct batch *b, const struct inotify_event *ie)
 	b->slot[at] = ++b->n;
 }
 
-static void batch_dirty(struct batch *b, fuse_ino_t id, bool overlays)
+static void batch_dirty(struct batch *b, fuse_ino_t id, unsigned kinds, unsigned sandbox)
 {
 	for (size_t i = 0; i < b->nd; i++)
 		if (b->d[i].id == id) {
-			b->d[i].overlays |= overlays;
+			b->d[i].kinds |= kinds;
+			b->d[i].sandbox |= sandbox;
 			return;
 		}
 	if (b->nd == b->dcap) {
@@ -348,8 +361,34 @@ static void batch_dirty(struct batch *b, fuse_ino_t id, bool overlays)
 		b->dcap = cap;
 	}
 	b->d[b->nd].id = id;
-	b->d[b->nd].overlays = overlays;
+	b->d[b->nd].kinds = kinds;
+	b->d[b->nd].sandbox = sandbox;
 	b->nd++;
+}
+
+/* The overlay nodes of kinds (bit k: the k-th kind of c) of bundle, or of its whole namespace. */
+static void notify_overlays(const struct bundle_conf *c, fuse_ino_t bundle, unsigned kinds,
+			    bool namespace)
+{
+	for (size_t k = 0; kinds && ovl_at(c, k) && !atomic_load(&stopping); k++) {
+		const char *name = ovl_name(ovl_at(c, k));
+		fuse_ino_t *ids = NULL;
+		bool overlay = false;
+		fuse_ino_t id;
+		size_t n = 0;
+
+		if (!(kinds & (1u << k)))
+			continue;
+		if (!namespace) {
+			id = node_child_id(bundle, name, &overlay);
+			if (id && overlay)
+				notify_inode(id);
+		} else if (node_namespace_overlays(bundle, name, &ids, &n) == 0) {
+			for (size_t i = 0; i < n; i++)
+				notify_inode(ids[i]);
+			free(ids);
+		}
+	}
 }
 
 static void batch_run(struct batch *b)
@@ -368,23 +407,21 @@ static void batch_run(struct batch *b)
 			if (child)
 				notify_inode(child);
 			if (e->mask & NAME_EVENTS)
-				batch_dirty(b, dir, false);
-			if (bundle && feeds_overlay(e->name))
-				batch_dirty(b, dir, true);
+				batch_dirty(b, dir, 0, 0);
+			if (bundle) {
+				unsigned sandbox, kinds = stale_kinds(&bfs.conf, e->name, &sandbox);
+
+				if (kinds || sandbox)
+					batch_dirty(b, dir, kinds, sandbox);
+			}
 		}
 		if (e->mask & IN_IGNORED)
 			node_wd_gone(e->wd);
 	}
 	for (size_t i = 0; i < b->nd && !atomic_load(&stopping); i++) {
 		notify_inode(b->d[i].id);
-		for (size_t k = 0; b->d[i].overlays && ovl_at(&bfs.conf, k); k++) {
-			bool overlay = false;
-			fuse_ino_t c =
-			    node_child_id(b->d[i].id, ovl_name(ovl_at(&bfs.conf, k)), &overlay);
-
-			if (c && overlay)
-				notify_inode(c);
-		}
+		notify_overlays(&bfs.conf, b->d[i].id, b->d[i].kinds, false);
+		notify_overlays(&bfs.conf, b->d[i].id, b->d[i].sandbox, true);
 	}
 	b->n = 0;
 	b->nd = 0;
