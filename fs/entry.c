@@ -21,7 +21,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
-#include "ident.h"
+#include "bundle.h"
 #include "log.h"
 #include "watch.h"
 
@@ -737,16 +737,12 @@ static void bfs_mkdir(fuse_req_t req, fuse_ino_t pino, const char *name, mode_t 
 	req_owner(req, &own);
 	switch (kind) {
 	case NK_NS:
-		ret =
-		    ident_validate(name) < 0 ? -EINVAL : store_ns_create(&bfs.conf.st, name, &own);
+		ret = bundle_ns_create(&bfs.conf, name, &own);
 		break;
 	case NK_NSENTRY:
 		ret = ns_name(parent, ns);
 		if (ret == 0)
-			ret = ident_validate(name) < 0 ? -EINVAL
-			      : bfs.conf.runtime == RUNTIME_V2
-				  ? store_bundle_create_v2(&bfs.conf.st, ns, name, &own)
-				  : store_bundle_create(&bfs.conf.st, ns, name, &own);
+			ret = bundle_create(&bfs.conf, ns, name, &own);
 		break;
 	case NK_OVERLAY:
 		ret = -EEXIST;
@@ -838,7 +834,6 @@ static void bfs_unlink(fuse_req_t req, fuse_ino_t pino, const char *name)
 
 static void bfs_rmdir(fuse_req_t req, fuse_ino_t pino, const char *name)
 {
-	struct store_delete_ctx ctx = {bfs.conf.socket_root, bfs.mountpoint};
 	char ns[NAME_MAX + 1];
 	const struct ovl *ov;
 	int ret;
@@ -849,14 +844,12 @@ static void bfs_rmdir(fuse_req_t req, fuse_ino_t pino, const char *name)
 	switch (node_child_kind(parent, name, &ov)) {
 	case NK_NS:
 		ret = name[0] == '.' ? unlink_in(parent, name, AT_REMOVEDIR)
-				     : store_ns_remove(&bfs.conf.st, name);
+				     : bundle_ns_remove(&bfs.conf, name);
 		break;
 	case NK_NSENTRY:
 		ret = ns_name(parent, ns);
 		if (ret == 0)
-			ret = bfs.conf.runtime == RUNTIME_V2
-				  ? store_bundle_delete_v2(&bfs.conf.st, ns, name, &ctx)
-				  : store_bundle_delete(&bfs.conf.st, ns, name, &ctx);
+			ret = bundle_delete(&bfs.conf, ns, name, bfs.mountpoint);
 		if (ret == 0)
 			hold_forget_bundle(ns, name);
 		break;
@@ -919,7 +912,7 @@ static void bfs_rename(fuse_req_t req, fuse_ino_t pino1, const char *n1, fuse_in
 	if (k1 == NK_NSENTRY) {
 		ret = ns_name(p1, ns);
 		if (ret == 0)
-			ret = store_bundle_hide(&bfs.conf.st, ns, n1, n2, flags);
+			ret = bundle_hide(&bfs.conf, ns, n1, n2, flags);
 		if (ret == 0)
 			hold_forget_bundle(ns, n1);
 		goto out;

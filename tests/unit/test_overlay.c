@@ -9,6 +9,7 @@
 #include "overlay.h"
 
 #include "addr.h"
+#include "bundle.h"
 #include "log.h"
 #include "shimcfg.h"
 #include "spec.h"
@@ -154,7 +155,7 @@ static void bundle(const char *id)
 {
 	struct store_owner own = {.chown = false};
 
-	must(store_bundle_create(&st, NS, id, &own), id);
+	must(bundle_create(&conf, NS, id, &own), id);
 }
 
 static const struct ovl *K(const char *name)
