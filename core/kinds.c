@@ -103,28 +103,33 @@ static const char *const from_sandbox_shimcfg_v2[] = {"shim-binary-path", NULL};
 static const char *const from_status_v2[] = {
     "address", "bootstrap.json", "config.json", "options.json", "shim.pid", "init.pid", NULL};
 
+/* The entries of both runtimes' tables, with what each computes from. */
 #define CONFIG_JSON                                                                                \
 	{                                                                                          \
 		.name = "config.json", .kind = OVL_CONFIG, .writable = true, .max = SPEC_MAX_SIZE, \
 		.validate = validate_config, .storable = true, .from = from_config,                \
 	}
+#define ADDRESS(fn, reads)                                                                         \
+	{                                                                                          \
+		.name = "address", .kind = OVL_ADDRESS, .computed_mode = 0644, .writable = true,   \
+		.may_unlink = true, .max = ADDRESS_MAX, .compute = fn, .storable = true,           \
+		.from = reads,                                                                     \
+	}
+#define SHIM_CONFIG(fn, reads, sandbox_reads)                                                      \
+	{                                                                                          \
+		.name = "shim-config", .kind = OVL_SHIMCFG, .computed_mode = 0444, .compute = fn,  \
+		.from = reads, .from_sandbox = sandbox_reads,                                      \
+	}
+#define STATUS(reads)                                                                              \
+	{                                                                                          \
+		.name = "status", .kind = OVL_STATUS, .computed_mode = 0444,                       \
+		.compute = compute_status, .from = reads,                                          \
+	}
 
 static const struct ovl v1_kinds[] = {
     CONFIG_JSON,
-    {.name = "address",
-     .kind = OVL_ADDRESS,
-     .computed_mode = 0644,
-     .writable = true,
-     .may_unlink = true,
-     .max = ADDRESS_MAX,
-     .compute = compute_address_v1,
-     .storable = true,
-     .from = from_address},
-    {.name = "shim-config",
-     .kind = OVL_SHIMCFG,
-     .computed_mode = 0444,
-     .compute = compute_shimcfg_v1,
-     .from = from_ropts},
+    ADDRESS(compute_address_v1, from_address),
+    SHIM_CONFIG(compute_shimcfg_v1, from_ropts, NULL),
     {.name = "runc-options",
      .kind = OVL_ROPTS,
      .writable = true,
@@ -133,11 +138,7 @@ static const struct ovl v1_kinds[] = {
      .validate = validate_ropts,
      .storable = true,
      .from = from_ropts},
-    {.name = "status",
-     .kind = OVL_STATUS,
-     .computed_mode = 0444,
-     .compute = compute_status,
-     .from = from_status_v1},
+    STATUS(from_status_v1),
 };
 
 /*
@@ -147,26 +148,9 @@ static const struct ovl v1_kinds[] = {
  */
 static const struct ovl v2_kinds[] = {
     CONFIG_JSON,
-    {.name = "address",
-     .kind = OVL_ADDRESS,
-     .computed_mode = 0644,
-     .writable = true,
-     .may_unlink = true,
-     .max = ADDRESS_MAX,
-     .compute = compute_address_v2,
-     .storable = true,
-     .from = from_address_v2},
-    {.name = "shim-config",
-     .kind = OVL_SHIMCFG,
-     .computed_mode = 0444,
-     .compute = compute_shimcfg_v2,
-     .from = from_shimcfg_v2,
-     .from_sandbox = from_sandbox_shimcfg_v2},
-    {.name = "status",
-     .kind = OVL_STATUS,
-     .computed_mode = 0444,
-     .compute = compute_status,
-     .from = from_status_v2},
+    ADDRESS(compute_address_v2, from_address_v2),
+    SHIM_CONFIG(compute_shimcfg_v2, from_shimcfg_v2, from_sandbox_shimcfg_v2),
+    STATUS(from_status_v2),
 };
 
 static const struct {
