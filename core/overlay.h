@@ -32,6 +32,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
+#include "attr.h"
 #include "conf.h"
 #include "kinds.h"
 
@@ -164,10 +165,34 @@ int ovl_fxattr(struct ovl_file *f, enum ovl_xattr_op op, const char *name, void 
 	       int flags);
 
 /*
- * An O_PATH descriptor of o's stored regular file in S/<ns>/<id>, reached
- * without following a symlink: -ENOENT when there is none (or the kind is
- * computed only), -errno.
+ * chmod, chown and utimens of a (the parts of a other than ATTR_SIZE)
+ * through the open writable handle f, as ovl_fchown, ovl_fchmod and
+ * ovl_futimens in that order; 0 or the first -errno.
  */
-int ovl_stored_fd(const struct bundle_conf *c, const struct ovl *o, const char *ns, const char *id);
+int ovl_fsetattr(struct ovl_file *f, const struct attr_set *a);
+
+/*
+ * setattr of o in S/<ns>/<id> (SPEC 4.1, 4.2), on the file it applies to. A
+ * truncation is a staged write: through own (the caller's open of o) when
+ * given, else by path as uid/gid (ovl_truncate). The mode, owner and times
+ * go to the file a writer will store: own when it writes, else writer
+ * (another open of o that writes, or NULL), else o's stored file. A value
+ * with no stored file, or a computed-only kind, has no attributes of its own
+ * to change: -EPERM. 0 or -errno.
+ */
+int ovl_setattr(const struct bundle_conf *c, const struct ovl *o, const char *ns, const char *id,
+		struct ovl_file *own, struct ovl_file *writer, const struct attr_set *a, uid_t uid,
+		gid_t gid);
+
+/*
+ * Extended attributes of o in S/<ns>/<id> (SPEC 4.1): those of the file
+ * writer (an open of o that writes, or NULL) will store, else of the stored
+ * file. A value with no stored file has none: a read finds none (-ENODATA,
+ * an empty list), a change is -EPERM as its chmod is. op and the result as
+ * ovl_fxattr's.
+ */
+int ovl_xattr(const struct bundle_conf *c, const struct ovl *o, const char *ns, const char *id,
+	      struct ovl_file *writer, enum ovl_xattr_op op, const char *name, void *value,
+	      size_t size, int flags);
 
 #endif

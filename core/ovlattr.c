@@ -8,6 +8,7 @@
 #include "ovlfile.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -189,7 +190,13 @@ int ovl_fxattr(struct ovl_file *f, enum ovl_xattr_op op, const char *name, void 
 	return (int)ret;
 }
 
-int ovl_stored_fd(const struct bundle_conf *c, const struct ovl *o, const char *ns, const char *id)
+/*
+ * An O_PATH descriptor of o's stored regular file in S/<ns>/<id>, reached
+ * without following a symlink: -ENOENT when there is none (or the kind is
+ * computed only), -errno.
+ */
+static int stored_fd(const struct bundle_conf *c, const struct ovl *o, const char *ns,
+		     const char *id)
 {
 	struct stat st;
 	int bfd, fd;
@@ -207,4 +214,82 @@ int ovl_stored_fd(const struct bundle_conf *c, const struct ovl *o, const char *
 		fd = -ENOENT;
 	}
 	return fd;
+}
+
+int ovl_fsetattr(struct ovl_file *f, const struct attr_set *a)
+{
+	int ret = 0;
+
+	if (a->what & (ATTR_UID | ATTR_GID))
+		ret = ovl_fchown(f, a->uid, a->gid);
+	if (ret == 0 && (a->what & ATTR_MODE))
+		ret = ovl_fchmod(f, a->mode);
+	if (ret == 0 && (a->what & ATTR_TIMES))
+		ret = ovl_futimens(f, a->times);
+	return ret;
+}
+
+int ovl_setattr(const struct bundle_conf *c, const struct ovl *o, const char *ns, const char *id,
+		struct ovl_file *own, struct ovl_file *writer, const struct attr_set *a, uid_t uid,
+		gid_t gid)
+{
+	struct attr_set rest = *a;
+	int ret, fd;
+
+	if (a->what & ATTR_SIZE) {
+		ret = own ? ovl_ftruncate(own, a->size)
+			  : ovl_truncate(c, o, ns, id, a->size, uid, gid);
+		if (ret < 0)
+			return ret;
+		rest.what &= ~(unsigned)ATTR_SIZE;
+	}
+	if (!rest.what)
+		return 0;
+	if (own && ovl_writes(own))
+		return ovl_fsetattr(own, &rest);
+	if (writer)
+		return ovl_fsetattr(writer, &rest);
+	fd = stored_fd(c, o, ns, id);
+	if (fd < 0)
+		return fd == -ENOENT ? -EPERM : fd;
+	ret = attr_apply(fd, true, S_IFREG, &rest);
+	close(fd);
+	return ret;
+}
+
+int ovl_xattr(const struct bundle_conf *c, const struct ovl *o, const char *ns, const char *id,
+	      struct ovl_file *writer, enum ovl_xattr_op op, const char *name, void *value,
+	      size_t size, int flags)
+{
+	char proc[64];
+	ssize_t ret;
+	int fd;
+
+	if (writer)
+		return ovl_fxattr(writer, op, name, value, size, flags);
+	fd = stored_fd(c, o, ns, id);
+	if (fd == -ENOENT)
+		return op == OVL_XATTR_GET ? -ENODATA : op == OVL_XATTR_LIST ? 0 : -EPERM;
+	if (fd < 0)
+		return fd;
+	/* The magic link of an O_PATH descriptor of the regular file itself. */
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	switch (op) {
+	case OVL_XATTR_GET:
+		ret = getxattr(proc, name, value, size);
+		break;
+	case OVL_XATTR_LIST:
+		ret = listxattr(proc, value, size);
+		break;
+	case OVL_XATTR_SET:
+		ret = setxattr(proc, name, value, size, flags);
+		break;
+	default:
+		ret = removexattr(proc, name);
+		break;
+	}
+	if (ret < 0)
+		ret = -errno;
+	close(fd);
+	return (int)ret;
 }

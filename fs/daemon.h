@@ -319,8 +319,6 @@ mode_t create_mode(fuse_req_t req, int dirfd, mode_t mode);
  */
 int lookup_entry(fuse_req_t req, struct node *parent, int dirfd, const char *name,
 		 struct fuse_entry_param *e);
-/* Whether the bundle directory bundle_fd holds a stored config.json (SPEC 3.2). */
-bool bundle_complete(int bundle_fd);
 /*
  * Fill e for node n named in parent with attributes st, with the lifetimes
  * watch.h gives them (epoch: watch_epoch() before st was read).

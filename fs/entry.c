@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "bundle.h"
+#include "bundledir.h"
 #include "log.h"
 #include "watch.h"
 
@@ -134,15 +135,7 @@ static int overlay_stat(struct node *n, const struct ovl *ov, struct stat *st)
  */
 static bool is_work_link(struct node *parent, const char *name)
 {
-	return bfs.conf.runtime == RUNTIME_V2 && !strcmp(name, "work") && node_is_bundle(parent);
-}
-
-bool bundle_complete(int bundle_fd)
-{
-	struct stat st;
-
-	return fstatat(bundle_fd, "config.json", &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-	       S_ISREG(st.st_mode);
+	return bundle_is_work_link(&bfs.conf, name) && node_is_bundle(parent);
 }
 
 /*
@@ -164,12 +157,12 @@ static int work_hidden(fuse_req_t req, struct node *parent, int dirfd, const cha
 	if (!is_work_link(parent, name))
 		return 0;
 	if (dirfd >= 0) {
-		hide = !bundle_complete(dirfd);
+		hide = bundle_work_hidden(&bfs.conf, dirfd, name);
 	} else {
 		fd = resolve_node_dir(parent);
 		if (fd < 0)
 			return 0;
-		hide = !bundle_complete(fd);
+		hide = bundle_work_hidden(&bfs.conf, fd, name);
 		close(fd);
 	}
 	/* Shown to the process whose symlink(2) onto it succeeded (hold.c). */
@@ -354,62 +347,39 @@ static void bfs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *f
 		fuse_reply_attr(req, &st, watch_attr_timeout(n, &st, epoch));
 }
 
-/*
- * Apply a setattr to the backing file fd: an open descriptor (is_path
- * false) or an O_PATH one of the entry itself, reached through /proc so
- * that nothing but that inode can be changed.
- */
-static int apply_attr(int fd, bool is_path, mode_t type, const struct stat *attr, int to_set)
+/* The change a FUSE setattr asks for, as core takes it. */
+static void attr_of(const struct stat *attr, int to_set, struct attr_set *a)
 {
-	char proc[64];
-
-	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	memset(a, 0, sizeof(*a));
+	a->uid = (uid_t)-1;
+	a->gid = (gid_t)-1;
+	a->times[0].tv_nsec = a->times[1].tv_nsec = UTIME_OMIT;
 	if (to_set & FUSE_SET_ATTR_SIZE) {
-		int wfd;
-
-		if (S_ISDIR(type))
-			return -EISDIR;
-		if (!S_ISREG(type))
-			return -EINVAL;
-		wfd = open(proc, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
-		if (wfd < 0)
-			return -errno;
-		int r = ftruncate(wfd, attr->st_size);
-
-		close(wfd);
-		if (r < 0)
-			return -errno;
-	}
-	if (to_set & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) {
-		uid_t uid = to_set & FUSE_SET_ATTR_UID ? attr->st_uid : (uid_t)-1;
-		gid_t gid = to_set & FUSE_SET_ATTR_GID ? attr->st_gid : (gid_t)-1;
-
-		if ((is_path ? fchownat(fd, "", uid, gid, AT_EMPTY_PATH) : fchown(fd, uid, gid)) <
-		    0)
-			return -errno;
+		a->what |= ATTR_SIZE;
+		a->size = attr->st_size;
 	}
 	if (to_set & FUSE_SET_ATTR_MODE) {
-		if (S_ISLNK(type))
-			return -EOPNOTSUPP;
-		if ((is_path ? chmod(proc, attr->st_mode & 07777)
-			     : fchmod(fd, attr->st_mode & 07777)) < 0)
-			return -errno;
+		a->what |= ATTR_MODE;
+		a->mode = attr->st_mode & 07777;
 	}
-	if (to_set & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME)) {
-		struct timespec tv[2] = {{.tv_nsec = UTIME_OMIT}, {.tv_nsec = UTIME_OMIT}};
-
-		if (to_set & FUSE_SET_ATTR_ATIME_NOW)
-			tv[0].tv_nsec = UTIME_NOW;
-		else if (to_set & FUSE_SET_ATTR_ATIME)
-			tv[0] = attr->st_atim;
-		if (to_set & FUSE_SET_ATTR_MTIME_NOW)
-			tv[1].tv_nsec = UTIME_NOW;
-		else if (to_set & FUSE_SET_ATTR_MTIME)
-			tv[1] = attr->st_mtim;
-		if ((is_path ? utimensat(fd, "", tv, AT_EMPTY_PATH) : futimens(fd, tv)) < 0)
-			return -errno;
+	if (to_set & FUSE_SET_ATTR_UID) {
+		a->what |= ATTR_UID;
+		a->uid = attr->st_uid;
 	}
-	return 0;
+	if (to_set & FUSE_SET_ATTR_GID) {
+		a->what |= ATTR_GID;
+		a->gid = attr->st_gid;
+	}
+	if (to_set & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME))
+		a->what |= ATTR_TIMES;
+	if (to_set & FUSE_SET_ATTR_ATIME_NOW)
+		a->times[0].tv_nsec = UTIME_NOW;
+	else if (to_set & FUSE_SET_ATTR_ATIME)
+		a->times[0] = attr->st_atim;
+	if (to_set & FUSE_SET_ATTR_MTIME_NOW)
+		a->times[1].tv_nsec = UTIME_NOW;
+	else if (to_set & FUSE_SET_ATTR_MTIME)
+		a->times[1] = attr->st_mtim;
 }
 
 /*
@@ -418,13 +388,10 @@ static int apply_attr(int fd, bool is_path, mode_t type, const struct stat *attr
  * open (cp -p, tar and mv set them between their writes and the close), so
  * that the commit stores them with the content.
  */
-static struct handle *overlay_writer(struct node *n, struct handle *h)
+static struct handle *overlay_writer(struct node *n)
 {
-	struct handle *pin;
+	struct handle *pin = node_handle_pin(n, H_OVERLAY);
 
-	if (h && h->kind == H_OVERLAY && ovl_writes(h->ovf))
-		return NULL; /* the caller's own: not pinned, used as it is */
-	pin = node_handle_pin(n, H_OVERLAY);
 	if (pin && !ovl_writes(pin->ovf)) {
 		handle_unpin(pin);
 		pin = NULL;
@@ -432,75 +399,24 @@ static struct handle *overlay_writer(struct node *n, struct handle *h)
 	return pin;
 }
 
-/* chmod, chown, utimens of an open overlay file. */
-static int overlay_fsetattr(struct ovl_file *f, const struct stat *attr, int to_set)
-{
-	int ret = 0;
-
-	if (to_set & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID))
-		ret = ovl_fchown(f, to_set & FUSE_SET_ATTR_UID ? attr->st_uid : (uid_t)-1,
-				 to_set & FUSE_SET_ATTR_GID ? attr->st_gid : (gid_t)-1);
-	if (ret == 0 && (to_set & FUSE_SET_ATTR_MODE))
-		ret = ovl_fchmod(f, attr->st_mode);
-	if (ret == 0 && (to_set & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME))) {
-		struct timespec tv[2] = {{.tv_nsec = UTIME_OMIT}, {.tv_nsec = UTIME_OMIT}};
-
-		if (to_set & FUSE_SET_ATTR_ATIME_NOW)
-			tv[0].tv_nsec = UTIME_NOW;
-		else if (to_set & FUSE_SET_ATTR_ATIME)
-			tv[0] = attr->st_atim;
-		if (to_set & FUSE_SET_ATTR_MTIME_NOW)
-			tv[1].tv_nsec = UTIME_NOW;
-		else if (to_set & FUSE_SET_ATTR_MTIME)
-			tv[1] = attr->st_mtim;
-		ret = ovl_futimens(f, tv);
-	}
-	return ret;
-}
-
-/*
- * setattr of an overlay file: a truncation is a staged write; the rest
- * reach the file an open writer will store, else the stored file. A
- * computed value has no attributes of its own to change: EPERM (SPEC 4.1).
- */
+/* setattr of overlay node n, with h the request's open file (or NULL): core decides the target. */
 static int overlay_setattr(fuse_req_t req, struct node *n, struct handle *h,
-			   const struct stat *attr, int to_set)
+			   const struct attr_set *a)
 {
 	char ns[NAME_MAX + 1], id[NAME_MAX + 1];
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
-	int ret = node_bundle_names(n, ns, id), fd;
-	struct handle *writer;
+	struct ovl_file *own = h && h->kind == H_OVERLAY ? h->ovf : NULL;
+	struct handle *writer = NULL;
+	int ret = node_bundle_names(n, ns, id);
 
 	if (ret < 0)
 		return ret;
-	if (to_set & FUSE_SET_ATTR_SIZE) {
-		if (h && h->kind == H_OVERLAY)
-			ret = ovl_ftruncate(h->ovf, attr->st_size);
-		else
-			ret = ovl_truncate(&bfs.conf, n->ov, ns, id, attr->st_size, ctx->uid,
-					   ctx->gid);
-		if (ret < 0)
-			return ret;
-		to_set &= ~FUSE_SET_ATTR_SIZE;
-	}
-	if (!(to_set & (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID |
-			FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME)))
-		return 0;
-	if (h && h->kind == H_OVERLAY && ovl_writes(h->ovf))
-		return overlay_fsetattr(h->ovf, attr, to_set);
-	writer = overlay_writer(n, h);
-	if (writer) {
-		ret = overlay_fsetattr(writer->ovf, attr, to_set);
+	if ((a->what & ~(unsigned)ATTR_SIZE) && !(own && ovl_writes(own)))
+		writer = overlay_writer(n);
+	ret = ovl_setattr(&bfs.conf, n->ov, ns, id, own, writer ? writer->ovf : NULL, a, ctx->uid,
+			  ctx->gid);
+	if (writer)
 		handle_unpin(writer);
-		return ret;
-	}
-	if (!ovl_storable(n->ov))
-		return -EPERM;
-	fd = ovl_stored_fd(&bfs.conf, n->ov, ns, id);
-	if (fd < 0)
-		return fd == -ENOENT ? -EPERM : fd;
-	ret = apply_attr(fd, true, S_IFREG, attr, to_set);
-	close(fd);
 	return ret;
 }
 
@@ -510,13 +426,15 @@ static void bfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int t
 	struct handle *h = fi ? (struct handle *)(uintptr_t)fi->fh : NULL, *pin = NULL;
 	unsigned epoch = watch_epoch();
 	bool is_path = false;
+	struct attr_set a;
 	struct stat st;
 	int fd, ret;
 	NODE_OR_STALE(req, ino, n);
 
 	REFUSE_IF_RO(req);
+	attr_of(attr, to_set, &a);
 	if (n->kind == NK_OVERLAY) {
-		ret = overlay_setattr(req, n, h, attr, to_set);
+		ret = overlay_setattr(req, n, h, &a);
 		if (ret == 0)
 			ret =
 			    h && h->kind == H_OVERLAY ? ovl_fstat(h->ovf, &st) : node_stat(n, &st);
@@ -538,13 +456,13 @@ static void bfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int t
 		is_path = true;
 	}
 	/* A truncation through an open descriptor uses it when it may write. */
-	if (h && h->kind == H_FILE && (to_set & FUSE_SET_ATTR_SIZE)) {
-		ret = ftruncate(fd, attr->st_size) < 0 ? -errno : 0;
-		to_set &= ~FUSE_SET_ATTR_SIZE;
+	if (h && h->kind == H_FILE && (a.what & ATTR_SIZE)) {
+		ret = ftruncate(fd, a.size) < 0 ? -errno : 0;
+		a.what &= ~(unsigned)ATTR_SIZE;
 		if (ret < 0)
 			goto out;
 	}
-	ret = apply_attr(fd, is_path || pin, n->type, attr, to_set);
+	ret = attr_apply(fd, is_path || pin, n->type, &a);
 	if (ret == 0)
 		ret = fstat(fd, &st) < 0 ? -errno : 0;
 out:
@@ -642,13 +560,11 @@ static void bfs_mknod(fuse_req_t req, fuse_ino_t pino, const char *name, mode_t 
 static int has_work_link(struct node *parent)
 {
 	int dfd = resolve_node_dir(parent);
-	struct stat st;
 	int ret;
 
 	if (dfd < 0)
 		return dfd;
-	ret = fstatat(dfd, "work", &st, AT_SYMLINK_NOFOLLOW) < 0 ? (errno == ENOENT ? 0 : -errno)
-								 : S_ISLNK(st.st_mode);
+	ret = bundle_has_work_link(dfd);
 	close(dfd);
 	return ret;
 }
@@ -774,31 +690,21 @@ static int unlink_in(struct node *parent, const char *name, int flags)
 }
 
 /*
- * unlink of a bundle's own name (SPEC 4.2, 4.3, 7.2): a stored address or
- * runc-options is removed (0); config.json, shim-config, status, a computed
- * address and the v2 work link cannot be removed on their own, and are
- * released to the caller's process instead (hold.c), the store unchanged
- * (1). ov is NULL for the work link. -errno.
+ * unlink of a bundle's own name (SPEC 4.2, 4.3, 7.2), ov NULL for the work
+ * link: removed from the store (0), or released to the caller's process
+ * (1: hold.c), as core decides; -errno. A name the process released already
+ * is absent for it.
  */
 static int unlink_own(fuse_req_t req, const char *ns, const char *id, const char *name,
 		      const struct ovl *ov)
 {
-	struct stat st;
 	int ret;
 
 	if (hold_has(req, HOLD_RELEASED, ns, id, name))
-		return -ENOENT; /* released already: absent for this process */
-	if (ov && ovl_may_unlink(ov)) {
-		ret = ovl_unlink(&bfs.conf, ov, ns, id);
-		if (ret != -ENOENT || !ovl_is_computed(ov))
-			return ret;
-		/* A computed address with nothing stored: released as the others. */
-	} else if (ov && !ovl_is_computed(ov)) {
-		/* config.json: released only if there is one. */
-		ret = ovl_stat(&bfs.conf, ov, ns, id, &st);
-		if (ret < 0)
-			return ret;
-	}
+		return -ENOENT;
+	ret = bundle_unlink_own(&bfs.conf, ns, id, ov);
+	if (ret != 1)
+		return ret;
 	ret = hold_add(req, HOLD_RELEASED, ns, id, name);
 	return ret < 0 ? ret : 1;
 }
@@ -1056,44 +962,17 @@ static void xat_put(struct xat *x)
 static int overlay_xattr(struct node *n, enum ovl_xattr_op op, const char *name, void *value,
 			 size_t size, int flags)
 {
-	char ns[NAME_MAX + 1], id[NAME_MAX + 1], proc[64];
-	struct handle *writer = overlay_writer(n, NULL);
-	ssize_t ret;
-	int fd;
+	char ns[NAME_MAX + 1] = "", id[NAME_MAX + 1] = "";
+	struct handle *writer = overlay_writer(n);
+	int ret = node_bundle_names(n, ns, id);
 
-	if (writer) {
-		ret = ovl_fxattr(writer->ovf, op, name, value, size, flags);
+	/* A writer serves it even when the name is gone. */
+	if (ret == 0 || writer)
+		ret = ovl_xattr(&bfs.conf, n->ov, ns, id, writer ? writer->ovf : NULL, op, name,
+				value, size, flags);
+	if (writer)
 		handle_unpin(writer);
-		return (int)ret;
-	}
-	ret = node_bundle_names(n, ns, id);
-	if (ret < 0)
-		return (int)ret;
-	fd = ovl_stored_fd(&bfs.conf, n->ov, ns, id);
-	if (fd == -ENOENT)
-		return op == OVL_XATTR_GET ? -ENODATA : op == OVL_XATTR_LIST ? 0 : -EPERM;
-	if (fd < 0)
-		return fd;
-	/* The magic link of an O_PATH descriptor of the regular file itself. */
-	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
-	switch (op) {
-	case OVL_XATTR_GET:
-		ret = getxattr(proc, name, value, size);
-		break;
-	case OVL_XATTR_LIST:
-		ret = listxattr(proc, value, size);
-		break;
-	case OVL_XATTR_SET:
-		ret = setxattr(proc, name, value, size, flags);
-		break;
-	default:
-		ret = removexattr(proc, name);
-		break;
-	}
-	if (ret < 0)
-		ret = -errno;
-	close(fd);
-	return (int)ret;
+	return ret;
 }
 
 /* getxattr (name) or listxattr (name NULL): a size query when size is 0. */

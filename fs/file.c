@@ -30,6 +30,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bundledir.h"
 #include "log.h"
 #include "watch.h"
 
@@ -519,91 +520,21 @@ void bfs_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence, struct fus
  * full reply left over. A bundle's listing is made once, at offset 0, with
  * its computed files added, and served by index.
  */
-struct dir_ent {
-	ino_t ino;
-	unsigned char type;
-	char *name;
-};
-
 struct dir_state {
 	off_t next; /* the offset the kernel asks for to get ents[at] */
 	size_t len; /* bytes of dirent64 records in ents */
 	size_t at;  /* the first record not yet sent */
 	char ents[8192];
 	bool bundle;
-	struct dir_ent *list; /* a bundle's listing */
+	struct bundle_entry *list; /* a bundle's listing (bundledir.h) */
 	size_t nlist;
 };
 
 static void dir_list_free(struct dir_state *d)
 {
-	for (size_t i = 0; i < d->nlist; i++)
-		free(d->list[i].name);
-	free(d->list);
+	bundle_list_free(d->list, d->nlist);
 	d->list = NULL;
 	d->nlist = 0;
-}
-
-static int dir_list_add(struct dir_state *d, size_t *cap, const char *name, ino_t ino,
-			unsigned char type)
-{
-	if (d->nlist == *cap) {
-		size_t ncap = *cap ? *cap * 2 : 32;
-		struct dir_ent *l = realloc(d->list, ncap * sizeof(*l));
-
-		if (!l)
-			return -ENOMEM;
-		d->list = l;
-		*cap = ncap;
-	}
-	d->list[d->nlist].name = strdup(name);
-	if (!d->list[d->nlist].name)
-		return -ENOMEM;
-	d->list[d->nlist].ino = ino;
-	d->list[d->nlist].type = type;
-	d->nlist++;
-	return 0;
-}
-
-/* A bundle's entries: the backing ones, overlay names as they show, computed files once. */
-static int bundle_list(int fd, struct dir_state *d)
-{
-	const struct ovl *computed[8];
-	size_t ncomputed = 0, cap = 0;
-	char dents[32768];
-	/* A v2 work link shows once the bundle is complete (entry.c, work_hidden). */
-	bool hide_work = bfs.conf.runtime == RUNTIME_V2 && !bundle_complete(fd);
-	ssize_t n;
-	int ret = 0;
-
-	dir_list_free(d);
-	for (size_t i = 0; ovl_at(&bfs.conf, i) && ncomputed < 8; i++)
-		if (ovl_is_computed(ovl_at(&bfs.conf, i)))
-			computed[ncomputed++] = ovl_at(&bfs.conf, i);
-	if (lseek(fd, 0, SEEK_SET) < 0)
-		return -errno;
-	while (ret == 0 && (n = getdents64(fd, dents, sizeof(dents))) > 0) {
-		for (ssize_t pos = 0; ret == 0 && pos < n;) {
-			struct dirent64 *de = (struct dirent64 *)(dents + pos);
-			const struct ovl *ov = ovl_find(&bfs.conf, de->d_name);
-
-			pos += de->d_reclen;
-			if (ov && !ovl_listed(ov, fd, de->d_name, de->d_type))
-				continue;
-			if (hide_work && !strcmp(de->d_name, "work"))
-				continue;
-			for (size_t i = 0; ov && i < ncomputed; i++)
-				if (computed[i] == ov)
-					computed[i] = NULL; /* listed already */
-			ret = dir_list_add(d, &cap, de->d_name, de->d_ino, de->d_type);
-		}
-	}
-	if (ret == 0 && n < 0)
-		ret = -errno;
-	for (size_t i = 0; ret == 0 && i < ncomputed; i++)
-		if (computed[i])
-			ret = dir_list_add(d, &cap, ovl_name(computed[i]), 0, DT_REG);
-	return ret;
 }
 
 void bfs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -752,7 +683,8 @@ static int readdir_bundle(fuse_req_t req, struct node *dir, struct handle *h, ch
 	int ret;
 
 	if (off == 0 || !d->list) {
-		ret = bundle_list(h->fd, d);
+		dir_list_free(d);
+		ret = bundle_list(&bfs.conf, h->fd, &d->list, &d->nlist);
 		if (ret < 0)
 			return ret;
 	}

@@ -12,7 +12,8 @@
  * fx_store_base() is the common start of the tests that work on a store: umask 0, the private
  * base, base/state and base/work, store_open on them; fx_store_end() is its end. count_sink is a
  * log sink that counts the lines it gets (log_lines) and keeps the last one (last_log), echoing it
- * to stderr when log_echo is set.
+ * to stderr when log_echo is set. slurp and content_is read a file as it is on disk, without
+ * following a symlink.
  */
 #ifndef BUNDLEFS_TESTS_UNIT_FSFIXTURE_H
 #define BUNDLEFS_TESTS_UNIT_FSFIXTURE_H
@@ -158,6 +159,30 @@ static inline int fx_store_end(struct store *st)
 	must(chdir("/"), "/");
 	rmrf(base);
 	return check_report();
+}
+
+/* The content of path (up to 64 KiB, NUL-terminated) in a static buffer; NULL if unreadable. */
+static inline const char *slurp(const char *path)
+{
+	static char buf[65537];
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+
+	if (fd < 0)
+		return NULL;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n < 0)
+		return NULL;
+	buf[n] = '\0';
+	return buf;
+}
+
+static inline bool content_is(const char *path, const char *want)
+{
+	const char *got = slurp(path);
+
+	return got && !strcmp(got, want);
 }
 
 static inline bool exists(const char *path)

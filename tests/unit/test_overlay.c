@@ -36,30 +36,6 @@
 
 static struct store st;
 static struct bundle_conf conf;
-/* The content of path (up to 64 KiB, NUL-terminated) in a static buffer; NULL if unreadable. */
-static const char *slurp(const char *path)
-{
-	static char buf[65537];
-	ssize_t n;
-	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-
-	if (fd < 0)
-		return NULL;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n < 0)
-		return NULL;
-	buf[n] = '\0';
-	return buf;
-}
-
-static bool content_is(const char *path, const char *want)
-{
-	const char *got = slurp(path);
-
-	return got && !strcmp(got, want);
-}
-
 static int cmp_str(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);

@@ -90,19 +90,6 @@ static bool is_dir_mode(const char *path, int mode)
 	return type_of(path) == 'd' && mode_of(path) == mode;
 }
 
-static bool content_is(const char *path, const char *want)
-{
-	char buf[256];
-	ssize_t n;
-	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-
-	if (fd < 0)
-		return false;
-	n = read(fd, buf, sizeof(buf));
-	close(fd);
-	return n == (ssize_t)strlen(want) && !memcmp(buf, want, (size_t)n);
-}
-
 static int cmp_str(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
