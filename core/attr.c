@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 int attr_apply(int fd, bool is_path, mode_t type, const struct attr_set *a)
@@ -40,4 +41,27 @@ int attr_apply(int fd, bool is_path, mode_t type, const struct attr_set *a)
 	    (is_path ? utimensat(fd, "", a->times, AT_EMPTY_PATH) : futimens(fd, a->times)) < 0)
 		return -errno;
 	return 0;
+}
+
+int attr_xattr(int fd, enum attr_xop op, const char *name, void *value, size_t size, int flags)
+{
+	char proc[64];
+	ssize_t ret;
+
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	switch (op) {
+	case ATTR_XGET:
+		ret = getxattr(proc, name, value, size);
+		break;
+	case ATTR_XLIST:
+		ret = listxattr(proc, value, size);
+		break;
+	case ATTR_XSET:
+		ret = setxattr(proc, name, value, size, flags);
+		break;
+	default:
+		ret = removexattr(proc, name);
+		break;
+	}
+	return ret < 0 ? -errno : (int)ret;
 }

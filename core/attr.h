@@ -31,6 +31,18 @@ struct attr_set {
 	struct timespec times[2];
 };
 
+/* An extended attribute call. */
+enum attr_xop { ATTR_XGET, ATTR_XLIST, ATTR_XSET, ATTR_XREMOVE };
+
+/*
+ * The call op (getxattr, listxattr, setxattr, removexattr) on the entry fd
+ * is (a descriptor of a file, directory or symlink; O_PATH is enough),
+ * through its magic link /proc/self/fd/<fd>, which names that very inode
+ * whatever its names hold now: the byte count of a read, 0 for a change, or
+ * -errno.
+ */
+int attr_xattr(int fd, enum attr_xop op, const char *name, void *value, size_t size, int flags);
+
 /*
  * Apply a to the entry of type type (S_IFMT) that fd is: an open descriptor
  * (is_path false), or an O_PATH descriptor of the entry itself (is_path),

@@ -155,13 +155,12 @@ int ovl_fchown(struct ovl_file *f, uid_t uid, gid_t gid);
 int ovl_futimens(struct ovl_file *f, const struct timespec times[2]);
 
 /* Extended attributes through an open writable handle, on the file it will store. */
-enum ovl_xattr_op { OVL_XATTR_GET, OVL_XATTR_LIST, OVL_XATTR_SET, OVL_XATTR_REMOVE };
 /*
  * As fgetxattr/flistxattr (a byte count), fsetxattr, fremovexattr (0), or
  * -errno. A handle that drops its writes keeps none: -ENODATA, 0 bytes,
  * -EOPNOTSUPP. -EBADF for a read-only open.
  */
-int ovl_fxattr(struct ovl_file *f, enum ovl_xattr_op op, const char *name, void *value, size_t size,
+int ovl_fxattr(struct ovl_file *f, enum attr_xop op, const char *name, void *value, size_t size,
 	       int flags);
 
 /*
@@ -192,7 +191,7 @@ int ovl_setattr(const struct bundle_conf *c, const struct ovl *o, const char *ns
  * ovl_fxattr's.
  */
 int ovl_xattr(const struct bundle_conf *c, const struct ovl *o, const char *ns, const char *id,
-	      struct ovl_file *writer, enum ovl_xattr_op op, const char *name, void *value,
-	      size_t size, int flags);
+	      struct ovl_file *writer, enum attr_xop op, const char *name, void *value, size_t size,
+	      int flags);
 
 #endif

@@ -154,7 +154,7 @@ int ovl_futimens(struct ovl_file *f, const struct timespec times[2])
 	return apply(f, &ch);
 }
 
-int ovl_fxattr(struct ovl_file *f, enum ovl_xattr_op op, const char *name, void *value, size_t size,
+int ovl_fxattr(struct ovl_file *f, enum attr_xop op, const char *name, void *value, size_t size,
 	       int flags)
 {
 	struct attr_change ch = {.name = name, .value = value, .size = size, .flags = flags};
@@ -165,20 +165,20 @@ int ovl_fxattr(struct ovl_file *f, enum ovl_xattr_op op, const char *name, void 
 		return -EBADF;
 	if (f->discard) {
 		/* A computed file keeps no extended attributes. */
-		if (op == OVL_XATTR_GET)
+		if (op == ATTR_XGET)
 			return -ENODATA;
-		if (op == OVL_XATTR_LIST)
+		if (op == ATTR_XLIST)
 			return 0;
 		return -EOPNOTSUPP;
 	}
-	if (op == OVL_XATTR_SET || op == OVL_XATTR_REMOVE) {
-		ch.what = op == OVL_XATTR_SET ? CH_XSET : CH_XREMOVE;
+	if (op == ATTR_XSET || op == ATTR_XREMOVE) {
+		ch.what = op == ATTR_XSET ? CH_XSET : CH_XREMOVE;
 		return apply(f, &ch);
 	}
 	/* What the file shows now: the stored one while it is there. */
 	pthread_mutex_lock(&f->lock);
 	fd = f->staged ? open_stored(f) : -ENOENT;
-	if (op == OVL_XATTR_GET)
+	if (op == ATTR_XGET)
 		ret = fgetxattr(fd >= 0 ? fd : f->fd, name, value, size);
 	else
 		ret = flistxattr(fd >= 0 ? fd : f->fd, value, size);
@@ -258,38 +258,19 @@ int ovl_setattr(const struct bundle_conf *c, const struct ovl *o, const char *ns
 }
 
 int ovl_xattr(const struct bundle_conf *c, const struct ovl *o, const char *ns, const char *id,
-	      struct ovl_file *writer, enum ovl_xattr_op op, const char *name, void *value,
-	      size_t size, int flags)
+	      struct ovl_file *writer, enum attr_xop op, const char *name, void *value, size_t size,
+	      int flags)
 {
-	char proc[64];
-	ssize_t ret;
-	int fd;
+	int ret, fd;
 
 	if (writer)
 		return ovl_fxattr(writer, op, name, value, size, flags);
 	fd = stored_fd(c, o, ns, id);
 	if (fd == -ENOENT)
-		return op == OVL_XATTR_GET ? -ENODATA : op == OVL_XATTR_LIST ? 0 : -EPERM;
+		return op == ATTR_XGET ? -ENODATA : op == ATTR_XLIST ? 0 : -EPERM;
 	if (fd < 0)
 		return fd;
-	/* The magic link of an O_PATH descriptor of the regular file itself. */
-	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
-	switch (op) {
-	case OVL_XATTR_GET:
-		ret = getxattr(proc, name, value, size);
-		break;
-	case OVL_XATTR_LIST:
-		ret = listxattr(proc, value, size);
-		break;
-	case OVL_XATTR_SET:
-		ret = setxattr(proc, name, value, size, flags);
-		break;
-	default:
-		ret = removexattr(proc, name);
-		break;
-	}
-	if (ret < 0)
-		ret = -errno;
+	ret = attr_xattr(fd, op, name, value, size, flags);
 	close(fd);
-	return (int)ret;
+	return ret;
 }

@@ -184,11 +184,10 @@ int node_drop_first_name(struct node *n);
 void node_renamed(struct node *p1, const char *n1, struct node *p2, const char *n2, bool exchange);
 /*
  * The path of n below the store's root ("" for the root), from its first
- * name, or of its parent with *base set to its own name (copied into the
- * malloc'd result). -ENOENT when n or an ancestor has no name left.
+ * name, malloc'd. -ENOENT when n or an ancestor has no name left; -ESTALE
+ * when n is retired.
  */
 int node_path(struct node *n, char **path, size_t *len);
-int node_parent_path(struct node *n, char **path, size_t *len, char **base);
 /*
  * The same for n's i-th name that no request is removing: -ENOENT when n has
  * no such name, -ESTALE when an ancestor of it has no name left.
@@ -241,20 +240,27 @@ struct node_name {
 /* Every watched directory and every known name in one (after lost events); malloc'd. */
 int node_watched_names(struct node_name **names, size_t *count);
 
-/* resolve.c: reach backing entries without following symlinks (SPEC 5.5). */
-/* The directory at path (any length) below S: an O_PATH|O_DIRECTORY descriptor. */
-int resolve_dir(const char *path, size_t len);
-/* The parent directory of n, opened, and n's name in it (*base, malloc'd). */
-int resolve_parent(struct node *n, char **base);
 /*
- * n's own backing entry, checked to be n's inode (names found stale are
- * forgotten; -ESTALE when none is left): its attributes in *st (may be
- * NULL) and, with want_fd, an O_PATH|O_NOFOLLOW descriptor of it (else 0).
+ * resolve.c: reach a node's backing entry, the one way (SPEC 4.6, 5.5). The
+ * root is S. A node with a name is reached by it, checked to be its inode:
+ * a name that now names another inode or none (ENOENT, ENOTDIR, ELOOP on
+ * the way, another inode at the name) is forgotten and the next one tried,
+ * -ESTALE when none is left; any other -errno is returned, names untouched.
+ * A node with no name left is reached through a handle open on it, unless
+ * it is retired (-ESTALE). Nothing is followed.
  */
-int resolve_self(struct node *n, struct stat *st, bool want_fd);
-/* The directory n (a directory node) opened as O_PATH. */
-int resolve_node_dir(struct node *n);
-/* Whether one of n's names that no request is removing still leads to n's inode. */
+/*
+ * n's entry opened with flags (O_PATH, O_PATH|O_DIRECTORY, O_RDONLY|
+ * O_DIRECTORY, an open's access mode...; O_NOFOLLOW and O_CLOEXEC added),
+ * its attributes in *st (may be NULL): the descriptor, or -errno.
+ */
+int resolve_open(struct node *n, int flags, struct stat *st);
+/* n's attributes only (st may be NULL). 0 or -errno, by the same rules. */
+int resolve_stat(struct node *n, struct stat *st);
+/*
+ * Whether one of n's names that no request is removing still leads to n's
+ * inode (node_attach's check of a reused inode number); no name is dropped.
+ */
 bool resolve_still_named(struct node *n);
 
 /*

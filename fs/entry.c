@@ -159,7 +159,7 @@ static int work_hidden(fuse_req_t req, struct node *parent, int dirfd, const cha
 	if (dirfd >= 0) {
 		hide = bundle_work_hidden(&bfs.conf, dirfd, name);
 	} else {
-		fd = resolve_node_dir(parent);
+		fd = resolve_open(parent, O_PATH | O_DIRECTORY, NULL);
 		if (fd < 0)
 			return 0;
 		hide = bundle_work_hidden(&bfs.conf, fd, name);
@@ -191,7 +191,7 @@ int lookup_entry(fuse_req_t req, struct node *parent, int dirfd, const char *nam
 	if (kind == NK_OVERLAY) {
 		ret = overlay_stat(parent, ov, &st);
 	} else {
-		if (dirfd < 0 && (dfd = resolve_node_dir(parent)) < 0)
+		if (dirfd < 0 && (dfd = resolve_open(parent, O_PATH | O_DIRECTORY, NULL)) < 0)
 			return dfd;
 		ret = fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
 	}
@@ -313,15 +313,7 @@ int node_stat(struct node *n, struct stat *st)
 		}
 		return ret;
 	}
-	if (n->id == FUSE_ROOT_ID)
-		return fstat(bfs.conf.st.state_fd, st) < 0 ? -errno : 0;
-	h = node_by_handle(n) ? node_handle_pin(n, H_FILE) : NULL;
-	if (h) {
-		ret = fstat(h->fd, st) < 0 ? -errno : 0;
-		handle_unpin(h);
-		return ret;
-	}
-	return resolve_self(n, st, false);
+	return resolve_stat(n, st);
 }
 
 static void bfs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -423,7 +415,7 @@ static int overlay_setattr(fuse_req_t req, struct node *n, struct handle *h,
 static void bfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 			struct fuse_file_info *fi)
 {
-	struct handle *h = fi ? (struct handle *)(uintptr_t)fi->fh : NULL, *pin = NULL;
+	struct handle *h = fi ? (struct handle *)(uintptr_t)fi->fh : NULL;
 	unsigned epoch = watch_epoch();
 	bool is_path = false;
 	struct attr_set a;
@@ -442,13 +434,8 @@ static void bfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int t
 	}
 	if (h && h->kind == H_FILE) {
 		fd = h->fd;
-	} else if (node_by_handle(n) && (pin = node_handle_pin(n, H_FILE))) {
-		fd = pin->fd; /* its names are gone: the open file is the inode */
-	} else if (n->id == FUSE_ROOT_ID) {
-		fd = bfs.conf.st.state_fd;
-		is_path = true;
 	} else {
-		fd = resolve_self(n, NULL, true);
+		fd = resolve_open(n, O_PATH, NULL);
 		if (fd < 0) {
 			fuse_reply_err(req, -fd);
 			return;
@@ -462,13 +449,11 @@ static void bfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int t
 		if (ret < 0)
 			goto out;
 	}
-	ret = attr_apply(fd, is_path || pin, n->type, &a);
+	ret = attr_apply(fd, is_path, n->type, &a);
 	if (ret == 0)
 		ret = fstat(fd, &st) < 0 ? -errno : 0;
 out:
-	if (pin)
-		handle_unpin(pin);
-	else if (is_path && fd != bfs.conf.st.state_fd)
+	if (is_path)
 		close(fd);
 reply:
 	if (ret < 0)
@@ -488,7 +473,7 @@ static void bfs_readlink(fuse_req_t req, fuse_ino_t ino)
 		fuse_reply_err(req, EINVAL);
 		return;
 	}
-	fd = resolve_self(n, NULL, true);
+	fd = resolve_open(n, O_PATH, NULL);
 	if (fd < 0) {
 		fuse_reply_err(req, -fd);
 		return;
@@ -521,7 +506,7 @@ static int may_create(struct node *parent, const char *name)
  */
 #define MAKE_ENTRY(req, parent, name, is_dir, mode, call)                                          \
 	do {                                                                                       \
-		int dfd = resolve_node_dir(parent), r;                                             \
+		int dfd = resolve_open(parent, O_PATH | O_DIRECTORY, NULL), r;                     \
 		mode_t m;                                                                          \
 		if (dfd < 0) {                                                                     \
 			fuse_reply_err(req, -dfd);                                                 \
@@ -559,7 +544,7 @@ static void bfs_mknod(fuse_req_t req, fuse_ino_t pino, const char *name, mode_t 
  */
 static int has_work_link(struct node *parent)
 {
-	int dfd = resolve_node_dir(parent);
+	int dfd = resolve_open(parent, O_PATH | O_DIRECTORY, NULL);
 	int ret;
 
 	if (dfd < 0)
@@ -576,7 +561,7 @@ static void reply_work_link(fuse_req_t req, struct node *parent)
 	struct fuse_entry_param e;
 	struct node *n = NULL;
 	struct stat st;
-	int dfd = resolve_node_dir(parent), ret;
+	int dfd = resolve_open(parent, O_PATH | O_DIRECTORY, NULL), ret;
 
 	if (dfd < 0) {
 		fuse_reply_err(req, -dfd);
@@ -680,7 +665,7 @@ static void bfs_mkdir(fuse_req_t req, fuse_ino_t pino, const char *name, mode_t 
 /* unlinkat(parent's directory, name, flags). */
 static int unlink_in(struct node *parent, const char *name, int flags)
 {
-	int dfd = resolve_node_dir(parent), ret;
+	int dfd = resolve_open(parent, O_PATH | O_DIRECTORY, NULL), ret;
 
 	if (dfd < 0)
 		return dfd;
@@ -823,8 +808,8 @@ static void bfs_rename(fuse_req_t req, fuse_ino_t pino1, const char *n1, fuse_in
 			hold_forget_bundle(ns, n1);
 		goto out;
 	}
-	d1 = resolve_node_dir(p1);
-	d2 = d1 < 0 ? -1 : resolve_node_dir(p2);
+	d1 = resolve_open(p1, O_PATH | O_DIRECTORY, NULL);
+	d2 = d1 < 0 ? -1 : resolve_open(p2, O_PATH | O_DIRECTORY, NULL);
 	if (d1 < 0 || d2 < 0) {
 		ret = d1 < 0 ? d1 : d2;
 		goto out;
@@ -871,12 +856,12 @@ static void bfs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t pino, const char
 		fuse_reply_err(req, -ret);
 		return;
 	}
-	fd = resolve_self(n, NULL, true);
+	fd = resolve_open(n, O_PATH, NULL);
 	if (fd < 0) {
 		fuse_reply_err(req, -fd);
 		return;
 	}
-	dfd = resolve_node_dir(parent);
+	dfd = resolve_open(parent, O_PATH | O_DIRECTORY, NULL);
 	if (dfd < 0) {
 		close(fd);
 		fuse_reply_err(req, -dfd);
@@ -909,57 +894,12 @@ static void bfs_statfs(fuse_req_t req, fuse_ino_t ino)
 }
 
 /*
- * Extended attributes. An open handle reaches the inode itself (its names
- * may be gone); otherwise "/proc/self/fd/<parent>/<name>" with the l*xattr
- * calls names the entry without following it; the root is its descriptor.
- */
-struct xat {
-	char path[64 + NAME_MAX];
-	int dfd;	    /* the parent directory, or -1 */
-	struct handle *pin; /* an open handle of the node, or NULL */
-	bool follow;	    /* the root: the magic link is the directory itself */
-};
-
-static int xat_get(struct node *n, struct xat *x)
-{
-	char *base = NULL;
-
-	x->dfd = -1;
-	x->follow = false;
-	/* By name while it has one (open_backing's rule); else its open file. */
-	x->pin = node_by_handle(n) ? node_handle_pin(n, H_FILE) : NULL;
-	if (x->pin)
-		return 0;
-	if (n->id == FUSE_ROOT_ID) {
-		snprintf(x->path, sizeof(x->path), "/proc/self/fd/%d", bfs.conf.st.state_fd);
-		x->follow = true;
-		return 0;
-	}
-	x->dfd = resolve_parent(n, &base);
-	if (x->dfd < 0)
-		return x->dfd;
-	snprintf(x->path, sizeof(x->path), "/proc/self/fd/%d/%s", x->dfd, base);
-	free(base);
-	return 0;
-}
-
-static void xat_put(struct xat *x)
-{
-	if (x->pin)
-		handle_unpin(x->pin);
-	if (x->dfd >= 0)
-		close(x->dfd);
-}
-
-#define XAT_CALL(x, fcall, pcall, lcall) ((x)->pin ? (fcall) : (x)->follow ? (pcall) : (lcall))
-
-/*
  * Extended attributes of an overlay file (SPEC 4.1): those of the file an
  * open writer will store, else of the stored file; a computed value has
  * none (reads find none, a change is EPERM as its chmod is). op as
  * ovl_fxattr; the result likewise.
  */
-static int overlay_xattr(struct node *n, enum ovl_xattr_op op, const char *name, void *value,
+static int overlay_xattr(struct node *n, enum attr_xop op, const char *name, void *value,
 			 size_t size, int flags)
 {
 	char ns[NAME_MAX + 1] = "", id[NAME_MAX + 1] = "";
@@ -975,42 +915,39 @@ static int overlay_xattr(struct node *n, enum ovl_xattr_op op, const char *name,
 	return ret;
 }
 
+/*
+ * The extended attribute call op on node n: an overlay file's as core
+ * decides, else the backing entry's, reached the one way (resolve.c).
+ */
+static int node_xattr(struct node *n, enum attr_xop op, const char *name, void *value, size_t size,
+		      int flags)
+{
+	int fd, ret;
+
+	if (n->kind == NK_OVERLAY)
+		return overlay_xattr(n, op, name, value, size, flags);
+	fd = resolve_open(n, O_PATH, NULL);
+	if (fd < 0)
+		return fd;
+	ret = attr_xattr(fd, op, name, value, size, flags);
+	close(fd);
+	return ret;
+}
+
 /* getxattr (name) or listxattr (name NULL): a size query when size is 0. */
 static void xattr_read(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 {
 	char *buf = NULL;
-	struct xat x;
-	ssize_t len;
-	int ret;
+	int len;
 	NODE_OR_STALE(req, ino, n);
 
 	if (size && !(buf = malloc(size))) {
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	if (n->kind == NK_OVERLAY) {
-		len = overlay_xattr(n, name ? OVL_XATTR_GET : OVL_XATTR_LIST, name, buf, size, 0);
-		goto reply;
-	}
-	ret = xat_get(n, &x);
-	if (ret < 0) {
-		free(buf);
-		fuse_reply_err(req, -ret);
-		return;
-	}
-	if (name)
-		len =
-		    XAT_CALL(&x, fgetxattr(x.pin->fd, name, buf, size),
-			     getxattr(x.path, name, buf, size), lgetxattr(x.path, name, buf, size));
-	else
-		len = XAT_CALL(&x, flistxattr(x.pin->fd, buf, size), listxattr(x.path, buf, size),
-			       llistxattr(x.path, buf, size));
-	len = len < 0 ? -errno : len;
-	xat_put(&x);
-reply:
-	ret = len < 0 ? (int)len : 0;
-	if (ret < 0)
-		fuse_reply_err(req, -ret);
+	len = node_xattr(n, name ? ATTR_XGET : ATTR_XLIST, name, buf, size, 0);
+	if (len < 0)
+		fuse_reply_err(req, -len);
 	else if (size)
 		fuse_reply_buf(req, buf, (size_t)len);
 	else
@@ -1032,31 +969,11 @@ static void bfs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 static void xattr_change(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
 			 size_t size, int flags)
 {
-	struct xat x;
-	int ret;
 	NODE_OR_STALE(req, ino, n);
 
 	REFUSE_IF_RO(req);
-	if (n->kind == NK_OVERLAY) {
-		reply_result(req, overlay_xattr(n, value ? OVL_XATTR_SET : OVL_XATTR_REMOVE, name,
-						(void *)value, size, flags));
-		return;
-	}
-	ret = xat_get(n, &x);
-	if (ret < 0) {
-		fuse_reply_err(req, -ret);
-		return;
-	}
-	if (value)
-		ret = XAT_CALL(&x, fsetxattr(x.pin->fd, name, value, size, flags),
-			       setxattr(x.path, name, value, size, flags),
-			       lsetxattr(x.path, name, value, size, flags));
-	else
-		ret = XAT_CALL(&x, fremovexattr(x.pin->fd, name), removexattr(x.path, name),
-			       lremovexattr(x.path, name));
-	ret = ret < 0 ? -errno : 0;
-	xat_put(&x);
-	reply_result(req, ret);
+	reply_result(
+	    req, node_xattr(n, value ? ATTR_XSET : ATTR_XREMOVE, name, (void *)value, size, flags));
 }
 
 static void bfs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,

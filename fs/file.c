@@ -55,54 +55,19 @@ static struct handle *handle_new(enum handle_kind kind)
 }
 
 /*
- * Open n's backing file with flags: by its name, checked to be n's inode,
- * or when no name is left (unlinked while open), through an open handle of
- * the node (the very inode). A name is never trusted over the store: a
- * node whose names all lead elsewhere (a file renamed onto an overlay name
- * is stored as a copy: SPEC 4.2) is -ESTALE, and the kernel looks the name
- * up again. O_TRUNC is applied only after the check (and after the backing
- * filesystem accepted O_DIRECT, as an open of its own truncates only then).
+ * Open n's backing file with flags, the one way (resolve.c): by its name,
+ * checked to be n's inode, or through an open handle of the node when no
+ * name is left. O_TRUNC is applied only after the check (and after the
+ * backing filesystem accepted O_DIRECT, as an open of its own truncates
+ * only then).
  */
 static int open_backing(struct node *n, int flags)
 {
-	int trunc = flags & O_TRUNC, fd;
-	struct handle *pin;
-	struct stat st;
-	char *base;
+	int fd = resolve_open(n, flags & ~(O_TRUNC | O_CREAT | O_EXCL | O_NOCTTY), NULL);
+	int err;
 
-	flags &= ~(O_TRUNC | O_CREAT | O_EXCL | O_NOCTTY);
-	pin = node_by_handle(n) ? node_handle_pin(n, H_FILE) : NULL;
-	if (pin) {
-		char proc[64];
-
-		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", pin->fd);
-		fd = open(proc, flags | O_CLOEXEC);
-		handle_unpin(pin);
-		if (fd < 0)
-			return -errno;
-		goto opened;
-	}
-	for (;;) {
-		int dfd = resolve_parent(n, &base);
-
-		if (dfd < 0)
-			return dfd;
-		fd = openat(dfd, base, flags | O_NOFOLLOW | O_CLOEXEC);
-		close(dfd);
-		free(base);
-		if (fd < 0 && errno != ENOENT)
-			return -errno;
-		if (fd >= 0 && fstat(fd, &st) == 0 && st.st_ino == n->ino && st.st_dev == n->dev)
-			break;
-		if (fd >= 0)
-			close(fd);
-		if (node_drop_first_name(n) < 0)
-			return -ESTALE;
-	}
-opened:
-	if (trunc && ftruncate(fd, 0) < 0) {
-		int err = -errno;
-
+	if (fd >= 0 && (flags & O_TRUNC) && ftruncate(fd, 0) < 0) {
+		err = -errno;
 		close(fd);
 		return err;
 	}
@@ -187,7 +152,7 @@ static int create_backing(fuse_req_t req, struct node *parent, const char *name,
 	int dfd, fd, ret;
 
 	flags &= ~O_NOCTTY;
-	dfd = resolve_node_dir(parent);
+	dfd = resolve_open(parent, O_PATH | O_DIRECTORY, NULL);
 	if (dfd < 0)
 		return dfd;
 	mode = create_mode(req, dfd, mode);
@@ -540,8 +505,6 @@ static void dir_list_free(struct dir_state *d)
 void bfs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct handle *h;
-	struct stat st;
-	char *base;
 	int fd;
 	NODE_OR_STALE(req, ino, n);
 
@@ -551,25 +514,7 @@ void bfs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 	/* A bundle listed is watched from now on, so that its listing may be kept. */
 	node_touch(n);
-	if (n->id == FUSE_ROOT_ID) {
-		fd = openat(bfs.conf.st.state_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		fd = fd < 0 ? -errno : fd;
-	} else {
-		int dfd = resolve_parent(n, &base);
-
-		if (dfd < 0) {
-			fuse_reply_err(req, -dfd);
-			return;
-		}
-		fd = openat(dfd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		fd = fd < 0 ? -errno : fd;
-		close(dfd);
-		free(base);
-		if (fd >= 0 && (fstat(fd, &st) < 0 || st.st_ino != n->ino || st.st_dev != n->dev)) {
-			close(fd);
-			fd = -ESTALE;
-		}
-	}
+	fd = resolve_open(n, O_RDONLY | O_DIRECTORY, NULL);
 	if (fd < 0) {
 		fuse_reply_err(req, -fd);
 		return;

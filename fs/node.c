@@ -738,7 +738,7 @@ int node_path(struct node *n, char **path, size_t *len)
 	int ret;
 
 	pthread_mutex_lock(&table_lock);
-	ret = path_locked(n, path, len);
+	ret = n->retired && !n->aliases ? -ESTALE : path_locked(n, path, len);
 	pthread_mutex_unlock(&table_lock);
 	return ret;
 }
@@ -754,18 +754,6 @@ static int alias_path_locked(struct alias *a, char **path, size_t *len, char **b
 		free(*base);
 		*base = NULL;
 	}
-	return ret;
-}
-
-int node_parent_path(struct node *n, char **path, size_t *len, char **base)
-{
-	int ret;
-
-	pthread_mutex_lock(&table_lock);
-	ret = n->retired ? -ESTALE : -ENOENT;
-	if (n->aliases)
-		ret = alias_path_locked(n->aliases, path, len, base);
-	pthread_mutex_unlock(&table_lock);
 	return ret;
 }
 

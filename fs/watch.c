@@ -58,7 +58,7 @@
 /*
  * IN_DONT_FOLLOW is left out on purpose: the watch is added through the
  * magic link /proc/self/fd/N, which has to be followed to reach the
- * directory at all. N was opened by resolve_node_dir without following any
+ * directory at all. N was opened by resolve_open without following any
  * symlink (SPEC 5.5) and IN_ONLYDIR checks that a directory is what it
  * reached. IN_MASK_CREATE: an inode already watched for another node (a
  * directory moved to another depth beside the mount) is not taken over;
@@ -139,7 +139,7 @@ void watch_node(struct node *n, int dirfd, const char *name)
 		snprintf(proc, sizeof(proc), "/proc/self/fd/%d/%s", dirfd, name);
 		mask |= IN_DONT_FOLLOW;
 	} else {
-		fd = resolve_node_dir(n);
+		fd = resolve_open(n, O_PATH | O_DIRECTORY, NULL);
 		if (fd < 0) {
 			atomic_fetch_sub(&active, 1);
 			node_set_wd(n, WD_FAILED);

@@ -161,29 +161,28 @@ static void test_xattr(void)
 	int ret;
 
 	must(bundle_create(&conf, NS, "x1", NULL), "x1");
-	CHECK(ovl_xattr(&conf, K("address"), NS, "x1", NULL, OVL_XATTR_GET, "user.a", buf,
-			sizeof(buf), 0) == -ENODATA &&
-		  ovl_xattr(&conf, K("address"), NS, "x1", NULL, OVL_XATTR_LIST, NULL, buf,
-			    sizeof(buf), 0) == 0 &&
-		  ovl_xattr(&conf, K("address"), NS, "x1", NULL, OVL_XATTR_SET, "user.a", "v", 1,
-			    0) == -EPERM,
+	CHECK(ovl_xattr(&conf, K("address"), NS, "x1", NULL, ATTR_XGET, "user.a", buf, sizeof(buf),
+			0) == -ENODATA &&
+		  ovl_xattr(&conf, K("address"), NS, "x1", NULL, ATTR_XLIST, NULL, buf, sizeof(buf),
+			    0) == 0 &&
+		  ovl_xattr(&conf, K("address"), NS, "x1", NULL, ATTR_XSET, "user.a", "v", 1, 0) ==
+		      -EPERM,
 	      "a computed value has no extended attributes and takes none");
 	put(cfg, VALID);
-	ret =
-	    ovl_xattr(&conf, K("config.json"), NS, "x1", NULL, OVL_XATTR_SET, "user.a", "v1", 2, 0);
+	ret = ovl_xattr(&conf, K("config.json"), NS, "x1", NULL, ATTR_XSET, "user.a", "v1", 2, 0);
 	CHECK(ret == 0 && getxattr(cfg, "user.a", buf, sizeof(buf)) == 2,
 	      "set on the stored file: %d", ret);
-	CHECK(ovl_xattr(&conf, K("config.json"), NS, "x1", NULL, OVL_XATTR_GET, "user.a", buf,
+	CHECK(ovl_xattr(&conf, K("config.json"), NS, "x1", NULL, ATTR_XGET, "user.a", buf,
 			sizeof(buf), 0) == 2 &&
 		  !memcmp(buf, "v1", 2),
 	      "read from the stored file");
 	must(ovl_open(&conf, K("config.json"), NS, "x1", O_RDWR, 0, 0, 0, &w), "writer");
-	ret = ovl_xattr(&conf, K("config.json"), NS, "x1", w, OVL_XATTR_SET, "user.b", "v2", 2, 0);
+	ret = ovl_xattr(&conf, K("config.json"), NS, "x1", w, ATTR_XSET, "user.b", "v2", 2, 0);
 	CHECK(ret == 0 && getxattr(cfg, "user.b", buf, sizeof(buf)) == 2,
 	      "through a writer: on the file it will store and the stored one: %d", ret);
 	ovl_release(w);
-	CHECK(ovl_xattr(&conf, K("config.json"), NS, "x1", NULL, OVL_XATTR_REMOVE, "user.a", NULL,
-			0, 0) == 0 &&
+	CHECK(ovl_xattr(&conf, K("config.json"), NS, "x1", NULL, ATTR_XREMOVE, "user.a", NULL, 0,
+			0) == 0 &&
 		  getxattr(cfg, "user.a", buf, sizeof(buf)) < 0,
 	      "removed from the stored file");
 }
