@@ -68,6 +68,11 @@ struct alias;
  */
 struct node {
 	fuse_ino_t id;
+	/*
+	 * The configuration of the store it belongs to (S, W, runtime, options):
+	 * its parent's; the root's is the mount's store.
+	 */
+	const struct bundle_conf *conf;
 	enum node_kind kind;
 	mode_t type; /* S_IFMT of the backing entry */
 	dev_t dev;
@@ -133,29 +138,42 @@ struct handle {
 		}                                                                                  \
 	} while (0)
 
+/*
+ * What the node table asks of the rest of the daemon, given at nodes_init so
+ * that node.c calls no other file of it.
+ */
+struct node_hooks {
+	/*
+	 * Whether one of n's names that no request is removing still leads to
+	 * n's inode (resolve_still_named). Called without the table lock.
+	 */
+	bool (*still_named)(struct node *n);
+	/*
+	 * Watch wd goes with its node, or went (gone: the kernel removed it)
+	 * (watch_forget). Called with the table lock held: it must not call
+	 * back into the table.
+	 */
+	void (*unwatch)(int wd, bool gone);
+};
+
 /* node.c: the node table. Every function takes the table lock itself. */
-int nodes_init(const struct stat *root);
+/* The root node, of attributes root, in the store conf, the hooks copied. */
+int nodes_init(const struct stat *root, const struct bundle_conf *conf,
+	       const struct node_hooks *hooks);
 void nodes_free_all(void); /* after the loop: handles the kernel never released, every node */
 struct node *node_find(fuse_ino_t id);
 /* The kind a child name of parent gets; *ov set for NK_OVERLAY. */
 enum node_kind node_child_kind(struct node *parent, const char *name, const struct ovl **ov);
 /*
  * Find or make the node for the entry name of parent with attributes st
- * (backing) or for overlay ov, record the name, count one lookup. NULL on
- * ENOMEM. A node found by st's inode number under other names only is the
- * entry's if one of those names, not being removed, still leads to that
- * inode (resolve_still_named): else the number was reused and the entry
- * gets a node of its own.
+ * (backing) or for overlay ov, record the name, count one lookup; *created
+ * says the node was made now. NULL on ENOMEM. A node found by st's inode
+ * number under other names only is the entry's if one of those names, not
+ * being removed, still leads to that inode (the still_named hook): else the
+ * number was reused and the entry gets a node of its own.
  */
 struct node *node_attach(struct node *parent, const char *name, enum node_kind kind,
-			 const struct stat *st, const struct ovl *ov, int dirfd, bool *watched);
-/*
- * A bundle used again (its attributes asked for, opened): watched from now
- * on, as namespaces are from their first lookup (node_attach's dirfd, the
- * open parent, reaches it cheaply; *watched, if given, says a watch was
- * just added, after st was read).
- */
-void node_touch(struct node *n);
+			 const struct stat *st, const struct ovl *ov, bool *created);
 void node_forget(fuse_ino_t id, uint64_t nlookup);
 /*
  * A request is about to remove parent/name (unlink, rmdir, a rename over
@@ -209,12 +227,20 @@ struct handle *node_handle_pin(struct node *n, enum handle_kind kind);
 void handle_unpin(struct handle *h);
 /* Close and free a handle nothing uses any more. */
 void handle_free(struct handle *h);
+/* What node_watch_claim may claim (or'ed). */
+enum { NODE_NAMESPACE = 1, NODE_BUNDLE = 2 };
+/*
+ * n is a visible namespace or a bundle (as which asks) without a watch: its
+ * watch is marked pending (WD_PENDING) and true returned; the caller adds it
+ * and records it with node_set_wd (watch.c decides when).
+ */
+bool node_watch_claim(struct node *n, unsigned which);
 /* Watches (watch.c): n's watch is wd (> 0) or WD_FAILED. */
 void node_set_wd(struct node *n, int wd);
 /* The kernel removed watch wd (IN_IGNORED): its node is no longer watched. */
 void node_wd_gone(int wd);
-/* The node id watched by wd (0: none), and whether it is a bundle. */
-fuse_ino_t node_of_wd(int wd, bool *is_bundle);
+/* The node id watched by wd (0: none), whether it is a bundle, and its store. */
+fuse_ino_t node_of_wd(int wd, bool *is_bundle, const struct bundle_conf **conf);
 /* The id of the node known by name in parent (0: none), and whether it is an overlay node. */
 fuse_ino_t node_child_id(fuse_ino_t parent, const char *name, bool *overlay);
 /*
@@ -307,11 +333,12 @@ void bfs_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off, off_t le
 		   struct fuse_file_info *fi);
 void bfs_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence, struct fuse_file_info *fi);
 
-/* The caller of req, as owner of what it creates. */
-void req_owner(fuse_req_t req, struct store_owner *own);
-/* Give the new entry dirfd/name (or the open new file fd) the caller's owner. */
-int own_new(fuse_req_t req, int dirfd, const char *name, bool is_dir, mode_t mode);
-int own_new_fd(fuse_req_t req, int dirfd, int fd, mode_t mode);
+/* The caller of req, as owner of what it creates in c's store. */
+void req_owner(fuse_req_t req, const struct bundle_conf *c, struct store_owner *own);
+/* Give the new entry dirfd/name (or the open new file fd) in c's store the caller's owner. */
+int own_new(fuse_req_t req, const struct bundle_conf *c, int dirfd, const char *name, bool is_dir,
+	    mode_t mode);
+int own_new_fd(fuse_req_t req, const struct bundle_conf *c, int dirfd, int fd, mode_t mode);
 /*
  * The mode a new entry in dirfd is made with: the caller's umask applies
  * unless the directory has a default ACL, which the backing filesystem

@@ -31,36 +31,37 @@ static void reply_result(fuse_req_t req, int ret)
 	fuse_reply_err(req, ret < 0 ? -ret : 0);
 }
 
-/* Whether entries the daemon creates need a chown to belong to own. */
-static bool owner_differs(const struct store_owner *own)
+/* Whether entries the daemon creates in c's store need a chown to belong to own. */
+static bool owner_differs(const struct bundle_conf *c, const struct store_owner *own)
 {
-	return (own->uid != (uid_t)-1 && own->uid != bfs.conf.euid) ||
-	       (own->gid != (gid_t)-1 && own->gid != bfs.conf.egid);
+	return (own->uid != (uid_t)-1 && own->uid != c->euid) ||
+	       (own->gid != (gid_t)-1 && own->gid != c->egid);
 }
 
-void req_owner(fuse_req_t req, struct store_owner *own)
+void req_owner(fuse_req_t req, const struct bundle_conf *c, struct store_owner *own)
 {
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
 
 	own->uid = ctx->uid;
 	own->gid = ctx->gid;
-	own->chown = bfs.conf.is_root && owner_differs(own);
+	own->chown = c->is_root && owner_differs(c, own);
 }
 
 /*
  * The owner a new entry in dirfd gets: the caller, except that in a setgid
  * directory the group stays the directory's, as the kernel gave it.
  */
-static bool new_owner(fuse_req_t req, int dirfd, struct store_owner *own)
+static bool new_owner(fuse_req_t req, const struct bundle_conf *c, int dirfd,
+		      struct store_owner *own)
 {
 	struct stat dir;
 
-	req_owner(req, own);
+	req_owner(req, c, own);
 	if (!own->chown)
 		return false;
 	if (fstat(dirfd, &dir) == 0 && (dir.st_mode & S_ISGID)) {
 		own->gid = (gid_t)-1;
-		own->chown = owner_differs(own);
+		own->chown = owner_differs(c, own);
 	}
 	return own->chown;
 }
@@ -70,12 +71,13 @@ static bool new_owner(fuse_req_t req, int dirfd, struct store_owner *own)
  * chown clears the set-id bits of a regular file: they are put back, since
  * the caller asked for them at creation.
  */
-int own_new(fuse_req_t req, int dirfd, const char *name, bool is_dir, mode_t mode)
+int own_new(fuse_req_t req, const struct bundle_conf *c, int dirfd, const char *name, bool is_dir,
+	    mode_t mode)
 {
 	struct store_owner own;
 	int err;
 
-	if (!new_owner(req, dirfd, &own))
+	if (!new_owner(req, c, dirfd, &own))
 		return 0;
 	if (fchownat(dirfd, name, own.uid, own.gid, AT_SYMLINK_NOFOLLOW) == 0 &&
 	    (is_dir || !(mode & (S_ISUID | S_ISGID)) ||
@@ -86,11 +88,11 @@ int own_new(fuse_req_t req, int dirfd, const char *name, bool is_dir, mode_t mod
 	return err;
 }
 
-int own_new_fd(fuse_req_t req, int dirfd, int fd, mode_t mode)
+int own_new_fd(fuse_req_t req, const struct bundle_conf *c, int dirfd, int fd, mode_t mode)
 {
 	struct store_owner own;
 
-	if (!new_owner(req, dirfd, &own))
+	if (!new_owner(req, c, dirfd, &own))
 		return 0;
 	if (fchown(fd, own.uid, own.gid) < 0 ||
 	    ((mode & (S_ISUID | S_ISGID)) && fchmod(fd, mode & 07777) < 0))
@@ -126,7 +128,7 @@ static int overlay_stat(struct node *n, const struct ovl *ov, struct stat *st)
 	char ns[NAME_MAX + 1], id[NAME_MAX + 1];
 	int ret = node_bundle_names(n, ns, id);
 
-	return ret < 0 ? ret : ovl_stat(&bfs.conf, ov, ns, id, st);
+	return ret < 0 ? ret : ovl_stat(n->conf, ov, ns, id, st);
 }
 
 /*
@@ -135,7 +137,7 @@ static int overlay_stat(struct node *n, const struct ovl *ov, struct stat *st)
  */
 static bool is_work_link(struct node *parent, const char *name)
 {
-	return bundle_is_work_link(&bfs.conf, name) && node_is_bundle(parent);
+	return bundle_is_work_link(parent->conf, name) && node_is_bundle(parent);
 }
 
 /*
@@ -157,12 +159,12 @@ static int work_hidden(fuse_req_t req, struct node *parent, int dirfd, const cha
 	if (!is_work_link(parent, name))
 		return 0;
 	if (dirfd >= 0) {
-		hide = bundle_work_hidden(&bfs.conf, dirfd, name);
+		hide = bundle_work_hidden(parent->conf, dirfd, name);
 	} else {
 		fd = resolve_open(parent, O_PATH | O_DIRECTORY, NULL);
 		if (fd < 0)
 			return 0;
-		hide = bundle_work_hidden(&bfs.conf, fd, name);
+		hide = bundle_work_hidden(parent->conf, fd, name);
 		close(fd);
 	}
 	/* Shown to the process whose symlink(2) onto it succeeded (hold.c). */
@@ -180,7 +182,7 @@ int lookup_entry(fuse_req_t req, struct node *parent, int dirfd, const char *nam
 	enum node_kind kind = node_child_kind(parent, name, &ov);
 	struct stat st, again;
 	int ret, dfd = dirfd, hidden;
-	bool watched = false;
+	bool created, watched;
 	struct node *n;
 
 	if (strlen(name) > NAME_MAX)
@@ -197,16 +199,17 @@ int lookup_entry(fuse_req_t req, struct node *parent, int dirfd, const char *nam
 	}
 	if (ret < 0)
 		goto out;
-	n = node_attach(parent, name, kind, &st, ov, dfd, &watched);
+	n = node_attach(parent, name, kind, &st, ov, &created);
 	if (!n) {
 		ret = -ENOMEM;
 		goto out;
 	}
 	/*
-	 * A namespace or a bundle that got its watch in node_attach, after the
-	 * stat: read its attributes again, so that a change in between is not
-	 * cached long unreported.
+	 * A namespace or a bundle that got its watch now, after the stat: read
+	 * its attributes again, so that a change in between is not cached long
+	 * unreported. The lookup counted keeps n until the kernel has the reply.
 	 */
+	watched = watch_attached(n, dfd, name, created);
 	if (watched && fstatat(dfd, name, &again, AT_SYMLINK_NOFOLLOW) == 0 &&
 	    again.st_ino == st.st_ino && again.st_dev == st.st_dev)
 		st = again;
@@ -325,7 +328,7 @@ static void bfs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *f
 	NODE_OR_STALE(req, ino, n);
 
 	/* Watched from now on if it is a bundle, before its attributes are read. */
-	node_touch(n);
+	watch_touch(n);
 	epoch = watch_epoch();
 	if (h && h->kind == H_OVERLAY)
 		ret = ovl_fstat(h->ovf, &st);
@@ -405,7 +408,7 @@ static int overlay_setattr(fuse_req_t req, struct node *n, struct handle *h,
 		return ret;
 	if ((a->what & ~(unsigned)ATTR_SIZE) && !(own && ovl_writes(own)))
 		writer = overlay_writer(n);
-	ret = ovl_setattr(&bfs.conf, n->ov, ns, id, own, writer ? writer->ovf : NULL, a, ctx->uid,
+	ret = ovl_setattr(n->conf, n->ov, ns, id, own, writer ? writer->ovf : NULL, a, ctx->uid,
 			  ctx->gid);
 	if (writer)
 		handle_unpin(writer);
@@ -513,7 +516,7 @@ static int may_create(struct node *parent, const char *name)
 			return;                                                                    \
 		}                                                                                  \
 		m = create_mode(req, dfd, mode);                                                   \
-		r = (call) < 0 ? -errno : own_new(req, dfd, name, is_dir, m);                      \
+		r = (call) < 0 ? -errno : own_new(req, parent->conf, dfd, name, is_dir, m);        \
 		close(dfd);                                                                        \
 		if (r < 0)                                                                         \
 			fuse_reply_err(req, -r);                                                   \
@@ -560,6 +563,7 @@ static void reply_work_link(fuse_req_t req, struct node *parent)
 	unsigned epoch = watch_epoch();
 	struct fuse_entry_param e;
 	struct node *n = NULL;
+	bool created;
 	struct stat st;
 	int dfd = resolve_open(parent, O_PATH | O_DIRECTORY, NULL), ret;
 
@@ -569,7 +573,7 @@ static void reply_work_link(fuse_req_t req, struct node *parent)
 	}
 	ret = fstatat(dfd, "work", &st, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
 	close(dfd);
-	if (ret == 0 && !(n = node_attach(parent, "work", NK_INSIDE, &st, NULL, -1, NULL)))
+	if (ret == 0 && !(n = node_attach(parent, "work", NK_INSIDE, &st, NULL, &created)))
 		ret = -ENOMEM;
 	if (ret < 0) {
 		fuse_reply_err(req, -ret);
@@ -635,15 +639,15 @@ static void bfs_mkdir(fuse_req_t req, fuse_ino_t pino, const char *name, mode_t 
 
 	REFUSE_IF_RO(req);
 	kind = node_child_kind(parent, name, &ov);
-	req_owner(req, &own);
+	req_owner(req, parent->conf, &own);
 	switch (kind) {
 	case NK_NS:
-		ret = bundle_ns_create(&bfs.conf, name, &own);
+		ret = bundle_ns_create(parent->conf, name, &own);
 		break;
 	case NK_NSENTRY:
 		ret = ns_name(parent, ns);
 		if (ret == 0)
-			ret = bundle_create(&bfs.conf, ns, name, &own);
+			ret = bundle_create(parent->conf, ns, name, &own);
 		break;
 	case NK_OVERLAY:
 		ret = -EEXIST;
@@ -680,14 +684,14 @@ static int unlink_in(struct node *parent, const char *name, int flags)
  * (1: hold.c), as core decides; -errno. A name the process released already
  * is absent for it.
  */
-static int unlink_own(fuse_req_t req, const char *ns, const char *id, const char *name,
-		      const struct ovl *ov)
+static int unlink_own(fuse_req_t req, struct node *parent, const char *ns, const char *id,
+		      const char *name, const struct ovl *ov)
 {
 	int ret;
 
 	if (hold_has(req, HOLD_RELEASED, ns, id, name))
 		return -ENOENT;
-	ret = bundle_unlink_own(&bfs.conf, ns, id, ov);
+	ret = bundle_unlink_own(parent->conf, ns, id, ov);
 	if (ret != 1)
 		return ret;
 	ret = hold_add(req, HOLD_RELEASED, ns, id, name);
@@ -706,7 +710,7 @@ static void bfs_unlink(fuse_req_t req, fuse_ino_t pino, const char *name)
 	if (node_child_kind(parent, name, &ov) == NK_OVERLAY || is_work_link(parent, name)) {
 		ret = node_bundle_names(parent, ns, id);
 		if (ret == 0)
-			ret = unlink_own(req, ns, id, name, ov);
+			ret = unlink_own(req, parent, ns, id, name, ov);
 		/* A released name (1) is still there for everyone else: its node stays. */
 		if (ret == 0)
 			node_name_gone(parent, name);
@@ -735,12 +739,12 @@ static void bfs_rmdir(fuse_req_t req, fuse_ino_t pino, const char *name)
 	switch (node_child_kind(parent, name, &ov)) {
 	case NK_NS:
 		ret = name[0] == '.' ? unlink_in(parent, name, AT_REMOVEDIR)
-				     : bundle_ns_remove(&bfs.conf, name);
+				     : bundle_ns_remove(parent->conf, name);
 		break;
 	case NK_NSENTRY:
 		ret = ns_name(parent, ns);
 		if (ret == 0)
-			ret = bundle_delete(&bfs.conf, ns, name, bfs.mountpoint);
+			ret = bundle_delete(parent->conf, ns, name, bfs.mountpoint);
 		if (ret == 0)
 			hold_forget_bundle(ns, name);
 		break;
@@ -803,7 +807,7 @@ static void bfs_rename(fuse_req_t req, fuse_ino_t pino1, const char *n1, fuse_in
 	if (k1 == NK_NSENTRY) {
 		ret = ns_name(p1, ns);
 		if (ret == 0)
-			ret = bundle_hide(&bfs.conf, ns, n1, n2, flags);
+			ret = bundle_hide(p1->conf, ns, n1, n2, flags);
 		if (ret == 0)
 			hold_forget_bundle(ns, n1);
 		goto out;
@@ -820,7 +824,7 @@ static void bfs_rename(fuse_req_t req, fuse_ino_t pino1, const char *n1, fuse_in
 		if (ret == 0)
 			hold_take(req, HOLD_RELEASED, ns, id, n2);
 		if (ret == 0)
-			ret = ovl_rename_onto(&bfs.conf, o2, ns, id, d1, n1, flags);
+			ret = ovl_rename_onto(p2->conf, o2, ns, id, d1, n1, flags);
 	} else {
 		ret = renameat2(d1, n1, d2, n2, flags) < 0 ? -errno : 0;
 	}
@@ -868,7 +872,7 @@ static void bfs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t pino, const char
 		return;
 	}
 	/* Link the very inode n is, not whatever its name holds now. */
-	if (bfs.conf.is_root) {
+	if (n->conf->is_root) {
 		ret = linkat(fd, "", dfd, name, AT_EMPTY_PATH) < 0 ? -errno : 0;
 	} else {
 		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
@@ -884,10 +888,11 @@ static void bfs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t pino, const char
 
 static void bfs_statfs(fuse_req_t req, fuse_ino_t ino)
 {
+	struct node *n = node_find(ino);
 	struct statvfs sv;
 
-	(void)ino;
-	if (fstatvfs(bfs.conf.st.state_fd, &sv) < 0)
+	/* The store of the node asked about; an id forgotten already: the mount's. */
+	if (fstatvfs((n ? n->conf : &bfs.conf)->st.state_fd, &sv) < 0)
 		fuse_reply_err(req, errno);
 	else
 		fuse_reply_statfs(req, &sv);
@@ -908,7 +913,7 @@ static int overlay_xattr(struct node *n, enum attr_xop op, const char *name, voi
 
 	/* A writer serves it even when the name is gone. */
 	if (ret == 0 || writer)
-		ret = ovl_xattr(&bfs.conf, n->ov, ns, id, writer ? writer->ovf : NULL, op, name,
+		ret = ovl_xattr(n->conf, n->ov, ns, id, writer ? writer->ovf : NULL, op, name,
 				value, size, flags);
 	if (writer)
 		handle_unpin(writer);

@@ -94,7 +94,7 @@ static int overlay_open(fuse_req_t req, struct node *bundle_or_self, const struc
 	if (create)
 		how = OVL_OPEN_CREATE |
 		      (hold_take(req, HOLD_RELEASED, ns, id, ovl_name(ov)) ? OVL_OPEN_RELEASED : 0);
-	ret = ovl_open(&bfs.conf, ov, ns, id, fi->flags, how, ctx->uid, ctx->gid, f);
+	ret = ovl_open(bundle_or_self->conf, ov, ns, id, fi->flags, how, ctx->uid, ctx->gid, f);
 	if (ret < 0)
 		return ret;
 	/* Computed and staged content: never from the page cache. */
@@ -160,7 +160,7 @@ static int create_backing(fuse_req_t req, struct node *parent, const char *name,
 	fd = openat(dfd, name, (flags & ~O_DIRECT) | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
 		    mode);
 	if (fd >= 0) {
-		ret = own_new_fd(req, dfd, fd, mode);
+		ret = own_new_fd(req, parent->conf, dfd, fd, mode);
 		if (ret < 0) {
 			close(fd);
 			unlinkat(dfd, name, 0);
@@ -195,6 +195,7 @@ void bfs_create(fuse_req_t req, fuse_ino_t pino, const char *name, mode_t mode,
 	struct fuse_entry_param e;
 	const struct ovl *ov;
 	enum node_kind kind;
+	bool created;
 	struct handle *h;
 	struct node *n;
 	struct stat st;
@@ -230,7 +231,7 @@ void bfs_create(fuse_req_t req, fuse_ino_t pino, const char *name, mode_t mode,
 		fuse_reply_err(req, -ret);
 		return;
 	}
-	n = node_attach(parent, name, kind, &st, ov, -1, NULL);
+	n = node_attach(parent, name, kind, &st, ov, &created);
 	if (!n) {
 		handle_free(h);
 		fuse_reply_err(req, ENOMEM);
@@ -513,7 +514,7 @@ void bfs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		return;
 	}
 	/* A bundle listed is watched from now on, so that its listing may be kept. */
-	node_touch(n);
+	watch_touch(n);
 	fd = resolve_open(n, O_RDONLY | O_DIRECTORY, NULL);
 	if (fd < 0) {
 		fuse_reply_err(req, -fd);
@@ -629,7 +630,7 @@ static int readdir_bundle(fuse_req_t req, struct node *dir, struct handle *h, ch
 
 	if (off == 0 || !d->list) {
 		dir_list_free(d);
-		ret = bundle_list(&bfs.conf, h->fd, &d->list, &d->nlist);
+		ret = bundle_list(dir->conf, h->fd, &d->list, &d->nlist);
 		if (ret < 0)
 			return ret;
 	}

@@ -17,7 +17,6 @@
  * names it as parent, or while a handle is open on it.
  */
 #include "daemon.h"
-#include "watch.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -44,6 +43,7 @@ static struct hash by_id, by_ino, by_name, by_wd; /* protected by table_lock */
 static fuse_ino_t next_id = FUSE_ROOT_ID + 1;	  /* protected by table_lock */
 static struct node *root;
 static struct handle *all_handles; /* protected by table_lock */
+static struct node_hooks hooks;	   /* set by nodes_init */
 
 static uint64_t mix(uint64_t h)
 {
@@ -218,7 +218,7 @@ static void maybe_free(struct node *n)
 		hash_del(&by_ino, n);
 	if (n->wd > 0) {
 		hash_del(&by_wd, n);
-		watch_forget(n->wd, false);
+		hooks.unwatch(n->wd, false);
 	}
 	free(n);
 }
@@ -280,11 +280,13 @@ static int alias_add(struct node *n, struct node *parent, const char *name, size
 	return 0;
 }
 
-int nodes_init(const struct stat *st)
+int nodes_init(const struct stat *st, const struct bundle_conf *conf, const struct node_hooks *h)
 {
+	hooks = *h;
 	root = calloc(1, sizeof(*root));
 	if (!root)
 		return -ENOMEM;
+	root->conf = conf;
 	root->id = FUSE_ROOT_ID;
 	root->kind = NK_ROOT;
 	root->type = S_IFDIR;
@@ -391,7 +393,7 @@ enum node_kind node_child_kind(struct node *parent, const char *name, const stru
 		kind = pname && !hidden(pname) && S_ISDIR(parent->type) ? NK_NSENTRY : NK_INSIDE;
 		break;
 	case NK_NSENTRY:
-		if (is_bundle_locked(parent) && (*ov = ovl_find(&bfs.conf, name)))
+		if (is_bundle_locked(parent) && (*ov = ovl_find(parent->conf, name)))
 			kind = NK_OVERLAY;
 		break;
 	default:
@@ -429,14 +431,14 @@ static struct alias *live_name(struct node *n, unsigned i)
 }
 
 struct node *node_attach(struct node *parent, const char *name, enum node_kind kind,
-			 const struct stat *st, const struct ovl *ov, int dirfd, bool *watched)
+			 const struct stat *st, const struct ovl *ov, bool *created)
 {
-	bool created = false, still = false;
 	size_t len = strlen(name);
 	struct node *n = NULL, *checked = NULL;
-	bool want_watch = false;
+	bool still = false;
 	struct alias *a;
 
+	*created = false;
 	pthread_mutex_lock(&table_lock);
 	if (kind == NK_OVERLAY) {
 		a = find_name(parent, name, len);
@@ -472,7 +474,7 @@ struct node *node_attach(struct node *parent, const char *name, enum node_kind k
 				checked = n;
 				n->refs++;
 				pthread_mutex_unlock(&table_lock);
-				still = resolve_still_named(n);
+				still = hooks.still_named(n);
 				pthread_mutex_lock(&table_lock);
 				goto again;
 			}
@@ -483,6 +485,7 @@ struct node *node_attach(struct node *parent, const char *name, enum node_kind k
 		if (!n)
 			goto out;
 		n->id = next_id++;
+		n->conf = parent->conf;
 		n->kind = kind;
 		n->ov = ov;
 		if (kind == NK_OVERLAY) {
@@ -499,7 +502,7 @@ struct node *node_attach(struct node *parent, const char *name, enum node_kind k
 			goto out;
 		}
 		n->ino_hashed = kind != NK_OVERLAY;
-		created = true;
+		*created = true;
 	}
 	n->nlookup++;
 	if (alias_add(n, parent, name, len) < 0) {
@@ -508,39 +511,24 @@ struct node *node_attach(struct node *parent, const char *name, enum node_kind k
 		n = NULL;
 		goto out;
 	}
-	/*
-	 * A namespace is watched while the kernel holds it (watch.h); a bundle
-	 * once it is used again (node_touch): a bundle looked up once, as a
-	 * listing or a create-and-delete does, costs no watch.
-	 */
-	if (n->wd == WD_NONE && (is_ns_locked(n) || (is_bundle_locked(n) && !created))) {
-		n->wd = WD_PENDING;
-		want_watch = true;
-	}
 out:
 	if (checked)
 		node_put(checked);
 	pthread_mutex_unlock(&table_lock);
-	/* The lookup counted above keeps n until the kernel has the reply. */
-	if (want_watch)
-		watch_node(n, dirfd, name);
-	if (watched)
-		*watched = want_watch;
 	return n;
 }
 
-void node_touch(struct node *n)
+bool node_watch_claim(struct node *n, unsigned which)
 {
-	bool want = false;
+	bool claimed;
 
 	pthread_mutex_lock(&table_lock);
-	if (n->wd == WD_NONE && is_bundle_locked(n)) {
+	claimed = n->wd == WD_NONE && (((which & NODE_NAMESPACE) && is_ns_locked(n)) ||
+				       ((which & NODE_BUNDLE) && is_bundle_locked(n)));
+	if (claimed)
 		n->wd = WD_PENDING;
-		want = true;
-	}
 	pthread_mutex_unlock(&table_lock);
-	if (want)
-		watch_node(n, -1, NULL);
+	return claimed;
 }
 
 void node_forget(fuse_ino_t id, uint64_t nlookup)
@@ -895,7 +883,7 @@ void node_set_wd(struct node *n, int wd)
 	pthread_mutex_lock(&table_lock);
 	n->wd = wd;
 	if (wd > 0 && hash_add(&by_wd, n) < 0) {
-		watch_forget(wd, false);
+		hooks.unwatch(wd, false);
 		n->wd = WD_FAILED;
 	}
 	pthread_mutex_unlock(&table_lock);
@@ -910,12 +898,12 @@ void node_wd_gone(int wd)
 	if (n) {
 		hash_del(&by_wd, n);
 		n->wd = WD_FAILED;
-		watch_forget(wd, true);
+		hooks.unwatch(wd, true);
 	}
 	pthread_mutex_unlock(&table_lock);
 }
 
-fuse_ino_t node_of_wd(int wd, bool *is_bundle)
+fuse_ino_t node_of_wd(int wd, bool *is_bundle, const struct bundle_conf **conf)
 {
 	fuse_ino_t id = 0;
 	struct node *n;
@@ -925,6 +913,7 @@ fuse_ino_t node_of_wd(int wd, bool *is_bundle)
 	if (n) {
 		id = n->id;
 		*is_bundle = is_bundle_locked(n);
+		*conf = n->conf;
 	}
 	pthread_mutex_unlock(&table_lock);
 	return id;

@@ -92,7 +92,7 @@ static int reopen(int fd, int flags)
 /* n's own entry: with want_fd a descriptor opened with flags, else 0; *st its attributes. */
 static int reach(struct node *n, int flags, bool want_fd, struct stat *st)
 {
-	const struct store *s = &bfs.conf.st;
+	const struct store *s = &n->conf->st;
 	struct handle *pin;
 	char *path;
 	size_t len;
@@ -171,7 +171,7 @@ bool resolve_still_named(struct node *n)
 			continue; /* that name's way up is gone: try the next */
 		if (ret < 0)
 			break;
-		dfd = open_path(&bfs.conf.st, path, len, O_PATH | O_DIRECTORY);
+		dfd = open_path(&n->conf->st, path, len, O_PATH | O_DIRECTORY);
 		free(path);
 		if (dfd >= 0) {
 			same = fstatat(dfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0 &&

@@ -602,7 +602,10 @@ int main(int argc, char *argv[])
 	ret = 1;
 	bfs.mountpoint = real_mnt;
 	bfs.ro = o.ro;
-	if (fstat(bfs.conf.st.state_fd, &root) < 0 || nodes_init(&root) < 0) {
+	if (fstat(bfs.conf.st.state_fd, &root) < 0 ||
+	    nodes_init(&root, &bfs.conf,
+		       &(struct node_hooks){.still_named = resolve_still_named,
+					    .unwatch = watch_forget}) < 0) {
 		fprintf(stderr, "bundlefs: cannot set up: %s\n", strerror(errno));
 		goto out;
 	}

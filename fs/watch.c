@@ -92,33 +92,12 @@ static void limit_reached(void)
 		     BFS_ENTRY_TIMEOUT);
 }
 
-int watch_init(long limit)
-{
-	struct node *root = node_find(FUSE_ROOT_ID);
-
-	watch_limit = limit;
-	ifd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
-	if (ifd < 0) {
-		blog(BLOG_WARNING,
-		     "cannot follow changes beside the mount: inotify_init1: %s "
-		     "(/proc/sys/fs/inotify/max_user_instances)",
-		     strerror(errno));
-		return 0;
-	}
-	efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (efd < 0) {
-		blog(BLOG_WARNING, "cannot follow changes beside the mount: eventfd: %s",
-		     strerror(errno));
-		close(ifd);
-		ifd = -1;
-		return 0;
-	}
-	if (root)
-		watch_node(root, -1, NULL);
-	return 0;
-}
-
-void watch_node(struct node *n, int dirfd, const char *name)
+/*
+ * Add the watch of directory node n, claimed by the caller (node_watch_claim),
+ * reached as name in the open directory dirfd when the caller has it (else -1
+ * and NULL: by n's path); records it with node_set_wd.
+ */
+static void watch_node(struct node *n, int dirfd, const char *name)
 {
 	char proc[64 + NAME_MAX];
 	uint32_t mask = WATCH_MASK;
@@ -159,6 +138,47 @@ void watch_node(struct node *n, int dirfd, const char *name)
 		return;
 	}
 	node_set_wd(n, wd);
+}
+
+int watch_init(long limit)
+{
+	struct node *root = node_find(FUSE_ROOT_ID);
+
+	watch_limit = limit;
+	ifd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+	if (ifd < 0) {
+		blog(BLOG_WARNING,
+		     "cannot follow changes beside the mount: inotify_init1: %s "
+		     "(/proc/sys/fs/inotify/max_user_instances)",
+		     strerror(errno));
+		return 0;
+	}
+	efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (efd < 0) {
+		blog(BLOG_WARNING, "cannot follow changes beside the mount: eventfd: %s",
+		     strerror(errno));
+		close(ifd);
+		ifd = -1;
+		return 0;
+	}
+	/* The root is watched for the daemon's life. */
+	if (root)
+		watch_node(root, -1, NULL);
+	return 0;
+}
+
+bool watch_attached(struct node *n, int dirfd, const char *name, bool created)
+{
+	if (!node_watch_claim(n, created ? NODE_NAMESPACE : NODE_NAMESPACE | NODE_BUNDLE))
+		return false;
+	watch_node(n, dirfd, name);
+	return true;
+}
+
+void watch_touch(struct node *n)
+{
+	if (node_watch_claim(n, NODE_BUNDLE))
+		watch_node(n, -1, NULL);
 }
 
 void watch_forget(int wd, bool gone)
@@ -272,6 +292,7 @@ struct ev {
  */
 struct dirty {
 	fuse_ino_t id;
+	const struct bundle_conf *conf; /* the bundle's store, whose kinds the bits count */
 	unsigned kinds, sandbox;
 };
 
@@ -341,7 +362,8 @@ static void batch_add(struct batch *b, const struct inotify_event *ie)
 	b->slot[at] = ++b->n;
 }
 
-static void batch_dirty(struct batch *b, fuse_ino_t id, unsigned kinds, unsigned sandbox)
+static void batch_dirty(struct batch *b, fuse_ino_t id, const struct bundle_conf *conf,
+			unsigned kinds, unsigned sandbox)
 {
 	for (size_t i = 0; i < b->nd; i++)
 		if (b->d[i].id == id) {
@@ -361,6 +383,7 @@ static void batch_dirty(struct batch *b, fuse_ino_t id, unsigned kinds, unsigned
 		b->dcap = cap;
 	}
 	b->d[b->nd].id = id;
+	b->d[b->nd].conf = conf;
 	b->d[b->nd].kinds = kinds;
 	b->d[b->nd].sandbox = sandbox;
 	b->nd++;
@@ -397,8 +420,9 @@ static void batch_run(struct batch *b)
 	atomic_fetch_add(&epoch, 1);
 	for (size_t i = 0; i < b->n && !atomic_load(&stopping); i++) {
 		struct ev *e = &b->v[i];
+		const struct bundle_conf *conf = NULL;
 		bool bundle = false, overlay = false;
-		fuse_ino_t dir = node_of_wd(e->wd, &bundle), child;
+		fuse_ino_t dir = node_of_wd(e->wd, &bundle, &conf), child;
 
 		if (dir && !e->name[0]) {
 			notify_inode(dir); /* the directory itself changed, or went */
@@ -407,12 +431,12 @@ static void batch_run(struct batch *b)
 			if (child)
 				notify_inode(child);
 			if (e->mask & NAME_EVENTS)
-				batch_dirty(b, dir, 0, 0);
+				batch_dirty(b, dir, conf, 0, 0);
 			if (bundle) {
-				unsigned sandbox, kinds = stale_kinds(&bfs.conf, e->name, &sandbox);
+				unsigned sandbox, kinds = stale_kinds(conf, e->name, &sandbox);
 
 				if (kinds || sandbox)
-					batch_dirty(b, dir, kinds, sandbox);
+					batch_dirty(b, dir, conf, kinds, sandbox);
 			}
 		}
 		if (e->mask & IN_IGNORED)
@@ -420,8 +444,8 @@ static void batch_run(struct batch *b)
 	}
 	for (size_t i = 0; i < b->nd && !atomic_load(&stopping); i++) {
 		notify_inode(b->d[i].id);
-		notify_overlays(&bfs.conf, b->d[i].id, b->d[i].kinds, false);
-		notify_overlays(&bfs.conf, b->d[i].id, b->d[i].sandbox, true);
+		notify_overlays(b->d[i].conf, b->d[i].id, b->d[i].kinds, false);
+		notify_overlays(b->d[i].conf, b->d[i].id, b->d[i].sandbox, true);
 	}
 	b->n = 0;
 	b->nd = 0;

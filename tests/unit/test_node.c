@@ -5,9 +5,9 @@
  * while the name of its old inode is being removed, names gone stale, and the one way to a
  * node's backing entry (which errors forget a name, handles, retired nodes, the root). The table is
  * driven the way the handlers drive it (entry.c: a store call, then the table), on a real store in
- * a private base/state; the rest of the daemon is stubbed (node_stubs.c). A reused number is made
- * by handing node_attach the attributes the removed entry had, which is what a lookup sees when the
- * filesystem gives that number to the next entry made.
+ * a private base/state; the table's hooks are resolve.c's still_named and no watcher. A reused
+ * number is made by handing node_attach the attributes the removed entry had, which is what a
+ * lookup sees when the filesystem gives that number to the next entry made.
  */
 #include "daemon.h"
 
@@ -23,6 +23,16 @@
 #include <unistd.h>
 
 static struct node *root;
+/* The store the table's nodes belong to, and node_attach's report of a node made. */
+static struct bundle_conf conf;
+static bool made;
+
+/* The watcher's part of the table's hooks: no watch is ever added here. */
+static void unwatch(int wd, bool gone)
+{
+	(void)wd;
+	(void)gone;
+}
 
 /* The attributes of state/<rel>, as a lookup reads them. */
 static struct stat st_of(const char *rel)
@@ -38,7 +48,7 @@ static struct node *lookup(struct node *parent, const char *rel, const char *nam
 {
 	struct stat st = st_of(rel);
 
-	return node_attach(parent, name, NK_INSIDE, &st, NULL, -1, NULL);
+	return node_attach(parent, name, NK_INSIDE, &st, NULL, &made);
 }
 
 /* Whether n's path (from its first name) is want; want NULL: n has no path. */
@@ -168,7 +178,7 @@ static void test_rename(void)
 	node_renamed(d2, "s", d2, "t", false);
 	CHECK(path_is(s, "r2/t") && path_is(t, NULL), "the source has the name, the target none");
 	CHECK(known(t->id), "the target stays while the kernel counts it");
-	u = node_attach(d2, "u", NK_INSIDE, &tst, NULL, -1, NULL);
+	u = node_attach(d2, "u", NK_INSIDE, &tst, NULL, &made);
 	CHECK(u && u != t, "a new file under the replaced inode's number: a node of its own");
 	tid = t->id;
 	node_forget(s->id, 1);
@@ -219,12 +229,12 @@ static void test_reused_while_removed(void)
 	node_name_going(root, "A"); /* A: rmdir */
 	must(rmdir(P("state/A")), "rmdir");
 	mkd(P("state/B"), 0755); /* B: mkdir, given A's number */
-	b = node_attach(root, "B", NK_INSIDE, &ast, NULL, -1, NULL);
+	b = node_attach(root, "B", NK_INSIDE, &ast, NULL, &made);
 	CHECK(b && b != a, "B's new directory is not the one being removed");
 	CHECK(b && path_is(b, "B") && path_is(a, "A"), "each keeps its own name meanwhile");
 	node_name_gone(root, "A"); /* A's rmdir recorded */
 	CHECK(path_is(a, NULL) && known(aid), "the removed one has no name, the kernel holds it");
-	CHECK(b && node_attach(root, "B", NK_INSIDE, &ast, NULL, -1, NULL) == b,
+	CHECK(b && node_attach(root, "B", NK_INSIDE, &ast, NULL, &made) == b,
 	      "B is found again by that number");
 	node_forget(aid, 1);
 	CHECK(!known(aid), "forgotten, the removed one goes");
@@ -238,7 +248,7 @@ static void test_reused_while_removed(void)
 	fst = st_of("F");
 	node_name_going(root, "F");
 	must(unlink(P("state/F")), "unlink");
-	g = node_attach(root, "G", NK_INSIDE, &fst, NULL, -1, NULL);
+	g = node_attach(root, "G", NK_INSIDE, &fst, NULL, &made);
 	CHECK(f && g && g != f, "a file made under a number being freed: a node of its own");
 	node_name_gone(root, "F");
 	if (f)
@@ -251,7 +261,7 @@ static void test_reused_while_removed(void)
 	f = lookup(root, "C", "C");
 	fst = st_of("C");
 	must(unlink(P("state/C")), "unlink");
-	g = node_attach(root, "D", NK_INSIDE, &fst, NULL, -1, NULL);
+	g = node_attach(root, "D", NK_INSIDE, &fst, NULL, &made);
 	CHECK(f && g && g != f, "removed beside the mount: the number's new entry is new");
 	if (f)
 		node_forget(f->id, 1);
@@ -416,10 +426,13 @@ int main(void)
 {
 	struct stat st;
 
-	if (fx_store_base(&bfs.conf.st, "test_node", count_sink) < 0)
+	if (fx_store_base(&conf.st, "test_node", count_sink) < 0)
 		return 2;
 	st = st_of("");
-	must(nodes_init(&st), "nodes_init");
+	must(nodes_init(
+		 &st, &conf,
+		 &(struct node_hooks){.still_named = resolve_still_named, .unwatch = unwatch}),
+	     "nodes_init");
 	root = node_find(FUSE_ROOT_ID);
 	test_counting();
 	test_hard_links();
@@ -428,5 +441,5 @@ int main(void)
 	test_stale_names();
 	test_reach();
 	nodes_free_all();
-	return fx_store_end(&bfs.conf.st);
+	return fx_store_end(&conf.st);
 }
