@@ -21,7 +21,7 @@
  * shorter than PATH_MAX, each relative to the directory the previous piece
  * reached.
  */
-#include "daemon.h"
+#include "resolve.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -10,6 +10,8 @@
  * (allow_dev, allow_suid) is asked for, whichever way it was started.
  */
 #include "daemon.h"
+#include "hold.h"
+#include "resolve.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -39,10 +39,12 @@
  * functions copy what they find).
  */
 #include "daemon.h"
+#include "resolve.h"
 #include "watch.h"
 
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>

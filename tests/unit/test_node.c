@@ -9,7 +9,8 @@
  * number is made by handing node_attach the attributes the removed entry had, which is what a
  * lookup sees when the filesystem gives that number to the next entry made.
  */
-#include "daemon.h"
+#include "node.h"
+#include "resolve.h"
 
 #include "check.h"
 #include "fsfixture.h"

@@ -1,0 +1,439 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The requests that change names: the tree's mkdir and rmdir (SPEC 3),
+ * passthrough mknod, symlink and link (4.6), unlink (with the names of a
+ * bundle that are released instead: hold.c) and rename. The store calls
+ * come first, the node table records what they did after (node.h).
+ */
+#include "daemon.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bundle.h"
+#include "bundledir.h"
+#include "creator.h"
+#include "hold.h"
+#include "lookup.h"
+#include "resolve.h"
+#include "watch.h"
+
+/* New entries other than directories live inside bundles (and hidden trees). */
+static int may_create(struct node *parent, const char *name)
+{
+	const struct ovl *ov;
+
+	if (bfs.ro)
+		return -EROFS;
+	if (strlen(name) > NAME_MAX)
+		return -ENAMETOOLONG;
+	return node_child_kind(parent, name, &ov) == NK_INSIDE ? 0 : -EPERM;
+}
+
+/*
+ * Make an entry in parent's directory with call (which sees dfd, and m, the
+ * mode to make it with), own it, reply it.
+ */
+#define MAKE_ENTRY(req, parent, name, is_dir, mode, call)                                          \
+	do {                                                                                       \
+		int dfd = resolve_open(parent, O_PATH | O_DIRECTORY, NULL), r;                     \
+		mode_t m;                                                                          \
+		if (dfd < 0) {                                                                     \
+			fuse_reply_err(req, -dfd);                                                 \
+			return;                                                                    \
+		}                                                                                  \
+		m = creator_mode(req, dfd, mode);                                                  \
+		r = (call) < 0 ? -errno : creator_own(req, parent->conf, dfd, name, is_dir, m);    \
+		close(dfd);                                                                        \
+		if (r < 0)                                                                         \
+			fuse_reply_err(req, -r);                                                   \
+		else                                                                               \
+			reply_new_entry(req, parent, name);                                        \
+	} while (0)
+
+/* Reply the entry parent/name just made by this request. */
+static void reply_new_entry(fuse_req_t req, struct node *parent, const char *name)
+{
+	struct fuse_entry_param e;
+	int ret = lookup_entry(req, parent, -1, name, &e);
+
+	if (ret < 0)
+		fuse_reply_err(req, -ret);
+	else
+		fuse_reply_entry(req, &e);
+}
+
+/* Likewise, and the hold ends: req's process makes that name again. */
+static bool take_released(fuse_req_t req, struct node *parent, const char *name)
+{
+	char ns[NAME_MAX + 1], id[NAME_MAX + 1];
+
+	return node_bundle_names(parent, ns, id) == 0 &&
+	       hold_take(req, HOLD_RELEASED, ns, id, name);
+}
+
+void bfs_mknod(fuse_req_t req, fuse_ino_t pino, const char *name, mode_t mode, dev_t rdev)
+{
+	int ret;
+	NODE_OR_STALE(req, pino, parent);
+
+	ret = may_create(parent, name);
+	if (ret < 0) {
+		fuse_reply_err(req, -ret);
+		return;
+	}
+	MAKE_ENTRY(req, parent, name, false, mode, mknodat(dfd, name, m, rdev));
+}
+
+/*
+ * Whether the bundle parent has its work link in the store (a symlink): 1,
+ * 0, -errno. The kernel sends symlink(2) onto `work` only while the link
+ * is not shown (or released to the caller), and then it succeeds whatever
+ * its target, changing nothing (SPEC 7.2): containerd's NewBundle makes the
+ * link itself with the very target, a restored copy of a bundle carries
+ * the old bundle's.
+ */
+static int has_work_link(struct node *parent)
+{
+	int dfd = resolve_open(parent, O_PATH | O_DIRECTORY, NULL);
+	int ret;
+
+	if (dfd < 0)
+		return dfd;
+	ret = bundle_has_work_link(dfd);
+	close(dfd);
+	return ret;
+}
+
+/* The entry of the work link a symlink(2) onto it found: not cached (it may be hidden). */
+static void reply_work_link(fuse_req_t req, struct node *parent)
+{
+	unsigned epoch = watch_epoch();
+	struct fuse_entry_param e;
+	struct node *n = NULL;
+	bool created;
+	struct stat st;
+	int dfd = resolve_open(parent, O_PATH | O_DIRECTORY, NULL), ret;
+
+	if (dfd < 0) {
+		fuse_reply_err(req, -dfd);
+		return;
+	}
+	ret = fstatat(dfd, "work", &st, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
+	close(dfd);
+	if (ret == 0 && !(n = node_attach(parent, "work", NK_INSIDE, &st, NULL, &created)))
+		ret = -ENOMEM;
+	if (ret < 0) {
+		fuse_reply_err(req, -ret);
+		return;
+	}
+	lookup_fill(&e, parent, n, &st, epoch);
+	e.entry_timeout = 0;
+	fuse_reply_entry(req, &e);
+}
+
+void bfs_symlink(fuse_req_t req, const char *target, fuse_ino_t pino, const char *name)
+{
+	int ret;
+	NODE_OR_STALE(req, pino, parent);
+
+	ret = may_create(parent, name);
+	if (ret == 0 && lookup_is_work_link(parent, name)) {
+		take_released(req, parent, name); /* made again by its releaser */
+		ret = has_work_link(parent);
+		if (ret > 0) {
+			char ns[NAME_MAX + 1], id[NAME_MAX + 1];
+
+			/* Made, as far as the caller knows: it sees the link from now on. */
+			if (node_bundle_names(parent, ns, id) == 0)
+				hold_add(req, HOLD_SHOWN, ns, id, name);
+			reply_work_link(req, parent);
+			return;
+		}
+	}
+	if (ret < 0) {
+		fuse_reply_err(req, -ret);
+		return;
+	}
+	MAKE_ENTRY(req, parent, name, false, 0, symlinkat(target, dfd, name));
+}
+
+/* The name of the namespace node ns_node (a child of the root). */
+static int ns_name(struct node *ns_node, char *ns)
+{
+	char *path;
+	size_t len;
+	int ret = node_path(ns_node, &path, &len);
+
+	if (ret < 0)
+		return ret;
+	if (len > NAME_MAX || memchr(path, '/', len)) {
+		free(path);
+		return -ESTALE;
+	}
+	memcpy(ns, path, len + 1);
+	free(path);
+	return 0;
+}
+
+void bfs_mkdir(fuse_req_t req, fuse_ino_t pino, const char *name, mode_t mode)
+{
+	char ns[NAME_MAX + 1];
+	struct store_owner own;
+	const struct ovl *ov;
+	enum node_kind kind;
+	int ret;
+	NODE_OR_STALE(req, pino, parent);
+
+	REFUSE_IF_RO(req);
+	kind = node_child_kind(parent, name, &ov);
+	creator_owner(req, parent->conf, &own);
+	switch (kind) {
+	case NK_NS:
+		ret = bundle_ns_create(parent->conf, name, &own);
+		break;
+	case NK_NSENTRY:
+		ret = ns_name(parent, ns);
+		if (ret == 0)
+			ret = bundle_create(parent->conf, ns, name, &own);
+		break;
+	case NK_OVERLAY:
+		ret = -EEXIST;
+		break;
+	default:
+		if (strlen(name) > NAME_MAX) {
+			ret = -ENAMETOOLONG;
+			break;
+		}
+		MAKE_ENTRY(req, parent, name, true, mode, mkdirat(dfd, name, m));
+		return;
+	}
+	if (ret < 0)
+		fuse_reply_err(req, -ret);
+	else
+		reply_new_entry(req, parent, name);
+}
+
+/* unlinkat(parent's directory, name, flags). */
+static int unlink_in(struct node *parent, const char *name, int flags)
+{
+	int dfd = resolve_open(parent, O_PATH | O_DIRECTORY, NULL), ret;
+
+	if (dfd < 0)
+		return dfd;
+	ret = unlinkat(dfd, name, flags) < 0 ? -errno : 0;
+	close(dfd);
+	return ret;
+}
+
+/*
+ * unlink of a bundle's own name (SPEC 4.2, 4.3, 7.2), ov NULL for the work
+ * link: removed from the store (0), or released to the caller's process
+ * (1: hold.c), as core decides; -errno. A name the process released already
+ * is absent for it.
+ */
+static int unlink_own(fuse_req_t req, struct node *parent, const char *ns, const char *id,
+		      const char *name, const struct ovl *ov)
+{
+	int ret;
+
+	if (hold_has(req, HOLD_RELEASED, ns, id, name))
+		return -ENOENT;
+	ret = bundle_unlink_own(parent->conf, ns, id, ov);
+	if (ret != 1)
+		return ret;
+	ret = hold_add(req, HOLD_RELEASED, ns, id, name);
+	return ret < 0 ? ret : 1;
+}
+
+void bfs_unlink(fuse_req_t req, fuse_ino_t pino, const char *name)
+{
+	char ns[NAME_MAX + 1], id[NAME_MAX + 1];
+	const struct ovl *ov;
+	int ret;
+	NODE_OR_STALE(req, pino, parent);
+
+	REFUSE_IF_RO(req);
+	node_name_going(parent, name);
+	if (node_child_kind(parent, name, &ov) == NK_OVERLAY || lookup_is_work_link(parent, name)) {
+		ret = node_bundle_names(parent, ns, id);
+		if (ret == 0)
+			ret = unlink_own(req, parent, ns, id, name, ov);
+		/* A released name (1) is still there for everyone else: its node stays. */
+		if (ret == 0)
+			node_name_gone(parent, name);
+		else
+			node_name_kept(parent, name);
+		reply_result(req, ret < 0 ? ret : 0);
+		return;
+	}
+	ret = unlink_in(parent, name, 0);
+	if (ret == 0)
+		node_name_gone(parent, name);
+	else
+		node_name_kept(parent, name);
+	reply_result(req, ret);
+}
+
+void bfs_rmdir(fuse_req_t req, fuse_ino_t pino, const char *name)
+{
+	char ns[NAME_MAX + 1];
+	const struct ovl *ov;
+	int ret;
+	NODE_OR_STALE(req, pino, parent);
+
+	REFUSE_IF_RO(req);
+	node_name_going(parent, name);
+	switch (node_child_kind(parent, name, &ov)) {
+	case NK_NS:
+		ret = name[0] == '.' ? unlink_in(parent, name, AT_REMOVEDIR)
+				     : bundle_ns_remove(parent->conf, name);
+		break;
+	case NK_NSENTRY:
+		ret = ns_name(parent, ns);
+		if (ret == 0)
+			ret = bundle_delete(parent->conf, ns, name, bfs.mountpoint);
+		if (ret == 0)
+			hold_forget_bundle(ns, name);
+		break;
+	case NK_OVERLAY:
+		ret = -ENOTDIR;
+		break;
+	default:
+		ret = unlink_in(parent, name, AT_REMOVEDIR);
+		break;
+	}
+	if (ret == 0)
+		node_name_gone(parent, name);
+	else
+		node_name_kept(parent, name);
+	reply_result(req, ret);
+}
+
+/*
+ * Renames within one bundle, and a bundle to a hidden name in its namespace
+ * (containerd's atomic delete); everything else of the tree is fixed.
+ */
+static int rename_check(struct node *p1, const char *n1, enum node_kind k1, const struct ovl *o1,
+			struct node *p2, const char *n2, enum node_kind k2, const struct ovl *o2,
+			unsigned int flags)
+{
+	if (k1 == NK_NSENTRY || k2 == NK_NSENTRY)
+		return k1 == k2 && p1 == p2 && n2[0] == '.' ? 0 : -EPERM;
+	if (k1 == NK_NS || k2 == NK_NS)
+		return -EPERM;
+	if (lookup_is_work_link(p1, n1) || lookup_is_work_link(p2, n2))
+		return -EPERM;
+	if (node_bundle_of(p1) != node_bundle_of(p2) || !node_bundle_of(p1))
+		return -EXDEV;
+	if (o1 && !ovl_may_unlink(o1))
+		return -EPERM;
+	if ((flags & RENAME_EXCHANGE) && (o1 || o2))
+		return -EPERM;
+	return 0;
+}
+
+void bfs_rename(fuse_req_t req, fuse_ino_t pino1, const char *n1, fuse_ino_t pino2, const char *n2,
+		unsigned int flags)
+{
+	char ns[NAME_MAX + 1], id[NAME_MAX + 1];
+	const struct ovl *o1, *o2;
+	enum node_kind k1, k2;
+	int ret, d1 = -1, d2 = -1;
+	NODE_OR_STALE(req, pino1, p1);
+	NODE_OR_STALE(req, pino2, p2);
+
+	REFUSE_IF_RO(req);
+	/* A rename over n2 may free the number of the inode it names. */
+	if (!(flags & RENAME_EXCHANGE))
+		node_name_going(p2, n2);
+	k1 = node_child_kind(p1, n1, &o1);
+	k2 = node_child_kind(p2, n2, &o2);
+	ret = rename_check(p1, n1, k1, o1, p2, n2, k2, o2, flags);
+	if (ret < 0)
+		goto out;
+	if (k1 == NK_NSENTRY) {
+		ret = ns_name(p1, ns);
+		if (ret == 0)
+			ret = bundle_hide(p1->conf, ns, n1, n2, flags);
+		if (ret == 0)
+			hold_forget_bundle(ns, n1);
+		goto out;
+	}
+	d1 = resolve_open(p1, O_PATH | O_DIRECTORY, NULL);
+	d2 = d1 < 0 ? -1 : resolve_open(p2, O_PATH | O_DIRECTORY, NULL);
+	if (d1 < 0 || d2 < 0) {
+		ret = d1 < 0 ? d1 : d2;
+		goto out;
+	}
+	if (o2) {
+		ret = node_bundle_names(p2, ns, id);
+		/* Released by this process: the rename makes it again. */
+		if (ret == 0)
+			hold_take(req, HOLD_RELEASED, ns, id, n2);
+		if (ret == 0)
+			ret = ovl_rename_onto(p2->conf, o2, ns, id, d1, n1, flags);
+	} else {
+		ret = renameat2(d1, n1, d2, n2, flags) < 0 ? -errno : 0;
+	}
+out:
+	if (d1 >= 0)
+		close(d1);
+	if (d2 >= 0)
+		close(d2);
+	if (ret == 0 && o2) {
+		/* Stored as a copy: the source's inode is not it; the overlay node stays. */
+		node_name_retire(p1, n1);
+		node_name_kept(p2, n2);
+	} else if (ret == 0)
+		node_renamed(p1, n1, p2, n2, flags & RENAME_EXCHANGE);
+	else if (!(flags & RENAME_EXCHANGE))
+		node_name_kept(p2, n2);
+	reply_result(req, ret);
+}
+
+void bfs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t pino, const char *name)
+{
+	char proc[64];
+	int ret, fd, dfd;
+	NODE_OR_STALE(req, ino, n);
+	NODE_OR_STALE(req, pino, parent);
+
+	ret = may_create(parent, name);
+	if (ret == 0 && n->kind != NK_INSIDE)
+		ret = -EPERM;
+	if (ret == 0 && (node_bundle_of(n) != node_bundle_of(parent) || !node_bundle_of(n)))
+		ret = -EXDEV;
+	if (ret < 0) {
+		fuse_reply_err(req, -ret);
+		return;
+	}
+	fd = resolve_open(n, O_PATH, NULL);
+	if (fd < 0) {
+		fuse_reply_err(req, -fd);
+		return;
+	}
+	dfd = resolve_open(parent, O_PATH | O_DIRECTORY, NULL);
+	if (dfd < 0) {
+		close(fd);
+		fuse_reply_err(req, -dfd);
+		return;
+	}
+	/* Link the very inode n is, not whatever its name holds now. */
+	if (n->conf->is_root) {
+		ret = linkat(fd, "", dfd, name, AT_EMPTY_PATH) < 0 ? -errno : 0;
+	} else {
+		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+		ret = linkat(AT_FDCWD, proc, dfd, name, AT_SYMLINK_FOLLOW) < 0 ? -errno : 0;
+	}
+	close(fd);
+	close(dfd);
+	if (ret < 0)
+		fuse_reply_err(req, -ret);
+	else
+		reply_new_entry(req, parent, name);
+}
