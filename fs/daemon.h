@@ -42,27 +42,16 @@ struct bfs {
 
 extern struct bfs bfs;
 
-/* In a request handler: n is the node ino names, or the request fails with ESTALE. */
-#define NODE_OR_STALE(req, ino, n)                                                                 \
-	struct node *n = node_find(ino);                                                           \
-	if (!n) {                                                                                  \
-		fuse_reply_err(req, ESTALE);                                                       \
-		return;                                                                            \
-	}
-
-/* In a request handler: on a read-only mount every change fails with EROFS (SPEC 2). */
-#define REFUSE_IF_RO(req)                                                                          \
-	do {                                                                                       \
-		if (bfs.ro) {                                                                      \
-			fuse_reply_err(req, EROFS);                                                \
-			return;                                                                    \
-		}                                                                                  \
-	} while (0)
+/* What every handler shares (ops.c). */
+/* The node ino names, or NULL after replying ESTALE (an id the table has forgotten). */
+struct node *node_or_reply(fuse_req_t req, fuse_ino_t ino);
+/* On a read-only mount every change fails with EROFS (SPEC 2): true after replying so. */
+bool refused_ro(fuse_req_t req);
+/* Reply ret: 0, or -errno as the error. */
+void reply_result(fuse_req_t req, int ret);
 
 /* The operations of the mount (ops.c), for fuse_session_new. */
 extern const struct fuse_lowlevel_ops bfs_ll_ops;
-/* Reply ret: 0, or -errno as the error. */
-void reply_result(fuse_req_t req, int ret);
 
 /*
  * The handlers, named after their operation, one file per request family.

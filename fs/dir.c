@@ -46,7 +46,10 @@ void bfs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct handle *h;
 	int fd;
-	NODE_OR_STALE(req, ino, n);
+	struct node *n = node_or_reply(req, ino);
+
+	if (!n)
+		return;
 
 	if (n->kind == NK_OVERLAY) {
 		fuse_reply_err(req, ENOTDIR);
@@ -187,7 +190,10 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	size_t used = 0;
 	char *buf;
 	int ret;
-	NODE_OR_STALE(req, ino, n);
+	struct node *n = node_or_reply(req, ino);
+
+	if (!n)
+		return;
 
 	buf = malloc(size ? size : 1);
 	if (!buf) {

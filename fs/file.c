@@ -95,7 +95,10 @@ void bfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct handle *h;
 	int ret;
-	NODE_OR_STALE(req, ino, n);
+	struct node *n = node_or_reply(req, ino);
+
+	if (!n)
+		return;
 
 	if (n->kind != NK_OVERLAY && bfs.ro &&
 	    ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC))) {
@@ -188,9 +191,10 @@ void bfs_create(fuse_req_t req, fuse_ino_t pino, const char *name, mode_t mode,
 	struct node *n;
 	struct stat st;
 	int ret;
-	NODE_OR_STALE(req, pino, parent);
+	struct node *parent = node_or_reply(req, pino);
 
-	REFUSE_IF_RO(req);
+	if (!parent || refused_ro(req))
+		return;
 	if (strlen(name) > NAME_MAX) {
 		fuse_reply_err(req, ENAMETOOLONG);
 		return;

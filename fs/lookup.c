@@ -150,7 +150,10 @@ void bfs_lookup(fuse_req_t req, fuse_ino_t pino, const char *name)
 	struct fuse_entry_param e;
 	const struct ovl *ov;
 	int ret;
-	NODE_OR_STALE(req, pino, parent);
+	struct node *parent = node_or_reply(req, pino);
+
+	if (!parent)
+		return;
 
 	if (released(req, parent, name)) {
 		fuse_reply_err(req, ENOENT);
@@ -212,7 +215,10 @@ void bfs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	unsigned epoch = watch_epoch();
 	struct stat st;
 	int ret;
-	NODE_OR_STALE(req, ino, n);
+	struct node *n = node_or_reply(req, ino);
+
+	if (!n)
+		return;
 
 	/* Watched from now on if it is a bundle, before its attributes are read. */
 	watch_touch(n);
@@ -294,9 +300,10 @@ void bfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 	struct attr_set a;
 	struct stat st;
 	int fd, ret;
-	NODE_OR_STALE(req, ino, n);
+	struct node *n = node_or_reply(req, ino);
 
-	REFUSE_IF_RO(req);
+	if (!n || refused_ro(req))
+		return;
 	attr_of(attr, to_set, &a);
 	if (n->kind == NK_OVERLAY) {
 		ret = overlay_setattr(req, n, h, &a);
@@ -340,7 +347,10 @@ void bfs_readlink(fuse_req_t req, fuse_ino_t ino)
 	char buf[PATH_MAX + 1];
 	ssize_t len;
 	int fd;
-	NODE_OR_STALE(req, ino, n);
+	struct node *n = node_or_reply(req, ino);
+
+	if (!n)
+		return;
 
 	if (!S_ISLNK(n->type)) {
 		fuse_reply_err(req, EINVAL);

@@ -34,40 +34,53 @@ static int may_create(struct node *parent, const char *name)
 	return node_child_kind(parent, name, &ov) == NK_INSIDE ? 0 : -EPERM;
 }
 
-/*
- * Make an entry in parent's directory with call (which sees dfd, and m, the
- * mode to make it with), own it, reply it.
- */
-#define MAKE_ENTRY(req, parent, name, is_dir, mode, call)                                          \
-	do {                                                                                       \
-		int dfd = resolve_open(parent, O_PATH | O_DIRECTORY, NULL), r;                     \
-		mode_t m;                                                                          \
-		if (dfd < 0) {                                                                     \
-			fuse_reply_err(req, -dfd);                                                 \
-			return;                                                                    \
-		}                                                                                  \
-		m = creator_mode(req, dfd, mode);                                                  \
-		r = (call) < 0 ? -errno : creator_own(req, parent->conf, dfd, name, is_dir, m);    \
-		close(dfd);                                                                        \
-		if (r < 0)                                                                         \
-			fuse_reply_err(req, -r);                                                   \
-		else                                                                               \
-			reply_new_entry(req, parent, name);                                        \
-	} while (0)
+/* What make_entry makes. */
+enum new_entry { NEW_NODE, NEW_DIR, NEW_SYMLINK };
 
-/* Reply the entry parent/name just made by this request. */
-static void reply_new_entry(fuse_req_t req, struct node *parent, const char *name)
+/*
+ * Make name in parent's directory: a node (mknod, of mode and rdev), a
+ * directory (of mode) or a symlink to target, with the caller's umask as
+ * creator_mode applies it and the caller as owner. 0 or -errno; what could
+ * not be given its owner is removed again.
+ */
+static int make_entry(fuse_req_t req, struct node *parent, const char *name, enum new_entry what,
+		      mode_t mode, dev_t rdev, const char *target)
+{
+	int dfd = resolve_open(parent, O_PATH | O_DIRECTORY, NULL), ret;
+	mode_t m;
+
+	if (dfd < 0)
+		return dfd;
+	m = creator_mode(req, dfd, mode);
+	if (what == NEW_DIR)
+		ret = mkdirat(dfd, name, m);
+	else if (what == NEW_SYMLINK)
+		ret = symlinkat(target, dfd, name);
+	else
+		ret = mknodat(dfd, name, m, rdev);
+	ret = ret < 0 ? -errno : creator_own(req, parent->conf, dfd, name, what == NEW_DIR, m);
+	close(dfd);
+	return ret;
+}
+
+/* Reply a request that made parent/name: its error (ret < 0), else the new entry. */
+static void reply_made(fuse_req_t req, struct node *parent, const char *name, int ret)
 {
 	struct fuse_entry_param e;
-	int ret = lookup_entry(req, parent, -1, name, &e);
 
+	if (ret == 0)
+		ret = lookup_entry(req, parent, -1, name, &e);
 	if (ret < 0)
 		fuse_reply_err(req, -ret);
 	else
 		fuse_reply_entry(req, &e);
 }
 
-/* Likewise, and the hold ends: req's process makes that name again. */
+/*
+ * Whether name in parent is one of a bundle's own names that req's process
+ * released with an unlink (hold.c); if so the hold ends: the process makes
+ * that name again.
+ */
 static bool take_released(fuse_req_t req, struct node *parent, const char *name)
 {
 	char ns[NAME_MAX + 1], id[NAME_MAX + 1];
@@ -79,14 +92,15 @@ static bool take_released(fuse_req_t req, struct node *parent, const char *name)
 void bfs_mknod(fuse_req_t req, fuse_ino_t pino, const char *name, mode_t mode, dev_t rdev)
 {
 	int ret;
-	NODE_OR_STALE(req, pino, parent);
+	struct node *parent = node_or_reply(req, pino);
+
+	if (!parent)
+		return;
 
 	ret = may_create(parent, name);
-	if (ret < 0) {
-		fuse_reply_err(req, -ret);
-		return;
-	}
-	MAKE_ENTRY(req, parent, name, false, mode, mknodat(dfd, name, m, rdev));
+	if (ret == 0)
+		ret = make_entry(req, parent, name, NEW_NODE, mode, rdev, NULL);
+	reply_made(req, parent, name, ret);
 }
 
 /*
@@ -139,7 +153,10 @@ static void reply_work_link(fuse_req_t req, struct node *parent)
 void bfs_symlink(fuse_req_t req, const char *target, fuse_ino_t pino, const char *name)
 {
 	int ret;
-	NODE_OR_STALE(req, pino, parent);
+	struct node *parent = node_or_reply(req, pino);
+
+	if (!parent)
+		return;
 
 	ret = may_create(parent, name);
 	if (ret == 0 && lookup_is_work_link(parent, name)) {
@@ -155,11 +172,9 @@ void bfs_symlink(fuse_req_t req, const char *target, fuse_ino_t pino, const char
 			return;
 		}
 	}
-	if (ret < 0) {
-		fuse_reply_err(req, -ret);
-		return;
-	}
-	MAKE_ENTRY(req, parent, name, false, 0, symlinkat(target, dfd, name));
+	if (ret == 0)
+		ret = make_entry(req, parent, name, NEW_SYMLINK, 0, 0, target);
+	reply_made(req, parent, name, ret);
 }
 
 /* The name of the namespace node ns_node (a child of the root). */
@@ -187,9 +202,10 @@ void bfs_mkdir(fuse_req_t req, fuse_ino_t pino, const char *name, mode_t mode)
 	const struct ovl *ov;
 	enum node_kind kind;
 	int ret;
-	NODE_OR_STALE(req, pino, parent);
+	struct node *parent = node_or_reply(req, pino);
 
-	REFUSE_IF_RO(req);
+	if (!parent || refused_ro(req))
+		return;
 	kind = node_child_kind(parent, name, &ov);
 	creator_owner(req, parent->conf, &own);
 	switch (kind) {
@@ -209,13 +225,10 @@ void bfs_mkdir(fuse_req_t req, fuse_ino_t pino, const char *name, mode_t mode)
 			ret = -ENAMETOOLONG;
 			break;
 		}
-		MAKE_ENTRY(req, parent, name, true, mode, mkdirat(dfd, name, m));
-		return;
+		ret = make_entry(req, parent, name, NEW_DIR, mode, 0, NULL);
+		break;
 	}
-	if (ret < 0)
-		fuse_reply_err(req, -ret);
-	else
-		reply_new_entry(req, parent, name);
+	reply_made(req, parent, name, ret);
 }
 
 /* unlinkat(parent's directory, name, flags). */
@@ -255,9 +268,10 @@ void bfs_unlink(fuse_req_t req, fuse_ino_t pino, const char *name)
 	char ns[NAME_MAX + 1], id[NAME_MAX + 1];
 	const struct ovl *ov;
 	int ret;
-	NODE_OR_STALE(req, pino, parent);
+	struct node *parent = node_or_reply(req, pino);
 
-	REFUSE_IF_RO(req);
+	if (!parent || refused_ro(req))
+		return;
 	node_name_going(parent, name);
 	if (node_child_kind(parent, name, &ov) == NK_OVERLAY || lookup_is_work_link(parent, name)) {
 		ret = node_bundle_names(parent, ns, id);
@@ -284,9 +298,10 @@ void bfs_rmdir(fuse_req_t req, fuse_ino_t pino, const char *name)
 	char ns[NAME_MAX + 1];
 	const struct ovl *ov;
 	int ret;
-	NODE_OR_STALE(req, pino, parent);
+	struct node *parent = node_or_reply(req, pino);
 
-	REFUSE_IF_RO(req);
+	if (!parent || refused_ro(req))
+		return;
 	node_name_going(parent, name);
 	switch (node_child_kind(parent, name, &ov)) {
 	case NK_NS:
@@ -344,10 +359,11 @@ void bfs_rename(fuse_req_t req, fuse_ino_t pino1, const char *n1, fuse_ino_t pin
 	const struct ovl *o1, *o2;
 	enum node_kind k1, k2;
 	int ret, d1 = -1, d2 = -1;
-	NODE_OR_STALE(req, pino1, p1);
-	NODE_OR_STALE(req, pino2, p2);
+	struct node *p1 = node_or_reply(req, pino1);
+	struct node *p2 = p1 ? node_or_reply(req, pino2) : NULL;
 
-	REFUSE_IF_RO(req);
+	if (!p2 || refused_ro(req))
+		return;
 	/* A rename over n2 may free the number of the inode it names. */
 	if (!(flags & RENAME_EXCHANGE))
 		node_name_going(p2, n2);
@@ -399,41 +415,31 @@ out:
 void bfs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t pino, const char *name)
 {
 	char proc[64];
-	int ret, fd, dfd;
-	NODE_OR_STALE(req, ino, n);
-	NODE_OR_STALE(req, pino, parent);
+	int ret, fd = -1, dfd = -1;
+	struct node *n = node_or_reply(req, ino);
+	struct node *parent = n ? node_or_reply(req, pino) : NULL;
 
+	if (!parent)
+		return;
 	ret = may_create(parent, name);
 	if (ret == 0 && n->kind != NK_INSIDE)
 		ret = -EPERM;
 	if (ret == 0 && (node_bundle_of(n) != node_bundle_of(parent) || !node_bundle_of(n)))
 		ret = -EXDEV;
-	if (ret < 0) {
-		fuse_reply_err(req, -ret);
-		return;
-	}
-	fd = resolve_open(n, O_PATH, NULL);
-	if (fd < 0) {
-		fuse_reply_err(req, -fd);
-		return;
-	}
-	dfd = resolve_open(parent, O_PATH | O_DIRECTORY, NULL);
-	if (dfd < 0) {
-		close(fd);
-		fuse_reply_err(req, -dfd);
-		return;
-	}
+	if (ret == 0)
+		ret = fd = resolve_open(n, O_PATH, NULL);
+	if (ret >= 0)
+		ret = dfd = resolve_open(parent, O_PATH | O_DIRECTORY, NULL);
 	/* Link the very inode n is, not whatever its name holds now. */
-	if (n->conf->is_root) {
+	if (ret >= 0 && n->conf->is_root) {
 		ret = linkat(fd, "", dfd, name, AT_EMPTY_PATH) < 0 ? -errno : 0;
-	} else {
+	} else if (ret >= 0) {
 		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
 		ret = linkat(AT_FDCWD, proc, dfd, name, AT_SYMLINK_FOLLOW) < 0 ? -errno : 0;
 	}
-	close(fd);
-	close(dfd);
-	if (ret < 0)
-		fuse_reply_err(req, -ret);
-	else
-		reply_new_entry(req, parent, name);
+	if (fd >= 0)
+		close(fd);
+	if (dfd >= 0)
+		close(dfd);
+	reply_made(req, parent, name, ret);
 }

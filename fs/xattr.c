@@ -59,7 +59,10 @@ static void xattr_read(fuse_req_t req, fuse_ino_t ino, const char *name, size_t 
 {
 	char *buf = NULL;
 	int len;
-	NODE_OR_STALE(req, ino, n);
+	struct node *n = node_or_reply(req, ino);
+
+	if (!n)
+		return;
 
 	if (size && !(buf = malloc(size))) {
 		fuse_reply_err(req, ENOMEM);
@@ -89,9 +92,10 @@ void bfs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 static void xattr_change(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
 			 size_t size, int flags)
 {
-	NODE_OR_STALE(req, ino, n);
+	struct node *n = node_or_reply(req, ino);
 
-	REFUSE_IF_RO(req);
+	if (!n || refused_ro(req))
+		return;
 	reply_result(
 	    req, node_xattr(n, value ? ATTR_XSET : ATTR_XREMOVE, name, (void *)value, size, flags));
 }
