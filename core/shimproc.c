@@ -15,12 +15,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* The kernel's __SO_ACCEPTCON, shown in /proc/net/unix's Flags column. */
 #define SHIMPROC_ACCEPTCON 0x10000UL
 /* Longer lines of /proc/net/unix (none are: sun_path is 108 bytes) are skipped. */
 #define SHIMPROC_LINE_MAX 1024
+/* readlink of /proc/<pid>/exe or cwd: PATH_MAX and " (deleted)". */
+#define SHIMPROC_LINK_MAX (PATH_MAX + 32)
 /* Listening sockets bound at the same path at once: more are ignored. */
 #define SHIMPROC_MAX_INODES 16
 #define SHIMPROC_MAX_HOLDERS 16
@@ -144,21 +147,37 @@ static bool all_digits(const char *s)
 	return true;
 }
 
-/* Whether /proc/<pid>/exe's last element begins with SHIMPROC_EXE_PREFIX. */
-static bool is_shim(int procfd, const char *pid)
+/*
+ * readlink of /proc/<pid>/<what> into buf (NUL-terminated); its length, or
+ * -1 when it cannot be read or does not fit.
+ */
+static ssize_t proc_link(int procfd, const char *pid, const char *what, char *buf, size_t size)
 {
-	char rel[NAME_MAX + 16], target[4096];
-	const char *name;
+	char rel[NAME_MAX + 16];
 	ssize_t n;
 
-	snprintf(rel, sizeof(rel), "%s/exe", pid);
-	n = readlinkat(procfd, rel, target, sizeof(target) - 1);
-	if (n <= 0)
-		return false;
-	target[n] = '\0';
-	name = strrchr(target, '/');
+	snprintf(rel, sizeof(rel), "%s/%s", pid, what);
+	n = readlinkat(procfd, rel, buf, size);
+	if (n <= 0 || (size_t)n >= size)
+		return -1;
+	buf[n] = '\0';
+	return n;
+}
+
+/* Whether the executable path's last element begins with SHIMPROC_EXE_PREFIX. */
+static bool exe_is_shim(const char *target)
+{
+	const char *name = strrchr(target, '/');
+
 	name = name ? name + 1 : target;
 	return strncmp(name, SHIMPROC_EXE_PREFIX, sizeof(SHIMPROC_EXE_PREFIX) - 1) == 0;
+}
+
+static bool is_shim(int procfd, const char *pid)
+{
+	char target[SHIMPROC_LINK_MAX];
+
+	return proc_link(procfd, pid, "exe", target, sizeof(target)) > 0 && exe_is_shim(target);
 }
 
 /* Whether process pid holds one of the sockets as a descriptor. */
@@ -197,34 +216,48 @@ static bool holds(int procfd, const char *pid, const struct shimproc_inodes *ino
 	return found;
 }
 
-/* The parent of pid (field 4 of /proc/<pid>/stat, after the last ')'); 0 when unknown. */
-static int32_t parent_of(int procfd, const char *pid)
+/*
+ * The state (field 3) and parent (field 4) of pid from /proc/<pid>/stat,
+ * after the last ')' (comm may hold anything). false when unknown.
+ */
+static bool proc_stat(int procfd, const char *pid, char *state, int32_t *ppid)
 {
 	char rel[NAME_MAX + 16], buf[1024];
 	const char *p;
-	unsigned long ppid;
+	unsigned long v;
 	ssize_t n;
 	int fd;
 
 	snprintf(rel, sizeof(rel), "%s/stat", pid);
 	fd = openat(procfd, rel, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return 0;
+		return false;
 	do
 		n = read(fd, buf, sizeof(buf) - 1);
 	while (n < 0 && errno == EINTR);
 	close(fd);
 	if (n <= 0)
-		return 0;
+		return false;
 	buf[n] = '\0';
 	p = strrchr(buf, ')');
 	/* ") S ppid ..." */
 	if (p == NULL || p[1] != ' ' || p[2] == '\0' || p[3] != ' ')
-		return 0;
+		return false;
+	*state = p[2];
 	p += 3;
-	if (!parse_ulong(&p, buf + n, 10, &ppid) || ppid > INT32_MAX)
-		return 0;
-	return (int32_t)ppid;
+	if (!parse_ulong(&p, buf + n, 10, &v) || v > INT32_MAX)
+		return false;
+	*ppid = (int32_t)v;
+	return true;
+}
+
+/* The parent of pid; 0 when unknown. */
+static int32_t parent_of(int procfd, const char *pid)
+{
+	int32_t ppid;
+	char state;
+
+	return proc_stat(procfd, pid, &state, &ppid) ? ppid : 0;
 }
 
 /* The long-running shim among the holders (shimproc.h, step 3). */
@@ -242,35 +275,44 @@ static int32_t choose(const struct shimproc_holder *h, size_t n)
 	return best;
 }
 
+/* /proc opened twice: one descriptor for the *at() calls, one listed. */
+static int proc_open(int *procfd, DIR **d)
+{
+	int fd, err;
+
+	*d = NULL;
+	*procfd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (*procfd < 0)
+		return -errno;
+	fd = openat(*procfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0)
+		*d = fdopendir(fd);
+	if (*d == NULL) {
+		err = errno;
+		if (fd >= 0)
+			close(fd);
+		close(*procfd);
+		return -err;
+	}
+	return 0;
+}
+
 int shimproc_listener(const char *const *paths, size_t npaths, int32_t *pid)
 {
 	struct shimproc_holder holders[SHIMPROC_MAX_HOLDERS];
 	struct shimproc_inodes inodes;
 	struct dirent *de;
 	size_t nholders = 0;
+	int procfd, ret;
 	DIR *d;
-	int procfd, fd;
 
 	*pid = 0;
 	unix_inodes(paths, npaths, &inodes);
 	if (inodes.n == 0)
 		return 0;
-	procfd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (procfd < 0)
-		return 0;
-	/* A second descriptor to list with; procfd stays for the *at() calls. */
-	fd = openat(procfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		fd = -errno;
-	d = fd < 0 ? NULL : fdopendir(fd);
-	if (d == NULL) {
-		int err = fd < 0 ? -fd : errno;
-
-		if (fd >= 0)
-			close(fd);
-		close(procfd);
-		return err == ENOMEM ? -ENOMEM : 0;
-	}
+	ret = proc_open(&procfd, &d);
+	if (ret < 0)
+		return ret == -ENOMEM ? ret : 0;
 	while ((de = readdir(d)) != NULL && nholders < SHIMPROC_MAX_HOLDERS) {
 		long v;
 
@@ -288,4 +330,94 @@ int shimproc_listener(const char *const *paths, size_t npaths, int32_t *pid)
 	close(procfd);
 	*pid = choose(holders, nholders);
 	return 0;
+}
+
+static int info_cmp(const void *x, const void *y)
+{
+	const struct shimproc_info *a = x, *b = y;
+
+	return a->pid < b->pid ? -1 : a->pid > b->pid;
+}
+
+void shimproc_list_free(struct shimproc_info *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].exe);
+		free(v[i].cwd);
+	}
+	free(v);
+}
+
+int shimproc_list(struct shimproc_info **out, size_t *n)
+{
+	char exe[SHIMPROC_LINK_MAX], cwd[SHIMPROC_LINK_MAX];
+	struct shimproc_info *v = NULL;
+	size_t cap = 0, cnt = 0;
+	struct dirent *de;
+	int procfd, ret;
+	DIR *d;
+
+	*out = NULL;
+	*n = 0;
+	ret = proc_open(&procfd, &d);
+	if (ret < 0)
+		return ret == -ENOMEM ? ret : 0;
+	while ((de = readdir(d)) != NULL) {
+		char rel[NAME_MAX + 16], state;
+		struct shimproc_info *x;
+		struct stat sb;
+		int32_t ppid;
+		long pid;
+
+		if (!all_digits(de->d_name) ||
+		    proc_link(procfd, de->d_name, "exe", exe, sizeof(exe)) < 0 || !exe_is_shim(exe))
+			continue;
+		pid = strtol(de->d_name, NULL, 10);
+		if (pid <= 0 || pid > INT32_MAX)
+			continue;
+		if (!proc_stat(procfd, de->d_name, &state, &ppid) || state == 'Z' || state == 'X' ||
+		    state == 'x')
+			continue;
+		if (proc_link(procfd, de->d_name, "cwd", cwd, sizeof(cwd)) < 0)
+			continue;
+		if (cnt == cap) {
+			size_t ncap = cap ? cap * 2 : 16;
+			struct shimproc_info *nv = realloc(v, ncap * sizeof(*nv));
+
+			if (!nv)
+				goto nomem;
+			v = nv;
+			cap = ncap;
+		}
+		x = &v[cnt];
+		memset(x, 0, sizeof(*x));
+		x->pid = (int32_t)pid;
+		x->exe = strdup(exe);
+		x->cwd = strdup(cwd);
+		if (!x->exe || !x->cwd) {
+			free(x->exe);
+			free(x->cwd);
+			goto nomem;
+		}
+		/* The directory itself, through the kernel's link: also when it was removed. */
+		snprintf(rel, sizeof(rel), "%s/cwd", de->d_name);
+		if (fstatat(procfd, rel, &sb, 0) == 0) {
+			x->cwd_known = true;
+			x->cwd_dev = sb.st_dev;
+			x->cwd_ino = sb.st_ino;
+		}
+		cnt++;
+	}
+	closedir(d);
+	close(procfd);
+	if (cnt > 1)
+		qsort(v, cnt, sizeof(*v), info_cmp);
+	*out = v;
+	*n = cnt;
+	return 0;
+nomem:
+	closedir(d);
+	close(procfd);
+	shimproc_list_free(v, cnt);
+	return -ENOMEM;
 }

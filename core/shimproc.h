@@ -17,14 +17,19 @@
  *    the long-running shim it forks, and both hold it until `start` exits):
  *    the holder whose parent is another holder, else the lowest pid.
  *
+ * shimproc_list lists the shims themselves, for leaks (SPEC 8.4): the
+ * same test of the executable's name, the processes that are running.
+ *
  * Reads /proc only; every descriptor is O_CLOEXEC and closed before
  * returning; no descriptor is held per process. Thread-safe.
  */
 #ifndef BUNDLEFS_SHIMPROC_H
 #define BUNDLEFS_SHIMPROC_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 /* What an executable's name must begin with to count as a shim. */
 #define SHIMPROC_EXE_PREFIX "containerd-shim"
@@ -35,5 +40,26 @@
  * /proc cannot be read). Returns 0, or -ENOMEM.
  */
 int shimproc_listener(const char *const *paths, size_t npaths, int32_t *pid);
+
+/* A running shim, as /proc shows it. */
+struct shimproc_info {
+	int32_t pid;
+	char *exe;	/* readlink of /proc/<pid>/exe, " (deleted)" kept (malloc'd) */
+	char *cwd;	/* readlink of /proc/<pid>/cwd, " (deleted)" kept (malloc'd) */
+	bool cwd_known; /* cwd_dev and cwd_ino are stat(/proc/<pid>/cwd)'s: the directory */
+	dev_t cwd_dev;	/* itself, found through the kernel's link even once removed */
+	ino_t cwd_ino;
+};
+
+/*
+ * Every process of this pid namespace's /proc whose executable's name begins
+ * with SHIMPROC_EXE_PREFIX and which is running (its state in
+ * /proc/<pid>/stat neither Z nor X), in increasing pid order. A process
+ * whose exe, stat or cwd cannot be read (it exited meanwhile, or reading it
+ * is not allowed) is left out. *out is malloc'd (NULL when *n is 0): free it
+ * with shimproc_list_free. 0, also when /proc cannot be read, or -ENOMEM.
+ */
+int shimproc_list(struct shimproc_info **out, size_t *n);
+void shimproc_list_free(struct shimproc_info *v, size_t n);
 
 #endif

@@ -536,137 +536,165 @@ static char *take_string(struct dec *d, size_t *outlen)
 	return gojson_unquote((const char *)d->p + start, d->pos - 1 - start, outlen);
 }
 
-/* The annotation names of SPEC 7.2, in the order the shim tries them. */
-static const char *const group_names[] = {"io.containerd.runc.v2.group",
-					  "io.kubernetes.cri.sandbox-id"};
-#define GROUP_NAMES (sizeof(group_names) / sizeof(group_names[0]))
-
-struct group_state {
-	bool present[GROUP_NAMES];
-	char *value[GROUP_NAMES];
-	size_t vlen[GROUP_NAMES];
-};
-
-static void group_clear(struct group_state *g)
+static void annotations_clear(struct spec_annotation *ann, size_t n)
 {
-	for (size_t i = 0; i < GROUP_NAMES; i++) {
-		free(g->value[i]);
-		g->value[i] = NULL;
-		g->vlen[i] = 0;
-		g->present[i] = false;
+	for (size_t i = 0; i < n; i++) {
+		free(ann[i].value);
+		ann[i].value = NULL;
+		ann[i].vlen = 0;
+		ann[i].present = false;
 	}
 }
 
 /*
- * One "annotations" value into the map[string]string: null makes the map
- * nil; an object adds to it (a nil map is made anew); for each entry the
- * element starts as "" and a null value leaves it so, which still stores the
- * name; a non-string value is a type error.
+ * Which of the n names the key whose text (between the quotes) is
+ * p[ks, ke) is, after Go's unquoting; n when none. A key with neither an
+ * escape nor a byte above 0x7f unquotes to itself and is compared as it
+ * stands; any other is unquoted first. -ENOMEM as -1.
  */
-static int decode_annotations(struct dec *d, struct group_state *g)
+static long annotation_index(const unsigned char *p, size_t ks, size_t ke,
+			     const struct spec_annotation *ann, size_t n)
+{
+	const char *key = (const char *)p + ks;
+	size_t klen = ke - ks, i;
+	char *owned = NULL;
+
+	for (i = ks; i < ke; i++) {
+		if (p[i] == '\\' || p[i] >= 0x80)
+			break;
+	}
+	if (i < ke) {
+		owned = gojson_unquote(key, klen, &klen);
+		if (!owned)
+			return -1;
+		key = owned;
+	}
+	for (i = 0; i < n; i++) {
+		if (strlen(ann[i].name) == klen && !memcmp(key, ann[i].name, klen))
+			break;
+	}
+	free(owned);
+	return (long)i;
+}
+
+/*
+ * One "annotations" value into the map[string]string (decode.go object()
+ * for a map): null makes the map nil; an object adds to it (a nil map is
+ * made anew); each element starts as "" and a null value leaves it so, which
+ * still stores the name; a value of any other type is an
+ * UnmarshalTypeError, whatever its name, and Unmarshal returns it.
+ */
+static int decode_annotations(struct dec *d, struct spec_annotation *ann, size_t n)
 {
 	size_t ks, ke;
 	bool first = true;
 
 	if (at_null(d)) {
 		d->pos += 4;
-		group_clear(g);
+		annotations_clear(ann, n);
 		return 0;
 	}
 	if (d->p[d->pos] != '{')
 		return -EINVAL;
 	while (next_key(d, first, &ks, &ke)) {
-		char *name, *value = NULL;
-		size_t nlen, vlen = 0;
 		unsigned char c = d->p[d->pos];
-		size_t i;
+		char *value;
+		size_t vlen = 0;
+		long i;
 
 		first = false;
 		if (c != '"' && c != 'n')
 			return -EINVAL;
-		name = gojson_unquote((const char *)d->p + ks, ke - ks, &nlen);
-		if (!name)
+		i = annotation_index(d->p, ks, ke, ann, n);
+		if (i < 0)
 			return -ENOMEM;
+		if ((size_t)i == n) {
+			skip_value(d);
+			continue;
+		}
 		if (c == 'n') {
 			d->pos += 4;
 			value = strdup("");
 		} else {
 			value = take_string(d, &vlen);
 		}
-		if (!value) {
-			free(name);
+		if (!value)
 			return -ENOMEM;
-		}
-		for (i = 0; i < GROUP_NAMES; i++) {
-			if (nlen == strlen(group_names[i]) && !memcmp(name, group_names[i], nlen))
-				break;
-		}
-		free(name);
-		if (i == GROUP_NAMES) {
-			free(value);
-			continue;
-		}
-		free(g->value[i]);
-		g->value[i] = value;
-		g->vlen[i] = vlen;
-		g->present[i] = true;
+		free(ann[i].value);
+		ann[i].value = value;
+		ann[i].vlen = vlen;
+		ann[i].present = true;
 	}
 	return 0;
 }
 
-static int decode_group(struct dec *d, struct group_state *g)
+int spec_annotations(const char *buf, size_t len, struct spec_annotation *ann, size_t n)
 {
+	struct dec d = {.p = (const unsigned char *)buf, .len = len};
 	size_t ks, ke;
 	bool first = true;
-	int ret;
+	int ret = 0;
 
-	if (gojson_check((const char *)d->p, d->len, NULL, 0))
-		return -EINVAL;
-	skip_ws(d);
-	if (at_null(d))
-		return 0; /* Unmarshal of null into a struct: a no-op */
-	if (d->p[d->pos] != '{')
-		return -EINVAL;
-	while (next_key(d, first, &ks, &ke)) {
-		first = false;
-		if (key_matches(d->p, ks, ke, "ANNOTATIONS")) {
-			ret = decode_annotations(d, g);
-			if (ret)
-				return ret;
-		} else {
-			skip_value(d);
-		}
+	for (size_t i = 0; i < n; i++) {
+		ann[i].present = false;
+		ann[i].value = NULL;
+		ann[i].vlen = 0;
 	}
-	return 0;
+	if (len > SPEC_MAX_SIZE)
+		return -EFBIG;
+	if (!buf || gojson_check(buf, len, NULL, 0))
+		return -EINVAL;
+	skip_ws(&d);
+	if (at_null(&d))
+		return 0; /* Unmarshal of null into a struct: a no-op */
+	if (d.p[d.pos] != '{')
+		return -EINVAL;
+	while (ret == 0 && next_key(&d, first, &ks, &ke)) {
+		first = false;
+		if (key_matches(d.p, ks, ke, "ANNOTATIONS"))
+			ret = decode_annotations(&d, ann, n);
+		else
+			skip_value(&d);
+	}
+	if (ret)
+		annotations_clear(ann, n);
+	return ret;
+}
+
+void spec_annotations_free(struct spec_annotation *ann, size_t n)
+{
+	annotations_clear(ann, n);
 }
 
 int spec_group(const char *buf, size_t len, const char *id, char **group, size_t *glen)
 {
-	struct dec d = {.p = (const unsigned char *)buf, .len = len};
-	struct group_state g = {0};
-	int ret = buf ? decode_group(&d, &g) : -EINVAL;
+	/* SPEC 7.2, in the order the shim tries them. */
+	struct spec_annotation ann[] = {
+	    {.name = "io.containerd.runc.v2.group"},
+	    {.name = "io.kubernetes.cri.sandbox-id"},
+	};
+	size_t n = sizeof(ann) / sizeof(ann[0]);
+	int ret = spec_annotations(buf, len, ann, n);
 
 	*group = NULL;
 	if (ret == -ENOMEM)
-		goto out;
-	for (size_t i = 0; ret == 0 && i < GROUP_NAMES; i++) {
-		if (g.present[i]) {
-			*group = g.value[i];
-			*glen = g.vlen[i];
-			g.value[i] = NULL;
+		return ret;
+	for (size_t i = 0; ret == 0 && i < n; i++) {
+		if (ann[i].present) {
+			*group = ann[i].value;
+			*glen = ann[i].vlen;
+			ann[i].value = NULL;
 			break;
 		}
 	}
-	ret = 0;
+	spec_annotations_free(ann, n);
 	if (!*group) {
 		*group = strdup(id);
 		*glen = strlen(id);
 		if (!*group)
-			ret = -ENOMEM;
+			return -ENOMEM;
 	}
-out:
-	group_clear(&g);
-	return ret;
+	return 0;
 }
 
 static int decode_field(struct dec *d, struct spec_field *f)

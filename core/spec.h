@@ -33,19 +33,48 @@
  */
 int spec_remapped_gid(const char *buf, size_t len, uint32_t *gid, char *why, size_t whysz);
 
+/* One annotation asked of spec_annotations. */
+struct spec_annotation {
+	const char *name; /* in: the annotation name (NUL-terminated), matched byte for byte */
+	bool present;	  /* out: the decoded map holds name */
+	char *value;	  /* out: its value (malloc'd, NUL-terminated), NULL when absent */
+	size_t vlen;	  /* out: the value's length, which may count NUL bytes (\u0000) */
+};
+
+/*
+ * The config.json annotations as Go finds them with json.Unmarshal into
+ * struct { Annotations map[string]string `json:"annotations"` } (the runc v2
+ * shim's group, SPEC 7.2; CRI's pod annotations, SPEC 8.3), in one pass, for
+ * the n names asked:
+ * - the key "annotations" folds as in spec_remapped_gid (Annotations,
+ *   ANNOTATIONS, annotation\u017f all match); the names inside match
+ *   exactly, after Go's unquoting (escapes decoded, invalid UTF-8 as U+FFFD);
+ * - a repeated "annotations" key adds to the same map, and a null one
+ *   empties it (the map becomes nil); a repeated name keeps its last value;
+ * - a null value stores the name with the value "" (present, vlen 0);
+ * - a top-level null decodes nothing: 0, every name absent.
+ * Where Unmarshal returns an error -- invalid JSON (json.Valid's grammar,
+ * gojson_check), a top level that is neither an object nor null, an
+ * "annotations" that is neither an object nor null, or a value in it,
+ * under any name, that is neither a string nor null -- the result is
+ * -EINVAL with every name absent: Go decodes the rest of the map too, but
+ * hands back the error, and a caller that checks it (the shim does) uses
+ * nothing of it. len > SPEC_MAX_SIZE: -EFBIG; buf NULL: -EINVAL; -ENOMEM.
+ * Free the values with spec_annotations_free (also after a failure).
+ * Thread-safe, no global state.
+ */
+int spec_annotations(const char *buf, size_t len, struct spec_annotation *ann, size_t n);
+void spec_annotations_free(struct spec_annotation *ann, size_t n);
+
 /*
  * The group of a runtime-v2 bundle (SPEC 7.2), as the runc v2 shim finds it
- * with json.Unmarshal into struct { Annotations map[string]string
- * `json:"annotations"` }: the value of the first present annotation of
+ * (spec_annotations): the value of the first present annotation of
  * io.containerd.runc.v2.group, then io.kubernetes.cri.sandbox-id (an empty
  * value, and a null one, which Go stores as "", count as present), else id.
  * buf[0..len) is config.json (buf NULL: there is none). Where Go's decoding
- * fails (invalid JSON, a non-object top level, an "annotations" that is not
- * an object or null, a value in it that is not a string or null) the group
- * is id. The "annotations" key folds as in spec_remapped_gid; a repeated one
- * adds to the same map and a null one empties it; a repeated name keeps its
- * last value. *group is malloc'd and NUL-terminated; *glen is its length,
- * which may count NUL bytes (\u0000 in the value). 0 or -ENOMEM.
+ * fails (spec_annotations' -EINVAL), or the text is larger than
+ * SPEC_MAX_SIZE, the group is id. *group is malloc'd and NUL-terminated;
+ * *glen is its length, which may count NUL bytes. 0 or -ENOMEM.
  */
 int spec_group(const char *buf, size_t len, const char *id, char **group, size_t *glen);
 

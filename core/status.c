@@ -33,7 +33,10 @@
 #define STATUS_STATE_MAX_BYTES (16u << 20)
 #define STATUS_EAGAIN_SLEEP_MS 2
 
-enum tristate { TS_NULL, TS_FALSE, TS_TRUE };
+/* shim.listening's three values, in the order ts_text names them. */
+#define TS_NULL STATUS_LISTEN_NULL
+#define TS_FALSE STATUS_LISTEN_FALSE
+#define TS_TRUE STATUS_LISTEN_TRUE
 
 static int64_t now_ms(void)
 {
@@ -168,7 +171,40 @@ static int status_bound_add(struct status_bound *b, const char *prefix, const ch
 	return 0;
 }
 
-static int status_listening(const struct status_input *in, int timeout_ms, enum tristate *res,
+/*
+ * status_unix_listening, with the socket's NAME in <socket_root>/s/ into
+ * name when the address names one.
+ */
+static int unix_listening(const char *address, size_t len, const char *socket_root, int timeout_ms,
+			  enum status_listen *res, char *name, size_t namesz)
+{
+	size_t sun_path_max = sizeof(((struct sockaddr_un *)0)->sun_path);
+	int ret;
+
+	*res = TS_NULL;
+	/* Go's net.Dial refuses a path longer than sun_path (108 bytes, no NUL needed). */
+	if (address == NULL || len > sizeof("unix://") - 1 + sun_path_max)
+		return 0;
+	ret = addr_socket_name(address, len, socket_root, name, namesz);
+	if (ret == -ENOMEM)
+		return ret;
+	if (ret < 0)
+		return 0;
+	*res = status_listening_unix(socket_root, name, timeout_ms) ? TS_TRUE : TS_FALSE;
+	return 0;
+}
+
+int status_unix_listening(const char *address, size_t len, const char *socket_root, int timeout_ms,
+			  enum status_listen *res)
+{
+	char name[256];
+
+	return unix_listening(address, len, socket_root,
+			      timeout_ms > 0 ? timeout_ms : STATUS_CONNECT_TIMEOUT_MS, res, name,
+			      sizeof(name));
+}
+
+static int status_listening(const struct status_input *in, int timeout_ms, enum status_listen *res,
 			    struct status_bound *bound)
 {
 	size_t sun_path_max = sizeof(((struct sockaddr_un *)0)->sun_path);
@@ -198,17 +234,10 @@ static int status_listening(const struct status_input *in, int timeout_ms, enum 
 			return status_bound_add(bound, "@", in->address, in->address_len);
 		}
 	}
-	/* Go's net.Dial refuses a path longer than sun_path (108 bytes, no NUL needed). */
-	if (in->address_len > sizeof("unix://") - 1 + sun_path_max)
-		return 0;
-	ret = addr_socket_name(in->address, in->address_len, in->socket_root, name, sizeof(name));
-	if (ret == -ENOMEM)
+	ret = unix_listening(in->address, in->address_len, in->socket_root, timeout_ms, res, name,
+			     sizeof(name));
+	if (ret < 0 || *res != TS_TRUE)
 		return ret;
-	if (ret < 0)
-		return 0;
-	*res = status_listening_unix(in->socket_root, name, timeout_ms) ? TS_TRUE : TS_FALSE;
-	if (*res != TS_TRUE)
-		return 0;
 	/* addr_socket_name found no NUL in the address. */
 	ret = status_bound_add(bound, "", in->address + sizeof("unix://") - 1,
 			       in->address_len - (sizeof("unix://") - 1));
@@ -442,6 +471,30 @@ static bool status_old(int bundle_fd)
 	return age_ns > (int64_t)STATUS_MAKING_S * 1000000000;
 }
 
+int status_stale(const struct status_input *in, bool *stale)
+{
+	int timeout_ms =
+	    in->connect_timeout_ms > 0 ? in->connect_timeout_ms : STATUS_CONNECT_TIMEOUT_MS;
+	struct status_bound bound = {.n = 0};
+	enum status_listen listening = TS_NULL;
+	int32_t init_pid = 0;
+	bool running = false;
+	int ret;
+
+	*stale = false;
+	ret = status_listening(in, timeout_ms, &listening, &bound);
+	status_bound_free(&bound);
+	if (ret < 0 || listening == TS_TRUE)
+		return ret;
+	ret = status_read_pid(in->bundle_fd, "init.pid", &init_pid, NULL);
+	if (ret == 0)
+		ret = status_running(in, init_pid, &running);
+	if (ret < 0)
+		return ret;
+	*stale = !running && (status_complete(in->bundle_fd) || status_old(in->bundle_fd));
+	return 0;
+}
+
 static char *status_put_pid(char *p, int32_t pid)
 {
 	if (pid <= 0)
@@ -455,7 +508,7 @@ int status_render(const struct status_input *in, char **out, size_t *len)
 	int timeout_ms =
 	    in->connect_timeout_ms > 0 ? in->connect_timeout_ms : STATUS_CONNECT_TIMEOUT_MS;
 	struct status_bound bound = {.n = 0};
-	enum tristate listening = TS_NULL;
+	enum status_listen listening = TS_NULL;
 	int32_t shim_pid = 0, init_pid = 0;
 	bool complete, shim_pid_stored = false, running = false, stale;
 	char *text, *p;

@@ -82,11 +82,34 @@ struct status_input {
 	int connect_timeout_ms; /* <= 0: STATUS_CONNECT_TIMEOUT_MS */
 };
 
+/* shim.listening: null (never connected to), false or true. */
+enum status_listen { STATUS_LISTEN_NULL, STATUS_LISTEN_FALSE, STATUS_LISTEN_TRUE };
+
+/*
+ * shim.listening of an address other than the legacy one, by the rule
+ * above: for "unix://" + a path naming <socket_root>/s/NAME (at most 108
+ * bytes, addr_socket_name's rule), whether a non-blocking connect(2) to
+ * that socket, reached without following a symlink in its last component,
+ * succeeds within timeout_ms (<= 0: STATUS_CONNECT_TIMEOUT_MS); for any
+ * other address STATUS_LISTEN_NULL, and nothing is connected to. For leaks
+ * (SPEC 8.4), whose sockets no bundle's address names. 0 or -ENOMEM.
+ */
+int status_unix_listening(const char *address, size_t len, const char *socket_root, int timeout_ms,
+			  enum status_listen *res);
+
 /*
  * Render the status text described above into a malloc'd NUL-terminated
  * buffer *out (caller frees; the NUL is not counted in *len). Returns 0, or
  * -ENOMEM (then *out is NULL): every other failure is a value in the text.
  */
 int status_render(const struct status_input *in, char **out, size_t *len);
+
+/*
+ * The "stale" of status_render's text alone, without what it does not
+ * depend on (shim.pid, whose search walks every process's descriptors): for
+ * leaks (SPEC 8.4), which asks it of every bundle of a node. Connects as
+ * status_render does, at most once. 0 or -ENOMEM.
+ */
+int status_stale(const struct status_input *in, bool *stale);
 
 #endif

@@ -14,5 +14,6 @@ if mountpoint -q "$mnt" 2>/dev/null; then
 fi
 "$top/build/fs/bundlefs" "$mnt"
 echo "bundlefs is mounted at $mnt (runtime v2; store: /var/lib/bundlefs/v2/state, /var/lib/bundlefs/v2/work)."
-echo "Try:      mkdir $mnt/default && mkdir $mnt/default/web && cat $mnt/default/web/address"
+echo "Try:      mkdir -p $mnt/default/web && cat $mnt/default/web/address"
+echo "          (README.md, A short tour; the binary is $top/build/fs/bundlefs)"
 echo "Unmount:  umount $mnt"

@@ -265,8 +265,9 @@ DEFAULT_STORE = "/var/lib/bundlefs"
 
 def test_embedded_store_source(spare_mnts):
     """Without state= and work=, the source is the embedded store's state dir
-    (root's: /var/lib/bundlefs/state). What the test creates there goes again,
-    the store itself too if it was not there before (as in test_default_store)."""
+    (root's, runtime v2 by default: /var/lib/bundlefs/v2/state). What the test
+    creates there goes again, the store itself too if it was not there before
+    (as in test_default_store)."""
     assert os.geteuid() == 0, "the default store of a root daemon is /var/lib/bundlefs"
     existed = os.path.exists(DEFAULT_STORE)
     mnt = spare_mnts()
@@ -275,7 +276,7 @@ def test_embedded_store_source(spare_mnts):
         assert r.returncode == 0 and r.stderr == b"", r.stderr
         stack = mount_stack(mnt)
         assert [(e["fstype"], e["source"]) for e in stack] == \
-            [("fuse.bundlefs", os.path.join(DEFAULT_STORE, "state"))]
+            [("fuse.bundlefs", os.path.join(DEFAULT_STORE, "v2", "state"))]
     finally:
         assert _reap(mnt) == []
         if not existed:

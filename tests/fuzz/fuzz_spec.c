@@ -3,7 +3,10 @@
  * spec_remapped_gid: never crashes, is deterministic, never accepts what
  * gojson_check rejects, gives a reason for every rejection, and does not
  * care about white space around the value; and it agrees with an
- * independent tree-based model of Go's decoding.
+ * independent tree-based model of Go's decoding. spec_annotations (and
+ * spec_group on it) likewise, against the same tree decoded into
+ * struct { Annotations map[string]string }; and the pods/ claim made of
+ * those annotations (pods_claim_decode) follows SPEC 8.3's rules.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -12,6 +15,7 @@
 #include <string.h>
 
 #include "gojson.h"
+#include "pods.h"
 #include "spec.h"
 
 /*
@@ -189,14 +193,16 @@ static uint32_t dec_rune(const unsigned char *s, size_t n, size_t *sz)
 	return r;
 }
 
-/* unquote (escapes, surrogates, invalid UTF-8 as U+FFFD), then foldName. */
-static bool ref_key_is(const struct node *k, const char *folded_name)
+/*
+ * Go's unquote of a string node (escapes, surrogate pairs, lone surrogates
+ * and invalid UTF-8 as U+FFFD) into a malloc'd buffer; its length in *olen.
+ */
+static char *ref_unquote(const struct node *k, size_t *olen)
 {
-	char *u = malloc(k->textlen * 3 + 8), *f = malloc(k->textlen * 3 + 8);
-	size_t o = 0, fo = 0;
-	bool eq;
+	char *u = malloc(k->textlen * 3 + 8);
+	size_t o = 0;
 
-	if (!u || !f)
+	if (!u)
 		abort();
 	for (size_t i = 0; i < k->textlen;) {
 		const char *t = k->text;
@@ -242,6 +248,19 @@ static bool ref_key_is(const struct node *k, const char *folded_name)
 			i += sz;
 		}
 	}
+	*olen = o;
+	return u;
+}
+
+/* unquote, then foldName. */
+static bool ref_key_is(const struct node *k, const char *folded_name)
+{
+	size_t o, fo = 0;
+	char *u = ref_unquote(k, &o), *f = malloc(o * 2 + 8);
+	bool eq;
+
+	if (!f)
+		abort();
 	for (size_t i = 0; i < o;) {
 		size_t sz;
 		uint32_t r = dec_rune((const unsigned char *)u + i, o - i, &sz);
@@ -401,6 +420,194 @@ out:
 	return ret;
 }
 
+/* The names asked of spec_annotations: the CRI and group ones, and a few
+ * that short fuzzed keys reach (the empty name, U+FFFD, a NUL-free escape). */
+static const char *const ann_names[] = {
+    "io.kubernetes.cri.sandbox-namespace",
+    "io.kubernetes.cri.sandbox-name",
+    "io.kubernetes.cri.sandbox-uid",
+    "io.kubernetes.cri.container-type",
+    "io.kubernetes.cri.container-name",
+    "io.containerd.runc.v2.group",
+    "io.kubernetes.cri.sandbox-id",
+    "",
+    "a",
+    "A",
+    "\xef\xbf\xbd",
+    "\n",
+};
+#define ANN_N (sizeof(ann_names) / sizeof(ann_names[0]))
+
+struct ref_ann {
+	bool present[ANN_N];
+	char *value[ANN_N];
+	size_t vlen[ANN_N];
+};
+
+static void ref_ann_clear(struct ref_ann *a)
+{
+	for (size_t i = 0; i < ANN_N; i++) {
+		free(a->value[i]);
+		a->value[i] = NULL;
+		a->vlen[i] = 0;
+		a->present[i] = false;
+	}
+}
+
+/* json.Unmarshal into struct { Annotations map[string]string }: 0 or -1. */
+static int ref_annotations(const struct node *top, struct ref_ann *a)
+{
+	if (top->kind == 'n')
+		return 0;
+	if (top->kind != '{')
+		return -1;
+	for (size_t i = 0; i < top->n; i++) {
+		const struct node *v = &top->kids[2 * i + 1];
+
+		if (!ref_key_is(&top->kids[2 * i], "ANNOTATIONS"))
+			continue;
+		if (v->kind == 'n') {
+			ref_ann_clear(a);
+			continue;
+		}
+		if (v->kind != '{')
+			return -1;
+		for (size_t j = 0; j < v->n; j++) {
+			const struct node *k = &v->kids[2 * j], *x = &v->kids[2 * j + 1];
+			size_t klen, vlen = 0;
+			char *key, *val;
+
+			if (x->kind != '"' && x->kind != 'n')
+				return -1;
+			key = ref_unquote(k, &klen);
+			val = x->kind == 'n' ? strdup("") : ref_unquote(x, &vlen);
+			if (!val)
+				abort();
+			for (size_t m = 0; m < ANN_N; m++) {
+				if (strlen(ann_names[m]) == klen &&
+				    !memcmp(key, ann_names[m], klen)) {
+					free(a->value[m]);
+					a->value[m] = val;
+					a->vlen[m] = vlen;
+					a->present[m] = true;
+					val = NULL;
+					break;
+				}
+			}
+			free(val);
+			free(key);
+		}
+	}
+	return 0;
+}
+
+static bool value_is(const struct spec_annotation *a, const char *s)
+{
+	return a->present && a->vlen == strlen(s) && !memcmp(a->value, s, a->vlen);
+}
+
+static bool entry_ok(const char *s, size_t n)
+{
+	return n > 0 && !(n == 1 && s[0] == '.') && !(n == 2 && s[0] == '.' && s[1] == '.') &&
+	       !memchr(s, '/', n) && !memchr(s, '\0', n);
+}
+
+/* pods_claim_decode against SPEC 8.3, given spec_annotations' answer (ann[0..4]). */
+static void check_claim(const char *in, size_t size, int ret, const struct spec_annotation *ann)
+{
+	struct pods_claim c;
+	enum pods_kind want = PODS_NONE;
+	char pod[3 * 4096];
+	size_t plen = 0;
+
+	if (pods_claim_decode(in, size, &c) < 0)
+		return; /* ENOMEM */
+	if (ret == 0 && ann[0].present && ann[1].present && ann[2].present &&
+	    ann[0].vlen + ann[1].vlen + ann[2].vlen + 2 < sizeof(pod)) {
+		memcpy(pod, ann[0].value, ann[0].vlen);
+		pod[ann[0].vlen] = '_';
+		memcpy(pod + ann[0].vlen + 1, ann[1].value, ann[1].vlen);
+		pod[ann[0].vlen + 1 + ann[1].vlen] = '_';
+		memcpy(pod + ann[0].vlen + 2 + ann[1].vlen, ann[2].value, ann[2].vlen);
+		plen = ann[0].vlen + ann[1].vlen + ann[2].vlen + 2;
+		if (!entry_ok(pod, plen))
+			want = PODS_NONE;
+		else if (value_is(&ann[3], "sandbox"))
+			want = PODS_SANDBOX_KIND;
+		else if (value_is(&ann[3], "container") && ann[4].present &&
+			 entry_ok(ann[4].value, ann[4].vlen))
+			want = PODS_CONTAINER_KIND;
+	} else if (ret == 0 && ann[0].present && ann[1].present && ann[2].present) {
+		want = c.kind; /* too long for this check's buffer */
+	}
+	if (c.kind != want)
+		abort();
+	if (want != PODS_NONE && plen && (strlen(c.pod) != plen || memcmp(c.pod, pod, plen)))
+		abort();
+	if ((want == PODS_CONTAINER_KIND) != (c.name != NULL))
+		abort();
+	if (c.name && (strlen(c.name) != ann[4].vlen || memcmp(c.name, ann[4].value, ann[4].vlen)))
+		abort();
+	pods_claim_free(&c);
+}
+
+/* spec_annotations and spec_group against the model. */
+static void check_annotations(const char *in, size_t size, int syn)
+{
+	struct spec_annotation ann[ANN_N];
+	struct ref_ann ra;
+	struct ref ref = {.p = in, .len = size};
+	struct node top;
+	char *group;
+	size_t glen;
+	int ret, rr;
+
+	memset(&ra, 0, sizeof(ra));
+	for (size_t i = 0; i < ANN_N; i++)
+		ann[i].name = ann_names[i];
+	ret = spec_annotations(in, size, ann, ANN_N);
+	if (ret != 0 && ret != -EINVAL && ret != -EFBIG && ret != -ENOMEM)
+		abort();
+	if (syn != 0 && ret != -EINVAL)
+		abort();
+	for (size_t i = 0; ret != 0 && i < ANN_N; i++)
+		if (ann[i].present || ann[i].value)
+			abort();
+	for (size_t i = 0; ret == 0 && i < ANN_N; i++)
+		if (ann[i].present != (ann[i].value != NULL) ||
+		    (ann[i].value && ann[i].value[ann[i].vlen]))
+			abort();
+
+	/* spec_group is the first present of the two group names, else the id */
+	if (spec_group(in, size, "ID", &group, &glen) == 0) {
+		const struct spec_annotation *g = ret != 0	   ? NULL
+						  : ann[5].present ? &ann[5]
+						  : ann[6].present ? &ann[6]
+								   : NULL;
+
+		if (g ? glen != g->vlen || memcmp(group, g->value, glen)
+		      : glen != 2 || memcmp(group, "ID", 2))
+			abort();
+		free(group);
+	}
+
+	if (syn == 0 && ret != -ENOMEM && ref_parse(&ref, &top, 0) == 0) {
+		rr = ref_annotations(&top, &ra);
+		if ((rr == 0) != (ret == 0))
+			abort();
+		for (size_t i = 0; ret == 0 && i < ANN_N; i++) {
+			if (ra.present[i] != ann[i].present ||
+			    (ra.present[i] && (ra.vlen[i] != ann[i].vlen ||
+					       memcmp(ra.value[i], ann[i].value, ra.vlen[i]))))
+				abort();
+		}
+		ref_ann_clear(&ra);
+		node_free(&top);
+	}
+	check_claim(in, size, ret, ann);
+	spec_annotations_free(ann, ANN_N);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char *in = (const char *)data;
@@ -439,6 +646,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (rr != -2 && ((rr == 0) != (r1 == 0) || (rr == 0 && rgid != gid1)))
 			abort();
 	}
+
+	check_annotations(in, size, syn);
 
 	/* " \t\n" + input + "\r ": the same outcome */
 	wrapped = malloc(size + 5);

@@ -2,8 +2,10 @@
 /*
  * bundlefs's side of the differential test against Go (tests/godiff): reads
  * the records godiff.go reads and answers each with the same line, computed
- * by core (spec_remapped_gid, spec_group, spec_decode_fields).
+ * by core (spec_remapped_gid, spec_group, spec_decode_fields,
+ * spec_annotations).
  */
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +16,35 @@ static void put_hex(const char *s, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		printf("%02x", (unsigned char)s[i]);
+}
+
+/* The A: field: spec_annotations of the CRI pod annotations (SPEC 8.3). */
+static void put_pod(const char *buf, size_t len)
+{
+	struct spec_annotation ann[] = {
+	    {.name = "io.kubernetes.cri.sandbox-namespace"},
+	    {.name = "io.kubernetes.cri.sandbox-name"},
+	    {.name = "io.kubernetes.cri.sandbox-uid"},
+	    {.name = "io.kubernetes.cri.container-type"},
+	    {.name = "io.kubernetes.cri.container-name"},
+	};
+	size_t n = sizeof(ann) / sizeof(ann[0]);
+	int ret = spec_annotations(buf, len, ann, n);
+
+	if (ret == -ENOMEM) {
+		fprintf(stderr, "bfs_decode: out of memory\n");
+		exit(2);
+	}
+	printf(" A:%d", ret == 0);
+	for (size_t i = 0; ret == 0 && i < n; i++) {
+		if (!ann[i].present) {
+			printf(":-");
+			continue;
+		}
+		printf(":=");
+		put_hex(ann[i].value, ann[i].vlen);
+	}
+	spec_annotations_free(ann, n);
 }
 
 static void answer(const char *buf, size_t len)
@@ -39,11 +70,12 @@ static void answer(const char *buf, size_t len)
 	if (ret == 0 && f.set) {
 		printf(" B:1:");
 		put_hex(f.s, f.slen);
-		printf("\n");
 	} else {
-		printf(" B:0\n");
+		printf(" B:0");
 	}
 	spec_fields_free(&f, 1);
+	put_pod(buf, len);
+	printf("\n");
 }
 
 int main(void)

@@ -4,7 +4,7 @@
 // Input on stdin: records, each a 4-byte big-endian length and that many
 // bytes. Output: one line per record,
 //
-//	S:<ok> G:<hex> B:<ok>:<hex>
+//	S:<ok> G:<hex> B:<ok>:<hex> A:<ok>[:<name>]...
 //
 // S: containerd's remappedGID decoding (SPEC 5.2): "1:<gid>" when accepted
 // (the hostID of the first mapping with containerID 0, else 0), "0" when
@@ -13,6 +13,9 @@
 // looks it up (the id when Unmarshal fails), hex-encoded.
 // B: bootstrap.json's address: "1:<hex>" when the input is a JSON object
 // whose "address" decoded to a string, else "0".
+// A: the CRI pod annotations of SPEC 8.3 with the shim's decoding: "0" when
+// Unmarshal fails, else "1" and, for each name of podLabels in order, ":-"
+// when the map lacks it or ":=<hex>" with its value.
 //
 // With the argument "bootstrap23" it instead prints containerd 2.3's
 // bootstrap.json for a set of shim results, one line each:
@@ -50,6 +53,11 @@ type shimSpec struct {
 }
 
 var groupLabels = []string{"io.containerd.runc.v2.group", "io.kubernetes.cri.sandbox-id"}
+
+// The annotations that name a pod and its containers (SPEC 8.3).
+var podLabels = []string{"io.kubernetes.cri.sandbox-namespace", "io.kubernetes.cri.sandbox-name",
+	"io.kubernetes.cri.sandbox-uid", "io.kubernetes.cri.container-type",
+	"io.kubernetes.cri.container-name"}
 
 // A string that remembers whether a non-null value was decoded into it.
 type optString struct {
@@ -160,6 +168,22 @@ func group(data []byte, id string) string {
 	return hex.EncodeToString([]byte(g))
 }
 
+func pod(data []byte) string {
+	var s shimSpec
+	if err := json.Unmarshal(data, &s); err != nil {
+		return "0"
+	}
+	out := "1"
+	for _, l := range podLabels {
+		if v, ok := s.Annotations[l]; ok {
+			out += ":=" + hex.EncodeToString([]byte(v))
+		} else {
+			out += ":-"
+		}
+	}
+	return out
+}
+
 func boot(data []byte) string {
 	var b bootstrap
 	if err := json.Unmarshal(data, &b); err != nil || !isObject(data) || !b.Address.set {
@@ -190,6 +214,7 @@ func main() {
 			fmt.Fprintln(os.Stderr, "godiff:", err)
 			os.Exit(2)
 		}
-		fmt.Fprintf(out, "S:%s G:%s B:%s\n", spec(data), group(data, "ID"), boot(data))
+		fmt.Fprintf(out, "S:%s G:%s B:%s A:%s\n", spec(data), group(data, "ID"), boot(data),
+			pod(data))
 	}
 }

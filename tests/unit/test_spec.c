@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * spec_remapped_gid against containerd's remappedGID (SPEC 5.2). Every
- * expected result is what Go's encoding/json gives when decoding into
- * struct { Linux *struct { GIDMappings []specs.LinuxIDMapping } }; the
- * comment on each group names the decode.go / scanner.go behaviour relied on.
+ * spec_remapped_gid against containerd's remappedGID (SPEC 5.2), and
+ * spec_annotations against the CRI pod annotations as Go decodes them
+ * (SPEC 7.2, 8.3). Every expected result is what Go's encoding/json gives
+ * when decoding into struct { Linux *struct { GIDMappings
+ * []specs.LinuxIDMapping } } or struct { Annotations map[string]string };
+ * the comment on each group names the decode.go / scanner.go behaviour
+ * relied on.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -243,6 +246,155 @@ static char *deep_unknown(size_t depth)
 	return s;
 }
 
+/* ---- spec_annotations ---- */
+
+#define NS "\"io.kubernetes.cri.sandbox-namespace\""
+#define NAME "\"io.kubernetes.cri.sandbox-name\""
+#define UID "\"io.kubernetes.cri.sandbox-uid\""
+#define TYPE "\"io.kubernetes.cri.container-type\""
+#define CNAME "\"io.kubernetes.cri.container-name\""
+#define POD3 NS ":\"default\"," NAME ":\"web\"," UID ":\"u1\""
+
+struct acase {
+	const char *in;
+	int ret;
+	const char *want[5]; /* ns, name, uid, type, container name; NULL: absent */
+};
+
+static const struct acase acases[] = {
+    /* a CRI sandbox and a container, other annotations beside */
+    {"{\"ociVersion\":\"1.1.0\",\"annotations\":{" POD3 "," TYPE ":\"sandbox\","
+     "\"io.kubernetes.cri.sandbox-id\":\"abc\"}}",
+     0,
+     {"default", "web", "u1", "sandbox", NULL}},
+    {"{\"annotations\":{" TYPE ":\"container\"," CNAME ":\"app\"," POD3 "}}",
+     0,
+     {"default", "web", "u1", "container", "app"}},
+    /* no annotations at all, an empty map, a top-level null: nothing, no error */
+    {"{\"ociVersion\":\"1.1.0\"}", 0, {NULL}},
+    {"{\"annotations\":{}}", 0, {NULL}},
+    {"null", 0, {NULL}},
+    {" \n{\"annotations\":null}\t", 0, {NULL}},
+    /* a value that is not a string, under any name: Unmarshal's error */
+    {"{\"annotations\":{" POD3 "," TYPE ":1}}", -EINVAL, {NULL}},
+    {"{\"annotations\":{" POD3 ",\"other\":true}}", -EINVAL, {NULL}},
+    {"{\"annotations\":{\"other\":{}," POD3 "}}", -EINVAL, {NULL}},
+    {"{\"annotations\":{" POD3 ",\"other\":[\"x\"]}}", -EINVAL, {NULL}},
+    {"{\"annotations\":{" POD3 "},\"annotations\":{\"other\":2}}", -EINVAL, {NULL}},
+    /* a null value stores the name with "" */
+    {"{\"annotations\":{" POD3 "," CNAME ":null}}", 0, {"default", "web", "u1", NULL, ""}},
+    /* annotations that is not an object */
+    {"{\"annotations\":[]}", -EINVAL, {NULL}},
+    {"{\"annotations\":\"x\"}", -EINVAL, {NULL}},
+    {"{\"annotations\":1}", -EINVAL, {NULL}},
+    /* not an object, or not JSON */
+    {"[]", -EINVAL, {NULL}},
+    {"\"x\"", -EINVAL, {NULL}},
+    {"{\"annotations\":{" POD3 "}", -EINVAL, {NULL}},
+    {"{\"annotations\":{" POD3 ",}}", -EINVAL, {NULL}},
+    {"{\"annotations\":{" POD3 "}} {}", -EINVAL, {NULL}},
+    {"{'annotations':{}}", -EINVAL, {NULL}},
+    /* the key folds; its look-alikes do not */
+    {"{\"Annotations\":{" POD3 "}}", 0, {"default", "web", "u1", NULL, NULL}},
+    {"{\"ANNOTATIONS\":{" POD3 "}}", 0, {"default", "web", "u1", NULL, NULL}},
+    {"{\"annotation\\u017f\":{" POD3 "}}", 0, {"default", "web", "u1", NULL, NULL}},
+    {"{\"annotation\":{" POD3 "}}", 0, {NULL}},
+    {"{\"annotations \":{" POD3 "}}", 0, {NULL}},
+    {"{\"annotat\xc4\xb1ons\":{" POD3 "}}", 0, {NULL}},
+    /* names match exactly, after unquoting */
+    {"{\"annotations\":{\"io.kubernetes.cri.sandbox\\u002dname\":\"web\"}}",
+     0,
+     {NULL, "web", NULL, NULL, NULL}},
+    {"{\"annotations\":{\"io.kubernetes.cri.Sandbox-name\":\"web\"}}", 0, {NULL}},
+    {"{\"annotations\":{\"io.kubernetes.cri.sandbox-name \":\"web\"}}", 0, {NULL}},
+    {"{\"annotations\":{\"io.kubernetes.cri.sandbox-name\\u0000\":\"web\"}}", 0, {NULL}},
+    /* a repeated annotations key adds to the map; a null one empties it */
+    {"{\"annotations\":{" NS ":\"default\"},\"annotations\":{" NAME ":\"web\"},"
+     "\"Annotations\":{" UID ":\"u1\"}}",
+     0,
+     {"default", "web", "u1", NULL, NULL}},
+    {"{\"annotations\":{" POD3 "},\"annotations\":null}", 0, {NULL}},
+    {"{\"annotations\":{" POD3 "},\"annotations\":null,\"annotations\":{" TYPE ":\"sandbox\"}}",
+     0,
+     {NULL, NULL, NULL, "sandbox", NULL}},
+    /* a repeated name keeps its last value */
+    {"{\"annotations\":{" POD3 "," NAME ":\"db\"}}", 0, {"default", "db", "u1", NULL, NULL}},
+    {"{\"annotations\":{" POD3 "},\"annotations\":{" NAME ":\"db\"}}",
+     0,
+     {"default", "db", "u1", NULL, NULL}},
+    /* a type error outside annotations is no error of this struct */
+    {"{\"linux\":\"x\",\"process\":1,\"annotations\":{" POD3 "}}",
+     0,
+     {"default", "web", "u1", NULL, NULL}},
+    /* values are unquoted as Go does */
+    {"{\"annotations\":{" NAME ":\"a\\/b\\u00e9\"," UID ":\"\xff\"," NS ":\"\\ud800\"}}",
+     0,
+     {"\xef\xbf\xbd", "a/b\xc3\xa9", "\xef\xbf\xbd", NULL, NULL}},
+};
+
+static void test_annotations(void)
+{
+	struct spec_annotation ann[] = {
+	    {.name = "io.kubernetes.cri.sandbox-namespace"},
+	    {.name = "io.kubernetes.cri.sandbox-name"},
+	    {.name = "io.kubernetes.cri.sandbox-uid"},
+	    {.name = "io.kubernetes.cri.container-type"},
+	    {.name = "io.kubernetes.cri.container-name"},
+	};
+	const size_t n = sizeof(ann) / sizeof(ann[0]);
+
+	for (size_t i = 0; i < sizeof(acases) / sizeof(acases[0]); i++) {
+		const struct acase *c = &acases[i];
+		int ret = spec_annotations(c->in, strlen(c->in), ann, n);
+
+		CHECK(ret == c->ret, "annotations %s: ret %d, want %d", c->in, ret, c->ret);
+		for (size_t k = 0; k < n; k++) {
+			const char *w = c->want[k];
+
+			if (w == NULL)
+				CHECK(!ann[k].present && !ann[k].value && ann[k].vlen == 0,
+				      "annotations %s: %s present", c->in, ann[k].name);
+			else
+				CHECK(ann[k].present && ann[k].vlen == strlen(w) &&
+					  !memcmp(ann[k].value, w, ann[k].vlen),
+				      "annotations %s: %s is '%s', want '%s'", c->in, ann[k].name,
+				      ann[k].value ? ann[k].value : "(absent)", w);
+		}
+		spec_annotations_free(ann, n);
+	}
+
+	/* a NUL in a value is kept, with its length */
+	{
+		const char *in = "{\"annotations\":{" NAME ":\"a\\u0000b\"}}";
+
+		CHECK(spec_annotations(in, strlen(in), ann, n) == 0 && ann[1].present &&
+			  ann[1].vlen == 3 && !memcmp(ann[1].value, "a\0b", 3),
+		      "%s", "NUL in a value");
+		spec_annotations_free(ann, n);
+	}
+	/* no text, and too much of it */
+	CHECK(spec_annotations(NULL, 0, ann, n) == -EINVAL && !ann[0].present, "%s", "NULL");
+	{
+		size_t len = SPEC_MAX_SIZE + 1;
+		char *s = malloc(len);
+
+		if (!s)
+			abort();
+		memset(s, ' ', len);
+		memcpy(s, "{\"annotations\":{" NAME ":\"web\"}}",
+		       sizeof("{\"annotations\":{" NAME ":\"web\"}}") - 1);
+		CHECK(spec_annotations(s, len, ann, n) == -EFBIG && !ann[1].present, "%s", "EFBIG");
+		CHECK(spec_annotations(s, len - 1, ann, n) == 0 && ann[1].present, "%s",
+		      "exactly SPEC_MAX_SIZE");
+		spec_annotations_free(ann, n);
+		free(s);
+	}
+	/* asking for nothing still decodes, and still fails where Go does */
+	CHECK(spec_annotations("{\"annotations\":{\"x\":\"y\"}}", 25, ann, 0) == 0, "%s", "n 0");
+	CHECK(spec_annotations("{\"annotations\":{\"x\":1}}", 22, ann, 0) == -EINVAL, "%s",
+	      "n 0, type error");
+}
+
 int main(void)
 {
 	char why[256];
@@ -322,5 +474,6 @@ int main(void)
 		      "NULL why ok");
 	}
 
+	test_annotations();
 	return check_report();
 }

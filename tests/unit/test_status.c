@@ -726,6 +726,7 @@ static void test_stale(void)
 	char addr_in[600], addr_gone[600];
 	pid_t child = live_child();
 	int lfd = listener(P("sr/s/st"));
+	bool st;
 
 	snprintf(addr_in, sizeof(addr_in), "unix://%s/s/st", sock_root);
 	snprintf(addr_gone, sizeof(addr_gone), "unix://%s/s/none", sock_root);
@@ -758,6 +759,10 @@ static void test_stale(void)
 					!strcmp(field(text, "stale"), stale ? "true" : "false"),
 				    "stale combination %d/%s/%d: %s", complete, modes[l], running,
 				    text);
+				pending(lfd);
+				CHECK(status_stale(&in, &st) == 0 && st == stale,
+				      "status_stale of combination %d/%s/%d: %d", complete,
+				      modes[l], running, st);
 				pending(lfd);
 			}
 		}
@@ -926,6 +931,7 @@ static void test_stale_incomplete(void)
 {
 	struct status_input in = input("tcp://x");
 	char addr[600];
+	bool st;
 	pid_t child;
 	int lfd;
 
@@ -940,6 +946,10 @@ static void test_stale_incomplete(void)
 	set_age(P("b"), 11);
 	CHECK(!strcmp(field(render(&in), "stale"), "true"), "11 s old incomplete bundle: %s",
 	      render(&in));
+	CHECK(status_stale(&in, &st) == 0 && st, "status_stale of an 11 s old incomplete bundle");
+	set_age(P("b"), 5);
+	CHECK(status_stale(&in, &st) == 0 && !st, "status_stale of a 5 s old incomplete bundle");
+	set_age(P("b"), 11);
 	set_age(P("b"), 3600);
 	CHECK(!strcmp(field(render(&in), "stale"), "true") &&
 		  !strcmp(field(render(&in), "complete"), "false"),
@@ -961,6 +971,7 @@ static void test_stale_incomplete(void)
 	put_pid(P("b/init.pid"), child);
 	set_age(P("b"), 3600);
 	CHECK(!strcmp(field(render(&in), "stale"), "false"), "old, running: %s", render(&in));
+	CHECK(status_stale(&in, &st) == 0 && !st, "status_stale: old, running");
 	kill(child, SIGKILL);
 	waitpid(child, NULL, 0);
 	CHECK(!strcmp(field(render(&in), "stale"), "true"), "old, init dead: %s", render(&in));
