@@ -77,54 +77,85 @@ static bool is_hidden_bundle(int dirfd, const struct dirent *de)
 	return fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
 }
 
-/* Sweep one namespace directory rootfd/ns; stays on the root's mount. */
-static void sweep_ns(int rootfd, const struct statx *ref, const char *root, const char *ns,
-		     int *count)
-{
-	char pns[4 * NAME_MAX + 8];
-	struct statx stx;
-	struct dirent *de;
-	DIR *d = NULL;
-	int fd;
+/* What one directory's entries are swept for. */
+struct sweep {
+	const char *root;	 /* "state" or "work", for the log */
+	const char *ns;		 /* the namespace being read, NULL for the root */
+	const struct statx *ref; /* the root's mount: the sweep stays on it */
+	bool tmp_too;		 /* the root: its own temporary entries too */
+	int *count;
+};
 
-	printable(ns, pns, sizeof(pns));
-	fd = openat(rootfd, ns, TREE_DIR_O_CLOEXEC);
-	if (fd < 0)
-		return; /* not a directory (a symlink...), or gone */
-	if (tree_mount_of(fd, &stx) < 0 || tree_crosses(ref, &stx)) {
-		blog(BLOG_DEBUG, "sweep: %s/%s not swept: another mount", root, pns);
-		goto out;
+static void sweep_ns(int rootfd, const struct sweep *w, const char *ns);
+
+/* One entry of the directory w reads, in it (dirfd). */
+static void sweep_entry(int dirfd, const struct dirent *de, const struct sweep *w)
+{
+	if (w->ns) {
+		if (is_tmp(de->d_name) || is_hidden_bundle(dirfd, de))
+			sweep_one(dirfd, w->root, w->ns, de->d_name, w->count);
+	} else if (w->tmp_too && is_tmp(de->d_name)) {
+		sweep_one(dirfd, w->root, NULL, de->d_name, w->count);
+	} else if (de->d_name[0] != '.' && (de->d_type == DT_DIR || de->d_type == DT_UNKNOWN)) {
+		sweep_ns(dirfd, w, de->d_name);
 	}
-	d = fdopendir(fd);
-	if (!d)
-		goto out;
-	fd = -1;
-	/* Removing entries while reading is safe: each is seen at most once. */
+}
+
+/*
+ * Read the directory open on fd (consumed) and sweep each entry. Removing
+ * entries while reading is safe: each is seen at most once. 0, or the
+ * -errno of a failed read.
+ */
+static int sweep_dir(int fd, const struct sweep *w)
+{
+	struct dirent *de;
+	DIR *d = fdopendir(fd);
+
+	if (!d) {
+		close(fd);
+		return -errno;
+	}
 	for (;;) {
 		errno = 0;
 		de = readdir(d);
 		if (!de)
 			break;
-		if (is_dot(de->d_name))
-			continue;
-		if (is_tmp(de->d_name) || is_hidden_bundle(dirfd(d), de))
-			sweep_one(dirfd(d), root, ns, de->d_name, count);
+		if (!is_dot(de->d_name))
+			sweep_entry(dirfd(d), de, w);
 	}
-	if (errno)
-		blog(BLOG_WARNING, "sweep: cannot read %s/%s: %s", root, pns, strerror(errno));
-out:
-	if (d)
-		closedir(d);
-	if (fd >= 0)
+	fd = errno ? -errno : 0;
+	closedir(d);
+	return fd;
+}
+
+/* Sweep one namespace directory rootfd/ns; stays on the root's mount. */
+static void sweep_ns(int rootfd, const struct sweep *w, const char *ns)
+{
+	struct sweep in = *w;
+	char pns[4 * NAME_MAX + 8];
+	struct statx stx;
+	int fd, ret;
+
+	printable(ns, pns, sizeof(pns));
+	fd = openat(rootfd, ns, TREE_DIR_O_CLOEXEC);
+	if (fd < 0)
+		return; /* not a directory (a symlink...), or gone */
+	if (tree_mount_of(fd, &stx) < 0 || tree_crosses(w->ref, &stx)) {
+		blog(BLOG_DEBUG, "sweep: %s/%s not swept: another mount", w->root, pns);
 		close(fd);
+		return;
+	}
+	in.ns = ns;
+	ret = sweep_dir(fd, &in);
+	if (ret < 0)
+		blog(BLOG_WARNING, "sweep: cannot read %s/%s: %s", w->root, pns, strerror(-ret));
 }
 
 /* Sweep one root: its namespaces, and with tmp_too its own temporary entries. */
 static int sweep_root(int rootfd, const char *root, bool tmp_too, int *count)
 {
+	struct sweep w = {.root = root, .tmp_too = tmp_too, .count = count};
 	struct statx ref;
-	struct dirent *de;
-	DIR *d = NULL;
 	int fd, ret;
 
 	/* The root may be an O_PATH descriptor: read it through a fresh one. */
@@ -132,33 +163,12 @@ static int sweep_root(int rootfd, const char *root, bool tmp_too, int *count)
 	if (fd < 0)
 		return -errno;
 	ret = tree_mount_of(fd, &ref);
-	if (ret < 0)
-		goto out;
-	d = fdopendir(fd);
-	if (!d) {
-		ret = -errno;
-		goto out;
-	}
-	fd = -1;
-	for (;;) {
-		errno = 0;
-		de = readdir(d);
-		if (!de)
-			break;
-		if (is_dot(de->d_name))
-			continue;
-		if (tmp_too && is_tmp(de->d_name))
-			sweep_one(dirfd(d), root, NULL, de->d_name, count);
-		else if (de->d_name[0] != '.' && (de->d_type == DT_DIR || de->d_type == DT_UNKNOWN))
-			sweep_ns(dirfd(d), &ref, root, de->d_name, count);
-	}
-	ret = errno ? -errno : 0;
-out:
-	if (d)
-		closedir(d);
-	if (fd >= 0)
+	if (ret < 0) {
 		close(fd);
-	return ret;
+		return ret;
+	}
+	w.ref = &ref;
+	return sweep_dir(fd, &w);
 }
 
 int sweep_store(int state_fd, int work_fd)

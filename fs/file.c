@@ -91,6 +91,19 @@ static int overlay_open(fuse_req_t req, struct node *bundle_or_self, const struc
 	return 0;
 }
 
+/*
+ * H_FILE handle h takes the backing descriptor fd an open made (or its
+ * -errno, returned): O_DIRECT as the open asked, and nothing to do at close,
+ * which spares the kernel the FLUSH.
+ */
+static int handle_backing(struct handle *h, struct fuse_file_info *fi, int fd)
+{
+	h->fd = fd;
+	h->direct = fi->flags & O_DIRECT;
+	fi->noflush = 1;
+	return fd;
+}
+
 void bfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct handle *h;
@@ -113,10 +126,7 @@ void bfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	if (n->kind == NK_OVERLAY) {
 		ret = overlay_open(req, n, n->ov, fi, false, &h->ovf);
 	} else {
-		ret = h->fd = open_backing(n, fi->flags);
-		/* Nothing to do at close for a backing file: spare the kernel the FLUSH. */
-		fi->noflush = 1;
-		h->direct = fi->flags & O_DIRECT;
+		ret = handle_backing(h, fi, open_backing(n, fi->flags));
 	}
 	if (ret < 0) {
 		free(h);
@@ -214,9 +224,8 @@ void bfs_create(fuse_req_t req, fuse_ino_t pino, const char *name, mode_t mode,
 		if (ret == 0 && (ret = ovl_fstat(h->ovf, &st)) < 0)
 			ovl_release(h->ovf);
 	} else {
-		ret = h->fd = create_backing(req, parent, name, mode, fi->flags, &st);
-		fi->noflush = 1;
-		h->direct = fi->flags & O_DIRECT;
+		ret =
+		    handle_backing(h, fi, create_backing(req, parent, name, mode, fi->flags, &st));
 	}
 	if (ret < 0) {
 		free(h);

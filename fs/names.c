@@ -231,6 +231,34 @@ void bfs_mkdir(fuse_req_t req, fuse_ino_t pino, const char *name, mode_t mode)
 	reply_made(req, parent, name, ret);
 }
 
+/*
+ * The parent of the name an unlink or rmdir removes, the name marked going
+ * (node_name_going) until name_removed; NULL after replying ESTALE or EROFS.
+ */
+static struct node *removal_parent(fuse_req_t req, fuse_ino_t pino, const char *name)
+{
+	struct node *parent = node_or_reply(req, pino);
+
+	if (!parent || refused_ro(req))
+		return NULL;
+	node_name_going(parent, name);
+	return parent;
+}
+
+/*
+ * The removal of parent/name that node_name_going announced ended with ret:
+ * the table forgets the name (0), or keeps it (a failure, or a name
+ * released to the caller: 1). Returns ret.
+ */
+static int name_removed(struct node *parent, const char *name, int ret)
+{
+	if (ret == 0)
+		node_name_gone(parent, name);
+	else
+		node_name_kept(parent, name);
+	return ret;
+}
+
 /* unlinkat(parent's directory, name, flags). */
 static int unlink_in(struct node *parent, const char *name, int flags)
 {
@@ -268,29 +296,20 @@ void bfs_unlink(fuse_req_t req, fuse_ino_t pino, const char *name)
 	char ns[NAME_MAX + 1], id[NAME_MAX + 1];
 	const struct ovl *ov;
 	int ret;
-	struct node *parent = node_or_reply(req, pino);
+	struct node *parent = removal_parent(req, pino, name);
 
-	if (!parent || refused_ro(req))
+	if (!parent)
 		return;
-	node_name_going(parent, name);
 	if (node_child_kind(parent, name, &ov) == NK_OVERLAY || lookup_is_work_link(parent, name)) {
 		ret = node_bundle_names(parent, ns, id);
-		if (ret == 0)
-			ret = unlink_own(req, parent, ns, id, name, ov);
 		/* A released name (1) is still there for everyone else: its node stays. */
 		if (ret == 0)
-			node_name_gone(parent, name);
-		else
-			node_name_kept(parent, name);
-		reply_result(req, ret < 0 ? ret : 0);
-		return;
+			ret = unlink_own(req, parent, ns, id, name, ov);
+	} else {
+		ret = unlink_in(parent, name, 0);
 	}
-	ret = unlink_in(parent, name, 0);
-	if (ret == 0)
-		node_name_gone(parent, name);
-	else
-		node_name_kept(parent, name);
-	reply_result(req, ret);
+	ret = name_removed(parent, name, ret);
+	reply_result(req, ret < 0 ? ret : 0);
 }
 
 void bfs_rmdir(fuse_req_t req, fuse_ino_t pino, const char *name)
@@ -298,11 +317,10 @@ void bfs_rmdir(fuse_req_t req, fuse_ino_t pino, const char *name)
 	char ns[NAME_MAX + 1];
 	const struct ovl *ov;
 	int ret;
-	struct node *parent = node_or_reply(req, pino);
+	struct node *parent = removal_parent(req, pino, name);
 
-	if (!parent || refused_ro(req))
+	if (!parent)
 		return;
-	node_name_going(parent, name);
 	switch (node_child_kind(parent, name, &ov)) {
 	case NK_NS:
 		ret = name[0] == '.' ? unlink_in(parent, name, AT_REMOVEDIR)
@@ -322,11 +340,7 @@ void bfs_rmdir(fuse_req_t req, fuse_ino_t pino, const char *name)
 		ret = unlink_in(parent, name, AT_REMOVEDIR);
 		break;
 	}
-	if (ret == 0)
-		node_name_gone(parent, name);
-	else
-		node_name_kept(parent, name);
-	reply_result(req, ret);
+	reply_result(req, name_removed(parent, name, ret));
 }
 
 /*

@@ -379,7 +379,8 @@ void node_name_kept(struct node *parent, const char *name)
 	pthread_mutex_unlock(&table_lock);
 }
 
-void node_name_gone(struct node *parent, const char *name)
+/* parent/name's node loses that name, or with retire every name and is retired. */
+static void drop_names(struct node *parent, const char *name, bool retire)
 {
 	struct alias *a;
 	struct node *n;
@@ -389,30 +390,25 @@ void node_name_gone(struct node *parent, const char *name)
 	if (a) {
 		n = a->node;
 		n->refs++;
-		alias_remove(a);
+		n->retired |= retire;
+		if (!retire)
+			alias_remove(a);
+		while (retire && n->aliases)
+			alias_remove(n->aliases);
 		unhash_if_nameless(n);
 		table_put(n);
 	}
 	pthread_mutex_unlock(&table_lock);
 }
 
+void node_name_gone(struct node *parent, const char *name)
+{
+	drop_names(parent, name, false);
+}
+
 void node_name_retire(struct node *parent, const char *name)
 {
-	struct alias *a;
-	struct node *n;
-
-	pthread_mutex_lock(&table_lock);
-	a = table_find_name(parent, name, strlen(name));
-	if (a) {
-		n = a->node;
-		n->refs++;
-		n->retired = true;
-		while (n->aliases)
-			alias_remove(n->aliases);
-		unhash_if_nameless(n);
-		table_put(n);
-	}
-	pthread_mutex_unlock(&table_lock);
+	drop_names(parent, name, true);
 }
 
 bool node_by_handle(struct node *n)

@@ -55,6 +55,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "hash.h"
 #include "log.h"
 
 /*
@@ -308,11 +309,7 @@ struct batch {
 
 static uint64_t ev_hash(int wd, const char *name)
 {
-	uint64_t h = 1469598103934665603ULL ^ (unsigned)wd;
-
-	for (; *name; name++)
-		h = (h ^ (unsigned char)*name) * 1099511628211ULL;
-	return h ^ (h >> 29);
+	return hash_name((unsigned)wd, name, strlen(name));
 }
 
 static int batch_grow(struct batch *b)

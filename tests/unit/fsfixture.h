@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "conf.h"
 #include "log.h"
 #include "store.h"
 
@@ -183,6 +184,23 @@ static inline bool content_is(const char *path, const char *want)
 	const char *got = slurp(path);
 
 	return got && !strcmp(got, want);
+}
+
+/*
+ * A configuration of st for runtime rt, with the daemon's defaults: what conf_open would give
+ * with no options (the strings are literals; nothing to close but st).
+ */
+static inline struct bundle_conf fx_conf(const struct store *st, enum bundle_runtime rt)
+{
+	return (struct bundle_conf){
+	    .st = *st,
+	    .runtime = rt,
+	    .daemon_address = "/run/containerd/containerd.sock",
+	    .socket_root = "/run/containerd",
+	    .runtime_root = "",
+	    .criu = "",
+	    .bundle_root = st->state_path,
+	};
 }
 
 static inline bool exists(const char *path)

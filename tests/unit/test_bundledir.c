@@ -196,15 +196,7 @@ int main(void)
 {
 	if (fx_store_base(&st, "test_bundledir", count_sink) < 0)
 		return 1;
-	v1 = (struct bundle_conf){
-	    .st = st,
-	    .runtime = RUNTIME_V1,
-	    .daemon_address = "/run/containerd/containerd.sock",
-	    .socket_root = "/run/containerd",
-	    .runtime_root = "",
-	    .criu = "",
-	    .bundle_root = st.state_path,
-	};
+	v1 = fx_conf(&st, RUNTIME_V1);
 	v2 = v1;
 	v2.runtime = RUNTIME_V2;
 	test_complete();

@@ -172,15 +172,7 @@ int main(void)
 	if (fx_store_base(&st, "test_kinds", count_sink) < 0)
 		return 1;
 	mkd(P("state/" NS), 0711);
-	v1 = (struct bundle_conf){
-	    .st = st,
-	    .runtime = RUNTIME_V1,
-	    .daemon_address = "/run/containerd/containerd.sock",
-	    .socket_root = "/run/containerd",
-	    .runtime_root = "",
-	    .criu = "",
-	    .bundle_root = st.state_path,
-	};
+	v1 = fx_conf(&st, RUNTIME_V1);
 	v2 = v1;
 	v2.runtime = RUNTIME_V2;
 	test_own(&v1, "v1");

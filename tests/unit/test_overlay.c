@@ -903,18 +903,10 @@ int main(void)
 {
 	if (fx_store_base(&st, "test_overlay", count_sink) < 0)
 		return 1;
-	conf = (struct bundle_conf){
-	    .st = st,
-	    .runtime = RUNTIME_V1,
-	    .daemon_address = "/run/containerd/containerd.sock",
-	    .socket_root = "/run/containerd",
-	    .runtime_root = "",
-	    .criu = "",
-	    .bundle_root = st.state_path,
-	    .is_root = true,
-	    .euid = geteuid(),
-	    .egid = getegid(),
-	};
+	conf = fx_conf(&st, RUNTIME_V1);
+	conf.is_root = true;
+	conf.euid = geteuid();
+	conf.egid = getegid();
 
 	test_find();
 	test_computed();

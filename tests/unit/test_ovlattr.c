@@ -191,15 +191,7 @@ int main(void)
 {
 	if (fx_store_base(&st, "test_ovlattr", count_sink) < 0)
 		return 1;
-	conf = (struct bundle_conf){
-	    .st = st,
-	    .runtime = RUNTIME_V1,
-	    .daemon_address = "/run/containerd/containerd.sock",
-	    .socket_root = "/run/containerd",
-	    .runtime_root = "",
-	    .criu = "",
-	    .bundle_root = st.state_path,
-	};
+	conf = fx_conf(&st, RUNTIME_V1);
 	test_apply();
 	test_setattr();
 	test_xattr();
