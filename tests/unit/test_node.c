@@ -4,7 +4,7 @@
  * it): lookup and forget counting, hard links as one node, renames, an inode number reused
  * while the name of its old inode is being removed, names gone stale, and the one way to a
  * node's backing entry (which errors forget a name, handles, retired nodes, the root). The table is
- * driven the way the handlers drive it (entry.c: a store call, then the table), on a real store in
+ * driven the way the handlers drive it (names.c: a store call, then the table), on a real store in
  * a private base/state; the table's hooks are resolve.c's still_named and no watcher. A reused
  * number is made by handing node_attach the attributes the removed entry had, which is what a
  * lookup sees when the filesystem gives that number to the next entry made.
