@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The bundlefs daemon on libfuse's low-level API: the mount's state
- * (start.c sets it) and the request handlers of the operations table
+ * (daemon.c holds it, start.c sets it) and the request handlers of the operations table
  * (ops.c), one file per request family. The node table is node.h, reaching
  * a node's backing entry resolve.h, the watcher watch.h, names one process
  * sees differently hold.h. Lock order and lifetimes: docs/DESIGN.md.
@@ -42,7 +42,7 @@ struct bfs {
 
 extern struct bfs bfs;
 
-/* What every handler shares (ops.c). */
+/* What every handler shares (daemon.c). */
 /* The node ino names, or NULL after replying ESTALE (an id the table has forgotten). */
 struct node *node_or_reply(fuse_req_t req, fuse_ino_t ino);
 /* On a read-only mount every change fails with EROFS (SPEC 2): true after replying so. */

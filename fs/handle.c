@@ -114,7 +114,7 @@ struct handle *handle_pin_writer(struct node *n)
 	return pin;
 }
 
-void table_free_handles(void)
+void handles_free_all(void)
 {
 	pthread_mutex_lock(&table_lock);
 	while (all_handles) {

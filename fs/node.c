@@ -50,11 +50,17 @@ static uint64_t name_key(const void *e)
 	return hash_name(a->parent->id, a->name, a->len);
 }
 
+static uint64_t wd_key(const void *e)
+{
+	return hash_mix((uint64_t)((const struct node *)e)->wd);
+}
+
 pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct hash by_id = HASH_INIT(struct node, id_next, id_key);    /* by table_lock */
 static struct hash by_ino = HASH_INIT(struct node, ino_next, ino_key); /* by table_lock */
-struct hash by_name = HASH_INIT(struct alias, hash_next, name_key);    /* by table_lock */
-static fuse_ino_t next_id = FUSE_ROOT_ID + 1;			       /* by table_lock */
+struct hash by_name = HASH_INIT(struct alias, hash_next, name_key);
+struct hash by_wd = HASH_INIT(struct node, wd_next, wd_key); /* by table_lock */
+static fuse_ino_t next_id = FUSE_ROOT_ID + 1;		     /* by table_lock */
 struct node *table_root;
 struct node_hooks table_hooks; /* set by nodes_init */
 
@@ -104,7 +110,10 @@ static void maybe_free(struct node *n)
 	hash_del(&by_id, n);
 	if (n->ino_hashed)
 		hash_del(&by_ino, n);
-	table_unwatch(n);
+	if (n->wd > 0) {
+		hash_del(&by_wd, n);
+		table_hooks.unwatch(n->wd, false);
+	}
 	free(n);
 }
 
@@ -186,7 +195,6 @@ int nodes_init(const struct stat *st, const struct bundle_conf *conf, const stru
 
 void nodes_free_all(void)
 {
-	table_free_handles();
 	pthread_mutex_lock(&table_lock);
 	for (size_t i = 0; by_name.b && i <= by_name.mask; i++)
 		for (struct alias *a = by_name.b[i], *next; a; a = next) {
@@ -201,7 +209,7 @@ void nodes_free_all(void)
 	hash_clear(&by_id);
 	hash_clear(&by_ino);
 	hash_clear(&by_name);
-	table_free_watches();
+	hash_clear(&by_wd);
 	table_root = NULL;
 	pthread_mutex_unlock(&table_lock);
 }

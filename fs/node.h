@@ -119,7 +119,7 @@ struct node_hooks {
 /* The root node, of attributes root, in the store conf, the hooks copied. */
 int nodes_init(const struct stat *root, const struct bundle_conf *conf,
 	       const struct node_hooks *hooks);
-/* After the loop: the handles the kernel never released, every node. */
+/* After the loop (one thread left): every node; handles_free_all first. */
 void nodes_free_all(void);
 struct node *node_find(fuse_ino_t id);
 /* The kind a child name of parent gets; *ov set for NK_OVERLAY. */
@@ -200,6 +200,8 @@ struct handle *handle_pin_writer(struct node *n);
 void handle_unpin(struct handle *h);
 /* Close and free a handle nothing uses any more. */
 void handle_free(struct handle *h);
+/* After the loop: close the handles the kernel never released (a lazy unmount). */
+void handles_free_all(void);
 /* The handle of an open file or directory: fi->fh. */
 static inline struct handle *handle_of(struct fuse_file_info *fi)
 {

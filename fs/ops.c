@@ -1,32 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The operations of the mount: the table libfuse dispatches from, the
- * session's init and destroy, and what every handler shares.
+ * The operations of the mount: the table libfuse dispatches from, and the
+ * session's init and destroy.
  */
 #include "daemon.h"
-
-#include <errno.h>
-
-struct node *node_or_reply(fuse_req_t req, fuse_ino_t ino)
-{
-	struct node *n = node_find(ino);
-
-	if (!n)
-		fuse_reply_err(req, ESTALE);
-	return n;
-}
-
-bool refused_ro(fuse_req_t req)
-{
-	if (bfs.ro)
-		fuse_reply_err(req, EROFS);
-	return bfs.ro;
-}
-
-void reply_result(fuse_req_t req, int ret)
-{
-	fuse_reply_err(req, ret < 0 ? -ret : 0);
-}
 
 const struct fuse_lowlevel_ops bfs_ll_ops = {
     .init = bfs_init,

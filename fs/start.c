@@ -27,8 +27,6 @@
 #include "sweep.h"
 #include "watch.h"
 
-struct bfs bfs;
-
 static void syslog_sink(enum blog_level level, const char *msg)
 {
 	syslog((int)level, "%s", msg);
@@ -234,6 +232,7 @@ out_destroy:
 out:
 	watch_stop();
 	watch_close();
+	handles_free_all();
 	nodes_free_all();
 	holds_free_all();
 	if (loop)

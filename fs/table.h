@@ -28,6 +28,8 @@ extern pthread_mutex_t table_lock;
 extern struct node *table_root;
 /* (parent id, name) -> alias: the names the kernel has seen. */
 extern struct hash by_name;
+/* inotify watch -> the directory node it watches (watched.c's; freed with the node). */
+extern struct hash by_wd;
 /* The hooks nodes_init was given. */
 extern struct node_hooks table_hooks;
 
@@ -40,11 +42,5 @@ void table_put(struct node *n);
 /* n is a bundle (a visible directory at depth 2), or a visible namespace. */
 bool table_is_bundle(struct node *n);
 bool table_is_ns(struct node *n);
-/* watched.c: n is being freed: its watch goes with it. */
-void table_unwatch(struct node *n);
-/* watched.c: the watches' hash freed, at exit. */
-void table_free_watches(void);
-/* handle.c: the handles the kernel never released, at exit (a lazy unmount). */
-void table_free_handles(void);
 
 #endif

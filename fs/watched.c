@@ -12,14 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static uint64_t wd_key(const void *e)
-{
-	return hash_mix((uint64_t)((const struct node *)e)->wd);
-}
-
-/* inotify watch -> the node it watches. */
-static struct hash by_wd = HASH_INIT(struct node, wd_next, wd_key); /* by table_lock */
-
 static struct node *find_wd(int wd)
 {
 	struct node *n;
@@ -28,19 +20,6 @@ static struct node *find_wd(int wd)
 		if (n->wd == wd)
 			return n;
 	return NULL;
-}
-
-void table_unwatch(struct node *n)
-{
-	if (n->wd > 0) {
-		hash_del(&by_wd, n);
-		table_hooks.unwatch(n->wd, false);
-	}
-}
-
-void table_free_watches(void)
-{
-	hash_clear(&by_wd);
 }
 
 bool node_watch_claim(struct node *n, unsigned which)

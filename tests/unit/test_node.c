@@ -441,6 +441,7 @@ int main(void)
 	test_reused_while_removed();
 	test_stale_names();
 	test_reach();
+	handles_free_all();
 	nodes_free_all();
 	return fx_store_end(&conf.st);
 }
