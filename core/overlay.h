@@ -143,39 +143,16 @@ int ovl_rename_onto(const struct bundle_conf *c, const struct ovl *o, const char
 		    const char *id, int from_dirfd, const char *from_name, unsigned int flags);
 
 /*
- * chmod, chown and utimens through an open writable handle, applied to the
- * file it will store (or has stored): a mode or owner chosen this way is
- * kept by the commit instead of 0644 and the writer. Times are the file's
- * own, and a rename keeps them. uid/gid (uid_t)-1/(gid_t)-1 leave that one;
- * times as futimens(2). A handle that drops its writes (OVL_OPEN_RELEASED
- * on a read-only kind): 0, nothing to change. -EBADF for a read-only open.
- */
-int ovl_fchmod(struct ovl_file *f, mode_t mode);
-int ovl_fchown(struct ovl_file *f, uid_t uid, gid_t gid);
-int ovl_futimens(struct ovl_file *f, const struct timespec times[2]);
-
-/* Extended attributes through an open writable handle, on the file it will store. */
-/*
- * As fgetxattr/flistxattr (a byte count), fsetxattr, fremovexattr (0), or
- * -errno. A handle that drops its writes keeps none: -ENODATA, 0 bytes,
- * -EOPNOTSUPP. -EBADF for a read-only open.
- */
-int ovl_fxattr(struct ovl_file *f, enum attr_xop op, const char *name, void *value, size_t size,
-	       int flags);
-
-/*
- * chmod, chown and utimens of a (the parts of a other than ATTR_SIZE)
- * through the open writable handle f, as ovl_fchown, ovl_fchmod and
- * ovl_futimens in that order; 0 or the first -errno.
- */
-int ovl_fsetattr(struct ovl_file *f, const struct attr_set *a);
-
-/*
  * setattr of o in S/<ns>/<id> (SPEC 4.1, 4.2), on the file it applies to. A
  * truncation is a staged write: through own (the caller's open of o) when
  * given, else by path as uid/gid (ovl_truncate). The mode, owner and times
  * go to the file a writer will store: own when it writes, else writer
- * (another open of o that writes, or NULL), else o's stored file. A value
+ * (another open of o that writes, or NULL), else o's stored file. Through a
+ * writer they apply to the file it will store and, while that is a staging
+ * file, to the stored file as well; a mode (or an access ACL) or an owner
+ * chosen that way is kept by the commit instead of 0644 and the writer, and
+ * times are the file's own, which a rename keeps. A writer that drops its
+ * writes (OVL_OPEN_RELEASED on a read-only kind) takes them as done. A value
  * with no stored file, or a computed-only kind, has no attributes of its own
  * to change: -EPERM. 0 or -errno.
  */
@@ -187,8 +164,9 @@ int ovl_setattr(const struct bundle_conf *c, const struct ovl *o, const char *ns
  * Extended attributes of o in S/<ns>/<id> (SPEC 4.1): those of the file
  * writer (an open of o that writes, or NULL) will store, else of the stored
  * file. A value with no stored file has none: a read finds none (-ENODATA,
- * an empty list), a change is -EPERM as its chmod is. op and the result as
- * ovl_fxattr's.
+ * an empty list), a change is -EPERM as its chmod is; a writer that drops
+ * its writes keeps none (-ENODATA, an empty list, -EOPNOTSUPP). op and the
+ * result as attr_xattr's.
  */
 int ovl_xattr(const struct bundle_conf *c, const struct ovl *o, const char *ns, const char *id,
 	      struct ovl_file *writer, enum attr_xop op, const char *name, void *value, size_t size,

@@ -133,29 +133,43 @@ static int apply(struct ovl_file *f, const struct attr_change *ch)
 	return ret;
 }
 
-int ovl_fchmod(struct ovl_file *f, mode_t mode)
+/*
+ * chmod, chown and utimens through an open writable handle, applied to the
+ * file it will store (or has stored): a mode or owner chosen this way is
+ * kept by the commit instead of 0644 and the writer. Times are the file's
+ * own, and a rename keeps them. uid/gid (uid_t)-1/(gid_t)-1 leave that one;
+ * times as futimens(2). A handle that drops its writes: 0, nothing to
+ * change. -EBADF for a read-only open.
+ */
+static int ovl_fchmod(struct ovl_file *f, mode_t mode)
 {
 	struct attr_change ch = {.what = CH_MODE, .mode = mode};
 
 	return apply(f, &ch);
 }
 
-int ovl_fchown(struct ovl_file *f, uid_t uid, gid_t gid)
+static int ovl_fchown(struct ovl_file *f, uid_t uid, gid_t gid)
 {
 	struct attr_change ch = {.what = CH_OWNER, .uid = uid, .gid = gid};
 
 	return apply(f, &ch);
 }
 
-int ovl_futimens(struct ovl_file *f, const struct timespec times[2])
+static int ovl_futimens(struct ovl_file *f, const struct timespec times[2])
 {
 	struct attr_change ch = {.what = CH_TIMES, .times = times};
 
 	return apply(f, &ch);
 }
 
-int ovl_fxattr(struct ovl_file *f, enum attr_xop op, const char *name, void *value, size_t size,
-	       int flags)
+/*
+ * Extended attributes through an open writable handle, on the file it will
+ * store: as fgetxattr/flistxattr (a byte count), fsetxattr, fremovexattr
+ * (0), or -errno. A handle that drops its writes keeps none: -ENODATA, 0
+ * bytes, -EOPNOTSUPP. -EBADF for a read-only open.
+ */
+static int ovl_fxattr(struct ovl_file *f, enum attr_xop op, const char *name, void *value,
+		      size_t size, int flags)
 {
 	struct attr_change ch = {.name = name, .value = value, .size = size, .flags = flags};
 	ssize_t ret;
@@ -216,7 +230,8 @@ static int stored_fd(const struct bundle_conf *c, const struct ovl *o, const cha
 	return fd;
 }
 
-int ovl_fsetattr(struct ovl_file *f, const struct attr_set *a)
+/* The parts of a other than ATTR_SIZE through f: owner, mode, times in that order. */
+static int ovl_fsetattr(struct ovl_file *f, const struct attr_set *a)
 {
 	int ret = 0;
 

@@ -57,9 +57,6 @@ extern const struct fuse_lowlevel_ops bfs_ll_ops;
  * The handlers, named after their operation, one file per request family.
  * Every handler replies exactly once, with no lock held.
  */
-/* ops.c */
-void bfs_init(void *userdata, struct fuse_conn_info *conn);
-void bfs_destroy(void *userdata);
 /* lookup.c: lookup and attributes */
 void bfs_lookup(fuse_req_t req, fuse_ino_t pino, const char *name);
 void bfs_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup);

@@ -86,11 +86,6 @@ void *hash_bucket(const struct hash *h, uint64_t key)
 	return h->b ? h->b[key & h->mask] : NULL;
 }
 
-void *hash_next(const struct hash *h, const void *e)
-{
-	return *next_of(h, e);
-}
-
 void hash_clear(struct hash *h)
 {
 	free(h->b);

@@ -34,10 +34,8 @@ uint64_t hash_name(uint64_t seed, const char *name, size_t len);
 int hash_add(struct hash *h, void *e);
 /* Take e out, if it is filed. */
 void hash_del(struct hash *h, void *e);
-/* The first element of key's bucket (NULL: none); the rest follow by hash_next. */
+/* The first element of key's bucket (NULL: none); the rest follow by their next pointers. */
 void *hash_bucket(const struct hash *h, uint64_t key);
-/* The element after e in its bucket, or NULL. */
-void *hash_next(const struct hash *h, const void *e);
 /* The buckets freed (not the elements): empty again. */
 void hash_clear(struct hash *h);
 

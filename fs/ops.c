@@ -5,6 +5,28 @@
  */
 #include "daemon.h"
 
+static void bfs_init(void *userdata, struct fuse_conn_info *conn)
+{
+	(void)userdata;
+	/*
+	 * POSIX ACLs as the backing store keeps them: the kernel checks them
+	 * and drops its cached mode when one is set (default_permissions is on).
+	 */
+	if ((conn->capable & FUSE_CAP_POSIX_ACL) && (conn->capable & FUSE_CAP_DONT_MASK)) {
+		conn->want |= FUSE_CAP_POSIX_ACL | FUSE_CAP_DONT_MASK;
+		bfs.apply_umask = true;
+	}
+	/* Reads and writes go to the backing file as they come: no writeback cache. */
+	conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+	if (conn->capable & FUSE_CAP_SPLICE_WRITE)
+		conn->want |= FUSE_CAP_SPLICE_WRITE;
+}
+
+static void bfs_destroy(void *userdata)
+{
+	(void)userdata;
+}
+
 const struct fuse_lowlevel_ops bfs_ll_ops = {
     .init = bfs_init,
     .destroy = bfs_destroy,
@@ -41,25 +63,3 @@ const struct fuse_lowlevel_ops bfs_ll_ops = {
     .fallocate = bfs_fallocate,
     .lseek = bfs_lseek,
 };
-
-void bfs_init(void *userdata, struct fuse_conn_info *conn)
-{
-	(void)userdata;
-	/*
-	 * POSIX ACLs as the backing store keeps them: the kernel checks them
-	 * and drops its cached mode when one is set (default_permissions is on).
-	 */
-	if ((conn->capable & FUSE_CAP_POSIX_ACL) && (conn->capable & FUSE_CAP_DONT_MASK)) {
-		conn->want |= FUSE_CAP_POSIX_ACL | FUSE_CAP_DONT_MASK;
-		bfs.apply_umask = true;
-	}
-	/* Reads and writes go to the backing file as they come: no writeback cache. */
-	conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
-	if (conn->capable & FUSE_CAP_SPLICE_WRITE)
-		conn->want |= FUSE_CAP_SPLICE_WRITE;
-}
-
-void bfs_destroy(void *userdata)
-{
-	(void)userdata;
-}
