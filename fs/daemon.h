@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The bundlefs daemon on libfuse's low-level API: the mount's state
- * (daemon.c holds it, start.c sets it) and the request handlers of the operations table
- * (ops.c), one file per request family. The node table is node.h, reaching
- * a node's backing entry resolve.h, the watcher watch.h, names one process
- * sees differently hold.h. Lock order and lifetimes: docs/DESIGN.md.
+ * (daemon.c holds it, start.c sets it) and the request handlers of the
+ * operations table (ops.c), one file per request family. The node table is
+ * node.h, reaching a node's backing entry resolve.h, the watcher watch.h,
+ * names one process sees differently hold.h. Lock order and lifetimes:
+ * docs/DESIGN.md.
  */
 #ifndef BUNDLEFS_DAEMON_H
 #define BUNDLEFS_DAEMON_H
