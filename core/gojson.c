@@ -317,7 +317,12 @@ int gojson_check(const char *buf, size_t len, char *why, size_t whysz)
 	}
 }
 
-size_t gojson_utf8_len(const unsigned char *s, size_t n)
+/*
+ * Length of the valid UTF-8 sequence at s[0..n) (n >= 1), 0 if there is none,
+ * with the exact rules of Go's utf8.DecodeRune: no overlong forms, no
+ * surrogates (U+D800..U+DFFF), nothing above U+10FFFF, no truncated sequences.
+ */
+static size_t gojson_utf8_len(const unsigned char *s, size_t n)
 {
 	unsigned char c = s[0], lo = 0x80, hi = 0xbf;
 	size_t need, i;

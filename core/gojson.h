@@ -37,13 +37,6 @@ char *gojson_put_string(char *out, const char *s, size_t n);
 size_t gojson_string_max(size_t n);
 
 /*
- * Length of the valid UTF-8 sequence at s[0..n) (n >= 1), 0 if there is none,
- * with the exact rules of Go's utf8.DecodeRune: no overlong forms, no
- * surrogates (U+D800..U+DFFF), nothing above U+10FFFF, no truncated sequences.
- */
-size_t gojson_utf8_len(const unsigned char *s, size_t n);
-
-/*
  * Go's unquote of a JSON string: s[0..n) is the text between the quotes of a
  * string gojson_check accepted. Escapes are decoded (a surrogate pair into
  * its rune, any other surrogate escape into U+FFFD) and every byte that does

@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The overlay files of a bundle (SPEC 4.1-4.5), described once per runtime
- * as a table of kinds; see overlay.h for the protocol.
+ * Open overlay files (SPEC 4.1-4.5): snapshots of computed content, and
+ * writes staged and committed; see overlay.h for the protocol.
  */
 #include "overlay.h"
+#include "ovlfile.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -15,481 +15,19 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/sendfile.h>
-#include <sys/xattr.h>
 #include <unistd.h>
 
-#include "addr.h"
-#include "gopath.h"
 #include "log.h"
-#include "ropts.h"
-#include "shimcfg.h"
-#include "spec.h"
-#include "status.h"
+#include "store.h"
 #include "tree.h"
-#include "v2.h"
-
-#define ADDRESS_MAX (64u * 1024)
-
-enum ovl_kind { OVL_CONFIG, OVL_ADDRESS, OVL_SHIMCFG, OVL_ROPTS, OVL_STATUS };
-
-typedef int (*ovl_validate_fn)(const char *buf, size_t len, uint32_t *gid, char *why, size_t whysz);
-
-/* The computed content of a kind in bundle bfd (O_PATH) S/<ns>/<id>: malloc'd. */
-typedef int (*ovl_compute_fn)(const struct ovl_conf *c, int bfd, const char *ns, const char *id,
-			      char **buf, size_t *len);
-
-struct ovl {
-	const char *name;
-	enum ovl_kind kind;
-	mode_t computed_mode; /* mode of computed content; 0: stored only */
-	bool writable;	      /* staged writes, committed at close */
-	bool may_unlink;
-	size_t max;		  /* largest content accepted */
-	ovl_validate_fn validate; /* NULL: any bytes */
-	ovl_compute_fn compute;	  /* NULL: stored only */
-	bool storable;		  /* a stored regular file, if any, is what reads return */
-};
-
-static int compute_address_v1(const struct ovl_conf *c, int bfd, const char *ns, const char *id,
-			      char **buf, size_t *len);
-static int compute_address_v2(const struct ovl_conf *c, int bfd, const char *ns, const char *id,
-			      char **buf, size_t *len);
-static int compute_shimcfg_v1(const struct ovl_conf *c, int bfd, const char *ns, const char *id,
-			      char **buf, size_t *len);
-static int compute_shimcfg_v2(const struct ovl_conf *c, int bfd, const char *ns, const char *id,
-			      char **buf, size_t *len);
-static int compute_status(const struct ovl_conf *c, int bfd, const char *ns, const char *id,
-			  char **buf, size_t *len);
-
-static int validate_config(const char *buf, size_t len, uint32_t *gid, char *why, size_t whysz)
-{
-	return spec_remapped_gid(buf, len, gid, why, whysz);
-}
-
-static int validate_ropts(const char *buf, size_t len, uint32_t *gid, char *why, size_t whysz)
-{
-	struct ropts ro;
-	int ret;
-
-	*gid = 0;
-	ret = ropts_parse(buf, len, &ro, why, whysz);
-	if (ret == 0)
-		ropts_free(&ro);
-	return ret;
-}
-
-static const struct ovl v1_kinds[] = {
-    {"config.json", OVL_CONFIG, 0, true, false, SPEC_MAX_SIZE, validate_config, NULL, true},
-    {"address", OVL_ADDRESS, 0644, true, true, ADDRESS_MAX, NULL, compute_address_v1, true},
-    {"shim-config", OVL_SHIMCFG, 0444, false, false, 0, NULL, compute_shimcfg_v1, false},
-    {"runc-options", OVL_ROPTS, 0, true, true, ROPTS_MAX_SIZE, validate_ropts, NULL, true},
-    {"status", OVL_STATUS, 0444, false, false, 0, NULL, compute_status, false},
-};
-
-/*
- * v2 bundles (SPEC 7.2) share config.json's rules; their address and
- * shim-config are computed as the runc v2 shim and containerd 2.x do, and
- * runc-options is a passthrough entry there.
- */
-static const struct ovl v2_kinds[] = {
-    {"config.json", OVL_CONFIG, 0, true, false, SPEC_MAX_SIZE, validate_config, NULL, true},
-    {"address", OVL_ADDRESS, 0644, true, true, ADDRESS_MAX, NULL, compute_address_v2, true},
-    {"shim-config", OVL_SHIMCFG, 0444, false, false, 0, NULL, compute_shimcfg_v2, false},
-    {"status", OVL_STATUS, 0444, false, false, 0, NULL, compute_status, false},
-};
-
-static const struct {
-	const struct ovl *kinds;
-	size_t n;
-} tables[] = {
-    [OVL_V1] = {v1_kinds, sizeof(v1_kinds) / sizeof(v1_kinds[0])},
-    [OVL_V2] = {v2_kinds, sizeof(v2_kinds) / sizeof(v2_kinds[0])},
-};
-
-/* An open overlay file. */
-struct ovl_file {
-	const struct ovl_conf *c;
-	const struct ovl *o;
-	char ns[NAME_MAX + 1], id[NAME_MAX + 1];
-	bool writable;
-	uid_t uid; /* the opener, owner of what it stores */
-	gid_t gid;
-	/* Read snapshot (computed content, stored address): immutable after open. */
-	char *snap;
-	size_t snaplen;
-	struct stat snapst;
-	pthread_mutex_t lock;
-	/* The rest is protected by lock. */
-	int fd;		  /* read: the stored file; write: staging or committed file; -1 */
-	int nsfd;	  /* S/<ns>, where a writable handle stages; -1 */
-	bool staged;	  /* fd is a private staging file, not the stored one */
-	bool linkable;	  /* fd is an O_TMPFILE that was never linked */
-	char tmpname[64]; /* name of a named (fallback) staging file in S/<ns>, "" when none */
-	bool dirty;	  /* staged content differs from the stored file */
-	bool written;	  /* written to (or ftruncated) since open or the last commit */
-	bool toobig;	  /* a write went past the maximum: nothing is committed */
-	bool created;	/* no stored file existed when this handle made it, none committed since */
-	bool discard;	/* a released read-only kind made again: writes are accepted and dropped */
-	bool mode_set;	/* the opener chose the stored mode (ovl_fchmod): commit keeps it */
-	bool owner_set; /* likewise the owner (ovl_fchown) */
-};
-
-const struct ovl *ovl_find(const struct ovl_conf *c, const char *name)
-{
-	size_t i;
-
-	if ((size_t)c->runtime >= sizeof(tables) / sizeof(tables[0]))
-		return NULL;
-	for (i = 0; i < tables[c->runtime].n; i++) {
-		if (!strcmp(tables[c->runtime].kinds[i].name, name))
-			return &tables[c->runtime].kinds[i];
-	}
-	return NULL;
-}
-
-const struct ovl *ovl_at(const struct ovl_conf *c, size_t i)
-{
-	if ((size_t)c->runtime >= sizeof(tables) / sizeof(tables[0]) || i >= tables[c->runtime].n)
-		return NULL;
-	return &tables[c->runtime].kinds[i];
-}
-
-const char *ovl_name(const struct ovl *o)
-{
-	return o->name;
-}
-
-bool ovl_is_computed(const struct ovl *o)
-{
-	return o->computed_mode != 0;
-}
-
-bool ovl_writable(const struct ovl *o)
-{
-	return o->writable;
-}
-
-bool ovl_may_unlink(const struct ovl *o)
-{
-	return o->may_unlink;
-}
-
-bool ovl_may_setattr(const struct ovl *o)
-{
-	return o->storable;
-}
-
-bool ovl_listed(const struct ovl *o, int dirfd, const char *name, unsigned char d_type)
-{
-	struct stat st;
-
-	if (ovl_is_computed(o))
-		return true;
-	if (d_type != DT_UNKNOWN)
-		return d_type == DT_REG;
-	return fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode);
-}
-
-static int check_names(const char *ns, const char *id)
-{
-	if (strlen(ns) > NAME_MAX || strlen(id) > NAME_MAX)
-		return -ENAMETOOLONG;
-	if (!*ns || !*id || strchr(ns, '/') || strchr(id, '/'))
-		return -EINVAL;
-	return 0;
-}
 
 /* S/<ns> as an O_PATH directory descriptor, or -errno. */
-static int open_ns(const struct ovl_conf *c, const char *ns)
+static int open_ns(const struct bundle_conf *c, const char *ns)
 {
-	return store_open_beneath(c->st->state_fd, ns, O_PATH | O_DIRECTORY, 0);
+	return store_open_beneath(c->st.state_fd, ns, O_PATH | O_DIRECTORY, 0);
 }
 
-static int open_bundle(const struct ovl_conf *c, const char *ns, const char *id)
-{
-	char rel[2 * NAME_MAX + 2];
-	int ret = check_names(ns, id);
-
-	if (ret < 0)
-		return ret;
-	snprintf(rel, sizeof(rel), "%s/%s", ns, id);
-	return store_open_beneath(c->st->state_fd, rel, O_PATH | O_DIRECTORY, 0);
-}
-
-/* The whole content of fd from offset 0, at most max bytes (-EFBIG past it), NUL-terminated. */
-static int read_fd(int fd, size_t max, char **buf, size_t *len)
-{
-	size_t cap = 4096, got = 0;
-	char *data = NULL;
-	ssize_t n;
-
-	for (;;) {
-		char *bigger = realloc(data, cap + 1);
-
-		if (!bigger) {
-			free(data);
-			return -ENOMEM;
-		}
-		data = bigger;
-		n = pread(fd, data + got, cap - got, (off_t)got);
-		if (n < 0) {
-			free(data);
-			return -errno;
-		}
-		got += (size_t)n;
-		if (got > max) {
-			free(data);
-			return -EFBIG;
-		}
-		if (n == 0)
-			break;
-		if (got == cap)
-			cap *= 2;
-	}
-	data[got] = '\0';
-	*buf = data;
-	*len = got;
-	return 0;
-}
-
-/*
- * Open bfd/name for reading if it is a regular file (never following a
- * symlink, never blocking on a FIFO): a descriptor, -ENOENT for anything
- * else, or -errno.
- */
-static int open_regular(int bfd, const char *name, struct stat *st)
-{
-	int fd = openat(bfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-
-	if (fd < 0)
-		return (errno == ELOOP || errno == ENXIO) ? -ENOENT : -errno;
-	if (fstat(fd, st) < 0) {
-		int ret = -errno;
-
-		close(fd);
-		return ret;
-	}
-	if (!S_ISREG(st->st_mode)) {
-		close(fd);
-		return -ENOENT;
-	}
-	return fd;
-}
-
-static int compute_address_v1(const struct ovl_conf *c, int bfd, const char *ns, const char *id,
-			      char **buf, size_t *len)
-{
-	(void)bfd;
-	*buf = c->legacy_address ? addr_legacy(ns, id)
-				 : addr_computed(c->socket_root, c->daemon_address, ns, id);
-	if (!*buf)
-		return -ENOMEM;
-	*len = strlen(*buf);
-	return 0;
-}
-
-static void v2_node_of(const struct ovl_conf *c, struct v2_node *node)
-{
-	node->socket_root = c->socket_root;
-	node->daemon_address = c->daemon_address;
-	node->bundle_root = c->bundle_root;
-	node->work_root = c->st->work_path;
-	node->state_fd = c->st->state_fd;
-}
-
-static int compute_address_v2(const struct ovl_conf *c, int bfd, const char *ns, const char *id,
-			      char **buf, size_t *len)
-{
-	struct v2_node node;
-
-	v2_node_of(c, &node);
-	return v2_address(bfd, &node, ns, id, buf, len);
-}
-
-/* The runc options a v1 bundle has: its regular, valid runc-options, else none. */
-static bool read_ropts(int bfd, struct ropts *ro)
-{
-	char *text = NULL;
-	size_t tlen;
-	bool ok = false;
-
-	if (store_read_regular(bfd, "runc-options", ROPTS_MAX_SIZE, &text, &tlen) == 0) {
-		ok = ropts_parse(text, tlen, ro, NULL, 0) == 0;
-		free(text);
-	}
-	return ok;
-}
-
-static int compute_shimcfg_v1(const struct ovl_conf *c, int bfd, const char *ns, const char *id,
-			      char **buf, size_t *len)
-{
-	struct shimcfg_node node = {
-	    .bundle_root = c->bundle_root,
-	    .work_root = c->st->work_path,
-	    .criu = c->criu,
-	    .runtime_root = c->runtime_root,
-	    .systemd_cgroup = c->systemd_cgroup,
-	};
-	struct ropts ro;
-	bool have = read_ropts(bfd, &ro);
-
-	*buf = shimcfg_render(&node, ns, id, have ? &ro : NULL, len);
-	if (have)
-		ropts_free(&ro);
-	return *buf ? 0 : -ENOMEM;
-}
-
-static int compute_shimcfg_v2(const struct ovl_conf *c, int bfd, const char *ns, const char *id,
-			      char **buf, size_t *len)
-{
-	struct v2_node node;
-
-	v2_node_of(c, &node);
-	return v2_shimcfg(bfd, &node, ns, id, buf, len);
-}
-
-#define RUNC_ROOT_DEFAULT "/run/containerd/runc"
-
-/*
- * Where runc keeps this bundle's state (SPEC 4.9): v1 Join(R, ns, id,
- * "state.json") with R shim-config's RuntimeRoot (or runc's default), v2
- * Join(RuncRoot, id, "state.json") with RuncRoot Join(root, ns).
- */
-static char *runc_state_path(const struct ovl_conf *c, int bfd, const char *ns, const char *id)
-{
-	const char *root = c->runtime_root;
-	struct v2_options opts = {0};
-	struct ropts ro;
-	bool have = false;
-	char *path;
-
-	if (c->runtime == OVL_V2) {
-		if (v2_options_read(bfd, &opts) == 0 && opts.root && *opts.root)
-			root = opts.root;
-		else
-			root = RUNC_ROOT_DEFAULT;
-	} else if ((have = read_ropts(bfd, &ro)) && ro.runtime_root && *ro.runtime_root) {
-		root = ro.runtime_root;
-	}
-	if (!root || !*root)
-		root = RUNC_ROOT_DEFAULT;
-	{
-		const char *elem[] = {root, ns, id, "state.json"};
-
-		path = gopath_join(elem, 4);
-	}
-	if (have)
-		ropts_free(&ro);
-	v2_options_free(&opts);
-	return path;
-}
-
-static int compute_status(const struct ovl_conf *c, int bfd, const char *ns, const char *id,
-			  char **buf, size_t *len)
-{
-	const struct ovl *addr = ovl_find(c, "address");
-	struct status_input in = {
-	    .bundle_fd = bfd,
-	    .socket_root = c->socket_root,
-	    .legacy_address = c->legacy_address,
-	    .ns = ns,
-	    .id = id,
-	    .connect_timeout_ms = STATUS_CONNECT_TIMEOUT_MS,
-	};
-	char *address = NULL, *state;
-	size_t alen = 0;
-	int ret;
-
-	/* What `address` reads: its stored file, else its computed value. */
-	ret = store_read_regular(bfd, "address", ADDRESS_MAX, &address, &alen);
-	if (ret == -ENOENT || ret == -EFBIG)
-		ret = addr->compute(c, bfd, ns, id, &address, &alen);
-	if (ret < 0)
-		return ret;
-	state = runc_state_path(c, bfd, ns, id);
-	in.address = address;
-	in.address_len = alen;
-	in.runc_state = state;
-	ret = status_render(&in, buf, len);
-	free(state);
-	free(address);
-	return ret;
-}
-
-/* A computed file's attributes, derived from its bundle directory. */
-static void computed_stat(const struct ovl *o, const struct stat *dir, size_t len, struct stat *st)
-{
-	*st = *dir;
-	st->st_mode = S_IFREG | o->computed_mode;
-	st->st_nlink = 1;
-	st->st_size = (off_t)len;
-	st->st_blocks = (blkcnt_t)((len + 511) / 512);
-	/* Stable per bundle and kind, apart from real inode numbers in practice. */
-	st->st_ino = dir->st_ino ^ ((ino_t)(o->kind + 1) << 56);
-}
-
-/*
- * The content a read returns now and its attributes: the stored regular
- * file, or the computed value. -ENOENT for a stored-only file that is absent.
- */
-static int current_content(const struct ovl_conf *c, const struct ovl *o, int bfd, const char *ns,
-			   const char *id, char **buf, size_t *len, struct stat *st)
-{
-	struct stat dir;
-	int fd, ret;
-
-	if (o->storable) {
-		fd = open_regular(bfd, o->name, st);
-		if (fd >= 0) {
-			ret = read_fd(fd, o->max, buf, len);
-			close(fd);
-			if (ret == 0)
-				st->st_size = (off_t)*len;
-			return ret;
-		}
-		if (fd != -ENOENT || !ovl_is_computed(o))
-			return fd;
-	}
-	if (fstat(bfd, &dir) < 0)
-		return -errno;
-	ret = o->compute(c, bfd, ns, id, buf, len);
-	if (ret < 0)
-		return ret;
-	computed_stat(o, &dir, *len, st);
-	return 0;
-}
-
-int ovl_stat(const struct ovl_conf *c, const struct ovl *o, const char *ns, const char *id,
-	     struct stat *st)
-{
-	struct stat dir;
-	char *buf = NULL;
-	size_t len = 0;
-	int bfd, ret = 0;
-
-	bfd = open_bundle(c, ns, id);
-	if (bfd < 0)
-		return bfd;
-	/* Only a regular file counts as stored; anything else is never followed. */
-	if (o->storable && fstatat(bfd, o->name, st, AT_SYMLINK_NOFOLLOW) == 0 &&
-	    S_ISREG(st->st_mode))
-		goto out;
-	if (!ovl_is_computed(o)) {
-		ret = -ENOENT;
-		goto out;
-	}
-	ret = o->compute(c, bfd, ns, id, &buf, &len);
-	if (ret == 0 && fstat(bfd, &dir) < 0)
-		ret = -errno;
-	if (ret == 0)
-		computed_stat(o, &dir, len, st);
-out:
-	free(buf);
-	close(bfd);
-	return ret;
-}
-
-static struct ovl_file *file_new(const struct ovl_conf *c, const struct ovl *o, const char *ns,
+static struct ovl_file *file_new(const struct bundle_conf *c, const struct ovl *o, const char *ns,
 				 const char *id)
 {
 	struct ovl_file *f = calloc(1, sizeof(*f));
@@ -564,7 +102,7 @@ static int stage(struct ovl_file *f, int from_fd, const char *initial, size_t le
 			return fd;
 	}
 	if (from_fd >= 0)
-		ret = copy_all(from_fd, fd, f->o->max);
+		ret = copy_all(from_fd, fd, ovl_max(f->o));
 	else if (initial && len && pwrite(fd, initial, len, 0) != (ssize_t)len)
 		ret = -EIO;
 	if (ret < 0) {
@@ -630,10 +168,10 @@ static void log_rejection(const struct ovl *o, const char *ns, const char *id, i
 			  const char *why)
 {
 	if (ret == -EINVAL)
-		blog(BLOG_ERR, "%s/%s: %s rejected: %s", ns, id, o->name, why);
+		blog(BLOG_ERR, "%s/%s: %s rejected: %s", ns, id, ovl_name(o), why);
 	else if (ret == -EFBIG)
-		blog(BLOG_ERR, "%s/%s: %s rejected: larger than %zu bytes", ns, id, o->name,
-		     o->max);
+		blog(BLOG_ERR, "%s/%s: %s rejected: larger than %zu bytes", ns, id, ovl_name(o),
+		     ovl_max(o));
 }
 
 /*
@@ -644,7 +182,7 @@ static void log_rejection(const struct ovl *o, const char *ns, const char *id, i
  */
 static int commit(struct ovl_file *f, bool log, unsigned int rename_flags)
 {
-	const struct ovl_conf *c = f->c;
+	const struct bundle_conf *c = f->c;
 	char why[256] = "", *buf = NULL;
 	uint32_t gid = 0;
 	int bfd = -1, ret;
@@ -654,9 +192,9 @@ static int commit(struct ovl_file *f, bool log, unsigned int rename_flags)
 		ret = -EFBIG;
 		goto reject;
 	}
-	ret = read_fd(f->fd, f->o->max, &buf, &len);
-	if (ret == 0 && f->o->validate)
-		ret = f->o->validate(buf, len, &gid, why, sizeof(why));
+	ret = store_read_fd(f->fd, ovl_max(f->o), &buf, &len);
+	if (ret == 0)
+		ret = ovl_validate(f->o, buf, len, &gid, why, sizeof(why));
 	free(buf);
 	if (ret == -EINVAL || ret == -EFBIG)
 		goto reject;
@@ -680,8 +218,8 @@ static int commit(struct ovl_file *f, bool log, unsigned int rename_flags)
 		ret = -errno;
 		goto out;
 	}
-	/* containerd sets the bundle's permissions before writing its spec. */
-	if (f->o->kind == OVL_CONFIG) {
+	/* containerd sets the bundle's permissions before writing its spec (config.json's GID). */
+	if (gid != 0) {
 		ret = store_apply_remap(f->nsfd, f->id, gid);
 		if (ret < 0) {
 			blog(BLOG_ERR, "%s/%s: cannot apply remapped GID %u: %s", f->ns, f->id, gid,
@@ -689,7 +227,7 @@ static int commit(struct ovl_file *f, bool log, unsigned int rename_flags)
 			goto out;
 		}
 	}
-	if (renameat2(f->nsfd, f->tmpname, bfd, f->o->name, rename_flags) < 0) {
+	if (renameat2(f->nsfd, f->tmpname, bfd, ovl_name(f->o), rename_flags) < 0) {
 		ret = -errno;
 		goto out;
 	}
@@ -716,9 +254,9 @@ static int open_read(struct ovl_file *f, int bfd)
 	struct stat st;
 
 	if (ovl_is_computed(f->o))
-		return current_content(f->c, f->o, bfd, f->ns, f->id, &f->snap, &f->snaplen,
-				       &f->snapst);
-	f->fd = open_regular(bfd, f->o->name, &st);
+		return ovl_content(f->c, f->o, bfd, f->ns, f->id, &f->snap, &f->snaplen,
+				   &f->snapst);
+	f->fd = store_open_regular(bfd, ovl_name(f->o), &st);
 	return f->fd < 0 ? f->fd : 0;
 }
 
@@ -738,7 +276,7 @@ static int open_write(struct ovl_file *f, int bfd, int flags, bool create, bool 
 	int ret = 0;
 
 	f->writable = true;
-	stored = !released && fstatat(bfd, f->o->name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	stored = !released && fstatat(bfd, ovl_name(f->o), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
 		 S_ISREG(st.st_mode);
 	if (stored && (flags & O_CREAT) && (flags & O_EXCL))
 		return -EEXIST;
@@ -749,7 +287,7 @@ static int open_write(struct ovl_file *f, int bfd, int flags, bool create, bool 
 	if (f->nsfd < 0)
 		return f->nsfd;
 	if (!released && !(flags & O_TRUNC) && (stored || ovl_is_computed(f->o))) {
-		ret = current_content(f->c, f->o, bfd, f->ns, f->id, &buf, &len, &st);
+		ret = ovl_content(f->c, f->o, bfd, f->ns, f->id, &buf, &len, &st);
 		if (ret == -ENOENT && !ovl_is_computed(f->o)) /* gone meanwhile */
 			ret = 0;
 	}
@@ -764,7 +302,7 @@ static int open_write(struct ovl_file *f, int bfd, int flags, bool create, bool 
 	return ret;
 }
 
-int ovl_open(const struct ovl_conf *c, const struct ovl *o, const char *ns, const char *id,
+int ovl_open(const struct bundle_conf *c, const struct ovl *o, const char *ns, const char *id,
 	     int flags, unsigned int how, uid_t uid, gid_t gid, struct ovl_file **out)
 {
 	bool write = (flags & O_ACCMODE) != O_RDONLY;
@@ -773,9 +311,9 @@ int ovl_open(const struct ovl_conf *c, const struct ovl *o, const char *ns, cons
 	int bfd, ret;
 
 	*out = NULL;
-	if (write && !o->writable && !(released && ovl_is_computed(o)))
+	if (write && !ovl_writable(o) && !(released && ovl_is_computed(o)))
 		return -EACCES;
-	bfd = open_bundle(c, ns, id);
+	bfd = store_open_bundle(&c->st, ns, id);
 	if (bfd < 0)
 		return bfd;
 	f = file_new(c, o, ns, id);
@@ -785,7 +323,7 @@ int ovl_open(const struct ovl_conf *c, const struct ovl *o, const char *ns, cons
 	}
 	f->uid = uid;
 	f->gid = gid;
-	if (write && !o->writable) {
+	if (write && !ovl_writable(o)) {
 		/* A computed file cannot be stored: it is back as it computes. */
 		ret = open_read(f, bfd);
 		f->writable = f->discard = true;
@@ -841,7 +379,7 @@ ssize_t ovl_write(struct ovl_file *f, const char *buf, size_t size, off_t off)
 	if (f->discard)
 		return (ssize_t)size;
 	pthread_mutex_lock(&f->lock);
-	if ((size_t)off > f->o->max || size > f->o->max - (size_t)off) {
+	if ((size_t)off > ovl_max(f->o) || size > ovl_max(f->o) - (size_t)off) {
 		/* What the caller meant to store cannot be stored: nothing will be. */
 		f->toobig = f->dirty = true;
 		n = -EFBIG;
@@ -891,7 +429,7 @@ int ovl_ftruncate(struct ovl_file *f, off_t size)
 		return -EINVAL;
 	if (f->discard)
 		return 0;
-	if ((size_t)size > f->o->max)
+	if ((size_t)size > ovl_max(f->o))
 		return -EFBIG;
 	pthread_mutex_lock(&f->lock);
 	ret = ensure_staged(f);
@@ -926,21 +464,11 @@ int ovl_flush(struct ovl_file *f)
 	} else if (f->dirty && f->written) {
 		f->dirty = f->written = false;
 		ret = commit(f, true, 0);
-	} else if (f->dirty && f->o->validate) {
+	} else if (f->dirty && ovl_validated(f->o)) {
 		ret = commit(f, false, 0);
 		if (ret == 0)
 			f->dirty = false;
 	}
-	pthread_mutex_unlock(&f->lock);
-	return ret;
-}
-
-bool ovl_absent(struct ovl_file *f)
-{
-	bool ret;
-
-	pthread_mutex_lock(&f->lock);
-	ret = f->writable && f->created && !ovl_is_computed(f->o);
 	pthread_mutex_unlock(&f->lock);
 	return ret;
 }
@@ -969,17 +497,17 @@ int ovl_fsync(struct ovl_file *f, int datasync)
 	return ret;
 }
 
-int ovl_truncate(const struct ovl_conf *c, const struct ovl *o, const char *ns, const char *id,
+int ovl_truncate(const struct bundle_conf *c, const struct ovl *o, const char *ns, const char *id,
 		 off_t size, uid_t uid, gid_t gid)
 {
 	struct ovl_file *f;
 	int ret;
 
-	if (!o->writable)
+	if (!ovl_writable(o))
 		return -EPERM;
 	if (size < 0)
 		return -EINVAL;
-	if ((size_t)size > o->max)
+	if ((size_t)size > ovl_max(o))
 		return -EFBIG;
 	ret = ovl_open(c, o, ns, id, O_RDWR, false, uid, gid, &f);
 	if (ret < 0)
@@ -991,37 +519,37 @@ int ovl_truncate(const struct ovl_conf *c, const struct ovl *o, const char *ns, 
 	return ret;
 }
 
-int ovl_unlink(const struct ovl_conf *c, const struct ovl *o, const char *ns, const char *id)
+int ovl_unlink(const struct bundle_conf *c, const struct ovl *o, const char *ns, const char *id)
 {
 	int bfd, ret = 0;
 
-	if (!o->may_unlink)
+	if (!ovl_may_unlink(o))
 		return -EPERM;
-	bfd = open_bundle(c, ns, id);
+	bfd = store_open_bundle(&c->st, ns, id);
 	if (bfd < 0)
 		return bfd;
-	if (unlinkat(bfd, o->name, 0) < 0)
+	if (unlinkat(bfd, ovl_name(o), 0) < 0)
 		ret = -errno;
 	close(bfd);
 	return ret;
 }
 
-int ovl_rename_onto(const struct ovl_conf *c, const struct ovl *o, const char *ns, const char *id,
-		    int from_dirfd, const char *from_name, unsigned int flags)
+int ovl_rename_onto(const struct bundle_conf *c, const struct ovl *o, const char *ns,
+		    const char *id, int from_dirfd, const char *from_name, unsigned int flags)
 {
 	char why[256] = "";
 	struct ovl_file *f = NULL;
 	int src = -1, ret;
 	struct stat st;
 
-	if (!o->writable)
+	if (!ovl_writable(o))
 		return -EPERM;
 	if (flags & ~(unsigned int)RENAME_NOREPLACE)
 		return -EINVAL;
-	ret = check_names(ns, id);
+	ret = store_check_bundle(ns, id);
 	if (ret < 0)
 		return ret;
-	src = open_regular(from_dirfd, from_name, &st);
+	src = store_open_regular(from_dirfd, from_name, &st);
 	if (src == -ENOENT && fstatat(from_dirfd, from_name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
 		/* Present but not a regular file: never the content of an overlay file. */
 		snprintf(why, sizeof(why), "%s is not a regular file", from_name);
@@ -1030,7 +558,7 @@ int ovl_rename_onto(const struct ovl_conf *c, const struct ovl *o, const char *n
 	}
 	if (src < 0)
 		return src;
-	if ((size_t)st.st_size > o->max) {
+	if ((size_t)st.st_size > ovl_max(o)) {
 		log_rejection(o, ns, id, -EFBIG, why);
 		ret = -EFBIG;
 		goto out;
@@ -1066,205 +594,12 @@ int ovl_rename_onto(const struct ovl_conf *c, const struct ovl *o, const char *n
 	 * link) reaches the source, never the stored file.
 	 */
 	if (ret == 0 && unlinkat(from_dirfd, from_name, 0) < 0 && errno != ENOENT)
-		blog(BLOG_WARNING, "%s/%s: %s stored, but %s stays: %s", ns, id, o->name, from_name,
-		     strerror(errno));
+		blog(BLOG_WARNING, "%s/%s: %s stored, but %s stays: %s", ns, id, ovl_name(o),
+		     from_name, strerror(errno));
 out:
 	if (f)
 		file_free(f);
 	if (src >= 0)
 		close(src);
 	return ret;
-}
-
-/* The handle's file for a change of its attributes: -EBADF unless it writes. */
-static int attr_target(struct ovl_file *f)
-{
-	if (!f->writable)
-		return -EBADF;
-	return f->discard ? 0 : 1;
-}
-
-/* The stored regular file of f's kind, opened for reading (never followed), or -errno. */
-static int open_stored(struct ovl_file *f)
-{
-	struct stat st;
-	int bfd = open_bundle(f->c, f->ns, f->id), fd;
-
-	if (bfd < 0)
-		return bfd;
-	fd = open_regular(bfd, f->o->name, &st);
-	close(bfd);
-	return fd;
-}
-
-struct attr_change {
-	enum { CH_MODE, CH_OWNER, CH_TIMES, CH_XSET, CH_XREMOVE } what;
-	mode_t mode;
-	uid_t uid;
-	gid_t gid;
-	const struct timespec *times;
-	const char *name;
-	const void *value;
-	size_t size;
-	int flags;
-};
-
-static int change_fd(int fd, const struct attr_change *ch)
-{
-	int ret;
-
-	switch (ch->what) {
-	case CH_MODE:
-		ret = fchmod(fd, ch->mode & 07777);
-		break;
-	case CH_OWNER:
-		ret = fchown(fd, ch->uid, ch->gid);
-		break;
-	case CH_TIMES:
-		ret = futimens(fd, ch->times);
-		break;
-	case CH_XSET:
-		ret = fsetxattr(fd, ch->name, ch->value, ch->size, ch->flags);
-		break;
-	default:
-		ret = fremovexattr(fd, ch->name);
-		break;
-	}
-	return ret < 0 ? -errno : 0;
-}
-
-/*
- * Apply a change to the file the handle will store and, while that is a
- * staging file, to the stored file as well: a chmod or a touch through an
- * open that writes nothing commits nothing, and the stored file shows it at
- * once either way. Caller holds lock.
- */
-static int change(struct ovl_file *f, const struct attr_change *ch)
-{
-	int ret = change_fd(f->fd, ch), fd;
-
-	if (ret < 0 || !f->staged)
-		return ret;
-	fd = open_stored(f);
-	if (fd >= 0) {
-		ret = change_fd(fd, ch);
-		close(fd);
-	}
-	/* An attribute removed from the new file that the old one never had. */
-	return ret == -ENODATA ? 0 : ret;
-}
-
-static int apply(struct ovl_file *f, const struct attr_change *ch)
-{
-	int ret = attr_target(f), fd;
-
-	if (ret <= 0)
-		return ret;
-	pthread_mutex_lock(&f->lock);
-	/*
-	 * Nothing to commit and nothing stored (`touch` of a computed address):
-	 * the computed value has no attributes of its own to change (SPEC 4.1).
-	 */
-	if (f->staged && !f->dirty) {
-		fd = open_stored(f);
-		if (fd < 0) {
-			pthread_mutex_unlock(&f->lock);
-			return fd == -ENOENT ? -EPERM : fd;
-		}
-		close(fd);
-	}
-	ret = change(f, ch);
-	if (ret == 0 && ch->what == CH_OWNER) {
-		struct stat st;
-
-		/* What commit would otherwise give: the writer's owner, where not chosen. */
-		if (fstat(f->fd, &st) == 0) {
-			f->uid = st.st_uid;
-			f->gid = st.st_gid;
-		}
-		f->owner_set = true;
-	}
-	/* An access ACL carries the mode bits (a trivial one is only a mode). */
-	if (ret == 0 && (ch->what == CH_MODE ||
-			 (ch->what == CH_XSET && !strcmp(ch->name, "system.posix_acl_access"))))
-		f->mode_set = true;
-	pthread_mutex_unlock(&f->lock);
-	return ret;
-}
-
-int ovl_fchmod(struct ovl_file *f, mode_t mode)
-{
-	struct attr_change ch = {.what = CH_MODE, .mode = mode};
-
-	return apply(f, &ch);
-}
-
-int ovl_fchown(struct ovl_file *f, uid_t uid, gid_t gid)
-{
-	struct attr_change ch = {.what = CH_OWNER, .uid = uid, .gid = gid};
-
-	return apply(f, &ch);
-}
-
-int ovl_futimens(struct ovl_file *f, const struct timespec times[2])
-{
-	struct attr_change ch = {.what = CH_TIMES, .times = times};
-
-	return apply(f, &ch);
-}
-
-int ovl_fxattr(struct ovl_file *f, enum ovl_xattr_op op, const char *name, void *value, size_t size,
-	       int flags)
-{
-	struct attr_change ch = {.name = name, .value = value, .size = size, .flags = flags};
-	ssize_t ret;
-	int fd;
-
-	if (!f->writable)
-		return -EBADF;
-	if (f->discard) {
-		/* A computed file keeps no extended attributes. */
-		if (op == OVL_XATTR_GET)
-			return -ENODATA;
-		if (op == OVL_XATTR_LIST)
-			return 0;
-		return -EOPNOTSUPP;
-	}
-	if (op == OVL_XATTR_SET || op == OVL_XATTR_REMOVE) {
-		ch.what = op == OVL_XATTR_SET ? CH_XSET : CH_XREMOVE;
-		return apply(f, &ch);
-	}
-	/* What the file shows now: the stored one while it is there. */
-	pthread_mutex_lock(&f->lock);
-	fd = f->staged ? open_stored(f) : -ENOENT;
-	if (op == OVL_XATTR_GET)
-		ret = fgetxattr(fd >= 0 ? fd : f->fd, name, value, size);
-	else
-		ret = flistxattr(fd >= 0 ? fd : f->fd, value, size);
-	if (ret < 0)
-		ret = -errno;
-	if (fd >= 0)
-		close(fd);
-	pthread_mutex_unlock(&f->lock);
-	return (int)ret;
-}
-
-int ovl_stored_fd(const struct ovl_conf *c, const struct ovl *o, const char *ns, const char *id)
-{
-	struct stat st;
-	int bfd, fd;
-
-	if (!o->storable)
-		return -ENOENT;
-	bfd = open_bundle(c, ns, id);
-	if (bfd < 0)
-		return bfd;
-	fd = openat(bfd, o->name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-	fd = fd < 0 ? -errno : fd;
-	close(bfd);
-	if (fd >= 0 && (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))) {
-		close(fd);
-		fd = -ENOENT;
-	}
-	return fd;
 }

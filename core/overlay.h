@@ -1,11 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The overlay files of a bundle, without FUSE: config.json, address,
- * shim-config, runc-options (v1 only) and status (SPEC 4.1-4.5, 4.9), with
- * v2's address and shim-config (SPEC 7.2). The FUSE layer resolves a path
- * to (kind, ns, id) and calls these functions; they return 0 (or a count) on
- * success and -errno on failure, and log one line (log.h) naming the bundle
- * and the reason when the errno alone does not explain a failure.
+ * The overlay files of a bundle as files, without FUSE: opening one of the
+ * kinds of kinds.h, reading, writing and committing it (SPEC 4.1-4.5, 7.2).
+ * The FUSE layer resolves a path to (kind, ns, id) and calls these functions; they return 0 (or a
+ * count) on success and -errno on failure, and log one line (log.h) naming the bundle and the
+ * reason when the errno alone does not explain a failure.
  *
  * Reads of computed content (an address without a stored file, shim-config)
  * are served from a snapshot taken at open, so one open reads one consistent
@@ -17,7 +16,7 @@
  * name and renaming that over S/<ns>/<id>/<file>: a reader sees the whole old
  * or the whole new content, a kill -9 before close leaves the stored file
  * untouched, and a crash between the link and the rename leaves a
- * TREE_TMP_PREFIX entry that the start-up sweep (tree_sweep) removes. Where
+ * TREE_TMP_PREFIX entry that the start-up sweep (sweep_store) removes. Where
  * the file system refuses O_TMPFILE the staging file is a named
  * TREE_TMP_PREFIX file (store_tmpfile), unlinked on every rejected path
  * before the call returns.
@@ -33,75 +32,9 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
-#include "store.h"
-
-/* Which of containerd's bundle formats the store holds (SPEC 2, 7). */
-enum ovl_runtime { OVL_V1, OVL_V2 };
-
-/* Node-wide configuration: set once at start-up, read-only afterwards. */
-struct ovl_conf {
-	const struct store *st; /* the backing store: state_fd, work_fd, state_path, work_path */
-	enum ovl_runtime runtime;
-	const char *daemon_address; /* daemon_address=, input of the shim address hash */
-	const char *socket_root;    /* socket_root= */
-	const char *runtime_root;   /* runtime_root= */
-	const char *criu;	    /* criu= */
-	const char *bundle_root;    /* bundle_root=, prefix of shim-config's Path */
-	bool systemd_cgroup;
-	bool legacy_address; /* an absent stored address reads as the legacy one */
-	/* The daemon: committed files are chowned to their writer when is_root
-	 * and the writer differs from (euid, egid). */
-	bool is_root;
-	uid_t euid;
-	gid_t egid;
-};
-
-/* One overlay file kind, an entry of a static per-runtime table. */
-struct ovl;
-
-/*
- * The overlay file kind called name in a bundle of c's runtime, or NULL when
- * name is not an overlay file there (a passthrough entry). The result lives
- * as long as the program.
- */
-const struct ovl *ovl_find(const struct ovl_conf *c, const char *name);
-
-/* The i-th overlay file kind of c's runtime, in table order; NULL past the last. */
-const struct ovl *ovl_at(const struct ovl_conf *c, size_t i);
-
-/* The file name of kind o ("config.json", ...). */
-const char *ovl_name(const struct ovl *o);
-
-/* true if o may exist without a stored file (address, shim-config). */
-bool ovl_is_computed(const struct ovl *o);
-
-/* true if o accepts write opens (staged writes, committed at close). */
-bool ovl_writable(const struct ovl *o);
-
-/* true if o may be unlinked (and renamed away): address, runc-options. */
-bool ovl_may_unlink(const struct ovl *o);
-
-/* true if chmod, chown and utimens of o apply to its stored file (all but shim-config). */
-bool ovl_may_setattr(const struct ovl *o);
-
-/*
- * The attributes of o in bundle S/<ns>/<id> now: a stored regular file's
- * fstat, or for computed content S_IFREG with o's computed mode (0644 or
- * 0444), st_size exactly the bytes a read returns now, a st_ino stable per
- * bundle and kind and the other fields from the bundle directory. Never
- * follows a symlink: only a regular file counts as stored. 0, -ENOENT when
- * absent (or the bundle is), -ENOMEM...
- */
-int ovl_stat(const struct ovl_conf *c, const struct ovl *o, const char *ns, const char *id,
-	     struct stat *st);
-
-/*
- * true if the directory entry name (of type d_type, DT_* or DT_UNKNOWN) of
- * the bundle directory dirfd is listed as overlay file o. A computed kind is
- * listed (once) whatever is stored; a stored one only as a regular file, so a
- * readdir that also adds the computed names lists every name once.
- */
-bool ovl_listed(const struct ovl *o, int dirfd, const char *name, unsigned char d_type);
+#include "attr.h"
+#include "conf.h"
+#include "kinds.h"
 
 /*
  * An open overlay file. Thread-safe: every use of its descriptor and state is
@@ -139,7 +72,7 @@ enum {
  * O_CREAT or create (or a missing bundle), -EEXIST for O_CREAT|O_EXCL on a
  * stored file, -ENAMETOOLONG, -ENOMEM...
  */
-int ovl_open(const struct ovl_conf *c, const struct ovl *o, const char *ns, const char *id,
+int ovl_open(const struct bundle_conf *c, const struct ovl *o, const char *ns, const char *id,
 	     int flags, unsigned int how, uid_t uid, gid_t gid, struct ovl_file **out);
 
 /* true if f was opened for writing (also one whose writes are dropped). */
@@ -177,13 +110,6 @@ int ovl_ftruncate(struct ovl_file *f, off_t size);
  */
 int ovl_flush(struct ovl_file *f);
 
-/*
- * After a failed flush: true if the file this handle created does not exist
- * in the store (the caller must drop the kernel's entry for it). Always
- * false for computed kinds, which exist without a stored file.
- */
-bool ovl_absent(struct ovl_file *f);
-
 /* The last close: commit what flush left pending (a rejection is logged), then free f. */
 void ovl_release(struct ovl_file *f);
 
@@ -195,11 +121,11 @@ int ovl_fsync(struct ovl_file *f, int datasync);
  * committed at once. -EPERM for a read-only kind, -EINVAL (logged) for
  * invalid content, -EFBIG past the maximum, -ENOENT...
  */
-int ovl_truncate(const struct ovl_conf *c, const struct ovl *o, const char *ns, const char *id,
+int ovl_truncate(const struct bundle_conf *c, const struct ovl *o, const char *ns, const char *id,
 		 off_t size, uid_t uid, gid_t gid);
 
 /* unlink(2) of o's stored file. -EPERM for config.json and shim-config; -ENOENT... */
-int ovl_unlink(const struct ovl_conf *c, const struct ovl *o, const char *ns, const char *id);
+int ovl_unlink(const struct bundle_conf *c, const struct ovl *o, const char *ns, const char *id);
 
 /*
  * rename(2) of from_dirfd/from_name (inside the bundle S/<ns>/<id>) onto o,
@@ -213,36 +139,37 @@ int ovl_unlink(const struct ovl_conf *c, const struct ovl *o, const char *ns, co
  * change the stored file. flags: 0 or RENAME_NOREPLACE (-EEXIST on a stored
  * file); others -EINVAL. -EPERM for a read-only kind.
  */
-int ovl_rename_onto(const struct ovl_conf *c, const struct ovl *o, const char *ns, const char *id,
-		    int from_dirfd, const char *from_name, unsigned int flags);
+int ovl_rename_onto(const struct bundle_conf *c, const struct ovl *o, const char *ns,
+		    const char *id, int from_dirfd, const char *from_name, unsigned int flags);
 
 /*
- * chmod, chown and utimens through an open writable handle, applied to the
- * file it will store (or has stored): a mode or owner chosen this way is
- * kept by the commit instead of 0644 and the writer. Times are the file's
- * own, and a rename keeps them. uid/gid (uid_t)-1/(gid_t)-1 leave that one;
- * times as futimens(2). A handle that drops its writes (OVL_OPEN_RELEASED
- * on a read-only kind): 0, nothing to change. -EBADF for a read-only open.
+ * setattr of o in S/<ns>/<id> (SPEC 4.1, 4.2), on the file it applies to. A
+ * truncation is a staged write: through own (the caller's open of o) when
+ * given, else by path as uid/gid (ovl_truncate). The mode, owner and times
+ * go to the file a writer will store: own when it writes, else writer
+ * (another open of o that writes, or NULL), else o's stored file. Through a
+ * writer they apply to the file it will store and, while that is a staging
+ * file, to the stored file as well; a mode (or an access ACL) or an owner
+ * chosen that way is kept by the commit instead of 0644 and the writer, and
+ * times are the file's own, which a rename keeps. A writer that drops its
+ * writes (OVL_OPEN_RELEASED on a read-only kind) takes them as done. A value
+ * with no stored file, or a computed-only kind, has no attributes of its own
+ * to change: -EPERM. 0 or -errno.
  */
-int ovl_fchmod(struct ovl_file *f, mode_t mode);
-int ovl_fchown(struct ovl_file *f, uid_t uid, gid_t gid);
-int ovl_futimens(struct ovl_file *f, const struct timespec times[2]);
-
-/* Extended attributes through an open writable handle, on the file it will store. */
-enum ovl_xattr_op { OVL_XATTR_GET, OVL_XATTR_LIST, OVL_XATTR_SET, OVL_XATTR_REMOVE };
-/*
- * As fgetxattr/flistxattr (a byte count), fsetxattr, fremovexattr (0), or
- * -errno. A handle that drops its writes keeps none: -ENODATA, 0 bytes,
- * -EOPNOTSUPP. -EBADF for a read-only open.
- */
-int ovl_fxattr(struct ovl_file *f, enum ovl_xattr_op op, const char *name, void *value, size_t size,
-	       int flags);
+int ovl_setattr(const struct bundle_conf *c, const struct ovl *o, const char *ns, const char *id,
+		struct ovl_file *own, struct ovl_file *writer, const struct attr_set *a, uid_t uid,
+		gid_t gid);
 
 /*
- * An O_PATH descriptor of o's stored regular file in S/<ns>/<id>, reached
- * without following a symlink: -ENOENT when there is none (or the kind is
- * computed only), -errno.
+ * Extended attributes of o in S/<ns>/<id> (SPEC 4.1): those of the file
+ * writer (an open of o that writes, or NULL) will store, else of the stored
+ * file. A value with no stored file has none: a read finds none (-ENODATA,
+ * an empty list), a change is -EPERM as its chmod is; a writer that drops
+ * its writes keeps none (-ENODATA, an empty list, -EOPNOTSUPP). op and the
+ * result as attr_xattr's.
  */
-int ovl_stored_fd(const struct ovl_conf *c, const struct ovl *o, const char *ns, const char *id);
+int ovl_xattr(const struct bundle_conf *c, const struct ovl *o, const char *ns, const char *id,
+	      struct ovl_file *writer, enum attr_xop op, const char *name, void *value, size_t size,
+	      int flags);
 
 #endif

@@ -13,14 +13,9 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "addr.h"
 #include "gopath.h"
 #include "log.h"
 #include "tree.h"
-
-/* How often bundle creation retries when a concurrent namespace rmdir removes
- * a parent between our steps (MkdirAll's intent: the bundle gets made). */
-#define CREATE_RETRIES 4
 
 /* 1: openat2 works, 0: untested, -1: fall back to the O_NOFOLLOW walk. */
 static int openat2_state;
@@ -108,33 +103,6 @@ int store_open_beneath(int rootfd, const char *rel, int flags, mode_t mode)
 		__atomic_store_n(&openat2_state, -1, __ATOMIC_RELAXED);
 	}
 	return walk_nofollow(rootfd, rel, flags, mode);
-}
-
-int store_get_parent(int rootfd, const char *rel, const char **base, bool *is_root)
-{
-	const char *slash = strrchr(rel, '/');
-	char *dir;
-	int fd;
-
-	if (!slash) {
-		*base = rel;
-		*is_root = true;
-		return rootfd;
-	}
-	*base = slash + 1;
-	*is_root = false;
-	dir = strndup(rel, (size_t)(slash - rel));
-	if (!dir)
-		return -ENOMEM;
-	fd = store_open_beneath(rootfd, dir, O_PATH | O_DIRECTORY, 0);
-	free(dir);
-	return fd;
-}
-
-void store_put_parent(int fd, bool is_root)
-{
-	if (!is_root && fd >= 0)
-		close(fd);
 }
 
 static char *absolute_clean(const char *path)
@@ -225,124 +193,7 @@ void store_close(struct store *st)
 	st->state_path = st->work_path = NULL;
 }
 
-static int chown_new(int dirfd, const char *name, const struct store_owner *own)
-{
-	if (!own || !own->chown)
-		return 0;
-	if (fchownat(dirfd, name, own->uid, own->gid, AT_SYMLINK_NOFOLLOW) < 0)
-		return -errno;
-	return 0;
-}
-
-/* mkdirat that treats an existing directory as success; *created tells which. */
-static int ensure_dir(int dirfd, const char *name, mode_t mode, const struct store_owner *own,
-		      bool *created)
-{
-	struct stat stbuf;
-
-	if (created)
-		*created = false;
-	/* Usually there already: one fstatat instead of a failing mkdirat and one. */
-	if (fstatat(dirfd, name, &stbuf, AT_SYMLINK_NOFOLLOW) == 0)
-		return S_ISDIR(stbuf.st_mode) ? 0 : -ENOTDIR;
-	if (mkdirat(dirfd, name, mode) == 0) {
-		if (created)
-			*created = true;
-		return chown_new(dirfd, name, own);
-	}
-	if (errno != EEXIST)
-		return -errno;
-	if (fstatat(dirfd, name, &stbuf, AT_SYMLINK_NOFOLLOW) < 0)
-		return -errno;
-	return S_ISDIR(stbuf.st_mode) ? 0 : -ENOTDIR;
-}
-
-int store_ns_create(struct store *st, const char *ns, const struct store_owner *own)
-{
-	int ret;
-
-	if (mkdirat(st->state_fd, ns, 0711) < 0)
-		return -errno;
-	ret = chown_new(st->state_fd, ns, own);
-	if (ret == 0)
-		ret = ensure_dir(st->work_fd, ns, 0711, own, NULL);
-	if (ret < 0) {
-		unlinkat(st->state_fd, ns, AT_REMOVEDIR);
-		blog(BLOG_ERR, "%s: cannot create namespace: %s", ns, strerror(-ret));
-	}
-	return ret;
-}
-
-/*
- * Remove the hidden entries of root/ns; -ENOTEMPTY (and nothing removed) if
- * a visible entry is there and visible_blocks is set.
- */
-static int clear_hidden(int rootfd, const char *ns, bool visible_blocks, bool *has_visible)
-{
-	struct dirent *de;
-	DIR *dir;
-	int fd, dfd, ret = 0;
-
-	*has_visible = false;
-	fd = store_open_beneath(rootfd, ns, O_RDONLY | O_DIRECTORY, 0);
-	if (fd < 0)
-		return fd;
-	dir = fdopendir(fd);
-	if (!dir) {
-		close(fd);
-		return -errno;
-	}
-	while ((de = readdir(dir))) {
-		if (de->d_name[0] != '.')
-			*has_visible = true;
-	}
-	if (*has_visible && visible_blocks) {
-		ret = -ENOTEMPTY;
-		goto out;
-	}
-	rewinddir(dir);
-	dfd = dirfd(dir);
-	while ((de = readdir(dir))) {
-		int r;
-
-		if (de->d_name[0] != '.' || !strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		r = tree_remove(dfd, de->d_name);
-		if (r < 0 && r != -ENOENT && ret == 0)
-			ret = r;
-	}
-out:
-	closedir(dir);
-	return ret;
-}
-
-int store_ns_remove(struct store *st, const char *ns)
-{
-	bool visible;
-	int ret;
-
-	ret = clear_hidden(st->state_fd, ns, true, &visible);
-	if (ret < 0)
-		return ret;
-	if (unlinkat(st->state_fd, ns, AT_REMOVEDIR) < 0)
-		return -errno;
-	ret = clear_hidden(st->work_fd, ns, false, &visible);
-	if (ret == -ENOENT)
-		return 0;
-	if (ret == 0 && unlinkat(st->work_fd, ns, AT_REMOVEDIR) < 0)
-		ret = -errno;
-	if (ret < 0)
-		blog(BLOG_WARNING, "%s: namespace removed; work directory kept: %s", ns,
-		     visible ? "it holds work directories" : strerror(-ret));
-	return 0;
-}
-
-/*
- * A fresh private name: TREE_TMP_PREFIX, the process id and a counter. Unique
- * among this daemon's names; every caller still creates it exclusively (O_EXCL,
- * mkdirat, RENAME_NOREPLACE) and takes another on a clash with a stranger's.
- */
-static void tmp_name(char *name, size_t namesz)
+void store_tmp_name(char *name, size_t namesz)
 {
 	static unsigned long counter;
 	static pid_t pid;
@@ -359,7 +210,7 @@ int store_tmpfile(int dirfd, char *name, size_t namesz, mode_t mode)
 	int tries, fd;
 
 	for (tries = 0; tries < 16; tries++) {
-		tmp_name(name, namesz);
+		store_tmp_name(name, namesz);
 		fd = openat(dirfd, name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
 		if (fd >= 0)
 			return fd;
@@ -369,253 +220,96 @@ int store_tmpfile(int dirfd, char *name, size_t namesz, mode_t mode)
 	return -EEXIST;
 }
 
-/*
- * Build <nsfd>/.bundlefs-XXX/rootfs (and, for v2, the symlink work ->
- * work_link), the caller moves it into place in the same directory (no ".."
- * to rewrite, unlike a move between directories). A namespace rmdir may
- * remove it meanwhile, as a hidden entry: the caller sees ENOENT and starts
- * again.
- */
-static int build_skeleton(int nsfd, char *tmp, size_t tmpsz, const char *work_link,
-			  const struct store_owner *own)
+int store_check_bundle(const char *ns, const char *id)
 {
-	int fd, tries, ret;
-
-	for (tries = 0; tries < 16; tries++) {
-		tmp_name(tmp, tmpsz);
-		if (mkdirat(nsfd, tmp, 0700) == 0)
-			break;
-		if (errno != EEXIST)
-			return -errno;
-	}
-	if (tries == 16)
-		return -EEXIST;
-	fd = openat(nsfd, tmp, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0) {
-		ret = -errno;
-		goto fail;
-	}
-	ret = chown_new(nsfd, tmp, own);
-	if (ret == 0 && mkdirat(fd, "rootfs", 0711) < 0)
-		ret = -errno;
-	if (ret == 0)
-		ret = chown_new(fd, "rootfs", own);
-	if (ret == 0 && work_link && symlinkat(work_link, fd, "work") < 0)
-		ret = -errno;
-	if (ret == 0 && work_link)
-		ret = chown_new(fd, "work", own);
-	close(fd);
-	if (ret == 0)
-		return 0;
-fail:
-	tree_remove(nsfd, tmp);
-	return ret;
+	if (strlen(ns) > NAME_MAX || strlen(id) > NAME_MAX)
+		return -ENAMETOOLONG;
+	if (!*ns || !*id || strchr(ns, '/') || strchr(id, '/'))
+		return -EINVAL;
+	return 0;
 }
 
-/*
- * v2's W/<ns>/<id>: a leftover one is removed first (NewBundle's RemoveAll),
- * but never across a mount point: with a mount below it, -EBUSY before
- * anything of it is removed.
- */
-static int remove_leftover_work(struct store *st, int wnsfd, const char *ns, const char *id)
+int store_open_bundle(const struct store *st, const char *ns, const char *id)
 {
-	const char *elem[] = {st->work_path, ns, id};
-	const char *paths[1];
-	char *path;
-	int ret;
+	char rel[2 * NAME_MAX + 2];
+	int ret = store_check_bundle(ns, id);
 
-	ret = tree_walk_has_mounts(wnsfd, id);
-	if (ret == -ENOENT)
-		return 0;
-	if (ret == 0) {
-		path = gopath_join(elem, 3);
-		if (!path)
+	if (ret < 0)
+		return ret;
+	snprintf(rel, sizeof(rel), "%s/%s", ns, id);
+	return store_open_beneath(st->state_fd, rel, O_PATH | O_DIRECTORY, 0);
+}
+
+int store_open_regular(int dirfd, const char *name, struct stat *st)
+{
+	int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+
+	if (fd < 0)
+		return (errno == ELOOP || errno == ENXIO) ? -ENOENT : -errno;
+	if (fstat(fd, st) < 0) {
+		int ret = -errno;
+
+		close(fd);
+		return ret;
+	}
+	if (!S_ISREG(st->st_mode)) {
+		close(fd);
+		return -ENOENT;
+	}
+	return fd;
+}
+
+int store_read_fd(int fd, size_t max, char **buf, size_t *len)
+{
+	size_t cap = 4096, got = 0;
+	char *data = NULL;
+	ssize_t n;
+
+	for (;;) {
+		char *bigger = realloc(data, cap + 1);
+
+		if (!bigger) {
+			free(data);
 			return -ENOMEM;
-		paths[0] = path;
-		ret = tree_has_mounts(paths, 1);
-		free(path);
+		}
+		data = bigger;
+		n = pread(fd, data + got, cap - got, (off_t)got);
+		if (n < 0) {
+			free(data);
+			return -errno;
+		}
+		got += (size_t)n;
+		if (got > max) {
+			free(data);
+			return -EFBIG;
+		}
+		if (n == 0)
+			break;
+		if (got == cap)
+			cap *= 2;
 	}
-	if (ret > 0) {
-		blog(BLOG_ERR,
-		     "%s/%s: leftover work directory kept: a file system is mounted inside it", ns,
-		     id);
-		return -EBUSY;
-	}
-	if (ret < 0)
-		return ret;
-	ret = tree_remove(wnsfd, id);
-	return ret == -ENOENT ? 0 : ret;
-}
-
-/*
- * One attempt at a bundle. work_link NULL: v1 (W/<ns>/<id> reused if
- * present); else v2, whose leftover work dir is removed first and whose
- * skeleton holds the symlink work -> work_link.
- */
-static int bundle_create_once(struct store *st, const char *ns, const char *id,
-			      const char *work_link, const struct store_owner *own)
-{
-	bool work_created = false, sns_created = false, wns_created = false;
-	int snsfd = -1, wnsfd = -1, ret;
-	char tmp[64] = "";
-	struct stat stbuf;
-
-	ret = ensure_dir(st->state_fd, ns, 0711, own, &sns_created);
-	if (ret < 0)
-		return ret;
-	snsfd = store_open_beneath(st->state_fd, ns, O_PATH | O_DIRECTORY, 0);
-	if (snsfd < 0)
-		return snsfd;
-	/* EEXIST before anything is made: an existing bundle keeps its work dir. */
-	if (fstatat(snsfd, id, &stbuf, AT_SYMLINK_NOFOLLOW) == 0) {
-		ret = -EEXIST;
-		goto out;
-	}
-	ret = ensure_dir(st->work_fd, ns, 0711, own, &wns_created);
-	if (ret < 0)
-		goto out;
-	wnsfd = store_open_beneath(st->work_fd, ns, O_PATH | O_DIRECTORY, 0);
-	if (wnsfd < 0) {
-		ret = wnsfd;
-		goto out;
-	}
-	if (work_link) {
-		ret = remove_leftover_work(st, wnsfd, ns, id);
-		if (ret < 0)
-			goto out;
-	}
-	ret = ensure_dir(wnsfd, id, 0711, own, &work_created);
-	if (ret < 0)
-		goto out;
-	ret = build_skeleton(snsfd, tmp, sizeof(tmp), work_link, own);
-	if (ret < 0) {
-		tmp[0] = '\0';
-		goto out;
-	}
-	if (renameat2(snsfd, tmp, snsfd, id, RENAME_NOREPLACE) < 0) {
-		ret = -errno;
-		goto out;
-	}
-	tmp[0] = '\0';
-	ret = 0;
-out:
-	if (tmp[0])
-		tree_remove(snsfd, tmp);
-	/*
-	 * On EEXIST the work dir belongs to the bundle that won the race (it
-	 * may have reused the one we made), so it stays. Otherwise undo ours.
-	 */
-	if (ret < 0 && ret != -EEXIST && work_created)
-		unlinkat(wnsfd, id, AT_REMOVEDIR);
-	if (wnsfd >= 0)
-		close(wnsfd);
-	if (snsfd >= 0)
-		close(snsfd);
-	/* Namespace directories this call made go too (only while empty). */
-	if (ret < 0 && wns_created)
-		unlinkat(st->work_fd, ns, AT_REMOVEDIR);
-	if (ret < 0 && sns_created)
-		unlinkat(st->state_fd, ns, AT_REMOVEDIR);
-	return ret;
-}
-
-static int bundle_create(struct store *st, const char *ns, const char *id, const char *work_link,
-			 const struct store_owner *own)
-{
-	int tries, ret = -ENOENT;
-
-	/* ENOENT means a namespace rmdir removed S/<ns> or W/<ns> under us. */
-	for (tries = 0; tries < CREATE_RETRIES && ret == -ENOENT; tries++)
-		ret = bundle_create_once(st, ns, id, work_link, own);
-	if (ret < 0 && ret != -EEXIST)
-		blog(BLOG_ERR, "%s/%s: cannot create bundle: %s", ns, id, strerror(-ret));
-	return ret;
-}
-
-int store_bundle_create(struct store *st, const char *ns, const char *id,
-			const struct store_owner *own)
-{
-	return bundle_create(st, ns, id, NULL, own);
-}
-
-int store_bundle_create_v2(struct store *st, const char *ns, const char *id,
-			   const struct store_owner *own)
-{
-	const char *elem[] = {st->work_path, ns, id};
-	char *work_link = gopath_join(elem, 3);
-	int ret;
-
-	if (!work_link)
-		return -ENOMEM;
-	ret = bundle_create(st, ns, id, work_link, own);
-	free(work_link);
-	return ret;
+	data[got] = '\0';
+	*buf = data;
+	*len = got;
+	return 0;
 }
 
 int store_read_regular(int dirfd, const char *name, size_t max, char **buf, size_t *len)
 {
 	struct stat stbuf;
-	size_t cap, got = 0;
-	char *data = NULL;
-	ssize_t n;
 	int fd, ret;
 
 	fd = store_open_beneath(dirfd, name, O_RDONLY | O_NONBLOCK, 0);
 	if (fd < 0)
 		return (fd == -ELOOP || fd == -ENXIO) ? -ENOENT : fd;
-	if (fstat(fd, &stbuf) < 0) {
+	if (fstat(fd, &stbuf) < 0)
 		ret = -errno;
-		goto out;
-	}
-	if (!S_ISREG(stbuf.st_mode)) {
+	else if (!S_ISREG(stbuf.st_mode))
 		ret = -ENOENT;
-		goto out;
-	}
-	if ((size_t)stbuf.st_size > max) {
+	else if ((size_t)stbuf.st_size > max)
 		ret = -EFBIG;
-		goto out;
-	}
-	cap = (size_t)stbuf.st_size + 1;
-	data = malloc(cap + 1);
-	if (!data) {
-		ret = -ENOMEM;
-		goto out;
-	}
-	/* The size may change while we read: read to EOF, bounded by max. */
-	for (;;) {
-		n = read(fd, data + got, cap - got);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			ret = -errno;
-			goto out;
-		}
-		if (n == 0)
-			break;
-		got += (size_t)n;
-		if (got > max) {
-			ret = -EFBIG;
-			goto out;
-		}
-		if (got == cap) {
-			char *bigger;
-
-			cap *= 2;
-			bigger = realloc(data, cap + 1);
-			if (!bigger) {
-				ret = -ENOMEM;
-				goto out;
-			}
-			data = bigger;
-		}
-	}
-	data[got] = '\0';
-	*buf = data;
-	*len = got;
-	data = NULL;
-	ret = 0;
-out:
-	free(data);
+	else /* the size may change while it is read: to EOF, bounded by max */
+		ret = store_read_fd(fd, max, buf, len);
 	close(fd);
 	return ret;
 }
@@ -634,188 +328,4 @@ int store_apply_remap(int dirfd, const char *name, uint32_t gid)
 		ret = -errno;
 	close(fd);
 	return ret;
-}
-
-/* RemoveSocket, restricted to a unix socket directly in <socket_root>/s/. */
-static void remove_socket(int nsfd, const char *id, const char *socket_root)
-{
-	char name[256], rel[NAME_MAX + 16], *sdir_elem[2], *sdir = NULL, *address = NULL;
-	struct stat stbuf;
-	size_t len;
-	int sfd;
-
-	snprintf(rel, sizeof(rel), "%s/address", id);
-	if (store_read_regular(nsfd, rel, 4096, &address, &len) < 0)
-		return;
-	if (addr_socket_name(address, len, socket_root, name, sizeof(name)) < 0)
-		goto out;
-	sdir_elem[0] = (char *)socket_root;
-	sdir_elem[1] = "s";
-	sdir = gopath_join((const char *const *)sdir_elem, 2);
-	if (!sdir)
-		goto out;
-	sfd = open(sdir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (sfd < 0)
-		goto out;
-	if (fstatat(sfd, name, &stbuf, AT_SYMLINK_NOFOLLOW) == 0 && S_ISSOCK(stbuf.st_mode))
-		unlinkat(sfd, name, 0);
-	close(sfd);
-out:
-	free(sdir);
-	free(address);
-}
-
-/*
- * atomicDelete: rename dirfd/name to a hidden name, then remove the hidden
- * tree. ".<name>" first, as containerd does; if a stale one is in the way, a
- * private temporary name instead, which the sweep also knows.
- */
-static int atomic_delete(int dirfd, const char *name)
-{
-	char hidden[300];
-	int ret;
-
-	snprintf(hidden, sizeof(hidden), ".%s", name);
-	if (renameat2(dirfd, name, dirfd, hidden, RENAME_NOREPLACE) < 0) {
-		if (errno != EEXIST && errno != ENOTEMPTY)
-			return -errno;
-		for (int tries = 0;; tries++) {
-			tmp_name(hidden, sizeof(hidden));
-			if (renameat2(dirfd, name, dirfd, hidden, RENAME_NOREPLACE) == 0)
-				break;
-			if ((errno != EEXIST && errno != ENOTEMPTY) || tries == 16)
-				return -errno;
-		}
-	}
-	ret = tree_remove(dirfd, hidden);
-	return ret == -ENOENT ? 0 : ret;
-}
-
-int store_bundle_hide(struct store *st, const char *ns, const char *from, const char *to,
-		      unsigned int flags)
-{
-	char aside[64];
-	int nsfd, ret = 0, tries;
-
-	nsfd = store_open_beneath(st->state_fd, ns, O_PATH | O_DIRECTORY, 0);
-	if (nsfd < 0)
-		return nsfd;
-	for (tries = 0; tries < 4; tries++) {
-		if (renameat2(nsfd, from, nsfd, to, flags) == 0) {
-			ret = 0;
-			break;
-		}
-		ret = -errno;
-		if ((ret != -ENOTEMPTY && ret != -EEXIST) || (flags & RENAME_NOREPLACE))
-			break;
-		/* The stale tree goes out of the way under a private name first. */
-		tmp_name(aside, sizeof(aside));
-		if (renameat2(nsfd, to, nsfd, aside, RENAME_NOREPLACE) < 0) {
-			ret = -errno;
-			break;
-		}
-		tree_remove(nsfd, aside);
-	}
-	close(nsfd);
-	return ret;
-}
-
-static int busy_check(struct store *st, const char *ns, const char *name,
-		      const struct store_delete_ctx *ctx, bool hidden)
-{
-	const char *roots[3], *elem[3];
-	char *paths[3] = {NULL, NULL, NULL};
-	size_t n = 0, i;
-	int ret;
-
-	roots[n++] = st->state_path;
-	if (!hidden)
-		roots[n++] = st->work_path;
-	if (ctx && ctx->mountpoint)
-		roots[n++] = ctx->mountpoint;
-	for (i = 0; i < n; i++) {
-		elem[0] = roots[i];
-		elem[1] = ns;
-		elem[2] = name;
-		paths[i] = gopath_join(elem, 3);
-		if (!paths[i]) {
-			ret = -ENOMEM;
-			goto out;
-		}
-	}
-	ret = tree_has_mounts((const char *const *)paths, n);
-	if (ret > 0)
-		ret = -EBUSY;
-out:
-	for (i = 0; i < 3; i++)
-		free(paths[i]);
-	return ret;
-}
-
-/*
- * Delete a bundle (SPEC 4.7, 7.3); with sockets, the v1 step that removes
- * the shim socket a stored address names. The work dir removed is always
- * the computed W/<ns>/<name>, never what a bundle's work link points to.
- */
-static int bundle_delete(struct store *st, const char *ns, const char *name,
-			 const struct store_delete_ctx *ctx, bool sockets)
-{
-	bool hidden = name[0] == '.';
-	int snsfd = -1, wnsfd = -1, ret, ret2;
-	struct stat stbuf;
-
-	snsfd = store_open_beneath(st->state_fd, ns, O_PATH | O_DIRECTORY, 0);
-	if (snsfd < 0)
-		return snsfd;
-	if (fstatat(snsfd, name, &stbuf, AT_SYMLINK_NOFOLLOW) < 0) {
-		ret = -errno;
-		goto out;
-	}
-	if (!S_ISDIR(stbuf.st_mode)) {
-		ret = -ENOTDIR;
-		goto out;
-	}
-	ret = busy_check(st, ns, name, ctx, hidden);
-	if (ret < 0) {
-		if (ret == -EBUSY)
-			blog(BLOG_ERR, "%s/%s: not deleted: a file system is mounted inside it", ns,
-			     name);
-		goto out;
-	}
-	if (sockets && !hidden && ctx && ctx->socket_root)
-		remove_socket(snsfd, name, ctx->socket_root);
-	ret = atomic_delete(snsfd, name);
-	if (ret == -ENOENT)
-		goto out; /* a concurrent rmdir won */
-	if (hidden)
-		goto out;
-	wnsfd = store_open_beneath(st->work_fd, ns, O_PATH | O_DIRECTORY, 0);
-	ret2 = wnsfd < 0 ? wnsfd : atomic_delete(wnsfd, name);
-	if (ret2 == -ENOENT)
-		ret2 = 0;
-	if (ret2 < 0)
-		blog(BLOG_ERR, "%s/%s: cannot remove work directory: %s", ns, name,
-		     strerror(-ret2));
-	if (ret == 0)
-		ret = ret2;
-	else
-		blog(BLOG_ERR, "%s/%s: cannot remove bundle directory: %s", ns, name,
-		     strerror(-ret));
-out:
-	if (wnsfd >= 0)
-		close(wnsfd);
-	close(snsfd);
-	return ret;
-}
-
-int store_bundle_delete(struct store *st, const char *ns, const char *name,
-			const struct store_delete_ctx *ctx)
-{
-	return bundle_delete(st, ns, name, ctx, true);
-}
-
-int store_bundle_delete_v2(struct store *st, const char *ns, const char *name,
-			   const struct store_delete_ctx *ctx)
-{
-	return bundle_delete(st, ns, name, ctx, false);
 }

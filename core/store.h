@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The backing store (SPEC 1): the state root S and the work root W, opened
- * once as O_PATH directory descriptors. Everything below them is reached
- * relative to those descriptors without following symlinks (openat2 with
+ * once as O_PATH directory descriptors, and the primitives every change to
+ * the store is made of (bundle.h builds the life of bundles on them). Everything below them is
+ * reached relative to those descriptors without following symlinks (openat2 with
  * RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS, or an explicit O_NOFOLLOW walk where
  * openat2 is unavailable). No descriptor is kept per bundle: each operation
  * opens what it needs and closes it before returning.
@@ -20,6 +21,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 struct store {
@@ -56,78 +58,26 @@ void store_close(struct store *st);
 int store_open_beneath(int rootfd, const char *rel, int flags, mode_t mode);
 
 /*
- * Open the parent directory of rel below rootfd (O_PATH|O_DIRECTORY) and set
- * *base to rel's last component (a pointer into rel). For a single-component
- * rel the result is a dup-free reference: *is_root is set and rootfd itself
- * is returned, which the caller must not close (use store_put_parent).
+ * 0 when ns and id name a bundle directory S/<ns>/<id>: single names, not
+ * empty; -ENAMETOOLONG, -EINVAL.
  */
-int store_get_parent(int rootfd, const char *rel, const char **base, bool *is_root);
-void store_put_parent(int fd, bool is_root);
+int store_check_bundle(const char *ns, const char *id);
 
-/* mkdir MOUNT/<ns> (SPEC 3.1): S/<ns> and W/<ns>, 0711. -EEXIST if S/<ns> exists. */
-int store_ns_create(struct store *st, const char *ns, const struct store_owner *own);
+/* The bundle directory S/<ns>/<id> of st, O_PATH|O_DIRECTORY, nothing followed; -errno. */
+int store_open_bundle(const struct store *st, const char *ns, const char *id);
 
 /*
- * rmdir MOUNT/<ns> (SPEC 3.1): -ENOTEMPTY when S/<ns> holds any visible
- * entry; hidden leftovers are removed with it; W/<ns> likewise (kept, with a
- * log line, if it holds visible work directories).
+ * Open dirfd/name (one name) for reading if it is a regular file, never
+ * following a symlink and never blocking on a FIFO, with its attributes in
+ * *st: a descriptor, -ENOENT for anything but a regular file, or -errno.
  */
-int store_ns_remove(struct store *st, const char *ns);
+int store_open_regular(int dirfd, const char *name, struct stat *st);
 
 /*
- * mkdir MOUNT/<ns>/<id> (SPEC 3.2, 5.4): S/<ns> and W/<ns> 0711 if missing,
- * W/<ns>/<id> 0711 (reused if present), then S/<ns>/<id> 0700 holding
- * rootfs/ 0711, built under a temporary name in S/<ns> and moved into place
- * with renameat2(RENAME_NOREPLACE). -EEXIST if S/<ns>/<id> exists. A failure
- * removes what this call created.
+ * The whole content of fd from offset 0, at most max bytes (-EFBIG past
+ * it): *buf malloc'd and NUL-terminated (not counted in *len). -ENOMEM.
  */
-int store_bundle_create(struct store *st, const char *ns, const char *id,
-			const struct store_owner *own);
-
-/*
- * mkdir MOUNT/<ns>/<id> of a runtime-v2 bundle (SPEC 7.1, 5.4): S/<ns> and
- * W/<ns> 0711 if missing; W/<ns>/<id> 0711, a leftover one removed first
- * (tree_remove) -- unless a mount point lies below it: then -EBUSY and
- * nothing of it is removed; then S/<ns>/<id> 0700 holding rootfs/ 0711 and
- * the symlink work -> Join(W, ns, id) (absolute), built under a temporary
- * name in S/<ns> and moved into place with renameat2(RENAME_NOREPLACE).
- * -EEXIST if S/<ns>/<id> exists (nothing touched). Owner as
- * store_bundle_create. A failure removes what this call created.
- */
-int store_bundle_create_v2(struct store *st, const char *ns, const char *id,
-			   const struct store_owner *own);
-
-struct store_delete_ctx {
-	const char *socket_root; /* shim sockets live in <socket_root>/s/ */
-	const char *mountpoint;	 /* absolute path of the mount, for mount checks; may be NULL */
-};
-
-/*
- * rmdir MOUNT/<ns>/<id> (SPEC 4.7). When hidden (name begins with '.'), the
- * socket and work-dir steps are skipped. -EBUSY if a mount point lies below
- * the bundle or its work dir (nothing changed); -ENOENT if it is gone.
- */
-int store_bundle_delete(struct store *st, const char *ns, const char *name,
-			const struct store_delete_ctx *ctx);
-
-/*
- * rmdir MOUNT/<ns>/<id> of a runtime-v2 bundle (SPEC 7.3): as
- * store_bundle_delete without the socket step (a v2 shim may serve other
- * bundles of its group). The work dir deleted is the computed W/<ns>/<id>,
- * never the target of the bundle's work link. ctx->socket_root is unused.
- */
-int store_bundle_delete_v2(struct store *st, const char *ns, const char *name,
-			   const struct store_delete_ctx *ctx);
-
-/*
- * rename S/<ns>/<from> to the hidden name S/<ns>/<to> (containerd's
- * atomicDelete through the mount). A leftover directory already at <to>
- * (an earlier delete that crashed) is moved aside and removed, so it never
- * leaves the bundle stuck, as rename(2) alone would with ENOTEMPTY.
- * flags as renameat2's; with RENAME_NOREPLACE an existing <to> is -EEXIST.
- */
-int store_bundle_hide(struct store *st, const char *ns, const char *from, const char *to,
-		      unsigned int flags);
+int store_read_fd(int fd, size_t max, char **buf, size_t *len);
 
 /*
  * Read the regular file dirfd/name (name may have several components), never
@@ -136,6 +86,14 @@ int store_bundle_hide(struct store *st, const char *ns, const char *from, const 
  * malloc'd and NUL-terminated (not counted in *len).
  */
 int store_read_regular(int dirfd, const char *name, size_t max, char **buf, size_t *len);
+
+/*
+ * A fresh private name in name (namesz >= 32): TREE_TMP_PREFIX, the process
+ * id and a counter. Unique among this process's names; every caller still
+ * creates it exclusively (O_EXCL, mkdirat, RENAME_NOREPLACE) and takes
+ * another on a clash with a stranger's.
+ */
+void store_tmp_name(char *name, size_t namesz);
 
 /*
  * Create a new temporary file TREE_TMP_PREFIX "<pid>-<n>" in dirfd, open

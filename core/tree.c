@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Removing trees and finding mount points, safely (SPEC 4.7, 5.4, 5.5).
+ * Removing trees and finding mount points in them, safely (SPEC 4.7, 5.4,
+ * 5.5).
  *
  * One iterative depth-first engine serves tree_remove and
  * tree_walk_has_mounts. It keeps a stack of frames, one per directory on
@@ -21,9 +22,6 @@
  */
 #include "tree.h"
 
-#include "ident.h"
-#include "log.h"
-
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -42,7 +40,6 @@
 /* Open directory streams held by one walk (each is one descriptor). */
 #define TREE_OPEN_MAX 32
 
-#define TREE_DIR_O_CLOEXEC (O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
 #define TREE_STATX_MASK (STATX_TYPE | STATX_INO | STATX_MNT_ID)
 
 struct tree_frame {
@@ -84,8 +81,12 @@ static bool tree_is_mount_root(const struct statx *stx)
 	       (stx->stx_attributes & STATX_ATTR_MOUNT_ROOT);
 }
 
-/* true if stx is not on the same mount as ref (or is the root of a mount). */
-static bool tree_crosses(const struct statx *ref, const struct statx *stx)
+int tree_mount_of(int fd, struct statx *stx)
+{
+	return tree_statx(fd, "", AT_EMPTY_PATH, stx);
+}
+
+bool tree_crosses(const struct statx *ref, const struct statx *stx)
 {
 	if (tree_is_mount_root(stx))
 		return true;
@@ -570,292 +571,4 @@ int tree_walk_has_mounts(int dirfd, const char *name)
 out:
 	tree_walk_free(&w);
 	return ret;
-}
-
-/* Decode mountinfo's octal escapes (\040 \011 \012 \134) in place. */
-static void tree_unescape(char *s)
-{
-	char *o = s;
-
-	while (*s) {
-		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
-		    s[3] >= '0' && s[3] <= '7') {
-			*o++ = (char)((s[1] - '0') << 6 | (s[2] - '0') << 3 | (s[3] - '0'));
-			s += 4;
-		} else {
-			*o++ = *s++;
-		}
-	}
-	*o = '\0';
-}
-
-/* true if mount point mp is path or below it (path boundary aware). */
-static bool tree_path_contains(const char *path, const char *mp)
-{
-	size_t n = strlen(path);
-
-	while (n > 1 && path[n - 1] == '/')
-		n--;
-	if (n == 1 && path[0] == '/')
-		return true;
-	return !strncmp(mp, path, n) && (mp[n] == '\0' || mp[n] == '/');
-}
-
-/*
- * The mount points of /proc/self/mountinfo, parsed once and again only after
- * the kernel reports a change: a mount or unmount marks the open file with
- * POLLPRI. A node with hundreds of containers has a large mount table, and a
- * delete must not pay for reading it each time. protected by mounts_lock
- */
-static pthread_mutex_t mounts_lock = PTHREAD_MUTEX_INITIALIZER;
-static int mounts_fd = -1;
-static char *mounts_text; /* the mount points, each NUL-terminated */
-static size_t mounts_len;
-
-static int mounts_reload(void)
-{
-	size_t cap = mounts_len ? mounts_len * 2 + 4096 : 16384, got = 0, out = 0;
-	char *buf = NULL, *text, *line, *next;
-	ssize_t r;
-
-	if (lseek(mounts_fd, 0, SEEK_SET) < 0)
-		return -errno;
-	for (;;) {
-		char *bigger = realloc(buf, cap + 1);
-
-		if (!bigger) {
-			free(buf);
-			return -ENOMEM;
-		}
-		buf = bigger;
-		r = read(mounts_fd, buf + got, cap - got);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			free(buf);
-			return -errno;
-		}
-		if (r == 0)
-			break;
-		got += (size_t)r;
-		if (got == cap)
-			cap *= 2;
-	}
-	buf[got] = '\0';
-	/* Keep field 5 of each line, unescaped, in place. */
-	text = buf;
-	for (line = buf; line && *line; line = next) {
-		char *save = NULL, *tok, *mp = NULL;
-		int field = 0;
-
-		next = strchr(line, '\n');
-		if (next)
-			*next++ = '\0';
-		for (tok = strtok_r(line, " ", &save); tok; tok = strtok_r(NULL, " ", &save))
-			if (++field == 5) {
-				mp = tok;
-				break;
-			}
-		if (!mp)
-			continue;
-		tree_unescape(mp);
-		memmove(text + out, mp, strlen(mp) + 1);
-		out += strlen(mp) + 1;
-	}
-	free(mounts_text);
-	mounts_text = buf;
-	mounts_len = out;
-	return 0;
-}
-
-int tree_has_mounts(const char *const *paths, size_t n)
-{
-	struct pollfd pfd;
-	bool stale = false;
-	int ret = 0;
-
-	pthread_mutex_lock(&mounts_lock);
-	if (mounts_fd < 0) {
-		mounts_fd = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC);
-		if (mounts_fd < 0) {
-			ret = -errno;
-			goto out;
-		}
-		stale = true;
-	} else {
-		pfd.fd = mounts_fd;
-		pfd.events = POLLPRI;
-		pfd.revents = 0;
-		if (poll(&pfd, 1, 0) != 0)
-			stale = true; /* changed (or poll failed: read again to be sure) */
-	}
-	if (stale) {
-		ret = mounts_reload();
-		if (ret < 0)
-			goto out;
-	}
-	for (size_t off = 0; off < mounts_len && !ret; off += strlen(mounts_text + off) + 1)
-		for (size_t i = 0; i < n; i++)
-			if (paths[i] && tree_path_contains(paths[i], mounts_text + off)) {
-				ret = 1;
-				break;
-			}
-out:
-	pthread_mutex_unlock(&mounts_lock);
-	return ret;
-}
-
-/* Copy s into buf with everything but printable ASCII escaped: one log line. */
-static const char *tree_printable(const char *s, char *buf, size_t size)
-{
-	size_t o = 0;
-
-	for (; *s && o + 5 < size; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c >= 0x20 && c < 0x7f && c != '\\')
-			buf[o++] = (char)c;
-		else
-			o += (size_t)snprintf(buf + o, size - o, "\\%03o", c);
-	}
-	buf[o] = '\0';
-	return buf;
-}
-
-/* Remove one leftover; count it, or log why it stays. */
-static void tree_sweep_one(int dirfd, const char *root, const char *ns, const char *name,
-			   int *count)
-{
-	char pns[4 * NAME_MAX + 8], pname[4 * NAME_MAX + 8];
-	int ret = tree_remove(dirfd, name);
-
-	if (ret == 0) {
-		(*count)++;
-		return;
-	}
-	if (ret == -ENOENT)
-		return;
-	blog(BLOG_WARNING, "sweep: cannot remove leftover %s/%s%s%s: %s", root,
-	     ns ? tree_printable(ns, pns, sizeof(pns)) : "", ns ? "/" : "",
-	     tree_printable(name, pname, sizeof(pname)),
-	     ret == -EBUSY ? "a mount point is at or below it" : strerror(-ret));
-}
-
-static bool tree_is_tmp(const char *name)
-{
-	return !strncmp(name, TREE_TMP_PREFIX, strlen(TREE_TMP_PREFIX));
-}
-
-/* A directory named "." + identifier (not following a symlink). */
-static bool tree_is_hidden_bundle(int dirfd, const struct dirent *de)
-{
-	struct stat st;
-
-	if (de->d_name[0] != '.' || !ident_valid_n(de->d_name + 1, strlen(de->d_name + 1)))
-		return false;
-	if (de->d_type != DT_UNKNOWN)
-		return de->d_type == DT_DIR;
-	return fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
-}
-
-/* Sweep one namespace directory rootfd/ns; stays on the root's mount. */
-static void tree_sweep_ns(int rootfd, const struct statx *ref, const char *root, const char *ns,
-			  int *count)
-{
-	char pns[4 * NAME_MAX + 8];
-	struct statx stx;
-	struct dirent *de;
-	DIR *d = NULL;
-	int fd;
-
-	tree_printable(ns, pns, sizeof(pns));
-	fd = openat(rootfd, ns, TREE_DIR_O_CLOEXEC);
-	if (fd < 0)
-		return; /* not a directory (a symlink...), or gone */
-	if (tree_statx(fd, "", AT_EMPTY_PATH, &stx) < 0 || tree_crosses(ref, &stx)) {
-		blog(BLOG_DEBUG, "sweep: %s/%s not swept: another mount", root, pns);
-		goto out;
-	}
-	d = fdopendir(fd);
-	if (!d)
-		goto out;
-	fd = -1;
-	/* Removing entries while reading is safe: each is seen at most once. */
-	for (;;) {
-		errno = 0;
-		de = readdir(d);
-		if (!de)
-			break;
-		if (tree_is_dot(de->d_name))
-			continue;
-		if (tree_is_tmp(de->d_name) || tree_is_hidden_bundle(dirfd(d), de))
-			tree_sweep_one(dirfd(d), root, ns, de->d_name, count);
-	}
-	if (errno)
-		blog(BLOG_WARNING, "sweep: cannot read %s/%s: %s", root, pns, strerror(errno));
-out:
-	if (d)
-		closedir(d);
-	if (fd >= 0)
-		close(fd);
-}
-
-/* Sweep one root: its namespaces, and with tmp_too its own temporary entries. */
-static int tree_sweep_root(int rootfd, const char *root, bool tmp_too, int *count)
-{
-	struct statx ref;
-	struct dirent *de;
-	DIR *d = NULL;
-	int fd, ret;
-
-	/* The root may be an O_PATH descriptor: read it through a fresh one. */
-	fd = openat(rootfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	ret = tree_statx(fd, "", AT_EMPTY_PATH, &ref);
-	if (ret < 0)
-		goto out;
-	d = fdopendir(fd);
-	if (!d) {
-		ret = -errno;
-		goto out;
-	}
-	fd = -1;
-	for (;;) {
-		errno = 0;
-		de = readdir(d);
-		if (!de)
-			break;
-		if (tree_is_dot(de->d_name))
-			continue;
-		if (tmp_too && tree_is_tmp(de->d_name))
-			tree_sweep_one(dirfd(d), root, NULL, de->d_name, count);
-		else if (de->d_name[0] != '.' && (de->d_type == DT_DIR || de->d_type == DT_UNKNOWN))
-			tree_sweep_ns(dirfd(d), &ref, root, de->d_name, count);
-	}
-	ret = errno ? -errno : 0;
-out:
-	if (d)
-		closedir(d);
-	if (fd >= 0)
-		close(fd);
-	return ret;
-}
-
-int tree_sweep(int state_fd, int work_fd)
-{
-	int count = 0;
-	int ret;
-
-	ret = tree_sweep_root(state_fd, "state", true, &count);
-	if (ret < 0) {
-		blog(BLOG_ERR, "sweep: cannot read the state root: %s", strerror(-ret));
-		return ret;
-	}
-	ret = tree_sweep_root(work_fd, "work", false, &count);
-	if (ret < 0) {
-		blog(BLOG_ERR, "sweep: cannot read the work root: %s", strerror(-ret));
-		return ret;
-	}
-	return count;
 }

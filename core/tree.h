@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Removing trees and finding mount points, safely (SPEC 4.7, 5.4, 5.5).
+ * Removing trees and finding mount points in them, safely (SPEC 4.7, 5.4,
+ * 5.5).
  *
  * Everything here works relative to directory descriptors, never follows a
  * symlink (a symlink is an entry to unlink, nothing more) and never crosses
@@ -10,7 +11,10 @@
 #ifndef BUNDLEFS_TREE_H
 #define BUNDLEFS_TREE_H
 
+#include <fcntl.h>
+#include <stdbool.h>
 #include <stddef.h>
+#include <sys/stat.h>
 
 /* The prefix of bundlefs's own temporary entries in the backing store. */
 #define TREE_TMP_PREFIX ".bundlefs-"
@@ -27,32 +31,25 @@
 int tree_remove(int dirfd, const char *name);
 
 /*
- * 1 if a mount point lies at or below any of the n absolute, clean paths
- * (from /proc/self/mountinfo, with its octal escapes decoded), 0 if none,
- * -errno if mountinfo cannot be read. A path equal to "/" matches every mount.
- * The table is read once and again only when the kernel reports a mount or
- * unmount (POLLPRI on the open file), which costs one descriptor for the
- * process's life. Thread-safe.
- */
-int tree_has_mounts(const char *const *paths, size_t n);
-
-/*
  * 1 if something at or below dirfd/name is a mount point, by walking the tree
  * (statx STATX_ATTR_MOUNT_ROOT and st_dev) without following symlinks;
  * 0 if not; -errno on failure (-ENOENT if dirfd/name is missing).
- * Complements tree_has_mounts for mounts made in other mount namespaces.
+ * Complements mounts_below (mounts.h) for mounts made in other mount
+ * namespaces.
  */
 int tree_walk_has_mounts(int dirfd, const char *name);
 
 /*
- * The start-up sweep (SPEC 5.4) on a read-write store. Removes, never crossing
- * a mount point and never touching a visible entry:
- *  - entries named TREE_TMP_PREFIX* directly in the state root,
- *  - in every S/<ns> and W/<ns> (ns a directory not beginning with '.'):
- *    directories named "." + identifier, and entries named TREE_TMP_PREFIX*.
- * Logs one line per entry it could not remove. Returns the number of entries
- * removed, or -errno if a root cannot be read.
+ * The flags every directory of a walk is opened with: never through a
+ * symlink, close-on-exec (scripts/check-source.sh checks that this says
+ * O_CLOEXEC).
  */
-int tree_sweep(int state_fd, int work_fd);
+#define TREE_DIR_O_CLOEXEC (O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+
+/* Where the directory fd is: its device, mount and mount-root flag. 0 or -errno. */
+int tree_mount_of(int fd, struct statx *stx);
+
+/* true if stx is not on the same mount as ref (another device or mount, or a mount root). */
+bool tree_crosses(const struct statx *ref, const struct statx *stx);
 
 #endif

@@ -26,7 +26,12 @@ static int read_optional(int bfd, const char *name, size_t max, char **buf, size
 	return ret == -EFBIG ? -ENOENT : ret;
 }
 
-int v2_group(int bfd, const char *id, char **group, size_t *glen)
+/*
+ * The bundle's group: spec_group of its config.json (a missing, non-regular
+ * or larger than SPEC_MAX_SIZE one gives id). *group malloc'd, NUL-
+ * terminated, *glen its length. 0 or -ENOMEM.
+ */
+static int v2_group(int bfd, const char *id, char **group, size_t *glen)
 {
 	char *text = NULL;
 	size_t len = 0;

@@ -30,13 +30,6 @@ struct v2_node {
 };
 
 /*
- * The bundle's group: spec_group of its config.json (a missing, non-regular
- * or larger than SPEC_MAX_SIZE one gives id). *group malloc'd, NUL-
- * terminated, *glen its length. 0 or -ENOMEM.
- */
-int v2_group(int bfd, const char *id, char **group, size_t *glen);
-
-/*
  * What address reads (SPEC 7.2), in this order: a stored regular address,
  * verbatim; else the "address" string of a regular bootstrap.json holding a
  * JSON object whose "address" is a string (spec_decode_fields: the key

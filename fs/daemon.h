@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The bundlefs daemon on libfuse's low-level API: shared state, the node
- * table (node.c), reaching a node's backing entry (resolve.c), the request
- * handlers (entry.c: names and attributes; file.c: open files and
- * directories) and start-up (start.c). Lock order and lifetimes: DESIGN.md.
+ * The bundlefs daemon on libfuse's low-level API: the mount's state
+ * (daemon.c holds it, start.c sets it) and the request handlers of the
+ * operations table (ops.c), one file per request family. The node table is
+ * node.h, reaching a node's backing entry resolve.h, the watcher watch.h,
+ * names one process sees differently hold.h. Lock order and lifetimes:
+ * docs/DESIGN.md.
  */
 #ifndef BUNDLEFS_DAEMON_H
 #define BUNDLEFS_DAEMON_H
@@ -11,14 +13,12 @@
 #define FUSE_USE_VERSION 312
 #include <fuse_lowlevel.h>
 
-#include <limits.h>
-#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/stat.h>
 
-#include "overlay.h"
-#include "store.h"
+#include "conf.h"
+#include "node.h"
 
 /*
  * Kernel cache lifetimes (SPEC 4.8). Entries and attributes that no watch
@@ -31,23 +31,11 @@
 #define BFS_ENTRY_TIMEOUT 0.5
 #define BFS_ATTR_TIMEOUT 0.5
 
-/* Written once at start-up, read-only afterwards. */
+/* Written once at start-up, read-only afterwards (apply_umask: in init, before any request). */
 struct bfs {
-	struct store st;
-	struct ovl_conf ovl; /* the overlay files' configuration, pointing into this struct */
-	char *mountpoint;    /* absolute */
-	char *daemon_address;
-	char *socket_root;
-	char *runtime_root;
-	char *criu;
-	char *bundle_root;
-	bool systemd_cgroup;
-	bool legacy_address;
-	enum ovl_runtime runtime; /* runtime=: containerd's v1 or v2 bundles (SPEC 7) */
+	struct bundle_conf conf; /* the store the mount serves (conf.h) */
+	char *mountpoint;	 /* absolute */
 	bool ro;
-	bool is_root; /* the daemon can give new entries the caller's owner */
-	uid_t euid;
-	gid_t egid;
 	struct fuse_session *se;
 	/* The kernel sends modes without the caller's umask (POSIX ACLs on): apply it here. */
 	bool apply_umask;
@@ -55,263 +43,64 @@ struct bfs {
 
 extern struct bfs bfs;
 
-/*
- * Where a node sits in the tree, decided when the kernel first looks it up,
- * from its parent's kind and its own name (SPEC 3).
- */
-enum node_kind {
-	NK_ROOT,    /* MOUNT itself = S */
-	NK_NS,	    /* depth 1: a namespace, or a hidden entry beside them */
-	NK_NSENTRY, /* depth 2 in a visible namespace: a bundle if a visible directory */
-	NK_INSIDE,  /* below a bundle, or anywhere below a hidden entry: passthrough */
-	NK_OVERLAY, /* an overlay file of a bundle (SPEC 4.1-4.5), a name, not an inode */
-};
+/* What every handler shares (daemon.c). */
+/* The node ino names, or NULL after replying ESTALE (an id the table has forgotten). */
+struct node *node_or_reply(fuse_req_t req, fuse_ino_t ino);
+/* On a read-only mount every change fails with EROFS (SPEC 2): true after replying so. */
+bool refused_ro(fuse_req_t req);
+/* Reply ret: 0, or -errno as the error. */
+void reply_result(fuse_req_t req, int ret);
 
-struct handle;
-struct alias;
-
-/*
- * One node per kernel inode. A backing node stands for one inode of the
- * store (st_dev, st_ino, and its kind), whatever names it has, so that hard
- * links are one file to the kernel too; an overlay node stands for a name
- * of a bundle. No descriptor is held per node: requests reach the backing
- * entry by a name (resolve.c), or through a handle open on the node.
- */
-struct node {
-	fuse_ino_t id;
-	enum node_kind kind;
-	mode_t type; /* S_IFMT of the backing entry */
-	dev_t dev;
-	ino_t ino;
-	const struct ovl *ov; /* NK_OVERLAY: which overlay file */
-	/* All fields above are set when the node is made and never change. */
-	/* The fields below are protected by the table lock (node.c). */
-	uint64_t nlookup;	/* the kernel's lookup count */
-	unsigned long refs;	/* names of children naming it as parent, open handles */
-	struct alias *aliases;	/* its names: (parent, name); none once unlinked */
-	struct handle *handles; /* handles open on it */
-	bool ino_hashed;	/* found by inode (not once its number is reused) */
-	bool retired;		/* no name of the kernel's leads to it any more: -ESTALE */
-	int wd;			/* its inotify watch (> 0), or one of enum node_wd */
-	struct node *id_next, *ino_next, *wd_next;
-};
-
-/* node->wd besides a watch descriptor. */
-enum node_wd {
-	WD_NONE = 0,	 /* not a watched directory, or not tried yet */
-	WD_PENDING = -1, /* being added by the thread that made the node */
-	WD_FAILED = -2,	 /* could not be watched, or the watch went: short lifetimes */
-};
-
-/* Open files and directories: fi->fh. */
-enum handle_kind { H_FILE, H_OVERLAY, H_DIR };
-
-struct handle {
-	enum handle_kind kind;
-	int fd;		      /* H_FILE, H_DIR: the backing descriptor */
-	struct ovl_file *ovf; /* H_OVERLAY */
-	struct node *node;    /* the node it is open on (a reference) */
-	struct handle *next;  /* on node->handles (not H_DIR); protected by the table lock */
-	unsigned long pins;   /* uses by requests without fi; protected by the table lock */
-	bool released;	      /* protected by the table lock */
-	struct handle *all_prev, *all_next; /* every handle; protected by the table lock */
-	/* H_DIR */
-	struct dir_state *dir;
-	/*
-	 * H_FILE: whether fd has O_DIRECT (the open asked for it); fd_other is
-	 * the backing file opened the other way, once a request comes from a
-	 * caller that turned O_DIRECT on or off with fcntl (-1 until then; set
-	 * once, atomically; closed with the handle).
-	 */
-	bool direct;
-	int fd_other;
-};
-
-/* In a request handler: n is the node ino names, or the request fails with ESTALE. */
-#define NODE_OR_STALE(req, ino, n)                                                                 \
-	struct node *n = node_find(ino);                                                           \
-	if (!n) {                                                                                  \
-		fuse_reply_err(req, ESTALE);                                                       \
-		return;                                                                            \
-	}
-
-/* In a request handler: on a read-only mount every change fails with EROFS (SPEC 2). */
-#define REFUSE_IF_RO(req)                                                                          \
-	do {                                                                                       \
-		if (bfs.ro) {                                                                      \
-			fuse_reply_err(req, EROFS);                                                \
-			return;                                                                    \
-		}                                                                                  \
-	} while (0)
-
-/* node.c: the node table. Every function takes the table lock itself. */
-int nodes_init(const struct stat *root);
-void nodes_free_all(void); /* after the loop: handles the kernel never released, every node */
-struct node *node_find(fuse_ino_t id);
-/* The kind a child name of parent gets; *ov set for NK_OVERLAY. */
-enum node_kind node_child_kind(struct node *parent, const char *name, const struct ovl **ov);
-/*
- * Find or make the node for the entry name of parent with attributes st
- * (backing) or for overlay ov, record the name, count one lookup. NULL on
- * ENOMEM. A node found by st's inode number under other names only is the
- * entry's if one of those names, not being removed, still leads to that
- * inode (resolve_still_named): else the number was reused and the entry
- * gets a node of its own.
- */
-struct node *node_attach(struct node *parent, const char *name, enum node_kind kind,
-			 const struct stat *st, const struct ovl *ov, int dirfd, bool *watched);
-/*
- * A bundle used again (its attributes asked for, opened): watched from now
- * on, as namespaces are from their first lookup (node_attach's dirfd, the
- * open parent, reaches it cheaply; *watched, if given, says a watch was
- * just added, after st was read).
- */
-void node_touch(struct node *n);
-void node_forget(fuse_ino_t id, uint64_t nlookup);
-/*
- * A request is about to remove parent/name (unlink, rmdir, a rename over
- * it), which may free its inode's number: until node_name_gone (removed)
- * or node_name_kept (the removal failed), no entry is given the node by
- * that number through this name.
- */
-void node_name_going(struct node *parent, const char *name);
-void node_name_kept(struct node *parent, const char *name);
-/* A name is gone (unlink, rmdir, or found stale). */
-void node_name_gone(struct node *parent, const char *name);
-/* The id of the parent of n's first name, 0 when it has none. */
-fuse_ino_t node_parent_id(struct node *n);
-/*
- * The file named name in parent was stored as a copy under an overlay name
- * (SPEC 4.2): the kernel still has its inode under that name and perhaps
- * under others. Its node loses every name and is found by inode no more;
- * requests by name answer -ESTALE, so the kernel looks each name up again.
- */
-void node_name_retire(struct node *parent, const char *name);
-/* n is reached through its open handles only: no name is left and it is not retired. */
-bool node_by_handle(struct node *n);
-/* Forget n's first name (found stale); -ENOENT when no other name is left. */
-int node_drop_first_name(struct node *n);
-/* rename(2) succeeded: move (or with exchange, swap) the names. */
-void node_renamed(struct node *p1, const char *n1, struct node *p2, const char *n2, bool exchange);
-/*
- * The path of n below the store's root ("" for the root), from its first
- * name, or of its parent with *base set to its own name (copied into the
- * malloc'd result). -ENOENT when n or an ancestor has no name left.
- */
-int node_path(struct node *n, char **path, size_t *len);
-int node_parent_path(struct node *n, char **path, size_t *len, char **base);
-/*
- * The same for n's i-th name that no request is removing: -ENOENT when n has
- * no such name, -ESTALE when an ancestor of it has no name left.
- */
-int node_live_name_path(struct node *n, unsigned i, char **path, size_t *len, char **base);
-/* The name of a namespace node, and for a node at depth 2 its ns and id. */
-int node_bundle_names(struct node *n, char *ns, char *id);
-bool node_is_bundle(struct node *n);
-/* The depth-2 ancestor (or n itself) that a passthrough rename must stay in. */
-struct node *node_bundle_of(struct node *n);
-void node_handle_add(struct node *n, struct handle *h);
-/* Remove h from its node; true when h can be freed now (no pins). */
-bool node_handle_release(struct handle *h);
-/*
- * A handle open on n, pinned, or NULL: with H_FILE one with a backing
- * descriptor (H_FILE or H_DIR), with H_OVERLAY an overlay handle.
- */
-struct handle *node_handle_pin(struct node *n, enum handle_kind kind);
-void handle_unpin(struct handle *h);
-/* Close and free a handle nothing uses any more. */
-void handle_free(struct handle *h);
-/* Watches (watch.c): n's watch is wd (> 0) or WD_FAILED. */
-void node_set_wd(struct node *n, int wd);
-/* The kernel removed watch wd (IN_IGNORED): its node is no longer watched. */
-void node_wd_gone(int wd);
-/* The node id watched by wd (0: none), and whether it is a bundle. */
-fuse_ino_t node_of_wd(int wd, bool *is_bundle);
-/* The id of the node known by name in parent (0: none), and whether it is an overlay node. */
-fuse_ino_t node_child_id(fuse_ino_t parent, const char *name, bool *overlay);
-/*
- * What watches cover n, read under one lock: n itself is watched (self),
- * the directory holding n's first name is (parent), and whether either is a
- * bundle not watched yet (self_later, parent_later: node_touch will watch it).
- */
-struct watch_state {
-	bool self, parent, self_later, parent_later;
-};
-void node_watch_state(struct node *n, struct watch_state *w);
-/* A name (or, with name "", a watched directory itself) the watcher knows of. */
-struct node_name {
-	fuse_ino_t parent; /* the directory; with name "", the watched node itself */
-	fuse_ino_t child;  /* the node of the name, 0 for a watched directory */
-	char name[NAME_MAX + 1];
-};
-/* Every watched directory and every known name in one (after lost events); malloc'd. */
-int node_watched_names(struct node_name **names, size_t *count);
-
-/* resolve.c: reach backing entries without following symlinks (SPEC 5.5). */
-/* The directory at path (any length) below S: an O_PATH|O_DIRECTORY descriptor. */
-int resolve_dir(const char *path, size_t len);
-/* The parent directory of n, opened, and n's name in it (*base, malloc'd). */
-int resolve_parent(struct node *n, char **base);
-/*
- * n's own backing entry, checked to be n's inode (names found stale are
- * forgotten; -ESTALE when none is left): its attributes in *st (may be
- * NULL) and, with want_fd, an O_PATH|O_NOFOLLOW descriptor of it (else 0).
- */
-int resolve_self(struct node *n, struct stat *st, bool want_fd);
-/* The directory n (a directory node) opened as O_PATH. */
-int resolve_node_dir(struct node *n);
-/* Whether one of n's names that no request is removing still leads to n's inode. */
-bool resolve_still_named(struct node *n);
-
-/*
- * hold.c: names one process sees differently (SPEC 4.2, 7.2). HOLD_RELEASED:
- * config.json, the computed files and the v2 work link of a bundle that
- * the process unlinked: absent for it until it makes them again.
- * HOLD_SHOWN: a v2 work link not shown yet, which the process made with
- * symlink(2): present for it. hold_add records one for req's process (0;
- * nothing is recorded for a caller in a pid namespace the daemon cannot
- * see); hold_has says whether req's process has it; hold_take says so and
- * ends it; hold_forget_bundle ends every hold of a bundle that is gone.
- */
-enum hold_kind { HOLD_RELEASED, HOLD_SHOWN };
-int hold_add(fuse_req_t req, enum hold_kind kind, const char *ns, const char *id, const char *name);
-bool hold_has(fuse_req_t req, enum hold_kind kind, const char *ns, const char *id,
-	      const char *name);
-bool hold_take(fuse_req_t req, enum hold_kind kind, const char *ns, const char *id,
-	       const char *name);
-void hold_forget_bundle(const char *ns, const char *id);
-void holds_free_all(void);
-
-/* entry.c and file.c */
+/* The operations of the mount (ops.c), for fuse_session_new. */
 extern const struct fuse_lowlevel_ops bfs_ll_ops;
 
-/* The caller of req, as owner of what it creates. */
-void req_owner(fuse_req_t req, struct store_owner *own);
-/* Give the new entry dirfd/name (or the open new file fd) the caller's owner. */
-int own_new(fuse_req_t req, int dirfd, const char *name, bool is_dir, mode_t mode);
-int own_new_fd(fuse_req_t req, int dirfd, int fd, mode_t mode);
 /*
- * The mode a new entry in dirfd is made with: the caller's umask applies
- * unless the directory has a default ACL, which the backing filesystem
- * applies instead (as the kernel does on a local filesystem).
+ * The handlers, named after their operation, one file per request family.
+ * Every handler replies exactly once, with no lock held.
  */
-mode_t create_mode(fuse_req_t req, int dirfd, mode_t mode);
-/*
- * Fill e for a lookup of parent/name, with dirfd parent's directory if the
- * caller has it open (else -1); 0 or -errno. Counts one lookup on success.
- * req: the request whose process looks (what it was shown: hold.c), or NULL.
- */
-int lookup_entry(fuse_req_t req, struct node *parent, int dirfd, const char *name,
-		 struct fuse_entry_param *e);
-/* Whether the bundle directory bundle_fd holds a stored config.json (SPEC 3.2). */
-bool bundle_complete(int bundle_fd);
-/*
- * Fill e for node n named in parent with attributes st, with the lifetimes
- * watch.h gives them (epoch: watch_epoch() before st was read).
- */
-void fill_entry(struct fuse_entry_param *e, struct node *parent, struct node *n,
-		const struct stat *st, unsigned epoch);
-/* The attributes of n now. */
-int node_stat(struct node *n, struct stat *st);
+/* lookup.c: lookup and attributes */
+void bfs_lookup(fuse_req_t req, fuse_ino_t pino, const char *name);
+void bfs_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup);
+void bfs_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *forgets);
+void bfs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void bfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
+		 struct fuse_file_info *fi);
+void bfs_readlink(fuse_req_t req, fuse_ino_t ino);
+void bfs_statfs(fuse_req_t req, fuse_ino_t ino);
+/* names.c: requests that change names */
+void bfs_mknod(fuse_req_t req, fuse_ino_t pino, const char *name, mode_t mode, dev_t rdev);
+void bfs_mkdir(fuse_req_t req, fuse_ino_t pino, const char *name, mode_t mode);
+void bfs_symlink(fuse_req_t req, const char *target, fuse_ino_t pino, const char *name);
+void bfs_unlink(fuse_req_t req, fuse_ino_t pino, const char *name);
+void bfs_rmdir(fuse_req_t req, fuse_ino_t pino, const char *name);
+void bfs_rename(fuse_req_t req, fuse_ino_t pino1, const char *n1, fuse_ino_t pino2, const char *n2,
+		unsigned int flags);
+void bfs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t pino, const char *name);
+/* xattr.c: extended attributes */
+void bfs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size);
+void bfs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size);
+void bfs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value, size_t size,
+		  int flags);
+void bfs_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name);
+/* file.c: open files */
+void bfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void bfs_create(fuse_req_t req, fuse_ino_t pino, const char *name, mode_t mode,
+		struct fuse_file_info *fi);
+void bfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi);
+void bfs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
+	       struct fuse_file_info *fi);
+void bfs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void bfs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void bfs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi);
+void bfs_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off, off_t len,
+		   struct fuse_file_info *fi);
+void bfs_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence, struct fuse_file_info *fi);
+/* dir.c: directories */
+void bfs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void bfs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi);
+void bfs_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		     struct fuse_file_info *fi);
+void bfs_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void bfs_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi);
 
 #endif

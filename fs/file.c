@@ -1,10 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Requests on open files and directories. A passthrough handle holds the
- * backing descriptor, which stays usable once its names are gone (SPEC 4.6);
- * an overlay handle is core's ovl_file (overlay.h). Directories list with
- * the backing directory's own offsets; a bundle's listing adds its computed
- * files. Also init and destroy.
+ * Requests on open files: open and create, read, write, flush, release,
+ * fsync, fallocate, lseek. A passthrough handle holds the backing
+ * descriptor, which stays usable once its names are gone (SPEC 4.6); an
+ * overlay handle is core's ovl_file (overlay.h).
  *
  * O_DIRECT (SPEC 4.6) is the backing file's: an open that asks for it opens
  * the backing file with it (where the backing filesystem refuses it, the
@@ -22,7 +21,6 @@
  */
 #include "daemon.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -30,7 +28,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "creator.h"
+#include "hold.h"
+#include "lookup.h"
+#include "resolve.h"
 #include "watch.h"
 
 /* The alignment of the daemon's buffers for O_DIRECT requests: a page suits every device. */
@@ -41,67 +42,20 @@ static inline struct handle *fh_of(struct fuse_file_info *fi)
 	return (struct handle *)(uintptr_t)fi->fh;
 }
 
-static struct handle *handle_new(enum handle_kind kind)
-{
-	struct handle *h = calloc(1, sizeof(*h));
-
-	if (h) {
-		h->kind = kind;
-		h->fd = -1;
-		h->fd_other = -1;
-	}
-	return h;
-}
-
 /*
- * Open n's backing file with flags: by its name, checked to be n's inode,
- * or when no name is left (unlinked while open), through an open handle of
- * the node (the very inode). A name is never trusted over the store: a
- * node whose names all lead elsewhere (a file renamed onto an overlay name
- * is stored as a copy: SPEC 4.2) is -ESTALE, and the kernel looks the name
- * up again. O_TRUNC is applied only after the check (and after the backing
- * filesystem accepted O_DIRECT, as an open of its own truncates only then).
+ * Open n's backing file with flags, the one way (resolve.c): by its name,
+ * checked to be n's inode, or through an open handle of the node when no
+ * name is left. O_TRUNC is applied only after the check (and after the
+ * backing filesystem accepted O_DIRECT, as an open of its own truncates
+ * only then).
  */
 static int open_backing(struct node *n, int flags)
 {
-	int trunc = flags & O_TRUNC, fd;
-	struct handle *pin;
-	struct stat st;
-	char *base;
+	int fd = resolve_open(n, flags & ~(O_TRUNC | O_CREAT | O_EXCL | O_NOCTTY), NULL);
+	int err;
 
-	flags &= ~(O_TRUNC | O_CREAT | O_EXCL | O_NOCTTY);
-	pin = node_by_handle(n) ? node_handle_pin(n, H_FILE) : NULL;
-	if (pin) {
-		char proc[64];
-
-		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", pin->fd);
-		fd = open(proc, flags | O_CLOEXEC);
-		handle_unpin(pin);
-		if (fd < 0)
-			return -errno;
-		goto opened;
-	}
-	for (;;) {
-		int dfd = resolve_parent(n, &base);
-
-		if (dfd < 0)
-			return dfd;
-		fd = openat(dfd, base, flags | O_NOFOLLOW | O_CLOEXEC);
-		close(dfd);
-		free(base);
-		if (fd < 0 && errno != ENOENT)
-			return -errno;
-		if (fd >= 0 && fstat(fd, &st) == 0 && st.st_ino == n->ino && st.st_dev == n->dev)
-			break;
-		if (fd >= 0)
-			close(fd);
-		if (node_drop_first_name(n) < 0)
-			return -ESTALE;
-	}
-opened:
-	if (trunc && ftruncate(fd, 0) < 0) {
-		int err = -errno;
-
+	if (fd >= 0 && (flags & O_TRUNC) && ftruncate(fd, 0) < 0) {
+		err = -errno;
 		close(fd);
 		return err;
 	}
@@ -128,7 +82,7 @@ static int overlay_open(fuse_req_t req, struct node *bundle_or_self, const struc
 	if (create)
 		how = OVL_OPEN_CREATE |
 		      (hold_take(req, HOLD_RELEASED, ns, id, ovl_name(ov)) ? OVL_OPEN_RELEASED : 0);
-	ret = ovl_open(&bfs.ovl, ov, ns, id, fi->flags, how, ctx->uid, ctx->gid, f);
+	ret = ovl_open(bundle_or_self->conf, ov, ns, id, fi->flags, how, ctx->uid, ctx->gid, f);
 	if (ret < 0)
 		return ret;
 	/* Computed and staged content: never from the page cache. */
@@ -137,11 +91,27 @@ static int overlay_open(fuse_req_t req, struct node *bundle_or_self, const struc
 	return 0;
 }
 
+/*
+ * H_FILE handle h takes the backing descriptor fd an open made (or its
+ * -errno, returned): O_DIRECT as the open asked, and nothing to do at close,
+ * which spares the kernel the FLUSH.
+ */
+static int handle_backing(struct handle *h, struct fuse_file_info *fi, int fd)
+{
+	h->fd = fd;
+	h->direct = fi->flags & O_DIRECT;
+	fi->noflush = 1;
+	return fd;
+}
+
 void bfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct handle *h;
 	int ret;
-	NODE_OR_STALE(req, ino, n);
+	struct node *n = node_or_reply(req, ino);
+
+	if (!n)
+		return;
 
 	if (n->kind != NK_OVERLAY && bfs.ro &&
 	    ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC))) {
@@ -156,10 +126,7 @@ void bfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	if (n->kind == NK_OVERLAY) {
 		ret = overlay_open(req, n, n->ov, fi, false, &h->ovf);
 	} else {
-		ret = h->fd = open_backing(n, fi->flags);
-		/* Nothing to do at close for a backing file: spare the kernel the FLUSH. */
-		fi->noflush = 1;
-		h->direct = fi->flags & O_DIRECT;
+		ret = handle_backing(h, fi, open_backing(n, fi->flags));
 	}
 	if (ret < 0) {
 		free(h);
@@ -186,15 +153,15 @@ static int create_backing(fuse_req_t req, struct node *parent, const char *name,
 	int dfd, fd, ret;
 
 	flags &= ~O_NOCTTY;
-	dfd = resolve_node_dir(parent);
+	dfd = resolve_open(parent, O_PATH | O_DIRECTORY, NULL);
 	if (dfd < 0)
 		return dfd;
-	mode = create_mode(req, dfd, mode);
+	mode = creator_mode(req, dfd, mode);
 	/* Only a file this call makes gets the caller as owner. */
 	fd = openat(dfd, name, (flags & ~O_DIRECT) | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
 		    mode);
 	if (fd >= 0) {
-		ret = own_new_fd(req, dfd, fd, mode);
+		ret = creator_own_fd(req, parent->conf, dfd, fd, mode);
 		if (ret < 0) {
 			close(fd);
 			unlinkat(dfd, name, 0);
@@ -229,13 +196,15 @@ void bfs_create(fuse_req_t req, fuse_ino_t pino, const char *name, mode_t mode,
 	struct fuse_entry_param e;
 	const struct ovl *ov;
 	enum node_kind kind;
+	bool created;
 	struct handle *h;
 	struct node *n;
 	struct stat st;
 	int ret;
-	NODE_OR_STALE(req, pino, parent);
+	struct node *parent = node_or_reply(req, pino);
 
-	REFUSE_IF_RO(req);
+	if (!parent || refused_ro(req))
+		return;
 	if (strlen(name) > NAME_MAX) {
 		fuse_reply_err(req, ENAMETOOLONG);
 		return;
@@ -255,23 +224,22 @@ void bfs_create(fuse_req_t req, fuse_ino_t pino, const char *name, mode_t mode,
 		if (ret == 0 && (ret = ovl_fstat(h->ovf, &st)) < 0)
 			ovl_release(h->ovf);
 	} else {
-		ret = h->fd = create_backing(req, parent, name, mode, fi->flags, &st);
-		fi->noflush = 1;
-		h->direct = fi->flags & O_DIRECT;
+		ret =
+		    handle_backing(h, fi, create_backing(req, parent, name, mode, fi->flags, &st));
 	}
 	if (ret < 0) {
 		free(h);
 		fuse_reply_err(req, -ret);
 		return;
 	}
-	n = node_attach(parent, name, kind, &st, ov, -1, NULL);
+	n = node_attach(parent, name, kind, &st, ov, &created);
 	if (!n) {
 		handle_free(h);
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
 	node_handle_add(n, h);
-	fill_entry(&e, parent, n, &st, epoch);
+	lookup_fill(&e, parent, n, &st, epoch);
 	fi->fh = (uintptr_t)h;
 	fuse_reply_create(req, &e, fi);
 }
@@ -331,7 +299,7 @@ static void read_direct(fuse_req_t req, int fd, size_t size, off_t off)
 
 void bfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
 {
-	struct handle *h = fh_of(fi);
+	struct handle *h = handle_of(fi);
 	ssize_t n;
 	char *buf;
 	int fd;
@@ -394,7 +362,7 @@ static ssize_t write_backing(int fd, const char *buf, size_t size, off_t off, bo
 void bfs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
 	       struct fuse_file_info *fi)
 {
-	struct handle *h = fh_of(fi);
+	struct handle *h = handle_of(fi);
 	ssize_t n;
 	int fd;
 
@@ -434,7 +402,7 @@ static void overlay_committed(fuse_ino_t dir)
 
 void bfs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	struct handle *h = fh_of(fi);
+	struct handle *h = handle_of(fi);
 	int ret = 0;
 
 	(void)ino;
@@ -448,7 +416,7 @@ void bfs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 
 void bfs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	struct handle *h = fh_of(fi);
+	struct handle *h = handle_of(fi);
 	fuse_ino_t dir = overlay_dir(h, fi);
 
 	(void)ino;
@@ -461,7 +429,7 @@ void bfs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 
 void bfs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
 {
-	struct handle *h = fh_of(fi);
+	struct handle *h = handle_of(fi);
 	int ret;
 
 	(void)ino;
@@ -475,7 +443,7 @@ void bfs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_in
 void bfs_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off, off_t len,
 		   struct fuse_file_info *fi)
 {
-	struct handle *h = fh_of(fi);
+	struct handle *h = handle_of(fi);
 
 	(void)ino;
 	if (h->kind != H_FILE) {
@@ -487,7 +455,7 @@ void bfs_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off, off_t le
 
 void bfs_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence, struct fuse_file_info *fi)
 {
-	struct handle *h = fh_of(fi);
+	struct handle *h = handle_of(fi);
 	struct stat st;
 	off_t res;
 	int ret;
@@ -511,332 +479,4 @@ void bfs_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence, struct fus
 		fuse_reply_err(req, ENXIO);
 	else
 		fuse_reply_lseek(req, whence == SEEK_DATA ? off : st.st_size);
-}
-
-/*
- * An open directory. Plain directories are read in the backing directory's
- * own order and offsets (getdents64's d_off), continuing from the records a
- * full reply left over. A bundle's listing is made once, at offset 0, with
- * its computed files added, and served by index.
- */
-struct dir_ent {
-	ino_t ino;
-	unsigned char type;
-	char *name;
-};
-
-struct dir_state {
-	off_t next; /* the offset the kernel asks for to get ents[at] */
-	size_t len; /* bytes of dirent64 records in ents */
-	size_t at;  /* the first record not yet sent */
-	char ents[8192];
-	bool bundle;
-	struct dir_ent *list; /* a bundle's listing */
-	size_t nlist;
-};
-
-static void dir_list_free(struct dir_state *d)
-{
-	for (size_t i = 0; i < d->nlist; i++)
-		free(d->list[i].name);
-	free(d->list);
-	d->list = NULL;
-	d->nlist = 0;
-}
-
-static int dir_list_add(struct dir_state *d, size_t *cap, const char *name, ino_t ino,
-			unsigned char type)
-{
-	if (d->nlist == *cap) {
-		size_t ncap = *cap ? *cap * 2 : 32;
-		struct dir_ent *l = realloc(d->list, ncap * sizeof(*l));
-
-		if (!l)
-			return -ENOMEM;
-		d->list = l;
-		*cap = ncap;
-	}
-	d->list[d->nlist].name = strdup(name);
-	if (!d->list[d->nlist].name)
-		return -ENOMEM;
-	d->list[d->nlist].ino = ino;
-	d->list[d->nlist].type = type;
-	d->nlist++;
-	return 0;
-}
-
-/* A bundle's entries: the backing ones, overlay names as they show, computed files once. */
-static int bundle_list(int fd, struct dir_state *d)
-{
-	const struct ovl *computed[8];
-	size_t ncomputed = 0, cap = 0;
-	char dents[32768];
-	/* A v2 work link shows once the bundle is complete (entry.c, work_hidden). */
-	bool hide_work = bfs.runtime == OVL_V2 && !bundle_complete(fd);
-	ssize_t n;
-	int ret = 0;
-
-	dir_list_free(d);
-	for (size_t i = 0; ovl_at(&bfs.ovl, i) && ncomputed < 8; i++)
-		if (ovl_is_computed(ovl_at(&bfs.ovl, i)))
-			computed[ncomputed++] = ovl_at(&bfs.ovl, i);
-	if (lseek(fd, 0, SEEK_SET) < 0)
-		return -errno;
-	while (ret == 0 && (n = getdents64(fd, dents, sizeof(dents))) > 0) {
-		for (ssize_t pos = 0; ret == 0 && pos < n;) {
-			struct dirent64 *de = (struct dirent64 *)(dents + pos);
-			const struct ovl *ov = ovl_find(&bfs.ovl, de->d_name);
-
-			pos += de->d_reclen;
-			if (ov && !ovl_listed(ov, fd, de->d_name, de->d_type))
-				continue;
-			if (hide_work && !strcmp(de->d_name, "work"))
-				continue;
-			for (size_t i = 0; ov && i < ncomputed; i++)
-				if (computed[i] == ov)
-					computed[i] = NULL; /* listed already */
-			ret = dir_list_add(d, &cap, de->d_name, de->d_ino, de->d_type);
-		}
-	}
-	if (ret == 0 && n < 0)
-		ret = -errno;
-	for (size_t i = 0; ret == 0 && i < ncomputed; i++)
-		if (computed[i])
-			ret = dir_list_add(d, &cap, ovl_name(computed[i]), 0, DT_REG);
-	return ret;
-}
-
-void bfs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
-{
-	struct handle *h;
-	struct stat st;
-	char *base;
-	int fd;
-	NODE_OR_STALE(req, ino, n);
-
-	if (n->kind == NK_OVERLAY) {
-		fuse_reply_err(req, ENOTDIR);
-		return;
-	}
-	/* A bundle listed is watched from now on, so that its listing may be kept. */
-	node_touch(n);
-	if (n->id == FUSE_ROOT_ID) {
-		fd = openat(bfs.st.state_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		fd = fd < 0 ? -errno : fd;
-	} else {
-		int dfd = resolve_parent(n, &base);
-
-		if (dfd < 0) {
-			fuse_reply_err(req, -dfd);
-			return;
-		}
-		fd = openat(dfd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		fd = fd < 0 ? -errno : fd;
-		close(dfd);
-		free(base);
-		if (fd >= 0 && (fstat(fd, &st) < 0 || st.st_ino != n->ino || st.st_dev != n->dev)) {
-			close(fd);
-			fd = -ESTALE;
-		}
-	}
-	if (fd < 0) {
-		fuse_reply_err(req, -fd);
-		return;
-	}
-	h = handle_new(H_DIR);
-	if (h)
-		h->dir = calloc(1, sizeof(*h->dir));
-	if (!h || !h->dir) {
-		free(h);
-		close(fd);
-		fuse_reply_err(req, ENOMEM);
-		return;
-	}
-	h->fd = fd;
-	h->dir->bundle = node_is_bundle(n);
-	node_handle_add(n, h);
-	fi->fh = (uintptr_t)h;
-	/*
-	 * A watched directory's listing may be kept by the kernel: every change
-	 * beside the mount invalidates the directory's pages and attributes
-	 * (watch.c), every change through it bumps the kernel's own version,
-	 * and a listing from offset 0 rechecks the mtime first.
-	 */
-	{
-		struct watch_state w;
-
-		node_watch_state(n, &w);
-		if (w.self) {
-			fi->cache_readdir = 1;
-			fi->keep_cache = 1;
-		}
-	}
-	fuse_reply_open(req, fi);
-}
-
-/* Add one entry to the reply; false when it does not fit (nothing is counted then). */
-static bool add_entry(fuse_req_t req, struct node *dir, int dirfd, char *buf, size_t size,
-		      size_t *used, const char *name, ino_t ino, unsigned char type, off_t next,
-		      bool plus)
-{
-	struct fuse_entry_param e;
-	size_t need;
-
-	if (!plus) {
-		struct stat st = {.st_ino = ino, .st_mode = (mode_t)DTTOIF(type)};
-
-		need = fuse_add_direntry(req, buf + *used, size - *used, name, &st, next);
-		if (need > size - *used)
-			return false;
-		*used += need;
-		return true;
-	}
-	memset(&e, 0, sizeof(e));
-	if (strcmp(name, ".") && strcmp(name, "..")) {
-		/* An entry that vanished since getdents is listed without attributes. */
-		if (lookup_entry(NULL, dir, dirfd, name, &e) < 0)
-			memset(&e, 0, sizeof(e));
-	}
-	if (!e.ino) {
-		e.attr.st_ino = ino;
-		e.attr.st_mode = (mode_t)DTTOIF(type);
-	}
-	need = fuse_add_direntry_plus(req, buf + *used, size - *used, name, &e, next);
-	if (need > size - *used) {
-		if (e.ino)
-			node_forget(e.ino, 1);
-		return false;
-	}
-	*used += need;
-	return true;
-}
-
-static int readdir_stream(fuse_req_t req, struct node *dir, struct handle *h, char *buf,
-			  size_t size, size_t *used, off_t off, bool plus)
-{
-	struct dir_state *d = h->dir;
-
-	if (off != d->next || d->at > d->len) {
-		if (lseek(h->fd, off, SEEK_SET) < 0)
-			return -errno;
-		d->next = off;
-		d->len = d->at = 0;
-	}
-	for (;;) {
-		if (d->at == d->len) {
-			ssize_t n = getdents64(h->fd, d->ents, sizeof(d->ents));
-
-			if (n < 0) {
-				d->at = d->len + 1; /* unknown position: seek next time */
-				return -errno;
-			}
-			d->len = (size_t)n;
-			d->at = 0;
-			if (n == 0)
-				return 0;
-		}
-		struct dirent64 *de = (struct dirent64 *)(d->ents + d->at);
-
-		if (!add_entry(req, dir, h->fd, buf, size, used, de->d_name, de->d_ino, de->d_type,
-			       de->d_off, plus))
-			return 0; /* the reply is full: this record goes out next time */
-		d->at += de->d_reclen;
-		d->next = de->d_off;
-	}
-}
-
-static int readdir_bundle(fuse_req_t req, struct node *dir, struct handle *h, char *buf,
-			  size_t size, size_t *used, off_t off, bool plus)
-{
-	struct dir_state *d = h->dir;
-	int ret;
-
-	if (off == 0 || !d->list) {
-		ret = bundle_list(h->fd, d);
-		if (ret < 0)
-			return ret;
-	}
-	for (size_t i = (size_t)off; i < d->nlist; i++)
-		if (!add_entry(req, dir, h->fd, buf, size, used, d->list[i].name, d->list[i].ino,
-			       d->list[i].type, (off_t)i + 1, plus))
-			break;
-	return 0;
-}
-
-static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-		       struct fuse_file_info *fi, bool plus)
-{
-	struct handle *h = fh_of(fi);
-	size_t used = 0;
-	char *buf;
-	int ret;
-	NODE_OR_STALE(req, ino, n);
-
-	buf = malloc(size ? size : 1);
-	if (!buf) {
-		fuse_reply_err(req, ENOMEM);
-		return;
-	}
-	if (h->dir->bundle)
-		ret = readdir_bundle(req, n, h, buf, size, &used, off, plus);
-	else
-		ret = readdir_stream(req, n, h, buf, size, &used, off, plus);
-	/* Entries already in the reply were counted as lookups: send them. */
-	if (ret < 0 && used == 0)
-		fuse_reply_err(req, -ret);
-	else
-		fuse_reply_buf(req, buf, used);
-	free(buf);
-}
-
-void bfs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
-{
-	do_readdir(req, ino, size, off, fi, false);
-}
-
-void bfs_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-		     struct fuse_file_info *fi)
-{
-	do_readdir(req, ino, size, off, fi, true);
-}
-
-void bfs_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
-{
-	struct handle *h = fh_of(fi);
-
-	(void)ino;
-	dir_list_free(h->dir);
-	if (node_handle_release(h))
-		handle_free(h);
-	fuse_reply_err(req, 0);
-}
-
-void bfs_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
-{
-	struct handle *h = fh_of(fi);
-
-	(void)ino;
-	fuse_reply_err(req, (datasync ? fdatasync(h->fd) : fsync(h->fd)) < 0 ? errno : 0);
-}
-
-void bfs_init(void *userdata, struct fuse_conn_info *conn)
-{
-	(void)userdata;
-	/*
-	 * POSIX ACLs as the backing store keeps them: the kernel checks them
-	 * and drops its cached mode when one is set (default_permissions is on).
-	 */
-	if ((conn->capable & FUSE_CAP_POSIX_ACL) && (conn->capable & FUSE_CAP_DONT_MASK)) {
-		conn->want |= FUSE_CAP_POSIX_ACL | FUSE_CAP_DONT_MASK;
-		bfs.apply_umask = true;
-	}
-	/* Reads and writes go to the backing file as they come: no writeback cache. */
-	conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
-	if (conn->capable & FUSE_CAP_SPLICE_WRITE)
-		conn->want |= FUSE_CAP_SPLICE_WRITE;
-}
-
-void bfs_destroy(void *userdata)
-{
-	(void)userdata;
 }

@@ -23,10 +23,12 @@
  * guarded by its own lock, never held across anything but /proc reads of
  * the caller.
  */
-#include "daemon.h"
+#include "hold.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,188 +1,86 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The node table: the daemon's picture of the inodes the kernel holds.
+ * The node table: the daemon's picture of the inodes the kernel holds, its
+ * nodes and their names (node.h). handle.c adds the handles open on nodes,
+ * watched.c the watches; table.h is what they share.
  *
  * Four hashes, all protected by one lock (table_lock), taken for a few
  * instructions and never held across a system call on the store or a reply
  * (inotify_rm_watch, which touches no store, is the one call made under it,
- * so that a watch and its node go together):
+ * through the unwatch hook, so that a watch and its node go together):
  *   by id:      the kernel's node id -> node
  *   by inode:   (st_dev, st_ino, kind) -> backing node, so every name of one
  *               file is one kernel inode (hard links stay coherent); a number
  *               the filesystem reused is not taken for its old inode
  *               (node_attach, node_name_going)
  *   by name:    (parent id, name) -> alias, the names the kernel has seen
- *   by wd:      inotify watch -> the structural directory it watches (watch.c)
+ *   by wd:      inotify watch -> the structural directory it watches (watched.c)
  * A node lives while the kernel counts lookups of it, while a child's name
  * names it as parent, or while a handle is open on it.
  */
-#include "daemon.h"
-#include "watch.h"
+#include "node.h"
+#include "table.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-struct alias {
-	struct node *node, *parent;
-	struct alias *node_next; /* the node's other names */
-	struct alias *hash_next; /* by (parent, name) */
-	unsigned going;		 /* removals of this name on their way (node_name_going) */
-	size_t len;
-	char name[];
-};
-
-struct hash {
-	void **b;
-	size_t mask; /* buckets - 1 */
-	size_t count;
-};
-
-static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct hash by_id, by_ino, by_name, by_wd; /* protected by table_lock */
-static fuse_ino_t next_id = FUSE_ROOT_ID + 1;	  /* protected by table_lock */
-static struct node *root;
-static struct handle *all_handles; /* protected by table_lock */
-
-static uint64_t mix(uint64_t h)
+static uint64_t id_key(const void *e)
 {
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdULL;
-	h ^= h >> 33;
-	return h;
-}
-
-static uint64_t name_hash(fuse_ino_t parent, const char *name, size_t len)
-{
-	uint64_t h = 1469598103934665603ULL ^ parent;
-
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ (unsigned char)name[i]) * 1099511628211ULL;
-	return mix(h);
+	return hash_mix(((const struct node *)e)->id);
 }
 
 static uint64_t ino_hash(dev_t dev, ino_t ino, enum node_kind kind)
 {
-	return mix((uint64_t)ino * 31 + (uint64_t)dev * 17 + (uint64_t)kind);
+	return hash_mix((uint64_t)ino * 31 + (uint64_t)dev * 17 + (uint64_t)kind);
 }
 
-static uint64_t id_hash(fuse_ino_t id)
+static uint64_t ino_key(const void *e)
 {
-	return mix(id);
+	const struct node *n = e;
+
+	return ino_hash(n->dev, n->ino, n->kind);
 }
 
-/* The next-pointer slot of an element, for each hash. */
-static void **next_of(struct hash *h, void *e)
+static uint64_t name_key(const void *e)
 {
-	if (h == &by_id)
-		return (void **)&((struct node *)e)->id_next;
-	if (h == &by_ino)
-		return (void **)&((struct node *)e)->ino_next;
-	if (h == &by_wd)
-		return (void **)&((struct node *)e)->wd_next;
-	return (void **)&((struct alias *)e)->hash_next;
+	const struct alias *a = e;
+
+	return hash_name(a->parent->id, a->name, a->len);
 }
 
-static uint64_t key_of(struct hash *h, void *e)
+static uint64_t wd_key(const void *e)
 {
-	if (h == &by_id)
-		return id_hash(((struct node *)e)->id);
-	if (h == &by_ino) {
-		struct node *n = e;
-
-		return ino_hash(n->dev, n->ino, n->kind);
-	}
-	if (h == &by_wd)
-		return mix((uint64_t)((struct node *)e)->wd);
-	struct alias *a = e;
-
-	return name_hash(a->parent->id, a->name, a->len);
+	return hash_mix((uint64_t)((const struct node *)e)->wd);
 }
 
-static int hash_grow(struct hash *h)
-{
-	size_t nb = h->b ? (h->mask + 1) * 2 : 1024;
-	void **b = calloc(nb, sizeof(*b));
+pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct hash by_id = HASH_INIT(struct node, id_next, id_key);    /* by table_lock */
+static struct hash by_ino = HASH_INIT(struct node, ino_next, ino_key); /* by table_lock */
+struct hash by_name = HASH_INIT(struct alias, hash_next, name_key);
+struct hash by_wd = HASH_INIT(struct node, wd_next, wd_key); /* by table_lock */
+static fuse_ino_t next_id = FUSE_ROOT_ID + 1;		     /* by table_lock */
+struct node *table_root;
+struct node_hooks table_hooks; /* set by nodes_init */
 
-	if (!b)
-		return -ENOMEM;
-	for (size_t i = 0; h->b && i <= h->mask; i++) {
-		void *e = h->b[i];
-
-		while (e) {
-			void *next = *next_of(h, e);
-			size_t at = key_of(h, e) & (nb - 1);
-
-			*next_of(h, e) = b[at];
-			b[at] = e;
-			e = next;
-		}
-	}
-	free(h->b);
-	h->b = b;
-	h->mask = nb - 1;
-	return 0;
-}
-
-static int hash_add(struct hash *h, void *e)
-{
-	size_t at;
-
-	if ((!h->b || h->count > h->mask) && hash_grow(h) < 0 && !h->b)
-		return -ENOMEM;
-	at = key_of(h, e) & h->mask;
-	*next_of(h, e) = h->b[at];
-	h->b[at] = e;
-	h->count++;
-	return 0;
-}
-
-static void hash_del(struct hash *h, void *e)
-{
-	void **p = &h->b[key_of(h, e) & h->mask];
-
-	while (*p && *p != e)
-		p = next_of(h, *p);
-	if (*p) {
-		*p = *next_of(h, e);
-		h->count--;
-	}
-}
-
-static struct node *find_id(fuse_ino_t id)
+struct node *table_find_id(fuse_ino_t id)
 {
 	struct node *n;
 
-	if (!by_id.b)
-		return NULL;
-	for (n = by_id.b[id_hash(id) & by_id.mask]; n; n = n->id_next)
+	for (n = hash_bucket(&by_id, hash_mix(id)); n; n = n->id_next)
 		if (n->id == id)
 			return n;
 	return NULL;
 }
 
-static struct alias *find_name(struct node *parent, const char *name, size_t len)
+struct alias *table_find_name(struct node *parent, const char *name, size_t len)
 {
 	struct alias *a;
 
-	if (!by_name.b)
-		return NULL;
-	for (a = by_name.b[name_hash(parent->id, name, len) & by_name.mask]; a; a = a->hash_next)
+	for (a = hash_bucket(&by_name, hash_name(parent->id, name, len)); a; a = a->hash_next)
 		if (a->parent == parent && a->len == len && !memcmp(a->name, name, len))
 			return a;
-	return NULL;
-}
-
-static struct node *find_wd(int wd)
-{
-	struct node *n;
-
-	if (!by_wd.b)
-		return NULL;
-	for (n = by_wd.b[mix((uint64_t)wd) & by_wd.mask]; n; n = n->wd_next)
-		if (n->wd == wd)
-			return n;
 	return NULL;
 }
 
@@ -190,27 +88,23 @@ static struct node *find_ino(dev_t dev, ino_t ino, enum node_kind kind)
 {
 	struct node *n;
 
-	if (!by_ino.b)
-		return NULL;
-	for (n = by_ino.b[ino_hash(dev, ino, kind) & by_ino.mask]; n; n = n->ino_next)
+	for (n = hash_bucket(&by_ino, ino_hash(dev, ino, kind)); n; n = n->ino_next)
 		if (n->ino == ino && n->dev == dev && n->kind == kind)
 			return n;
 	return NULL;
 }
 
-static void node_put(struct node *n);
-
 /* Free n once nothing holds it. Caller holds table_lock. */
 static void maybe_free(struct node *n)
 {
-	if (n == root || n->nlookup || n->refs || n->handles)
+	if (n == table_root || n->nlookup || n->refs || n->handles)
 		return;
 	while (n->aliases) {
 		struct alias *a = n->aliases;
 
 		n->aliases = a->node_next;
 		hash_del(&by_name, a);
-		node_put(a->parent);
+		table_put(a->parent);
 		free(a);
 	}
 	hash_del(&by_id, n);
@@ -218,12 +112,12 @@ static void maybe_free(struct node *n)
 		hash_del(&by_ino, n);
 	if (n->wd > 0) {
 		hash_del(&by_wd, n);
-		watch_forget(n->wd, false);
+		table_hooks.unwatch(n->wd, false);
 	}
 	free(n);
 }
 
-static void node_put(struct node *n)
+void table_put(struct node *n)
 {
 	n->refs--;
 	maybe_free(n);
@@ -240,7 +134,7 @@ static void alias_remove(struct alias *a)
 	if (*p)
 		*p = a->node_next;
 	hash_del(&by_name, a);
-	node_put(a->parent);
+	table_put(a->parent);
 	free(a);
 	maybe_free(n);
 }
@@ -248,7 +142,7 @@ static void alias_remove(struct alias *a)
 /* Record parent/name as a name of n. Caller holds table_lock. */
 static int alias_add(struct node *n, struct node *parent, const char *name, size_t len)
 {
-	struct alias *a = find_name(parent, name, len);
+	struct alias *a = table_find_name(parent, name, len);
 
 	if (a && a->node == n)
 		return 0;
@@ -280,33 +174,28 @@ static int alias_add(struct node *n, struct node *parent, const char *name, size
 	return 0;
 }
 
-int nodes_init(const struct stat *st)
+int nodes_init(const struct stat *st, const struct bundle_conf *conf, const struct node_hooks *h)
 {
-	root = calloc(1, sizeof(*root));
-	if (!root)
+	table_hooks = *h;
+	table_root = calloc(1, sizeof(*table_root));
+	if (!table_root)
 		return -ENOMEM;
-	root->id = FUSE_ROOT_ID;
-	root->kind = NK_ROOT;
-	root->type = S_IFDIR;
-	root->dev = st->st_dev;
-	root->ino = st->st_ino;
-	root->nlookup = 1;
-	if (hash_add(&by_id, root) < 0 || hash_add(&by_ino, root) < 0)
+	table_root->conf = conf;
+	table_root->id = FUSE_ROOT_ID;
+	table_root->kind = NK_ROOT;
+	table_root->type = S_IFDIR;
+	table_root->dev = st->st_dev;
+	table_root->ino = st->st_ino;
+	table_root->nlookup = 1;
+	if (hash_add(&by_id, table_root) < 0 || hash_add(&by_ino, table_root) < 0)
 		return -ENOMEM;
-	root->ino_hashed = true;
+	table_root->ino_hashed = true;
 	return 0;
 }
 
 void nodes_free_all(void)
 {
 	pthread_mutex_lock(&table_lock);
-	/* After the loop: handles the kernel never released (a lazy unmount). */
-	while (all_handles) {
-		struct handle *h = all_handles;
-
-		all_handles = h->all_next;
-		handle_free(h);
-	}
 	for (size_t i = 0; by_name.b && i <= by_name.mask; i++)
 		for (struct alias *a = by_name.b[i], *next; a; a = next) {
 			next = a->hash_next;
@@ -317,15 +206,11 @@ void nodes_free_all(void)
 			next = n->id_next;
 			free(n);
 		}
-	free(by_id.b);
-	free(by_ino.b);
-	free(by_name.b);
-	free(by_wd.b);
-	memset(&by_wd, 0, sizeof(by_wd));
-	memset(&by_id, 0, sizeof(by_id));
-	memset(&by_ino, 0, sizeof(by_ino));
-	memset(&by_name, 0, sizeof(by_name));
-	root = NULL;
+	hash_clear(&by_id);
+	hash_clear(&by_ino);
+	hash_clear(&by_name);
+	hash_clear(&by_wd);
+	table_root = NULL;
 	pthread_mutex_unlock(&table_lock);
 }
 
@@ -334,71 +219,9 @@ struct node *node_find(fuse_ino_t id)
 	struct node *n;
 
 	pthread_mutex_lock(&table_lock);
-	n = find_id(id);
+	n = table_find_id(id);
 	pthread_mutex_unlock(&table_lock);
 	return n;
-}
-
-static bool hidden(const char *name)
-{
-	return name[0] == '.';
-}
-
-/* Caller holds table_lock. */
-static const char *first_name(struct node *n)
-{
-	return n->aliases ? n->aliases->name : NULL;
-}
-
-static bool is_bundle_locked(struct node *n)
-{
-	const char *name = first_name(n);
-
-	return n->kind == NK_NSENTRY && S_ISDIR(n->type) && name && !hidden(name);
-}
-
-/* A visible namespace directory. Caller holds table_lock. */
-static bool is_ns_locked(struct node *n)
-{
-	const char *name = first_name(n);
-
-	return n->kind == NK_NS && S_ISDIR(n->type) && name && !hidden(name);
-}
-
-bool node_is_bundle(struct node *n)
-{
-	bool ret;
-
-	pthread_mutex_lock(&table_lock);
-	ret = is_bundle_locked(n);
-	pthread_mutex_unlock(&table_lock);
-	return ret;
-}
-
-enum node_kind node_child_kind(struct node *parent, const char *name, const struct ovl **ov)
-{
-	enum node_kind kind = NK_INSIDE;
-	const char *pname;
-
-	*ov = NULL;
-	pthread_mutex_lock(&table_lock);
-	switch (parent->kind) {
-	case NK_ROOT:
-		kind = NK_NS;
-		break;
-	case NK_NS:
-		pname = first_name(parent);
-		kind = pname && !hidden(pname) && S_ISDIR(parent->type) ? NK_NSENTRY : NK_INSIDE;
-		break;
-	case NK_NSENTRY:
-		if (is_bundle_locked(parent) && (*ov = ovl_find(&bfs.ovl, name)))
-			kind = NK_OVERLAY;
-		break;
-	default:
-		break;
-	}
-	pthread_mutex_unlock(&table_lock);
-	return kind;
 }
 
 /* n is found by inode no more; it stays for the kernel's references. Caller holds table_lock. */
@@ -420,7 +243,7 @@ static bool named_as(struct node *n, struct node *parent, const char *name, size
 }
 
 /* n's i-th name that no request is removing, or NULL. Caller holds table_lock. */
-static struct alias *live_name(struct node *n, unsigned i)
+struct alias *table_live_name(struct node *n, unsigned i)
 {
 	for (struct alias *a = n->aliases; a; a = a->node_next)
 		if (!a->going && i-- == 0)
@@ -429,17 +252,17 @@ static struct alias *live_name(struct node *n, unsigned i)
 }
 
 struct node *node_attach(struct node *parent, const char *name, enum node_kind kind,
-			 const struct stat *st, const struct ovl *ov, int dirfd, bool *watched)
+			 const struct stat *st, const struct ovl *ov, bool *created)
 {
-	bool created = false, still = false;
 	size_t len = strlen(name);
 	struct node *n = NULL, *checked = NULL;
-	bool want_watch = false;
+	bool still = false;
 	struct alias *a;
 
+	*created = false;
 	pthread_mutex_lock(&table_lock);
 	if (kind == NK_OVERLAY) {
-		a = find_name(parent, name, len);
+		a = table_find_name(parent, name, len);
 		if (a && a->node->kind == NK_OVERLAY && a->node->ov == ov)
 			n = a->node;
 	} else {
@@ -463,16 +286,16 @@ struct node *node_attach(struct node *parent, const char *name, enum node_kind k
 		 * the lock (n held), and the table looked at again.
 		 */
 		if (n && !named_as(n, parent, name, len)) {
-			if (!live_name(n, 0) || (n == checked && !still)) {
+			if (!table_live_name(n, 0) || (n == checked && !still)) {
 				unhash_ino(n);
 				n = NULL;
 			} else if (n != checked) {
 				if (checked)
-					node_put(checked);
+					table_put(checked);
 				checked = n;
 				n->refs++;
 				pthread_mutex_unlock(&table_lock);
-				still = resolve_still_named(n);
+				still = table_hooks.still_named(n);
 				pthread_mutex_lock(&table_lock);
 				goto again;
 			}
@@ -483,6 +306,7 @@ struct node *node_attach(struct node *parent, const char *name, enum node_kind k
 		if (!n)
 			goto out;
 		n->id = next_id++;
+		n->conf = parent->conf;
 		n->kind = kind;
 		n->ov = ov;
 		if (kind == NK_OVERLAY) {
@@ -499,7 +323,7 @@ struct node *node_attach(struct node *parent, const char *name, enum node_kind k
 			goto out;
 		}
 		n->ino_hashed = kind != NK_OVERLAY;
-		created = true;
+		*created = true;
 	}
 	n->nlookup++;
 	if (alias_add(n, parent, name, len) < 0) {
@@ -508,39 +332,11 @@ struct node *node_attach(struct node *parent, const char *name, enum node_kind k
 		n = NULL;
 		goto out;
 	}
-	/*
-	 * A namespace is watched while the kernel holds it (watch.h); a bundle
-	 * once it is used again (node_touch): a bundle looked up once, as a
-	 * listing or a create-and-delete does, costs no watch.
-	 */
-	if (n->wd == WD_NONE && (is_ns_locked(n) || (is_bundle_locked(n) && !created))) {
-		n->wd = WD_PENDING;
-		want_watch = true;
-	}
 out:
 	if (checked)
-		node_put(checked);
+		table_put(checked);
 	pthread_mutex_unlock(&table_lock);
-	/* The lookup counted above keeps n until the kernel has the reply. */
-	if (want_watch)
-		watch_node(n, dirfd, name);
-	if (watched)
-		*watched = want_watch;
 	return n;
-}
-
-void node_touch(struct node *n)
-{
-	bool want = false;
-
-	pthread_mutex_lock(&table_lock);
-	if (n->wd == WD_NONE && is_bundle_locked(n)) {
-		n->wd = WD_PENDING;
-		want = true;
-	}
-	pthread_mutex_unlock(&table_lock);
-	if (want)
-		watch_node(n, -1, NULL);
 }
 
 void node_forget(fuse_ino_t id, uint64_t nlookup)
@@ -548,8 +344,8 @@ void node_forget(fuse_ino_t id, uint64_t nlookup)
 	struct node *n;
 
 	pthread_mutex_lock(&table_lock);
-	n = find_id(id);
-	if (n && n != root) {
+	n = table_find_id(id);
+	if (n && n != table_root) {
 		n->nlookup = nlookup > n->nlookup ? 0 : n->nlookup - nlookup;
 		maybe_free(n);
 	}
@@ -574,7 +370,7 @@ void node_name_going(struct node *parent, const char *name)
 	struct alias *a;
 
 	pthread_mutex_lock(&table_lock);
-	a = find_name(parent, name, strlen(name));
+	a = table_find_name(parent, name, strlen(name));
 	if (a)
 		a->going++;
 	pthread_mutex_unlock(&table_lock);
@@ -585,46 +381,42 @@ void node_name_kept(struct node *parent, const char *name)
 	struct alias *a;
 
 	pthread_mutex_lock(&table_lock);
-	a = find_name(parent, name, strlen(name));
+	a = table_find_name(parent, name, strlen(name));
 	if (a && a->going)
 		a->going--;
 	pthread_mutex_unlock(&table_lock);
 }
 
-void node_name_gone(struct node *parent, const char *name)
+/* parent/name's node loses that name, or with retire every name and is retired. */
+static void drop_names(struct node *parent, const char *name, bool retire)
 {
 	struct alias *a;
 	struct node *n;
 
 	pthread_mutex_lock(&table_lock);
-	a = find_name(parent, name, strlen(name));
+	a = table_find_name(parent, name, strlen(name));
 	if (a) {
 		n = a->node;
 		n->refs++;
-		alias_remove(a);
+		n->retired |= retire;
+		if (!retire)
+			alias_remove(a);
+		while (retire && n->aliases)
+			alias_remove(n->aliases);
 		unhash_if_nameless(n);
-		node_put(n);
+		table_put(n);
 	}
 	pthread_mutex_unlock(&table_lock);
 }
 
+void node_name_gone(struct node *parent, const char *name)
+{
+	drop_names(parent, name, false);
+}
+
 void node_name_retire(struct node *parent, const char *name)
 {
-	struct alias *a;
-	struct node *n;
-
-	pthread_mutex_lock(&table_lock);
-	a = find_name(parent, name, strlen(name));
-	if (a) {
-		n = a->node;
-		n->refs++;
-		n->retired = true;
-		while (n->aliases)
-			alias_remove(n->aliases);
-		unhash_if_nameless(n);
-		node_put(n);
-	}
-	pthread_mutex_unlock(&table_lock);
+	drop_names(parent, name, true);
 }
 
 bool node_by_handle(struct node *n)
@@ -632,7 +424,7 @@ bool node_by_handle(struct node *n)
 	bool ret;
 
 	pthread_mutex_lock(&table_lock);
-	ret = n != root && !n->aliases && !n->retired;
+	ret = n != table_root && !n->aliases && !n->retired;
 	pthread_mutex_unlock(&table_lock);
 	return ret;
 }
@@ -658,7 +450,7 @@ int node_drop_first_name(struct node *n)
 		alias_remove(n->aliases);
 	ret = n->aliases ? 0 : -ENOENT;
 	unhash_if_nameless(n);
-	node_put(n);
+	table_put(n);
 	pthread_mutex_unlock(&table_lock);
 	return ret;
 }
@@ -669,8 +461,8 @@ void node_renamed(struct node *p1, const char *n1, struct node *p2, const char *
 	struct node *na, *nb = NULL;
 
 	pthread_mutex_lock(&table_lock);
-	a = find_name(p1, n1, strlen(n1));
-	b = find_name(p2, n2, strlen(n2));
+	a = table_find_name(p1, n1, strlen(n1));
+	b = table_find_name(p2, n2, strlen(n2));
 	na = a ? a->node : NULL;
 	if (na)
 		na->refs++;
@@ -689,326 +481,8 @@ void node_renamed(struct node *p1, const char *n1, struct node *p2, const char *
 	if (nb)
 		unhash_if_nameless(nb); /* replaced by the rename */
 	if (na)
-		node_put(na);
+		table_put(na);
 	if (nb)
-		node_put(nb);
+		table_put(nb);
 	pthread_mutex_unlock(&table_lock);
-}
-
-/*
- * The names from the root down to n, joined with '/'. Caller holds
- * table_lock. -ENOENT if a node on the way has no name.
- */
-static int path_locked(struct node *n, char **path, size_t *len)
-{
-	size_t total = 0, at;
-	struct node *p;
-	char *buf;
-
-	for (p = n; p != root; p = p->aliases->parent) {
-		if (!p->aliases)
-			return -ENOENT;
-		total += p->aliases->len + 1;
-	}
-	buf = malloc(total + 1);
-	if (!buf)
-		return -ENOMEM;
-	at = total;
-	buf[at] = '\0';
-	for (p = n; p != root; p = p->aliases->parent) {
-		struct alias *a = p->aliases;
-
-		at -= a->len;
-		memcpy(buf + at, a->name, a->len);
-		if (at)
-			buf[--at] = '/';
-	}
-	/* The leading slot of the first component's separator is unused. */
-	if (total) {
-		memmove(buf, buf + 1, total);
-		total--;
-	}
-	*path = buf;
-	*len = total;
-	return 0;
-}
-
-int node_path(struct node *n, char **path, size_t *len)
-{
-	int ret;
-
-	pthread_mutex_lock(&table_lock);
-	ret = path_locked(n, path, len);
-	pthread_mutex_unlock(&table_lock);
-	return ret;
-}
-
-/* The path of a's parent, and a's name in *base (malloc'd). Caller holds table_lock. */
-static int alias_path_locked(struct alias *a, char **path, size_t *len, char **base)
-{
-	int ret;
-
-	*base = strdup(a->name);
-	ret = *base ? path_locked(a->parent, path, len) : -ENOMEM;
-	if (ret < 0) {
-		free(*base);
-		*base = NULL;
-	}
-	return ret;
-}
-
-int node_parent_path(struct node *n, char **path, size_t *len, char **base)
-{
-	int ret;
-
-	pthread_mutex_lock(&table_lock);
-	ret = n->retired ? -ESTALE : -ENOENT;
-	if (n->aliases)
-		ret = alias_path_locked(n->aliases, path, len, base);
-	pthread_mutex_unlock(&table_lock);
-	return ret;
-}
-
-int node_live_name_path(struct node *n, unsigned i, char **path, size_t *len, char **base)
-{
-	struct alias *a;
-	int ret = -ENOENT;
-
-	pthread_mutex_lock(&table_lock);
-	a = live_name(n, i);
-	if (a) {
-		ret = alias_path_locked(a, path, len, base);
-		if (ret == -ENOENT)
-			ret = -ESTALE; /* an ancestor has no name left */
-	}
-	pthread_mutex_unlock(&table_lock);
-	return ret;
-}
-
-int node_bundle_names(struct node *n, char *ns, char *id)
-{
-	int ret = -ENOENT;
-
-	pthread_mutex_lock(&table_lock);
-	if (n->kind == NK_OVERLAY && n->aliases)
-		n = n->aliases->parent;
-	if (n->kind == NK_NSENTRY && n->aliases && n->aliases->parent->aliases) {
-		memcpy(id, n->aliases->name, n->aliases->len + 1);
-		memcpy(ns, n->aliases->parent->aliases->name, n->aliases->parent->aliases->len + 1);
-		ret = 0;
-	}
-	pthread_mutex_unlock(&table_lock);
-	return ret;
-}
-
-struct node *node_bundle_of(struct node *n)
-{
-	struct node *p = n;
-
-	pthread_mutex_lock(&table_lock);
-	/* Walk up to the node whose parent's parent is the root (depth 2). */
-	while (p && p != root && p->aliases) {
-		struct node *up = p->aliases->parent;
-
-		if (up != root && up->aliases && up->aliases->parent == root)
-			break;
-		if (up == root) {
-			p = NULL; /* depth 1: no bundle */
-			break;
-		}
-		p = up;
-	}
-	if (p && (p == root || !p->aliases))
-		p = NULL;
-	pthread_mutex_unlock(&table_lock);
-	return p;
-}
-
-void node_handle_add(struct node *n, struct handle *h)
-{
-	pthread_mutex_lock(&table_lock);
-	h->node = n;
-	n->refs++;
-	h->next = n->handles;
-	n->handles = h;
-	h->all_prev = NULL;
-	h->all_next = all_handles;
-	if (all_handles)
-		all_handles->all_prev = h;
-	all_handles = h;
-	pthread_mutex_unlock(&table_lock);
-}
-
-bool node_handle_release(struct handle *h)
-{
-	struct node *n = h->node;
-	struct handle **p;
-	bool free_now;
-
-	pthread_mutex_lock(&table_lock);
-	for (p = &n->handles; *p; p = &(*p)->next)
-		if (*p == h) {
-			*p = h->next;
-			break;
-		}
-	if (h->all_prev)
-		h->all_prev->all_next = h->all_next;
-	else if (all_handles == h)
-		all_handles = h->all_next;
-	if (h->all_next)
-		h->all_next->all_prev = h->all_prev;
-	h->released = true;
-	free_now = h->pins == 0;
-	node_put(n);
-	pthread_mutex_unlock(&table_lock);
-	return free_now;
-}
-
-struct handle *node_handle_pin(struct node *n, enum handle_kind kind)
-{
-	struct handle *h;
-
-	pthread_mutex_lock(&table_lock);
-	/* H_FILE: any handle with a backing descriptor (an open file or directory). */
-	for (h = n->handles; h && h->kind != kind && !(kind == H_FILE && h->kind == H_DIR);
-	     h = h->next)
-		;
-	if (h)
-		h->pins++;
-	pthread_mutex_unlock(&table_lock);
-	return h;
-}
-
-void handle_free(struct handle *h)
-{
-	if (h->kind == H_OVERLAY)
-		ovl_release(h->ovf);
-	else if (h->fd >= 0)
-		close(h->fd);
-	if (h->fd_other >= 0)
-		close(h->fd_other);
-	free(h->dir);
-	free(h);
-}
-
-void handle_unpin(struct handle *h)
-{
-	bool free_now;
-
-	pthread_mutex_lock(&table_lock);
-	free_now = --h->pins == 0 && h->released;
-	pthread_mutex_unlock(&table_lock);
-	if (free_now)
-		handle_free(h);
-}
-
-void node_set_wd(struct node *n, int wd)
-{
-	pthread_mutex_lock(&table_lock);
-	n->wd = wd;
-	if (wd > 0 && hash_add(&by_wd, n) < 0) {
-		watch_forget(wd, false);
-		n->wd = WD_FAILED;
-	}
-	pthread_mutex_unlock(&table_lock);
-}
-
-void node_wd_gone(int wd)
-{
-	struct node *n;
-
-	pthread_mutex_lock(&table_lock);
-	n = find_wd(wd);
-	if (n) {
-		hash_del(&by_wd, n);
-		n->wd = WD_FAILED;
-		watch_forget(wd, true);
-	}
-	pthread_mutex_unlock(&table_lock);
-}
-
-fuse_ino_t node_of_wd(int wd, bool *is_bundle)
-{
-	fuse_ino_t id = 0;
-	struct node *n;
-
-	pthread_mutex_lock(&table_lock);
-	n = find_wd(wd);
-	if (n) {
-		id = n->id;
-		*is_bundle = is_bundle_locked(n);
-	}
-	pthread_mutex_unlock(&table_lock);
-	return id;
-}
-
-fuse_ino_t node_child_id(fuse_ino_t parent, const char *name, bool *overlay)
-{
-	fuse_ino_t id = 0;
-	struct alias *a;
-	struct node *p;
-
-	pthread_mutex_lock(&table_lock);
-	p = find_id(parent);
-	a = p ? find_name(p, name, strlen(name)) : NULL;
-	if (a) {
-		id = a->node->id;
-		*overlay = a->node->kind == NK_OVERLAY;
-	}
-	pthread_mutex_unlock(&table_lock);
-	return id;
-}
-
-/* Caller holds table_lock. */
-static bool watch_later_locked(struct node *n)
-{
-	return n && (n->wd == WD_NONE || n->wd == WD_PENDING) && is_bundle_locked(n);
-}
-
-void node_watch_state(struct node *n, struct watch_state *w)
-{
-	struct node *up;
-
-	pthread_mutex_lock(&table_lock);
-	up = n->aliases ? n->aliases->parent : NULL;
-	w->self = n->wd > 0;
-	w->parent = up && up->wd > 0;
-	w->self_later = watch_later_locked(n);
-	w->parent_later = watch_later_locked(up);
-	pthread_mutex_unlock(&table_lock);
-}
-
-int node_watched_names(struct node_name **names, size_t *count)
-{
-	struct node_name *v;
-	size_t at = 0;
-	int ret = 0;
-
-	pthread_mutex_lock(&table_lock);
-	v = malloc((by_wd.count + by_name.count + 1) * sizeof(*v));
-	if (!v) {
-		ret = -ENOMEM;
-		goto out;
-	}
-	for (size_t i = 0; by_wd.b && i <= by_wd.mask; i++)
-		for (struct node *n = by_wd.b[i]; n; n = n->wd_next) {
-			v[at].parent = n->id;
-			v[at].child = 0;
-			v[at].name[0] = '\0';
-			at++;
-		}
-	for (size_t i = 0; by_name.b && i <= by_name.mask; i++)
-		for (struct alias *a = by_name.b[i]; a; a = a->hash_next) {
-			if (a->parent->wd <= 0)
-				continue;
-			v[at].parent = a->parent->id;
-			v[at].child = a->node->id;
-			memcpy(v[at].name, a->name, a->len + 1);
-			at++;
-		}
-	*names = v;
-	*count = at;
-out:
-	pthread_mutex_unlock(&table_lock);
-	return ret;
 }

@@ -1,28 +1,43 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Reaching a node's backing entry. A node has no descriptor of its own: its
- * path below S is rebuilt from the node table and opened with
- * store_open_beneath (openat2 RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS, or an
- * O_NOFOLLOW walk), so nothing is ever followed. A path the kernel accepts
- * relative to a deep working directory may be longer than PATH_MAX from the
- * root: such paths are opened in pieces, each shorter than PATH_MAX, each
- * relative to the directory the previous piece reached.
+ * Reaching a node's backing entry: one way for files, directories and
+ * O_PATH, the root included (resolve_open, resolve_stat).
+ *
+ * A node has no descriptor of its own. The root is S itself. A node with a
+ * name is reached by it: its path below S, rebuilt from the node table, is
+ * opened with store_open_beneath (openat2 RESOLVE_BENEATH|
+ * RESOLVE_NO_SYMLINKS, or an O_NOFOLLOW walk), so nothing is ever followed,
+ * and what it opens must be the node's inode. A name that now names another
+ * inode or none (the open fails with ENOENT, ENOTDIR or ELOOP on the way, or
+ * finds another inode) was changed beside the mount: it is forgotten and the
+ * node's next name is tried; when none is left the request fails with
+ * ESTALE, and the kernel looks the name up again. Any other failure (EACCES,
+ * EMFILE, ENOMEM...) is the caller's, names untouched. A node with no name
+ * left that is not retired (unlinked while open) is reached through a handle
+ * open on it, the very inode; a retired one answers ESTALE.
+ *
+ * A path the kernel accepts relative to a deep working directory may be
+ * longer than PATH_MAX from the root: such paths are opened in pieces, each
+ * shorter than PATH_MAX, each relative to the directory the previous piece
+ * reached.
  */
-#include "daemon.h"
+#include "resolve.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-int resolve_dir(const char *path, size_t len)
+/* path (len bytes, "" for S) below S, the last piece opened with flags. */
+static int open_path(const struct store *s, const char *path, size_t len, int flags)
 {
 	int fd = -1, next;
 	char *piece;
 
 	if (len < PATH_MAX)
-		return store_open_beneath(bfs.st.state_fd, path, O_PATH | O_DIRECTORY, 0);
+		return store_open_beneath(s->state_fd, path, flags, 0);
 	piece = malloc(PATH_MAX);
 	if (!piece)
 		return -ENOMEM;
@@ -40,8 +55,8 @@ int resolve_dir(const char *path, size_t len)
 		}
 		memcpy(piece, path, n);
 		piece[n] = '\0';
-		next = store_open_beneath(fd < 0 ? bfs.st.state_fd : fd, piece,
-					  O_PATH | O_DIRECTORY, 0);
+		next = store_open_beneath(fd < 0 ? s->state_fd : fd, piece,
+					  n == len ? flags : O_PATH | O_DIRECTORY, 0);
 		if (next < 0)
 			goto fail;
 		if (fd >= 0)
@@ -63,87 +78,83 @@ fail:
 	return next;
 }
 
-int resolve_node_dir(struct node *n)
+/* The open file fd reopened with flags through its magic link: the same inode. */
+static int reopen(int fd, int flags)
 {
-	char *path;
-	size_t len;
+	char proc[64];
 	int ret;
 
-	if (n->id == FUSE_ROOT_ID)
-		return store_open_beneath(bfs.st.state_fd, "", O_PATH | O_DIRECTORY, 0);
-	ret = node_path(n, &path, &len);
-	if (ret < 0)
-		return ret;
-	ret = resolve_dir(path, len);
-	free(path);
-	/* Its names lead nowhere now: changed beside the mount. */
-	return ret == -ENOENT || ret == -ENOTDIR || ret == -ELOOP ? -ESTALE : ret;
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	ret = open(proc, flags | O_CLOEXEC);
+	return ret < 0 ? -errno : ret;
 }
 
-int resolve_parent(struct node *n, char **base)
+/* n's own entry: with want_fd a descriptor opened with flags, else 0; *st its attributes. */
+static int reach(struct node *n, int flags, bool want_fd, struct stat *st)
 {
+	const struct store *s = &n->conf->st;
+	struct handle *pin;
 	char *path;
 	size_t len;
-	int ret;
+	int fd, ret;
 
-	ret = node_parent_path(n, &path, &len, base);
-	if (ret < 0)
-		return ret;
-	ret = resolve_dir(path, len);
-	free(path);
-	if (ret == -ENOENT || ret == -ENOTDIR || ret == -ELOOP)
-		ret = -ESTALE;
-	if (ret < 0) {
-		free(*base);
-		*base = NULL;
-	}
-	return ret;
-}
-
-int resolve_self(struct node *n, struct stat *st, bool want_fd)
-{
-	struct stat tmp;
-	char *base;
-	int dfd, fd;
-
-	if (!st)
-		st = &tmp;
-	if (n->id == FUSE_ROOT_ID) {
-		fd = store_open_beneath(bfs.st.state_fd, "", O_PATH | O_DIRECTORY, 0);
+	if (n->kind == NK_ROOT) {
+		fd = want_fd ? store_open_beneath(s->state_fd, "", flags, 0) : s->state_fd;
 		if (fd >= 0 && fstat(fd, st) < 0) {
-			close(fd);
-			return -errno;
-		}
-		if (fd >= 0 && !want_fd) {
-			close(fd);
-			fd = 0;
-		}
-		return fd;
-	}
-	/* A name may be stale (changed beside the mount): try each until one is n's. */
-	for (;;) {
-		dfd = resolve_parent(n, &base);
-		if (dfd < 0)
-			return dfd;
-		if (want_fd) {
-			fd = openat(dfd, base, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-			if (fd >= 0 && fstat(fd, st) < 0) {
+			ret = -errno;
+			if (want_fd)
 				close(fd);
-				fd = -1;
-			}
-		} else {
-			fd = fstatat(dfd, base, st, AT_SYMLINK_NOFOLLOW) == 0 ? 0 : -1;
+			return ret;
 		}
-		close(dfd);
-		free(base);
-		if (fd >= 0 && st->st_ino == n->ino && st->st_dev == n->dev)
-			return fd;
-		if (fd > 0)
+		return want_fd ? fd : 0;
+	}
+	pin = node_by_handle(n) ? node_handle_pin(n, H_FILE) : NULL;
+	if (pin) {
+		fd = want_fd ? reopen(pin->fd, flags) : pin->fd;
+		ret = fd < 0 ? fd : fstat(fd, st) < 0 ? -errno : want_fd ? fd : 0;
+		if (ret < 0 && want_fd && fd >= 0)
 			close(fd);
-		/* Not n's inode any more: forget that name and try the next one. */
+		handle_unpin(pin);
+		return ret;
+	}
+	for (;;) {
+		ret = node_path(n, &path, &len);
+		if (ret < 0)
+			return ret;
+		fd = open_path(s, path, len, want_fd ? flags : O_PATH);
+		free(path);
+		if (fd >= 0) {
+			ret = fstat(fd, st) < 0 ? -errno : 0;
+			if (ret == 0 && st->st_ino == n->ino && st->st_dev == n->dev) {
+				if (want_fd)
+					return fd;
+				close(fd);
+				return 0;
+			}
+			close(fd);
+			if (ret < 0)
+				return ret;
+		} else if (fd != -ENOENT && fd != -ENOTDIR && fd != -ELOOP) {
+			return fd;
+		}
+		/* This name now names another inode or none: forget it, try the next. */
 		if (node_drop_first_name(n) < 0)
 			return -ESTALE;
 	}
+}
+
+int resolve_open(struct node *n, int flags, struct stat *st)
+{
+	struct stat tmp;
+
+	return reach(n, flags, true, st ? st : &tmp);
+}
+
+int resolve_stat(struct node *n, struct stat *st)
+{
+	struct stat tmp;
+
+	return reach(n, 0, false, st ? st : &tmp);
 }
 
 bool resolve_still_named(struct node *n)
@@ -160,7 +171,7 @@ bool resolve_still_named(struct node *n)
 			continue; /* that name's way up is gone: try the next */
 		if (ret < 0)
 			break;
-		dfd = resolve_dir(path, len);
+		dfd = open_path(&n->conf->st, path, len, O_PATH | O_DIRECTORY);
 		free(path);
 		if (dfd >= 0) {
 			same = fstatat(dfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0 &&

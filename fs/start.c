@@ -1,20 +1,17 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * bundlefs start-up (SPEC 2): options, checks that refuse a bad start with
- * one line on stderr before anything is mounted, the start-up sweep, a stale
- * mount left by a crashed daemon, then mount, daemonize (once the mount is
- * live) and serve the low-level session with a pool of worker threads.
- *
- * The mount as mount(8), findmnt and df see it: source the state directory
- * (fsname), type fuse.bundlefs (subtype), nosuid,nodev unless dev or suid
- * (allow_dev, allow_suid) is asked for, whichever way it was started.
+ * bundlefs start-up (SPEC 2): the options (opts.c), checks that refuse a
+ * bad start with one line on stderr before anything is mounted, the store's
+ * configuration (conf_open: the backing descriptors), the start-up sweep, a
+ * stale mount left by a crashed daemon, then mount, daemonize (once the
+ * mount is live) and serve the low-level session with a pool of worker
+ * threads. The mount's source for mount(8), findmnt and df is the state
+ * directory (fsname).
  */
 #include "daemon.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,254 +19,17 @@
 #include <syslog.h>
 #include <unistd.h>
 
-#include "gopath.h"
+#include "hold.h"
 #include "log.h"
 #include "mountpoint.h"
-#include "tree.h"
+#include "opts.h"
+#include "resolve.h"
+#include "sweep.h"
 #include "watch.h"
-
-struct bfs bfs;
-
-struct bfs_opts {
-	char *state, *work, *daemon_address, *socket_root, *runtime_root, *criu, *bundle_root;
-	char *runtime;
-	int systemd_cgroup, legacy_address, ro;
-	int dev, suid; /* the last of dev/nodev/allow_dev, suid/nosuid/allow_suid; 0 by default */
-	long watch_limit; /* -1: no cap of our own */
-	char *positional[3];
-	int npositional;
-};
-
-enum { KEY_RO, KEY_DEV, KEY_NODEV, KEY_SUID, KEY_NOSUID };
-
-#define OPT(t, m)                                                                                  \
-	{                                                                                          \
-		t, offsetof(struct bfs_opts, m), 1                                                 \
-	}
-static const struct fuse_opt bfs_opt_spec[] = {
-    OPT("state=%s", state),
-    OPT("work=%s", work),
-    OPT("daemon_address=%s", daemon_address),
-    OPT("socket_root=%s", socket_root),
-    OPT("runtime=%s", runtime),
-    OPT("runtime_root=%s", runtime_root),
-    OPT("criu=%s", criu),
-    OPT("bundle_root=%s", bundle_root),
-    OPT("systemd_cgroup", systemd_cgroup),
-    OPT("legacy_address", legacy_address),
-    OPT("watch_limit=%ld", watch_limit),
-    FUSE_OPT_KEY("ro", KEY_RO),
-    /*
-     * mount(8) takes dev and suid for its own defaults and passes neither to
-     * a helper; allow_dev and allow_suid reach the daemon through it.
-     */
-    FUSE_OPT_KEY("dev", KEY_DEV),
-    FUSE_OPT_KEY("allow_dev", KEY_DEV),
-    FUSE_OPT_KEY("nodev", KEY_NODEV),
-    FUSE_OPT_KEY("suid", KEY_SUID),
-    FUSE_OPT_KEY("allow_suid", KEY_SUID),
-    FUSE_OPT_KEY("nosuid", KEY_NOSUID),
-    FUSE_OPT_END,
-};
-
-static int opt_proc(void *data, const char *arg, int key, struct fuse_args *outargs)
-{
-	struct bfs_opts *o = data;
-
-	(void)outargs;
-	switch (key) {
-	case KEY_RO:
-		o->ro = 1;
-		return 1; /* also to the kernel: a read-only mount */
-	case KEY_DEV:
-	case KEY_NODEV:
-		o->dev = key == KEY_DEV;
-		return 0; /* given to libfuse once parsing is over */
-	case KEY_SUID:
-	case KEY_NOSUID:
-		o->suid = key == KEY_SUID;
-		return 0;
-	case FUSE_OPT_KEY_NONOPT:
-		if (o->npositional == 2) {
-			fprintf(stderr, "bundlefs: too many arguments: %s\n", arg);
-			return -1;
-		}
-		o->positional[o->npositional++] = strdup(arg);
-		return 0;
-	default:
-		return 1;
-	}
-}
-
-static void usage(const char *prog)
-{
-	printf(
-	    "usage: %s [STATE_DIR] MOUNTPOINT [options]\n\n"
-	    "Presents containerd's bundles (runtime v1 and v2) as a directory tree.\n\n"
-	    "bundlefs options:\n"
-	    "    -o state=DIR           state root S (bundles: S/<ns>/<id>)\n"
-	    "    -o work=DIR            work root W (work dirs: W/<ns>/<id>)\n"
-	    "    -o ro                  read-only: every change fails with EROFS\n"
-	    "    -o daemon_address=PATH containerd's gRPC address "
-	    "(default /run/containerd/containerd.sock)\n"
-	    "    -o socket_root=DIR     shim sockets live in DIR/s (default /run/containerd)\n"
-	    "    -o runtime=v1|v2       the bundle format: containerd's "
-	    "io.containerd.runtime.v1.linux\n"
-	    "                           or io.containerd.runtime.v2.task (default: from the state\n"
-	    "                           dir's name when it is one of these, else v2)\n"
-	    "    -o runtime_root=DIR    v1: containerd's RuntimeRoot (default \"\")\n"
-	    "    -o criu=PATH           v1: node-wide criu path (default \"\")\n"
-	    "    -o systemd_cgroup      v1: node-wide SystemdCgroup\n"
-	    "    -o legacy_address      v1: absent address falls back to the legacy address\n"
-	    "    -o bundle_root=DIR     prefix of bundle paths in shim-config "
-	    "(default: the state dir)\n"
-	    "    -o watch_limit=N       for tests: add at most N inotify watches, as if\n"
-	    "                           /proc/sys/fs/inotify/max_user_watches were reached\n"
-	    "    -o dev, -o suid        device nodes and set-user/group-ID bits take effect\n"
-	    "                           on the mount (default: nodev,nosuid)\n"
-	    "    -o allow_dev, -o allow_suid\n"
-	    "                           the same through mount(8) and fstab, which pass\n"
-	    "                           no dev or suid option on to any helper\n"
-	    "Without state= and work=, the embedded default store is used, below\n"
-	    "/var/lib/bundlefs as root, else $XDG_DATA_HOME/bundlefs or\n"
-	    "$HOME/.local/share/bundlefs (XDG_DATA_HOME unset or empty):\n"
-	    "    v2/{state,work}        runtime v2 (the default)\n"
-	    "    {state,work}           runtime=v1 (the default store of bundlefs before v2\n"
-	    "                           became the default: mount it with -o runtime=v1)\n"
-	    "The mount's source is the state directory, its type fuse.bundlefs.\n\n",
-	    prog);
-}
 
 static void syslog_sink(enum blog_level level, const char *msg)
 {
 	syslog((int)level, "%s", msg);
-}
-
-/*
- * A v1 store below base that holds something, while the default v2 store is
- * mounted: say once how to reach it (it was the default store before v2).
- */
-static void note_v1_default_store(const char *base)
-{
-	struct dirent *de;
-	char *state;
-	bool used = false;
-	DIR *d;
-	int fd;
-
-	if (asprintf(&state, "%s/state", base) < 0)
-		return;
-	fd = open(state, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	d = fd < 0 ? NULL : fdopendir(fd);
-	if (d == NULL && fd >= 0)
-		close(fd);
-	while (d != NULL && !used && (de = readdir(d)) != NULL)
-		used = de->d_name[0] != '.';
-	if (d != NULL)
-		closedir(d);
-	if (used)
-		blog(BLOG_INFO,
-		     "serving the v2 default store; the v1 store in %s is mounted with "
-		     "-o runtime=v1",
-		     state);
-	free(state);
-}
-
-/*
- * The embedded default store: no set-up, created on first use. v2 (the
- * default runtime) in <base>/v2/{state,work}; v1 in <base>/{state,work},
- * where the default store was when v1 was the default, so that such a store
- * keeps working once named with runtime=v1. explicit: runtime= was given.
- */
-static int default_store(struct bfs_opts *o, enum ovl_runtime rt, bool explicit)
-{
-	const char *sub = rt == OVL_V2 ? "/v2" : "";
-	const char *base, *home;
-	char buf[4096];
-
-	if (geteuid() == 0) {
-		base = "/var/lib/bundlefs";
-	} else if ((base = getenv("XDG_DATA_HOME")) && *base) {
-		snprintf(buf, sizeof(buf), "%s/bundlefs", base);
-		base = buf;
-	} else if ((home = getenv("HOME")) && *home) {
-		snprintf(buf, sizeof(buf), "%s/.local/share/bundlefs", home);
-		base = buf;
-	} else {
-		fprintf(stderr, "bundlefs: no state= and work= given, and no HOME for the "
-				"default store\n");
-		return -1;
-	}
-	if (asprintf(&o->state, "%s%s/state", base, sub) < 0 ||
-	    asprintf(&o->work, "%s%s/work", base, sub) < 0)
-		return -1;
-	if (rt == OVL_V2 && !explicit)
-		note_v1_default_store(base);
-	return 0;
-}
-
-#define V1_PLUGIN "io.containerd.runtime.v1.linux"
-#define V2_PLUGIN "io.containerd.runtime.v2.task"
-
-/*
- * SPEC 2: the runtime, from the state dir's name when it is one of
- * containerd's plugin directories (an explicit runtime= must agree), else
- * from runtime=, else v2 (the only runtime of containerd 2.x); the v1 shim's
- * options are refused with v2.
- */
-static int decide_runtime(const struct bfs_opts *o, enum ovl_runtime *rt)
-{
-	const char *name = NULL;
-	char *clean = NULL;
-	int named = -1;
-
-	if (o->state) {
-		clean = gopath_clean(o->state);
-		if (!clean)
-			return -1;
-		name = strrchr(clean, '/') ? strrchr(clean, '/') + 1 : clean;
-		if (!strcmp(name, V1_PLUGIN))
-			named = OVL_V1;
-		else if (!strcmp(name, V2_PLUGIN))
-			named = OVL_V2;
-	}
-	*rt = named >= 0 ? (enum ovl_runtime)named : OVL_V2;
-	if (o->runtime) {
-		enum ovl_runtime want;
-
-		if (!strcmp(o->runtime, "v1")) {
-			want = OVL_V1;
-		} else if (!strcmp(o->runtime, "v2")) {
-			want = OVL_V2;
-		} else {
-			fprintf(stderr, "bundlefs: runtime=%s: not v1 or v2\n", o->runtime);
-			free(clean);
-			return -1;
-		}
-		if (named >= 0 && (enum ovl_runtime)named != want) {
-			fprintf(stderr, "bundlefs: runtime=%s contradicts the state directory %s\n",
-				o->runtime, name);
-			free(clean);
-			return -1;
-		}
-		*rt = want;
-	}
-	free(clean);
-	if (*rt == OVL_V2) {
-		const char *v1only = o->runtime_root	 ? "runtime_root"
-				     : o->criu		 ? "criu"
-				     : o->systemd_cgroup ? "systemd_cgroup"
-				     : o->legacy_address ? "legacy_address"
-							 : NULL;
-
-		if (v1only) {
-			fprintf(stderr,
-				"bundlefs: %s is an option of the v1 shim; not with runtime=v2\n",
-				v1only);
-			return -1;
-		}
-	}
-	return 0;
 }
 
 static bool path_within(const char *path, const char *dir)
@@ -307,115 +67,6 @@ static int prepare_mountpoint(const char *mnt)
 	return 0;
 }
 
-/*
- * mount.fuse3 (mount -t fuse.bundlefs) runs us as "/bin/sh -c CMD", CMD being
- * every argument in single quotes ('\'' for a quote) joined by spaces, and
- * appends "dev" to the options unless they hold "nodev", then "suid" unless
- * they hold "nosuid": mount(8)'s defaults, added whether or not anyone asked
- * (mount(8) passes neither to a helper). Whether @argv came that way: the
- * parent is that shell with exactly our command line, or, where the shell
- * replaced itself with us, mount(8), which runs nothing but mount.<type>
- * helpers (mount.bundlefs forks and waits: its children have it as parent).
- */
-static bool run_by_mount_fuse(int argc, char *argv[])
-{
-	char path[64], buf[65536], *cmd = NULL;
-	bool ret = false;
-	size_t cap = 0;
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/%d/comm", (int)getppid());
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		n = read(fd, buf, sizeof(buf) - 1);
-		close(fd);
-		if (n == 6 && !memcmp(buf, "mount\n", 6))
-			return true;
-	}
-	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)getppid());
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return false;
-	buf[n] = '\0';
-	/* shell NUL "-c" NUL CMD NUL, and nothing after it */
-	const char *c = buf + strlen(buf) + 1;
-
-	if (c >= buf + n || strcmp(c, "-c"))
-		return false;
-	c += 3;
-	if (c >= buf + n || c + strlen(c) + 1 != buf + n)
-		return false;
-	FILE *f = open_memstream(&cmd, &cap);
-
-	if (!f)
-		return false;
-	for (int i = 0; i < argc; i++) {
-		fputs(i ? " '" : "'", f);
-		for (const char *a = argv[i]; *a; a++) {
-			if (*a == '\'')
-				fputs("'\\''", f);
-			else
-				fputc(*a, f);
-		}
-		fputc('\'', f);
-	}
-	if (fclose(f) == 0)
-		ret = !strcmp(cmd, c);
-	free(cmd);
-	return ret;
-}
-
-/* Whether the comma-separated option at @p is @name. */
-static bool opt_is(const char *p, const char *name)
-{
-	size_t n = strlen(name);
-
-	return !strncmp(p, name, n) && (p[n] == ',' || p[n] == '\0');
-}
-
-/*
- * Drop the "dev" and "suid" that mount.fuse3 appended to @opts (see
- * run_by_mount_fuse), so that its mounts get the nodev,nosuid default of
- * every other way of mounting; a dev or suid given before them stays.
- * @opts is modified; returns false when nothing is left of it.
- */
-static bool drop_mount_fuse_defaults(char *opts)
-{
-	const char *added[2];
-	bool nodev = false, nosuid = false;
-	int n = 0, nadded = 0;
-	char *opt[64];
-
-	for (char *p = opts;; p++) {
-		if (n == 64)
-			return true; /* more than mount.fuse3 is ever given: leave it */
-		opt[n++] = p;
-		nodev |= opt_is(p, "nodev");
-		nosuid |= opt_is(p, "nosuid");
-		p += strcspn(p, ",");
-		if (!*p)
-			break;
-	}
-	if (!nodev)
-		added[nadded++] = "dev";
-	if (!nosuid)
-		added[nadded++] = "suid";
-	if (nadded == 0 || nadded > n)
-		return true; /* nothing appended (nodev and nosuid given), or not by it */
-	for (int i = 0; i < nadded; i++)
-		if (!opt_is(opt[n - nadded + i], added[i]))
-			return true; /* not what mount.fuse3 appends: leave it */
-	if (nadded == n)
-		return false;
-	opt[n - nadded][-1] = '\0';
-	return true;
-}
-
 /* 0 with *realp (when given) the canonical path, or -1 after one line on stderr. */
 static int check_root_dir(const char *what, const char *path, const char *real_mnt, bool ro,
 			  char **realp)
@@ -444,52 +95,13 @@ static int check_root_dir(const char *what, const char *path, const char *real_m
 }
 
 /* Everything main allocated, so that a sanitizer run ends without a report. */
-static void bfs_free(struct bfs_opts *o, char *real_mnt, char *real_state)
+static void bfs_free(char *real_mnt, char *real_state)
 {
-	free(o->state);
-	free(o->work);
-	free(o->daemon_address);
-	free(o->socket_root);
-	free(o->runtime);
-	free(o->runtime_root);
-	free(o->criu);
-	free(o->bundle_root);
-	for (int i = 0; i < o->npositional; i++)
-		free(o->positional[i]);
-	if (bfs.mountpoint) {
-		store_close(&bfs.st);
-		free(bfs.daemon_address);
-		free(bfs.socket_root);
-		free(bfs.runtime_root);
-		free(bfs.criu);
-		free(bfs.bundle_root);
-	}
+	if (bfs.mountpoint)
+		conf_close(&bfs.conf);
 	free(real_mnt);
 	free(real_state);
 	memset(&bfs, 0, sizeof(bfs));
-}
-
-static char *dup_or(const char *v, const char *dflt)
-{
-	return strdup(v ? v : dflt);
-}
-
-static void ovl_conf_init(void)
-{
-	bfs.ovl = (struct ovl_conf){
-	    .st = &bfs.st,
-	    .runtime = bfs.runtime,
-	    .daemon_address = bfs.daemon_address,
-	    .socket_root = bfs.socket_root,
-	    .runtime_root = bfs.runtime_root,
-	    .criu = bfs.criu,
-	    .bundle_root = bfs.bundle_root,
-	    .systemd_cgroup = bfs.systemd_cgroup,
-	    .legacy_address = bfs.legacy_address,
-	    .is_root = bfs.is_root,
-	    .euid = bfs.euid,
-	    .egid = bfs.egid,
-	};
 }
 
 /*
@@ -516,119 +128,36 @@ static int add_fsname(struct fuse_args *args, const char *real_state)
 
 int main(int argc, char *argv[])
 {
-	struct fuse_args args;
-	struct fuse_cmdline_opts cmd = {0};
 	struct fuse_loop_config *loop = NULL;
-	struct bfs_opts o = {.watch_limit = -1};
+	struct bfs_opts o = {0};
 	struct fuse_session *se = NULL;
 	char *real_mnt = NULL, *real_state = NULL;
-	char **av = NULL, *fuse3_opts = NULL;
-	enum ovl_runtime runtime;
-	bool embedded = false;
 	struct stat root;
 	int ret = 1;
 
 	umask(0); /* modes come from the caller (the kernel applied its umask) */
-	/* mount.fuse3 puts "-o OPTIONS" last (see run_by_mount_fuse). */
-	if (argc >= 3 && !strcmp(argv[argc - 2], "-o") && run_by_mount_fuse(argc, argv)) {
-		av = calloc((size_t)argc + 1, sizeof(*av));
-		fuse3_opts = strdup(argv[argc - 1]);
-		if (!av || !fuse3_opts) {
-			fprintf(stderr, "bundlefs: out of memory\n");
-			free(av);
-			free(fuse3_opts);
-			return 1;
-		}
-		memcpy(av, argv, (size_t)argc * sizeof(*av));
-		if (drop_mount_fuse_defaults(fuse3_opts))
-			av[argc - 1] = fuse3_opts;
-		else
-			argc -= 2;
-		av[argc] = NULL;
-		argv = av;
-	}
-	args = (struct fuse_args)FUSE_ARGS_INIT(argc, argv);
-	if (fuse_opt_parse(&args, &o, bfs_opt_spec, opt_proc) < 0)
-		goto out;
-	/*
-	 * nosuid,nodev unless asked otherwise (bundlefs(8), THE MOUNT): a
-	 * set-user-ID file or a device node that a container writes into its
-	 * bundle must not become usable through the mount. libfuse's default
-	 * too, but said here.
-	 */
-	if (fuse_opt_add_arg(&args, o.dev ? "-odev" : "-onodev") < 0 ||
-	    fuse_opt_add_arg(&args, o.suid ? "-osuid" : "-onosuid") < 0)
-		goto out;
-	/*
-	 * Type fuse.bundlefs whatever the program's name (libfuse would take
-	 * its basename); before the caller's options, so a subtype= there wins.
-	 */
-	if (fuse_opt_insert_arg(&args, 1, "-osubtype=bundlefs") < 0)
-		goto out;
-	/* [STATE_DIR] MOUNTPOINT: the source is the state dir ("none" is no source,
-	 * as fstab lines write it). */
-	if (o.npositional == 2 && strcmp(o.positional[0], "none")) {
-		if (o.state && strcmp(o.state, o.positional[0])) {
-			fprintf(stderr, "bundlefs: state given twice (%s and %s)\n",
-				o.positional[0], o.state);
-			goto out;
-		}
-		free(o.state);
-		o.state = strdup(o.positional[0]);
-	}
-	if (o.npositional)
-		fuse_opt_add_arg(&args, o.positional[o.npositional - 1]);
-	if (fuse_parse_cmdline(&args, &cmd) != 0)
-		goto out;
-	if (cmd.show_version) {
-		/*
-		 * Not fuse_lowlevel_version(): it runs "fusermount3 --version",
-		 * whose line reaches a pipe before anything buffered here.
-		 */
-		printf("bundlefs version %s\nFUSE library version %s\n", BUNDLEFS_VERSION,
-		       fuse_pkgversion());
-		ret = 0;
+	ret = opts_parse(argc, argv, &o);
+	if (ret != 0) {
+		ret = ret > 0 ? 0 : 1;
 		goto out;
 	}
-	if (cmd.show_help) {
-		usage(argv[0]);
-		printf("FUSE options:\n");
-		fuse_cmdline_help();
-		fuse_lowlevel_help();
-		ret = 0;
-		goto out;
-	}
-	if (!cmd.mountpoint) {
-		fprintf(stderr, "bundlefs: no mountpoint given (see %s --help)\n", argv[0]);
-		goto out;
-	}
-	if (decide_runtime(&o, &runtime) < 0)
-		goto out;
-	if (!o.state && !o.work) {
-		if (default_store(&o, runtime, o.runtime != NULL) < 0)
-			goto out;
-		embedded = true;
-	} else if (!o.state || !o.work) {
-		fprintf(stderr, "bundlefs: state= and work= go together (%s= is missing)\n",
-			o.state ? "work" : "state");
-		goto out;
-	}
-	if (cmd.debug)
+	ret = 1;
+	if (o.cmd.debug)
 		blog_set_debug(1);
 
-	if (prepare_mountpoint(cmd.mountpoint) < 0)
+	if (prepare_mountpoint(o.cmd.mountpoint) < 0)
 		goto out;
-	real_mnt = realpath(cmd.mountpoint, NULL);
+	real_mnt = realpath(o.cmd.mountpoint, NULL);
 	if (!real_mnt) {
-		fprintf(stderr, "bundlefs: mountpoint %s: %s\n", cmd.mountpoint, strerror(errno));
+		fprintf(stderr, "bundlefs: mountpoint %s: %s\n", o.cmd.mountpoint, strerror(errno));
 		goto out;
 	}
-	if (embedded && store_open(&bfs.st, o.state, o.work, true) == 0)
-		store_close(&bfs.st);
-	if (check_root_dir("state", o.state, real_mnt, o.ro, &real_state) < 0 ||
-	    check_root_dir("work", o.work, real_mnt, o.ro, NULL) < 0)
+	if (o.embedded && store_open(&bfs.conf.st, o.conf.state, o.conf.work, true) == 0)
+		store_close(&bfs.conf.st);
+	if (check_root_dir("state", o.conf.state, real_mnt, o.ro, &real_state) < 0 ||
+	    check_root_dir("work", o.conf.work, real_mnt, o.ro, NULL) < 0)
 		goto out;
-	ret = store_open(&bfs.st, o.state, o.work, false);
+	ret = conf_open(&bfs.conf, &o.conf);
 	if (ret < 0) {
 		fprintf(stderr, "bundlefs: cannot open the backing store: %s\n", strerror(-ret));
 		ret = 1;
@@ -636,44 +165,35 @@ int main(int argc, char *argv[])
 	}
 	ret = 1;
 	bfs.mountpoint = real_mnt;
-	bfs.daemon_address = dup_or(o.daemon_address, "/run/containerd/containerd.sock");
-	bfs.socket_root = dup_or(o.socket_root, "/run/containerd");
-	bfs.runtime_root = dup_or(o.runtime_root, "");
-	bfs.criu = dup_or(o.criu, "");
-	bfs.bundle_root = o.bundle_root ? gopath_clean(o.bundle_root) : strdup(bfs.st.state_path);
-	bfs.systemd_cgroup = o.systemd_cgroup;
-	bfs.legacy_address = o.legacy_address;
 	bfs.ro = o.ro;
-	bfs.is_root = geteuid() == 0;
-	bfs.euid = geteuid();
-	bfs.egid = getegid();
-	bfs.runtime = runtime;
-	ovl_conf_init();
-	if (fstat(bfs.st.state_fd, &root) < 0 || nodes_init(&root) < 0) {
+	if (fstat(bfs.conf.st.state_fd, &root) < 0 ||
+	    nodes_init(&root, &bfs.conf,
+		       &(struct node_hooks){.still_named = resolve_still_named,
+					    .unwatch = watch_forget}) < 0) {
 		fprintf(stderr, "bundlefs: cannot set up: %s\n", strerror(errno));
 		goto out;
 	}
 	watch_init(o.watch_limit);
 
 	/* Every check is made by the kernel against the mode bits we report. */
-	fuse_opt_add_arg(&args, "-odefault_permissions");
-	if (add_fsname(&args, real_state) < 0)
+	fuse_opt_add_arg(&o.args, "-odefault_permissions");
+	if (add_fsname(&o.args, real_state) < 0)
 		goto out;
-	se = fuse_session_new(&args, &bfs_ll_ops, sizeof(bfs_ll_ops), NULL);
+	se = fuse_session_new(&o.args, &bfs_ll_ops, sizeof(bfs_ll_ops), NULL);
 	if (!se)
 		goto out;
 	bfs.se = se;
 	if (!bfs.ro) {
-		int n = tree_sweep(bfs.st.state_fd, bfs.st.work_fd);
+		int n = sweep_store(bfs.conf.st.state_fd, bfs.conf.st.work_fd);
 
 		if (n > 0)
 			blog(BLOG_INFO, "removed %d leftovers of interrupted operations", n);
 	}
-	if (fuse_session_mount(se, cmd.mountpoint) != 0)
+	if (fuse_session_mount(se, o.cmd.mountpoint) != 0)
 		goto out_destroy;
-	if (fuse_daemonize(cmd.foreground) != 0)
+	if (fuse_daemonize(o.cmd.foreground) != 0)
 		goto out_unmount;
-	if (!cmd.foreground) {
+	if (!o.cmd.foreground) {
 		openlog("bundlefs", LOG_PID, LOG_DAEMON);
 		blog_set_sink(syslog_sink);
 	}
@@ -681,14 +201,14 @@ int main(int argc, char *argv[])
 		goto out_unmount;
 	/* A thread of its own, after daemonizing (the fork keeps no threads). */
 	watch_start(se);
-	if (cmd.singlethread) {
+	if (o.cmd.singlethread) {
 		ret = fuse_session_loop(se);
 	} else {
 		loop = fuse_loop_cfg_create();
-		fuse_loop_cfg_set_clone_fd(loop, cmd.clone_fd);
-		fuse_loop_cfg_set_max_threads(loop, cmd.max_threads);
-		if (cmd.max_idle_threads != UINT_MAX)
-			fuse_loop_cfg_set_idle_threads(loop, cmd.max_idle_threads);
+		fuse_loop_cfg_set_clone_fd(loop, o.cmd.clone_fd);
+		fuse_loop_cfg_set_max_threads(loop, o.cmd.max_threads);
+		if (o.cmd.max_idle_threads != UINT_MAX)
+			fuse_loop_cfg_set_idle_threads(loop, o.cmd.max_idle_threads);
 		ret = fuse_session_loop_mt(se, loop);
 	}
 	ret = ret ? 1 : 0;
@@ -712,14 +232,12 @@ out_destroy:
 out:
 	watch_stop();
 	watch_close();
+	handles_free_all();
 	nodes_free_all();
 	holds_free_all();
 	if (loop)
 		fuse_loop_cfg_destroy(loop);
-	free(cmd.mountpoint);
-	fuse_opt_free_args(&args);
-	bfs_free(&o, real_mnt, real_state);
-	free(av);
-	free(fuse3_opts);
+	opts_free(&o);
+	bfs_free(real_mnt, real_state);
 	return ret;
 }

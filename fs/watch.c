@@ -39,10 +39,12 @@
  * functions copy what they find).
  */
 #include "daemon.h"
+#include "resolve.h"
 #include "watch.h"
 
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -53,12 +55,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "hash.h"
 #include "log.h"
 
 /*
  * IN_DONT_FOLLOW is left out on purpose: the watch is added through the
  * magic link /proc/self/fd/N, which has to be followed to reach the
- * directory at all. N was opened by resolve_node_dir without following any
+ * directory at all. N was opened by resolve_open without following any
  * symlink (SPEC 5.5) and IN_ONLYDIR checks that a directory is what it
  * reached. IN_MASK_CREATE: an inode already watched for another node (a
  * directory moved to another depth beside the mount) is not taken over;
@@ -92,6 +95,54 @@ static void limit_reached(void)
 		     BFS_ENTRY_TIMEOUT);
 }
 
+/*
+ * Add the watch of directory node n, claimed by the caller (node_watch_claim),
+ * reached as name in the open directory dirfd when the caller has it (else -1
+ * and NULL: by n's path); records it with node_set_wd.
+ */
+static void watch_node(struct node *n, int dirfd, const char *name)
+{
+	char proc[64 + NAME_MAX];
+	uint32_t mask = WATCH_MASK;
+	int fd = -1, wd, err;
+
+	if (ifd < 0) {
+		node_set_wd(n, WD_FAILED);
+		return;
+	}
+	if (atomic_fetch_add(&active, 1) >= watch_limit && watch_limit >= 0) {
+		atomic_fetch_sub(&active, 1);
+		limit_reached();
+		node_set_wd(n, WD_FAILED);
+		return;
+	}
+	if (dirfd >= 0) {
+		/* By its name in the open parent: the last component is no magic link. */
+		snprintf(proc, sizeof(proc), "/proc/self/fd/%d/%s", dirfd, name);
+		mask |= IN_DONT_FOLLOW;
+	} else {
+		fd = resolve_open(n, O_PATH | O_DIRECTORY, NULL);
+		if (fd < 0) {
+			atomic_fetch_sub(&active, 1);
+			node_set_wd(n, WD_FAILED);
+			return;
+		}
+		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	}
+	wd = inotify_add_watch(ifd, proc, mask);
+	err = errno;
+	if (fd >= 0)
+		close(fd); /* the watch stays with the inode */
+	if (wd < 0) {
+		atomic_fetch_sub(&active, 1);
+		if (err == ENOSPC)
+			limit_reached();
+		node_set_wd(n, WD_FAILED);
+		return;
+	}
+	node_set_wd(n, wd);
+}
+
 int watch_init(long limit)
 {
 	struct node *root = node_find(FUSE_ROOT_ID);
@@ -113,52 +164,24 @@ int watch_init(long limit)
 		ifd = -1;
 		return 0;
 	}
+	/* The root is watched for the daemon's life. */
 	if (root)
 		watch_node(root, -1, NULL);
 	return 0;
 }
 
-void watch_node(struct node *n, int dirfd, const char *name)
+bool watch_attached(struct node *n, int dirfd, const char *name, bool created)
 {
-	char proc[64 + NAME_MAX];
-	uint32_t mask = WATCH_MASK;
-	int fd = -1, wd, err;
+	if (!node_watch_claim(n, created ? NODE_NAMESPACE : NODE_NAMESPACE | NODE_BUNDLE))
+		return false;
+	watch_node(n, dirfd, name);
+	return true;
+}
 
-	if (ifd < 0) {
-		node_set_wd(n, WD_FAILED);
-		return;
-	}
-	if (atomic_fetch_add(&active, 1) >= watch_limit && watch_limit >= 0) {
-		atomic_fetch_sub(&active, 1);
-		limit_reached();
-		node_set_wd(n, WD_FAILED);
-		return;
-	}
-	if (dirfd >= 0) {
-		/* By its name in the open parent: the last component is no magic link. */
-		snprintf(proc, sizeof(proc), "/proc/self/fd/%d/%s", dirfd, name);
-		mask |= IN_DONT_FOLLOW;
-	} else {
-		fd = resolve_node_dir(n);
-		if (fd < 0) {
-			atomic_fetch_sub(&active, 1);
-			node_set_wd(n, WD_FAILED);
-			return;
-		}
-		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
-	}
-	wd = inotify_add_watch(ifd, proc, mask);
-	err = errno;
-	if (fd >= 0)
-		close(fd); /* the watch stays with the inode */
-	if (wd < 0) {
-		atomic_fetch_sub(&active, 1);
-		if (err == ENOSPC)
-			limit_reached();
-		node_set_wd(n, WD_FAILED);
-		return;
-	}
-	node_set_wd(n, wd);
+void watch_touch(struct node *n)
+{
+	if (node_watch_claim(n, NODE_BUNDLE))
+		watch_node(n, -1, NULL);
 }
 
 void watch_forget(int wd, bool gone)
@@ -236,18 +259,26 @@ static void notify_inode(fuse_ino_t ino)
 		     strerror(-r));
 }
 
-/* The stored files that computed overlay files (address, shim-config, status) read. */
-static bool feeds_overlay(const char *name)
+/*
+ * The overlay kinds of a bundle that a change to its stored file name may
+ * change (core's table says what each is computed from: ovl_reads): bit k
+ * for the k-th kind of c's runtime; *sandbox likewise for the kinds of the
+ * other bundles of its namespace, whose pod sandbox it may be.
+ */
+static unsigned stale_kinds(const struct bundle_conf *c, const char *name, unsigned *sandbox)
 {
-	static const char *const names[] = {
-	    "address",	    "bootstrap.json",	"config.json", "runc-options",
-	    "options.json", "shim-binary-path", "init.pid",    "shim.pid",
-	};
+	unsigned own = 0;
 
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (!strcmp(name, names[i]))
-			return true;
-	return false;
+	*sandbox = 0;
+	for (size_t k = 0; ovl_at(c, k); k++) {
+		unsigned r = ovl_reads(ovl_at(c, k), name);
+
+		if (r & OVL_FROM_BUNDLE)
+			own |= 1u << k;
+		if (r & OVL_FROM_SANDBOX)
+			*sandbox |= 1u << k;
+	}
+	return own;
 }
 
 /* One wake-up's events, each (wd, name) once with its masks or'ed. */
@@ -257,10 +288,15 @@ struct ev {
 	char name[NAME_MAX + 1];
 };
 
-/* A directory whose own inode (and, for a bundle, overlay files) the batch invalidates. */
+/*
+ * A directory whose own inode the batch invalidates and, for a bundle, the
+ * overlay kinds of it (bit k: the k-th kind) and of every bundle of its
+ * namespace (sandbox).
+ */
 struct dirty {
 	fuse_ino_t id;
-	bool overlays;
+	const struct bundle_conf *conf; /* the bundle's store, whose kinds the bits count */
+	unsigned kinds, sandbox;
 };
 
 struct batch {
@@ -273,11 +309,7 @@ struct batch {
 
 static uint64_t ev_hash(int wd, const char *name)
 {
-	uint64_t h = 1469598103934665603ULL ^ (unsigned)wd;
-
-	for (; *name; name++)
-		h = (h ^ (unsigned char)*name) * 1099511628211ULL;
-	return h ^ (h >> 29);
+	return hash_name((unsigned)wd, name, strlen(name));
 }
 
 static int batch_grow(struct batch *b)
@@ -329,11 +361,13 @@ static void batch_add(struct batch *b, const struct inotify_event *ie)
 	b->slot[at] = ++b->n;
 }
 
-static void batch_dirty(struct batch *b, fuse_ino_t id, bool overlays)
+static void batch_dirty(struct batch *b, fuse_ino_t id, const struct bundle_conf *conf,
+			unsigned kinds, unsigned sandbox)
 {
 	for (size_t i = 0; i < b->nd; i++)
 		if (b->d[i].id == id) {
-			b->d[i].overlays |= overlays;
+			b->d[i].kinds |= kinds;
+			b->d[i].sandbox |= sandbox;
 			return;
 		}
 	if (b->nd == b->dcap) {
@@ -348,8 +382,35 @@ static void batch_dirty(struct batch *b, fuse_ino_t id, bool overlays)
 		b->dcap = cap;
 	}
 	b->d[b->nd].id = id;
-	b->d[b->nd].overlays = overlays;
+	b->d[b->nd].conf = conf;
+	b->d[b->nd].kinds = kinds;
+	b->d[b->nd].sandbox = sandbox;
 	b->nd++;
+}
+
+/* The overlay nodes of kinds (bit k: the k-th kind of c) of bundle, or of its whole namespace. */
+static void notify_overlays(const struct bundle_conf *c, fuse_ino_t bundle, unsigned kinds,
+			    bool namespace)
+{
+	for (size_t k = 0; kinds && ovl_at(c, k) && !atomic_load(&stopping); k++) {
+		const char *name = ovl_name(ovl_at(c, k));
+		fuse_ino_t *ids = NULL;
+		bool overlay = false;
+		fuse_ino_t id;
+		size_t n = 0;
+
+		if (!(kinds & (1u << k)))
+			continue;
+		if (!namespace) {
+			id = node_child_id(bundle, name, &overlay);
+			if (id && overlay)
+				notify_inode(id);
+		} else if (node_namespace_overlays(bundle, name, &ids, &n) == 0) {
+			for (size_t i = 0; i < n; i++)
+				notify_inode(ids[i]);
+			free(ids);
+		}
+	}
 }
 
 static void batch_run(struct batch *b)
@@ -358,8 +419,9 @@ static void batch_run(struct batch *b)
 	atomic_fetch_add(&epoch, 1);
 	for (size_t i = 0; i < b->n && !atomic_load(&stopping); i++) {
 		struct ev *e = &b->v[i];
+		const struct bundle_conf *conf = NULL;
 		bool bundle = false, overlay = false;
-		fuse_ino_t dir = node_of_wd(e->wd, &bundle), child;
+		fuse_ino_t dir = node_of_wd(e->wd, &bundle, &conf), child;
 
 		if (dir && !e->name[0]) {
 			notify_inode(dir); /* the directory itself changed, or went */
@@ -368,23 +430,21 @@ static void batch_run(struct batch *b)
 			if (child)
 				notify_inode(child);
 			if (e->mask & NAME_EVENTS)
-				batch_dirty(b, dir, false);
-			if (bundle && feeds_overlay(e->name))
-				batch_dirty(b, dir, true);
+				batch_dirty(b, dir, conf, 0, 0);
+			if (bundle) {
+				unsigned sandbox, kinds = stale_kinds(conf, e->name, &sandbox);
+
+				if (kinds || sandbox)
+					batch_dirty(b, dir, conf, kinds, sandbox);
+			}
 		}
 		if (e->mask & IN_IGNORED)
 			node_wd_gone(e->wd);
 	}
 	for (size_t i = 0; i < b->nd && !atomic_load(&stopping); i++) {
 		notify_inode(b->d[i].id);
-		for (size_t k = 0; b->d[i].overlays && ovl_at(&bfs.ovl, k); k++) {
-			bool overlay = false;
-			fuse_ino_t c =
-			    node_child_id(b->d[i].id, ovl_name(ovl_at(&bfs.ovl, k)), &overlay);
-
-			if (c && overlay)
-				notify_inode(c);
-		}
+		notify_overlays(b->d[i].conf, b->d[i].id, b->d[i].kinds, false);
+		notify_overlays(b->d[i].conf, b->d[i].id, b->d[i].sandbox, true);
 	}
 	b->n = 0;
 	b->nd = 0;

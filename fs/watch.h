@@ -44,15 +44,22 @@ int watch_stop(void);
 void watch_close(void);
 
 /*
- * Add the watch of directory node n (without the table lock held), reached
- * as name in the open directory dirfd when the caller has it (else -1 and
- * NULL: by n's path); records it with node_set_wd. Short lifetimes for n's
- * children when it fails (the limit: logged once).
+ * A lookup attached node n (created: made by it) as name in the open
+ * directory dirfd (-1: not open). A namespace is watched while the kernel
+ * holds it, from its first lookup; a bundle once it is used again (a later
+ * lookup, watch_touch): a bundle looked up once, as a listing, a cold stat
+ * or a create-and-delete does, costs no watch. True when a watch was added
+ * now, after the caller read n's attributes (it reads them again). Called
+ * without the table lock; short lifetimes for n's children when the watch
+ * fails (the limit: logged once).
  */
-void watch_node(struct node *n, int dirfd, const char *name);
+bool watch_attached(struct node *n, int dirfd, const char *name, bool created);
+/* A bundle used again (its attributes asked for, opened): watched from now on. */
+void watch_touch(struct node *n);
 /*
- * Watch wd goes (node.c, table lock held): removed here, or with gone
- * already removed by the kernel (IN_IGNORED) and only counted out.
+ * Watch wd goes: removed here, or with gone already removed by the kernel
+ * (IN_IGNORED) and only counted out. The node table's unwatch hook (called
+ * with the table lock held; it touches no store and no table).
  */
 void watch_forget(int wd, bool gone);
 

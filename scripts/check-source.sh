@@ -22,9 +22,9 @@ bad=$(grep -nE '\b(open|openat|openat2|socket|accept|pipe|dup|fopen)\s*\(' core/
 bad="$bad
 $(grep -nE '\b(inotify_init1?|eventfd|epoll_create1?|signalfd|timerfd_create|memfd_create)\s*\(' core/*.c fs/*.c mount-helper/*.c |
 	grep -vE 'IN_CLOEXEC|EFD_CLOEXEC|EPOLL_CLOEXEC|SFD_CLOEXEC|TFD_CLOEXEC|MFD_CLOEXEC|^\S+:\s*(/\*|\*|//)' || true)"
-# tree.c's TREE_DIR_O_CLOEXEC must hold what its name says.
-grep -q 'define TREE_DIR_O_CLOEXEC .*| O_CLOEXEC)' core/tree.c || bad="$bad
-core/tree.c: TREE_DIR_O_CLOEXEC lacks O_CLOEXEC"
+# tree.h's TREE_DIR_O_CLOEXEC must hold what its name says.
+grep -q 'define TREE_DIR_O_CLOEXEC .*| O_CLOEXEC)' core/tree.h || bad="$bad
+core/tree.h: TREE_DIR_O_CLOEXEC lacks O_CLOEXEC"
 bad=$(printf '%s\n' "$bad" | grep . || true)
 if [ -n "$bad" ]; then
 	echo "check-source: descriptors opened without close-on-exec:" >&2

@@ -12,7 +12,8 @@
  * fx_store_base() is the common start of the tests that work on a store: umask 0, the private
  * base, base/state and base/work, store_open on them; fx_store_end() is its end. count_sink is a
  * log sink that counts the lines it gets (log_lines) and keeps the last one (last_log), echoing it
- * to stderr when log_echo is set.
+ * to stderr when log_echo is set. slurp and content_is read a file as it is on disk, without
+ * following a symlink.
  */
 #ifndef BUNDLEFS_TESTS_UNIT_FSFIXTURE_H
 #define BUNDLEFS_TESTS_UNIT_FSFIXTURE_H
@@ -30,6 +31,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "conf.h"
 #include "log.h"
 #include "store.h"
 
@@ -158,6 +160,47 @@ static inline int fx_store_end(struct store *st)
 	must(chdir("/"), "/");
 	rmrf(base);
 	return check_report();
+}
+
+/* The content of path (up to 64 KiB, NUL-terminated) in a static buffer; NULL if unreadable. */
+static inline const char *slurp(const char *path)
+{
+	static char buf[65537];
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+
+	if (fd < 0)
+		return NULL;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n < 0)
+		return NULL;
+	buf[n] = '\0';
+	return buf;
+}
+
+static inline bool content_is(const char *path, const char *want)
+{
+	const char *got = slurp(path);
+
+	return got && !strcmp(got, want);
+}
+
+/*
+ * A configuration of st for runtime rt, with the daemon's defaults: what conf_open would give
+ * with no options (the strings are literals; nothing to close but st).
+ */
+static inline struct bundle_conf fx_conf(const struct store *st, enum bundle_runtime rt)
+{
+	return (struct bundle_conf){
+	    .st = *st,
+	    .runtime = rt,
+	    .daemon_address = "/run/containerd/containerd.sock",
+	    .socket_root = "/run/containerd",
+	    .runtime_root = "",
+	    .criu = "",
+	    .bundle_root = st->state_path,
+	};
 }
 
 static inline bool exists(const char *path)

@@ -2,13 +2,15 @@
 /*
  * Unit tests of the daemon's node table (fs/node.c, with fs/resolve.c reaching the store for
  * it): lookup and forget counting, hard links as one node, renames, an inode number reused
- * while the name of its old inode is being removed, and names gone stale. The table is driven
- * the way the handlers drive it (entry.c: a store call, then the table), on a real store in a
- * private base/state; the rest of the daemon is stubbed (node_stubs.c). A reused number is
- * made by handing node_attach the attributes the removed entry had, which is what a lookup
- * sees when the filesystem gives that number to the next entry made.
+ * while the name of its old inode is being removed, names gone stale, and the one way to a
+ * node's backing entry (which errors forget a name, handles, retired nodes, the root). The table is
+ * driven the way the handlers drive it (names.c: a store call, then the table), on a real store in
+ * a private base/state; the table's hooks are resolve.c's still_named and no watcher. A reused
+ * number is made by handing node_attach the attributes the removed entry had, which is what a
+ * lookup sees when the filesystem gives that number to the next entry made.
  */
-#include "daemon.h"
+#include "node.h"
+#include "resolve.h"
 
 #include "check.h"
 #include "fsfixture.h"
@@ -16,10 +18,22 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 static struct node *root;
+/* The store the table's nodes belong to, and node_attach's report of a node made. */
+static struct bundle_conf conf;
+static bool made;
+
+/* The watcher's part of the table's hooks: no watch is ever added here. */
+static void unwatch(int wd, bool gone)
+{
+	(void)wd;
+	(void)gone;
+}
 
 /* The attributes of state/<rel>, as a lookup reads them. */
 static struct stat st_of(const char *rel)
@@ -35,7 +49,7 @@ static struct node *lookup(struct node *parent, const char *rel, const char *nam
 {
 	struct stat st = st_of(rel);
 
-	return node_attach(parent, name, NK_INSIDE, &st, NULL, -1, NULL);
+	return node_attach(parent, name, NK_INSIDE, &st, NULL, &made);
 }
 
 /* Whether n's path (from its first name) is want; want NULL: n has no path. */
@@ -165,7 +179,7 @@ static void test_rename(void)
 	node_renamed(d2, "s", d2, "t", false);
 	CHECK(path_is(s, "r2/t") && path_is(t, NULL), "the source has the name, the target none");
 	CHECK(known(t->id), "the target stays while the kernel counts it");
-	u = node_attach(d2, "u", NK_INSIDE, &tst, NULL, -1, NULL);
+	u = node_attach(d2, "u", NK_INSIDE, &tst, NULL, &made);
 	CHECK(u && u != t, "a new file under the replaced inode's number: a node of its own");
 	tid = t->id;
 	node_forget(s->id, 1);
@@ -184,7 +198,7 @@ static void test_rename(void)
 	must(rename(P("state/r1/e"), P("state/r2/e2")), "rename");
 	e2 = lookup(d2, "r2/e2", "e2");
 	CHECK(e && e2 && e2 != e, "renamed beside the mount: a node of its own");
-	CHECK(e && resolve_self(e, NULL, false) == -ESTALE, "the old one is stale");
+	CHECK(e && resolve_stat(e, NULL) == -ESTALE, "the old one is stale");
 	if (e)
 		node_forget(e->id, 1);
 	if (e2)
@@ -216,12 +230,12 @@ static void test_reused_while_removed(void)
 	node_name_going(root, "A"); /* A: rmdir */
 	must(rmdir(P("state/A")), "rmdir");
 	mkd(P("state/B"), 0755); /* B: mkdir, given A's number */
-	b = node_attach(root, "B", NK_INSIDE, &ast, NULL, -1, NULL);
+	b = node_attach(root, "B", NK_INSIDE, &ast, NULL, &made);
 	CHECK(b && b != a, "B's new directory is not the one being removed");
 	CHECK(b && path_is(b, "B") && path_is(a, "A"), "each keeps its own name meanwhile");
 	node_name_gone(root, "A"); /* A's rmdir recorded */
 	CHECK(path_is(a, NULL) && known(aid), "the removed one has no name, the kernel holds it");
-	CHECK(b && node_attach(root, "B", NK_INSIDE, &ast, NULL, -1, NULL) == b,
+	CHECK(b && node_attach(root, "B", NK_INSIDE, &ast, NULL, &made) == b,
 	      "B is found again by that number");
 	node_forget(aid, 1);
 	CHECK(!known(aid), "forgotten, the removed one goes");
@@ -235,7 +249,7 @@ static void test_reused_while_removed(void)
 	fst = st_of("F");
 	node_name_going(root, "F");
 	must(unlink(P("state/F")), "unlink");
-	g = node_attach(root, "G", NK_INSIDE, &fst, NULL, -1, NULL);
+	g = node_attach(root, "G", NK_INSIDE, &fst, NULL, &made);
 	CHECK(f && g && g != f, "a file made under a number being freed: a node of its own");
 	node_name_gone(root, "F");
 	if (f)
@@ -248,7 +262,7 @@ static void test_reused_while_removed(void)
 	f = lookup(root, "C", "C");
 	fst = st_of("C");
 	must(unlink(P("state/C")), "unlink");
-	g = node_attach(root, "D", NK_INSIDE, &fst, NULL, -1, NULL);
+	g = node_attach(root, "D", NK_INSIDE, &fst, NULL, &made);
 	CHECK(f && g && g != f, "removed beside the mount: the number's new entry is new");
 	if (f)
 		node_forget(f->id, 1);
@@ -285,11 +299,11 @@ static void test_stale_names(void)
 	/* s2 replaced beside the mount, the way a shim writes a file */
 	put(P("state/tmp"), "other");
 	must(rename(P("state/tmp"), P("state/s2")), "rename");
-	CHECK(resolve_self(n, &st, false) == 0 && st.st_ino == n->ino,
+	CHECK(resolve_stat(n, &st) == 0 && st.st_ino == n->ino,
 	      "its inode is reached by the name that still holds it");
 	CHECK(path_is(n, "s1"), "the stale name is forgotten");
 	must(unlink(P("state/s1")), "unlink");
-	CHECK(resolve_self(n, &st, false) == -ESTALE && path_is(n, NULL),
+	CHECK(resolve_stat(n, &st) == -ESTALE && path_is(n, NULL),
 	      "no name leads to it: stale, and nameless");
 	node_forget(n->id, 2);
 	must(unlink(P("state/s2")), "unlink");
@@ -297,26 +311,137 @@ static void test_stale_names(void)
 	mkd(P("state/sd"), 0755);
 	d = lookup(root, "sd", "sd");
 	must(rename(P("state/sd"), P("state/sd2")), "rename");
-	CHECK(d && resolve_node_dir(d) == -ESTALE, "a directory whose path is gone: stale");
+	CHECK(d && resolve_open(d, O_PATH | O_DIRECTORY, NULL) == -ESTALE,
+	      "a directory whose path is gone: stale");
 	if (d)
 		node_forget(d->id, 1);
 	must(rmdir(P("state/sd2")), "rmdir");
+}
+
+/* A handle open on n with the backing descriptor fd, as an open through the mount makes one. */
+static struct handle *open_handle(struct node *n, int fd)
+{
+	struct handle *h = calloc(1, sizeof(*h));
+
+	if (!h)
+		must(-ENOMEM, "handle");
+	h->kind = H_FILE;
+	h->fd = fd;
+	h->fd_other = -1;
+	node_handle_add(n, h);
+	return h;
+}
+
+static void close_handle(struct handle *h)
+{
+	if (node_handle_release(h))
+		handle_free(h);
+}
+
+/*
+ * The one way to a node's backing entry (resolve.c): the root is S; a name is trusted only as
+ * far as it leads to the node's inode; an error that says nothing of the name leaves it; a node
+ * unlinked while open is reached through its handle, a retired one is stale.
+ */
+static void test_reach(void)
+{
+	struct rlimit lim, low;
+	struct handle *h;
+	struct node *n;
+	struct stat st;
+	char buf[8];
+	int fd;
+
+	fd = resolve_open(root, O_RDONLY | O_DIRECTORY, &st);
+	CHECK(fd >= 0 && st.st_ino == root->ino, "the root is S: %d", fd);
+	if (fd >= 0)
+		close(fd);
+	CHECK(resolve_stat(root, &st) == 0 && st.st_ino == root->ino, "the root's attributes");
+
+	/* Out of descriptors: the caller's error, and the name stays. */
+	put(P("state/m1"), "m");
+	n = lookup(root, "m1", "m1");
+	must(getrlimit(RLIMIT_NOFILE, &lim), "getrlimit");
+	low = lim;
+	low.rlim_cur = 3;
+	must(setrlimit(RLIMIT_NOFILE, &low), "setrlimit");
+	fd = n ? resolve_stat(n, &st) : 0;
+	must(setrlimit(RLIMIT_NOFILE, &lim), "setrlimit");
+	CHECK(n && fd == -EMFILE && path_is(n, "m1"), "EMFILE leaves the name: %d", fd);
+	if (n)
+		node_forget(n->id, 1);
+
+	/* A symlink now where a directory was: ELOOP on the way, the name is forgotten. */
+	mkd(P("state/lp"), 0755);
+	n = lookup(root, "lp", "lp");
+	must(rmdir(P("state/lp")), "rmdir");
+	must(symlink("m1", P("state/lp")), "symlink");
+	CHECK(n && resolve_open(n, O_PATH | O_DIRECTORY, NULL) == -ESTALE && path_is(n, NULL),
+	      "a symlink in its place: stale, and nameless");
+	if (n)
+		node_forget(n->id, 1);
+	must(unlink(P("state/lp")), "unlink");
+
+	/* Unlinked through the mount while open: its handle reaches it. */
+	n = lookup(root, "m1", "m1");
+	if (!n) {
+		CHECK(false, "lookup m1");
+		return;
+	}
+	fd = open(P("state/m1"), O_RDONLY | O_CLOEXEC);
+	must(fd, "m1");
+	h = open_handle(n, fd);
+	node_name_going(root, "m1");
+	must(unlink(P("state/m1")), "unlink");
+	node_name_gone(root, "m1");
+	CHECK(resolve_stat(n, &st) == 0 && st.st_ino == n->ino && st.st_nlink == 0,
+	      "unlinked while open: its attributes through the handle");
+	fd = resolve_open(n, O_RDONLY, NULL);
+	CHECK(fd >= 0 && read(fd, buf, sizeof(buf)) == 1 && buf[0] == 'm',
+	      "and a descriptor of the very inode: %d", fd);
+	if (fd >= 0)
+		close(fd);
+	close_handle(h);
+	CHECK(resolve_stat(n, &st) == -ENOENT, "no name and no handle: deleted");
+	node_forget(n->id, 1);
+
+	/* Retired (stored as a copy under an overlay name): stale, even with a handle. */
+	put(P("state/r1"), "r");
+	n = lookup(root, "r1", "r1");
+	if (!n) {
+		CHECK(false, "lookup r1");
+		return;
+	}
+	fd = open(P("state/r1"), O_RDONLY | O_CLOEXEC);
+	must(fd, "r1");
+	h = open_handle(n, fd);
+	node_name_retire(root, "r1");
+	CHECK(resolve_stat(n, &st) == -ESTALE && resolve_open(n, O_RDONLY, NULL) == -ESTALE,
+	      "a retired node is stale");
+	close_handle(h);
+	node_forget(n->id, 1);
+	must(unlink(P("state/r1")), "unlink");
 }
 
 int main(void)
 {
 	struct stat st;
 
-	if (fx_store_base(&bfs.st, "test_node", count_sink) < 0)
+	if (fx_store_base(&conf.st, "test_node", count_sink) < 0)
 		return 2;
 	st = st_of("");
-	must(nodes_init(&st), "nodes_init");
+	must(nodes_init(
+		 &st, &conf,
+		 &(struct node_hooks){.still_named = resolve_still_named, .unwatch = unwatch}),
+	     "nodes_init");
 	root = node_find(FUSE_ROOT_ID);
 	test_counting();
 	test_hard_links();
 	test_rename();
 	test_reused_while_removed();
 	test_stale_names();
+	test_reach();
+	handles_free_all();
 	nodes_free_all();
-	return fx_store_end(&bfs.st);
+	return fx_store_end(&conf.st);
 }

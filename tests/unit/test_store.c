@@ -1,13 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Unit tests of core/store.c against core/store.h (SPEC 3.1, 3.2, 4.7, 5.4,
- * 5.5). Runs as root in a private mount namespace (bind mounts inside a bundle
+ * Unit tests of core/store.c and core/bundle.c against their headers (SPEC 3.1,
+ * 3.2, 4.7, 5.4, 5.5). Runs as root in a private mount namespace (bind mounts inside a bundle
  * are part of what is tested), under umask 0 as the contract requires, in a
  * fresh mkdtemp directory holding state/ and work/. Every result is checked on
  * disk with lstat/fstatat: types, modes, owners, what is left and what is not.
  */
 #include "store.h"
 
+#include "bundle.h"
 #include "log.h"
 #include "tree.h"
 #include "check.h"
@@ -30,6 +31,8 @@
 #include <unistd.h>
 
 static struct store st;
+/* The store as v1 bundles' (bundle.h), without a socket root: no socket step on delete. */
+static struct bundle_conf v1;
 static void sym(const char *target, const char *path)
 {
 	must(symlink(target, path), path);
@@ -85,19 +88,6 @@ static bool owner_is(const char *path, uid_t uid, gid_t gid)
 static bool is_dir_mode(const char *path, int mode)
 {
 	return type_of(path) == 'd' && mode_of(path) == mode;
-}
-
-static bool content_is(const char *path, const char *want)
-{
-	char buf[256];
-	ssize_t n;
-	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-
-	if (fd < 0)
-		return false;
-	n = read(fd, buf, sizeof(buf));
-	close(fd);
-	return n == (ssize_t)strlen(want) && !memcmp(buf, want, (size_t)n);
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -240,14 +230,12 @@ static void test_open(void)
 	unlink(P("afile"));
 }
 
-/* ---- store_open_beneath, store_get_parent ---- */
+/* ---- store_open_beneath ---- */
 
 static void test_open_beneath(void)
 {
-	const char *base_c;
 	struct stat a, b;
 	char buf[16];
-	bool is_root;
 	int rfd, fd;
 
 	mkd(P("ob"), 0755);
@@ -338,21 +326,6 @@ static void test_open_beneath(void)
 	CHECK(type_of(P("ob/a/new")) == 'f' && mode_of(P("ob/a/new")) == 0640, "O_CREAT mode %o",
 	      mode_of(P("ob/a/new")));
 
-	/* store_get_parent */
-	fd = store_get_parent(rfd, "a/b/c", &base_c, &is_root);
-	CHECK(fd >= 0 && !is_root && !strcmp(base_c, "c"), "get_parent a/b/c: %d", fd);
-	if (fd >= 0) {
-		CHECK(fstat(fd, &a) == 0 && stat(P("ob/a/b"), &b) == 0 && a.st_ino == b.st_ino,
-		      "get_parent a/b/c: not a/b");
-		store_put_parent(fd, is_root);
-	}
-	fd = store_get_parent(rfd, "a", &base_c, &is_root);
-	CHECK(fd == rfd && is_root && !strcmp(base_c, "a"), "get_parent a: %d", fd);
-	store_put_parent(fd, is_root);
-	CHECK(fcntl(rfd, F_GETFD) >= 0, "store_put_parent closed the root");
-	fd = store_get_parent(rfd, "la/b/c", &base_c, &is_root);
-	CHECK(fd == -ELOOP, "get_parent through a symlink: %d", fd);
-
 	close(rfd);
 	CHECK(outside_intact(), "open_beneath: outside changed");
 	rmrf(P("ob"));
@@ -365,14 +338,14 @@ static void test_ns(void)
 	struct store_owner own = {.uid = 1000, .gid = 1000, .chown = true};
 	int ret;
 
-	ret = store_ns_create(&st, "n1", NULL);
+	ret = bundle_ns_create(&v1, "n1", NULL);
 	CHECK(ret == 0, "ns_create n1: %d", ret);
 	CHECK(is_dir_mode(P("state/n1"), 0711), "S/n1 mode %o", mode_of(P("state/n1")));
 	CHECK(is_dir_mode(P("work/n1"), 0711), "W/n1 mode %o", mode_of(P("work/n1")));
 	CHECK(owner_is(P("state/n1"), 0, 0), "S/n1 owner changed without chown");
-	CHECK(store_ns_create(&st, "n1", NULL) == -EEXIST, "ns_create twice");
+	CHECK(bundle_ns_create(&v1, "n1", NULL) == -EEXIST, "ns_create twice");
 
-	ret = store_ns_create(&st, "n1o", &own);
+	ret = bundle_ns_create(&v1, "n1o", &own);
 	CHECK(ret == 0, "ns_create with owner: %d", ret);
 	CHECK(owner_is(P("state/n1o"), 1000, 1000), "S/n1o owner");
 	CHECK(owner_is(P("work/n1o"), 1000, 1000), "W/n1o owner");
@@ -380,27 +353,27 @@ static void test_ns(void)
 	/* An existing W/<ns> is reused, its content kept. */
 	mkd(P("work/n2"), 0711);
 	put(P("work/n2/f"), "w");
-	ret = store_ns_create(&st, "n2", NULL);
+	ret = bundle_ns_create(&v1, "n2", NULL);
 	CHECK(ret == 0, "ns_create with W/ns present: %d", ret);
 	CHECK(content_is(P("work/n2/f"), "w"), "W/n2 content lost");
 
 	/* A bundle blocks the rmdir; nothing is removed. */
-	must(store_ns_create(&st, "n3", NULL), "n3");
-	must(store_bundle_create(&st, "n3", "b", NULL), "n3/b");
+	must(bundle_ns_create(&v1, "n3", NULL), "n3");
+	must(bundle_create(&v1, "n3", "b", NULL), "n3/b");
 	mkd(P("state/n3/.hidden"), 0700);
-	ret = store_ns_remove(&st, "n3");
+	ret = bundle_ns_remove(&v1, "n3");
 	CHECK(ret == -ENOTEMPTY, "ns_remove with a bundle: %d", ret);
 	CHECK(type_of(P("state/n3/b/rootfs")) == 'd' && type_of(P("work/n3/b")) == 'd',
 	      "ns_remove -ENOTEMPTY removed the bundle");
 	CHECK(type_of(P("state/n3/.hidden")) == 'd', "ns_remove -ENOTEMPTY removed a hidden entry");
 	/* Any visible entry counts, not only a directory. */
-	must(store_ns_create(&st, "n3f", NULL), "n3f");
+	must(bundle_ns_create(&v1, "n3f", NULL), "n3f");
 	put(P("state/n3f/visible"), "x");
-	CHECK(store_ns_remove(&st, "n3f") == -ENOTEMPTY, "ns_remove with a visible file");
+	CHECK(bundle_ns_remove(&v1, "n3f") == -ENOTEMPTY, "ns_remove with a visible file");
 	CHECK(exists(P("state/n3f/visible")), "visible file removed");
 
 	/* Hidden leftovers go with the namespace, in S and W. */
-	must(store_ns_create(&st, "n4", NULL), "n4");
+	must(bundle_ns_create(&v1, "n4", NULL), "n4");
 	mkd(P("state/n4/.x"), 0700);
 	mkd(P("state/n4/.x/rootfs"), 0711);
 	mkd(P("state/n4/.x/rootfs/deep"), 0755);
@@ -412,18 +385,18 @@ static void test_ns(void)
 	mkd(P("work/n4/.y"), 0711);
 	put(P("work/n4/.y/f"), "f");
 	put(P("work/n4/.bundlefs-1-3"), "tmp");
-	ret = store_ns_remove(&st, "n4");
+	ret = bundle_ns_remove(&v1, "n4");
 	CHECK(ret == 0, "ns_remove with hidden leftovers: %d", ret);
 	CHECK(!exists(P("state/n4")), "S/n4 still there: %s", listing(P("state/n4")));
 	CHECK(!exists(P("work/n4")), "W/n4 still there: %s", listing(P("work/n4")));
 	CHECK(outside_intact(), "ns_remove followed a symlink");
 
 	/* W/<ns> holding a visible work dir is kept, with a log line; still success. */
-	must(store_ns_create(&st, "n5", NULL), "n5");
+	must(bundle_ns_create(&v1, "n5", NULL), "n5");
 	mkd(P("work/n5/wd"), 0711);
 	put(P("work/n5/wd/f"), "keep");
 	log_lines = 0;
-	ret = store_ns_remove(&st, "n5");
+	ret = bundle_ns_remove(&v1, "n5");
 	CHECK(ret == 0, "ns_remove with a visible work dir: %d", ret);
 	CHECK(!exists(P("state/n5")), "S/n5 kept");
 	CHECK(content_is(P("work/n5/wd/f"), "keep"), "W/n5 visible work dir removed");
@@ -431,22 +404,22 @@ static void test_ns(void)
 	CHECK(strstr(last_log, "n5") != NULL, "log line does not name n5: %s", last_log);
 
 	/* Missing W/<ns>: success. Missing S/<ns>: -ENOENT. */
-	must(store_ns_create(&st, "n6", NULL), "n6");
+	must(bundle_ns_create(&v1, "n6", NULL), "n6");
 	must(rmdir(P("work/n6")), "rmdir W/n6");
-	CHECK(store_ns_remove(&st, "n6") == 0, "ns_remove without W/ns");
+	CHECK(bundle_ns_remove(&v1, "n6") == 0, "ns_remove without W/ns");
 	CHECK(!exists(P("state/n6")), "S/n6 kept");
-	CHECK(store_ns_remove(&st, "n6") == -ENOENT, "ns_remove of a missing namespace");
+	CHECK(bundle_ns_remove(&v1, "n6") == -ENOENT, "ns_remove of a missing namespace");
 
 	/* S/<ns> a symlink to the outside: never followed. */
 	sym(P("outside/sub"), P("state/n7"));
-	ret = store_ns_remove(&st, "n7");
+	ret = bundle_ns_remove(&v1, "n7");
 	CHECK(ret < 0, "ns_remove through a symlink: %d", ret);
 	CHECK(outside_intact() && type_of(P("state/n7")) == 'l', "ns_remove through a symlink");
 	unlink(P("state/n7"));
 	CHECK(tmp_leftovers() == 0, "ns tests left temporary files");
 }
 
-/* ---- store_bundle_create ---- */
+/* ---- bundle_create ---- */
 
 static void test_bundle_create(void)
 {
@@ -456,7 +429,7 @@ static void test_bundle_create(void)
 	int ret;
 
 	/* Fresh namespace: everything is made, exactly. */
-	ret = store_bundle_create(&st, "c1", "b1", NULL);
+	ret = bundle_create(&v1, "c1", "b1", NULL);
 	CHECK(ret == 0, "bundle_create c1/b1: %d", ret);
 	CHECK(is_dir_mode(P("state/c1"), 0711), "S/c1 mode %o", mode_of(P("state/c1")));
 	CHECK(is_dir_mode(P("work/c1"), 0711), "W/c1 mode %o", mode_of(P("work/c1")));
@@ -478,7 +451,7 @@ static void test_bundle_create(void)
 	/* An existing bundle: -EEXIST, its files and its work dir untouched. */
 	put(P("state/c1/b1/marker"), "s");
 	put(P("work/c1/b1/keep"), "w");
-	ret = store_bundle_create(&st, "c1", "b1", NULL);
+	ret = bundle_create(&v1, "c1", "b1", NULL);
 	CHECK(ret == -EEXIST, "bundle_create twice: %d", ret);
 	CHECK(content_is(P("state/c1/b1/marker"), "s"), "existing bundle changed");
 	CHECK(content_is(P("work/c1/b1/keep"), "w"), "existing work dir changed");
@@ -488,7 +461,7 @@ static void test_bundle_create(void)
 	CHECK(tmp_leftovers() == 0, "-EEXIST left temporary entries");
 	/* Anything at S/ns/id counts, a symlink included. */
 	sym(P("outside"), P("state/c1/lnk"));
-	CHECK(store_bundle_create(&st, "c1", "lnk", NULL) == -EEXIST, "symlink at S/ns/id");
+	CHECK(bundle_create(&v1, "c1", "lnk", NULL) == -EEXIST, "symlink at S/ns/id");
 	CHECK(outside_intact(), "bundle_create over a symlink touched the outside");
 	unlink(P("state/c1/lnk"));
 	rmdir(P("work/c1/lnk"));
@@ -496,14 +469,14 @@ static void test_bundle_create(void)
 	/* W/ns/id present: reused, its content survives. */
 	mkd(P("work/c1/b2"), 0711);
 	put(P("work/c1/b2/inside"), "in");
-	ret = store_bundle_create(&st, "c1", "b2", NULL);
+	ret = bundle_create(&v1, "c1", "b2", NULL);
 	CHECK(ret == 0, "bundle_create with W/ns/id present: %d", ret);
 	CHECK(content_is(P("work/c1/b2/inside"), "in"), "reused work dir lost its content");
 	CHECK(is_dir_mode(P("state/c1/b2"), 0700) && is_dir_mode(P("state/c1/b2/rootfs"), 0711),
 	      "bundle with a reused work dir: wrong layout");
 
 	/* Owners. */
-	ret = store_bundle_create(&st, "c1", "b3", &own);
+	ret = bundle_create(&v1, "c1", "b3", &own);
 	CHECK(ret == 0, "bundle_create with owner: %d", ret);
 	CHECK(owner_is(P("state/c1/b3"), 1000, 1000), "S/c1/b3 owner");
 	CHECK(owner_is(P("state/c1/b3/rootfs"), 1000, 1000), "rootfs owner");
@@ -511,31 +484,31 @@ static void test_bundle_create(void)
 	CHECK(owner_is(P("state/c1"), 0, 0), "existing S/c1 re-owned");
 	CHECK(is_dir_mode(P("state/c1/b3"), 0700) && is_dir_mode(P("work/c1/b3"), 0711),
 	      "owned bundle: modes");
-	ret = store_bundle_create(&st, "c2", "b", &own);
+	ret = bundle_create(&v1, "c2", "b", &own);
 	CHECK(ret == 0, "bundle_create with owner in a new namespace: %d", ret);
 	CHECK(owner_is(P("state/c2"), 1000, 1000) && owner_is(P("work/c2"), 1000, 1000),
 	      "new namespace directories not owned");
-	ret = store_bundle_create(&st, "c1", "b4", &own_nogid);
+	ret = bundle_create(&v1, "c1", "b4", &own_nogid);
 	CHECK(ret == 0, "bundle_create with uid only: %d", ret);
 	CHECK(owner_is(P("state/c1/b4"), 1000, 0) && owner_is(P("work/c1/b4"), 1000, 0),
 	      "gid -1 changed the group");
-	ret = store_bundle_create(&st, "c1", "b5", &own_off);
+	ret = bundle_create(&v1, "c1", "b5", &own_off);
 	CHECK(ret == 0, "bundle_create with chown off: %d", ret);
 	CHECK(owner_is(P("state/c1/b5"), 0, 0) && owner_is(P("work/c1/b5"), 0, 0),
 	      "chown=false changed the owner");
 
 	/* S/<ns> a symlink to the outside: refused, nothing made there. */
 	sym(P("outside/sub"), P("state/c3"));
-	ret = store_bundle_create(&st, "c3", "b", NULL);
+	ret = bundle_create(&v1, "c3", "b", NULL);
 	CHECK(ret < 0, "bundle_create through a symlinked S/ns: %d", ret);
 	CHECK(outside_intact(), "bundle_create wrote through a symlink");
 	unlink(P("state/c3"));
 	rmrf(P("work/c3"));
 
 	/* W/ns/id a symlink: refused, and no half bundle left in S. */
-	must(store_ns_create(&st, "c4", NULL), "c4");
+	must(bundle_ns_create(&v1, "c4", NULL), "c4");
 	sym(P("outside/sub"), P("work/c4/b"));
-	ret = store_bundle_create(&st, "c4", "b", NULL);
+	ret = bundle_create(&v1, "c4", "b", NULL);
 	CHECK(ret < 0, "bundle_create with W/ns/id a symlink: %d", ret);
 	CHECK(!strcmp(listing(P("state/c4")), ""), "failed create left %s", listing(P("state/c4")));
 	CHECK(type_of(P("work/c4/b")) == 'l' && outside_intact(), "failed create touched W");
@@ -543,11 +516,11 @@ static void test_bundle_create(void)
 	unlink(P("work/c4/b"));
 }
 
-/* ---- store_bundle_delete ---- */
+/* ---- bundle_delete ---- */
 
 static void bundle(const char *ns, const char *id)
 {
-	int ret = store_bundle_create(&st, ns, id, NULL);
+	int ret = bundle_create(&v1, ns, id, NULL);
 
 	if (ret < 0) {
 		fprintf(stderr, "fixture: bundle %s/%s: %s\n", ns, id, strerror(-ret));
@@ -562,17 +535,17 @@ static void put_address(const char *ns, const char *id, const char *addr)
 
 static void test_bundle_delete(void)
 {
-	struct store_delete_ctx ctx = {.socket_root = P("sr"), .mountpoint = NULL};
-	struct store_delete_ctx mctx = {.socket_root = P("sr"), .mountpoint = P("mnt")};
+	/* v1 with the socket step in <base>/sr, and the mount at <base>/mnt. */
+	struct bundle_conf sc = v1;
+	char *mnt;
 	char addr[4200];
 	int ret;
 
 	mkd(P("sr"), 0711);
 	mkd(P("sr/s"), 0711);
 	mkd(P("sr/s/sub"), 0711);
-	ctx.socket_root = strdup(P("sr"));
-	mctx.socket_root = ctx.socket_root;
-	mctx.mountpoint = strdup(P("mnt"));
+	sc.socket_root = strdup(P("sr"));
+	mnt = strdup(P("mnt"));
 
 	/* A full bundle with nested content and symlinks to the outside. */
 	bundle("d1", "b");
@@ -586,15 +559,15 @@ static void test_bundle_delete(void)
 	mkd(P("work/d1/b/sub"), 0755);
 	put(P("work/d1/b/sub/f"), "f");
 	sym(P("outside/sub"), P("work/d1/b/out"));
-	ret = store_bundle_delete(&st, "d1", "b", &ctx);
+	ret = bundle_delete(&sc, "d1", "b", NULL);
 	CHECK(ret == 0, "delete d1/b: %d", ret);
 	CHECK(!strcmp(listing(P("state/d1")), ""), "S/d1 after delete: %s", listing(P("state/d1")));
 	CHECK(!strcmp(listing(P("work/d1")), ""), "W/d1 after delete: %s", listing(P("work/d1")));
 	CHECK(outside_intact(), "delete followed a symlink");
-	CHECK(store_bundle_delete(&st, "d1", "b", &ctx) == -ENOENT, "delete twice");
-	CHECK(store_bundle_delete(&st, "d1", "nope", &ctx) == -ENOENT, "delete of a missing id");
-	CHECK(store_bundle_delete(&st, "nons", "b", &ctx) == -ENOENT, "delete in a missing ns");
-	CHECK(store_bundle_delete(&st, "d1", "b", NULL) == -ENOENT, "delete, NULL ctx");
+	CHECK(bundle_delete(&sc, "d1", "b", NULL) == -ENOENT, "delete twice");
+	CHECK(bundle_delete(&sc, "d1", "nope", NULL) == -ENOENT, "delete of a missing id");
+	CHECK(bundle_delete(&sc, "nons", "b", NULL) == -ENOENT, "delete in a missing ns");
+	CHECK(bundle_delete(&v1, "d1", "b", NULL) == -ENOENT, "delete, no socket root");
 
 	/* Stale, non-empty .<id> in S and W: no obstacle, no temporary leftovers. */
 	bundle("d1", "b2");
@@ -603,7 +576,7 @@ static void test_bundle_delete(void)
 	put(P("state/d1/.b2/stale/f"), "old");
 	mkd(P("work/d1/.b2"), 0711);
 	put(P("work/d1/.b2/f"), "old");
-	ret = store_bundle_delete(&st, "d1", "b2", &ctx);
+	ret = bundle_delete(&sc, "d1", "b2", NULL);
 	CHECK(ret == 0, "delete with a stale .b2: %d", ret);
 	CHECK(!exists(P("state/d1/b2")) && !exists(P("work/d1/b2")), "b2 not deleted");
 	CHECK(tmp_leftovers() == 0, "delete over a stale .id left temporary entries");
@@ -629,10 +602,9 @@ static void test_bundle_delete(void)
 			char was = type_of(P("sr/%s", cases[i].name));
 
 			bundle("d1", cases[i].id);
-			snprintf(addr, sizeof(addr), "unix://%s/%s", ctx.socket_root,
-				 cases[i].name);
+			snprintf(addr, sizeof(addr), "unix://%s/%s", sc.socket_root, cases[i].name);
 			put_address("d1", cases[i].id, addr);
-			ret = store_bundle_delete(&st, "d1", cases[i].id, &ctx);
+			ret = bundle_delete(&sc, "d1", cases[i].id, NULL);
 			CHECK(ret == 0, "delete %s: %d", cases[i].id, ret);
 			CHECK(!exists(P("state/d1/%s", cases[i].id)), "%s not deleted",
 			      cases[i].id);
@@ -647,18 +619,19 @@ static void test_bundle_delete(void)
 	CHECK(type_of(P("elsewhere.sock")) == 's', "symlink target socket removed");
 	/* An address reached through a symlink is not read. */
 	make_socket(P("sr/s/sock3"));
-	snprintf(addr, sizeof(addr), "unix://%s/s/sock3", ctx.socket_root);
+	snprintf(addr, sizeof(addr), "unix://%s/s/sock3", sc.socket_root);
 	put(P("addrfile"), addr);
 	bundle("d1", "s7");
 	sym(P("addrfile"), P("state/d1/s7/address"));
-	CHECK(store_bundle_delete(&st, "d1", "s7", &ctx) == 0, "delete s7");
+	CHECK(bundle_delete(&sc, "d1", "s7", NULL) == 0, "delete s7");
 	CHECK(type_of(P("sr/s/sock3")) == 's', "socket removed through a symlinked address");
 	CHECK(content_is(P("addrfile"), addr), "symlinked address target changed");
-	/* ctx without socket_root: no socket step, still deleted. */
+	/* A store without socket_root: no socket step, still deleted. */
 	bundle("d1", "s8");
 	put_address("d1", "s8", addr);
-	CHECK(store_bundle_delete(&st, "d1", "s8", NULL) == 0, "delete s8 with NULL ctx");
-	CHECK(type_of(P("sr/s/sock3")) == 's' && !exists(P("state/d1/s8")), "NULL ctx delete");
+	CHECK(bundle_delete(&v1, "d1", "s8", NULL) == 0, "delete s8 without a socket root");
+	CHECK(type_of(P("sr/s/sock3")) == 's' && !exists(P("state/d1/s8")),
+	      "delete without a socket root");
 
 	/* A mount point inside the bundle or its work dir: -EBUSY, nothing changed. */
 	mkd(P("bindsrc"), 0755);
@@ -668,26 +641,26 @@ static void test_bundle_delete(void)
 	put(P("state/d2/b/config.json"), "{}");
 	put(P("work/d2/b/w"), "w");
 	must(mount(P("bindsrc"), P("state/d2/b/rootfs"), NULL, MS_BIND, NULL), "bind rootfs");
-	ret = store_bundle_delete(&st, "d2", "b", &ctx);
+	ret = bundle_delete(&sc, "d2", "b", NULL);
 	CHECK(ret == -EBUSY, "delete with a mount on rootfs: %d", ret);
 	CHECK(content_is(P("state/d2/b/config.json"), "{}") && content_is(P("work/d2/b/w"), "w") &&
 		  !strcmp(listing(P("state/d2")), "b") && !strcmp(listing(P("work/d2")), "b"),
 	      "-EBUSY changed the store");
 	CHECK(content_is(P("bindsrc/precious"), "p"), "-EBUSY touched the mounted tree");
 	must(umount2(P("state/d2/b/rootfs"), 0), "umount rootfs");
-	ret = store_bundle_delete(&st, "d2", "b", &ctx);
+	ret = bundle_delete(&sc, "d2", "b", NULL);
 	CHECK(ret == 0, "delete after the umount: %d", ret);
 	CHECK(!exists(P("state/d2/b")) && !exists(P("work/d2/b")), "d2/b not deleted");
 
 	bundle("d2", "b2");
 	mkd(P("work/d2/b2/sub"), 0755);
 	must(mount(P("bindsrc"), P("work/d2/b2/sub"), NULL, MS_BIND, NULL), "bind work");
-	ret = store_bundle_delete(&st, "d2", "b2", &ctx);
+	ret = bundle_delete(&sc, "d2", "b2", NULL);
 	CHECK(ret == -EBUSY, "delete with a mount in the work dir: %d", ret);
 	CHECK(type_of(P("state/d2/b2/rootfs")) == 'd' && type_of(P("work/d2/b2/sub")) == 'd',
 	      "-EBUSY (work) changed the store");
 	must(umount2(P("work/d2/b2/sub"), 0), "umount work");
-	CHECK(store_bundle_delete(&st, "d2", "b2", &ctx) == 0, "delete b2 after the umount");
+	CHECK(bundle_delete(&sc, "d2", "b2", NULL) == 0, "delete b2 after the umount");
 	CHECK(content_is(P("bindsrc/precious"), "p"), "mount source damaged");
 
 	/* A mount below <mountpoint>/<ns>/<id>. */
@@ -697,23 +670,23 @@ static void test_bundle_delete(void)
 	mkd(P("mnt/d2/b3"), 0755);
 	mkd(P("mnt/d2/b3/rootfs"), 0755);
 	must(mount(P("bindsrc"), P("mnt/d2/b3/rootfs"), NULL, MS_BIND, NULL), "bind mnt");
-	ret = store_bundle_delete(&st, "d2", "b3", &mctx);
+	ret = bundle_delete(&sc, "d2", "b3", mnt);
 	CHECK(ret == -EBUSY, "delete with a mount under the mountpoint: %d", ret);
 	CHECK(type_of(P("state/d2/b3/rootfs")) == 'd' && type_of(P("work/d2/b3")) == 'd',
 	      "-EBUSY (mountpoint) changed the store");
 	must(umount2(P("mnt/d2/b3/rootfs"), 0), "umount mnt");
-	CHECK(store_bundle_delete(&st, "d2", "b3", &mctx) == 0, "delete b3 after the umount");
+	CHECK(bundle_delete(&sc, "d2", "b3", mnt) == 0, "delete b3 after the umount");
 	CHECK(!exists(P("state/d2/b3")) && !exists(P("work/d2/b3")), "d2/b3 not deleted");
 
 	/* A hidden name: only the S tree goes; no socket step, W untouched. */
 	bundle("d3", "b");
 	make_socket(P("sr/s/sock4"));
-	snprintf(addr, sizeof(addr), "unix://%s/s/sock4", ctx.socket_root);
+	snprintf(addr, sizeof(addr), "unix://%s/s/sock4", sc.socket_root);
 	put_address("d3", "b", addr);
 	must(rename(P("state/d3/b"), P("state/d3/.b")), "hide d3/b");
 	mkd(P("work/d3/.b"), 0711);
 	put(P("work/d3/b/f"), "w");
-	ret = store_bundle_delete(&st, "d3", ".b", &ctx);
+	ret = bundle_delete(&sc, "d3", ".b", NULL);
 	CHECK(ret == 0, "delete of a hidden name: %d", ret);
 	CHECK(!exists(P("state/d3/.b")), "S/d3/.b not removed");
 	CHECK(content_is(P("work/d3/b/f"), "w") && type_of(P("work/d3/.b")) == 'd',
@@ -722,23 +695,23 @@ static void test_bundle_delete(void)
 
 	/* S/ns/id a symlink to the outside: never followed. */
 	sym(P("outside/sub"), P("state/d3/lnk"));
-	ret = store_bundle_delete(&st, "d3", "lnk", &ctx);
+	ret = bundle_delete(&sc, "d3", "lnk", NULL);
 	CHECK(ret < 0, "delete of a symlink at S/ns/id: %d", ret);
 	CHECK(outside_intact(), "delete followed S/ns/id symlink");
 	unlink(P("state/d3/lnk"));
 	CHECK(tmp_leftovers() == 0, "delete tests left temporary entries");
-	free((char *)ctx.socket_root);
-	free((char *)mctx.mountpoint);
+	free((char *)sc.socket_root);
+	free(mnt);
 }
 
-/* ---- store_bundle_hide ---- */
+/* ---- bundle_hide ---- */
 
 static void test_hide(void)
 {
 	int ret;
 
 	bundle("h", "b");
-	ret = store_bundle_hide(&st, "h", "b", ".b", 0);
+	ret = bundle_hide(&v1, "h", "b", ".b", 0);
 	CHECK(ret == 0, "hide: %d", ret);
 	CHECK(!exists(P("state/h/b")) && type_of(P("state/h/.b/rootfs")) == 'd', "hide: layout");
 	CHECK(type_of(P("work/h/b")) == 'd', "hide touched the work dir");
@@ -751,7 +724,7 @@ static void test_hide(void)
 	mkd(P("state/h/.b2/stale/deep"), 0755);
 	put(P("state/h/.b2/stale/deep/f"), "old");
 	sym(P("outside"), P("state/h/.b2/stale/out"));
-	ret = store_bundle_hide(&st, "h", "b2", ".b2", 0);
+	ret = bundle_hide(&v1, "h", "b2", ".b2", 0);
 	CHECK(ret == 0, "hide over a stale tree: %d", ret);
 	CHECK(!exists(P("state/h/b2")), "hide over a stale tree: b2 still there");
 	CHECK(!strcmp(listing(P("state/h/.b2")), "config.json,rootfs"), ".b2 holds %s",
@@ -764,16 +737,16 @@ static void test_hide(void)
 	/* RENAME_NOREPLACE: -EEXIST, both left as they were. */
 	bundle("h", "b3");
 	mkd(P("state/h/.b3"), 0700);
-	ret = store_bundle_hide(&st, "h", "b3", ".b3", RENAME_NOREPLACE);
+	ret = bundle_hide(&v1, "h", "b3", ".b3", RENAME_NOREPLACE);
 	CHECK(ret == -EEXIST, "hide RENAME_NOREPLACE over .b3: %d", ret);
 	CHECK(type_of(P("state/h/b3/rootfs")) == 'd' && !strcmp(listing(P("state/h/.b3")), ""),
 	      "RENAME_NOREPLACE failure changed something");
 	rmdir(P("state/h/.b3"));
-	ret = store_bundle_hide(&st, "h", "b3", ".b3", RENAME_NOREPLACE);
+	ret = bundle_hide(&v1, "h", "b3", ".b3", RENAME_NOREPLACE);
 	CHECK(ret == 0, "hide RENAME_NOREPLACE to a free name: %d", ret);
 	CHECK(type_of(P("state/h/.b3/rootfs")) == 'd', "RENAME_NOREPLACE hide: layout");
-	CHECK(store_bundle_hide(&st, "h", "gone", ".gone", 0) == -ENOENT, "hide of a missing id");
-	CHECK(store_bundle_hide(&st, "nons", "b", ".b", 0) == -ENOENT, "hide in a missing ns");
+	CHECK(bundle_hide(&v1, "h", "gone", ".gone", 0) == -ENOENT, "hide of a missing id");
+	CHECK(bundle_hide(&v1, "nons", "b", ".b", 0) == -ENOENT, "hide in a missing ns");
 }
 
 /* ---- store_read_regular ---- */
@@ -943,6 +916,7 @@ int main(void)
 	if (fx_store_base(&st, "test_store", count_sink) < 0)
 		return 1;
 	make_outside();
+	v1 = (struct bundle_conf){.st = st, .runtime = RUNTIME_V1};
 
 	test_open();
 	test_open_beneath();

@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Unit tests of core/tree.c: safe tree removal, mount point detection and the
- * start-up sweep. Runs as root in a private mount namespace (bind mounts are
- * part of what is tested); every mount made is also unmounted explicitly.
+ * Unit tests of core/tree.c, core/mounts.c and core/sweep.c: safe tree
+ * removal, mount point detection and the start-up sweep. Runs as root in a private mount namespace
+ * (bind mounts are part of what is tested); every mount made is also unmounted explicitly.
  */
 #include "tree.h"
 
 #include "log.h"
+#include "mounts.h"
+#include "sweep.h"
 #include "check.h"
 #include "fsfixture.h"
 
@@ -326,7 +328,7 @@ static void test_mount_shallow(void)
 	must(mount(P("msrc"), P("mt/a/m"), NULL, MS_BIND, NULL), "bind mount");
 
 	paths[0] = P("mt");
-	CHECK(tree_has_mounts(paths, 1) == 1, "has_mounts: bind mount below mt not seen");
+	CHECK(mounts_below(paths, 1) == 1, "has_mounts: bind mount below mt not seen");
 	CHECK(tree_walk_has_mounts(basefd, "mt") == 1, "walk_has_mounts: mount not found");
 	ret = tree_remove(basefd, "mt");
 	CHECK(ret == -EBUSY, "remove with a bind mount inside: got %d, want -EBUSY", ret);
@@ -344,7 +346,7 @@ static void test_mount_shallow(void)
 	CHECK(exists(P("msrc/precious")), "mounted content damaged (top)");
 
 	must(umount2(P("mt/a/m"), 0), "umount");
-	CHECK(tree_has_mounts(paths, 1) == 0, "has_mounts after umount");
+	CHECK(mounts_below(paths, 1) == 0, "has_mounts after umount");
 	CHECK(tree_walk_has_mounts(basefd, "mt") == 0, "walk_has_mounts after umount");
 	ret = tree_remove(basefd, "mt");
 	CHECK(ret == 0 && !exists(P("mt")), "remove after umount: %d", ret);
@@ -447,7 +449,7 @@ static void test_immutable(void)
 	CHECK(tree_remove(basefd, "imm") == 0, "immutable cleared: remove");
 }
 
-/* ---- tree_has_mounts: escapes and path boundaries ---- */
+/* ---- mounts_below: escapes and path boundaries ---- */
 
 struct hm_case {
 	const char *paths[3]; /* relative to base, "/" absolute */
@@ -485,7 +487,7 @@ static void test_has_mounts(void)
 				snprintf(abs[j], sizeof(abs[j]), "%s/%s", base, c->paths[j]);
 			p[j] = abs[j];
 		}
-		ret = tree_has_mounts(p, c->n);
+		ret = mounts_below(p, c->n);
 		CHECK(ret == c->want, "has_mounts case %zu (%s%s%s): got %d, want %d", i,
 		      c->n ? c->paths[0] : "", c->n > 1 ? ", " : "", c->n > 1 ? c->paths[1] : "",
 		      ret, c->want);
@@ -499,11 +501,11 @@ static void test_has_mounts(void)
 		const char *p[] = {hm};
 
 		snprintf(hm, sizeof(hm), "%s/hm", base);
-		CHECK(tree_has_mounts(p, 1) == 0, "has_mounts still sees the unmounted mount");
+		CHECK(mounts_below(p, 1) == 0, "has_mounts still sees the unmounted mount");
 		must(mount(P("hmsrc"), P("hm/" ODD), NULL, MS_BIND, NULL), "odd mount again");
-		CHECK(tree_has_mounts(p, 1) == 1, "has_mounts misses a new mount");
+		CHECK(mounts_below(p, 1) == 1, "has_mounts misses a new mount");
 		must(umount2(P("hm/" ODD), 0), "umount odd again");
-		CHECK(tree_has_mounts(p, 1) == 0, "has_mounts still sees the second mount");
+		CHECK(mounts_below(p, 1) == 0, "has_mounts still sees the second mount");
 	}
 	rmrf(P("hm"));
 	rmrf(P("hm2"));
@@ -511,7 +513,7 @@ static void test_has_mounts(void)
 	rmrf(P("hmsrc"));
 }
 
-/* ---- tree_sweep ---- */
+/* ---- sweep_store ---- */
 
 struct sweep_expect {
 	const char *path; /* relative to base */
@@ -613,7 +615,7 @@ static void test_sweep(void)
 	log_echo = true;
 	log_lines = 0;
 	blog_set_sink(count_sink);
-	ret = tree_sweep(sfd, wfd);
+	ret = sweep_store(sfd, wfd);
 	blog_set_sink(NULL);
 	CHECK(ret == 9, "sweep: removed %d entries, want 9", ret);
 	CHECK(log_lines == 2, "sweep: %d log lines, want 2 (one per entry left)", log_lines);
@@ -628,7 +630,7 @@ static void test_sweep(void)
 	/* A second sweep removes nothing more and logs the same two entries. */
 	log_lines = 0;
 	blog_set_sink(count_sink);
-	ret = tree_sweep(sfd, wfd);
+	ret = sweep_store(sfd, wfd);
 	blog_set_sink(NULL);
 	CHECK(ret == 0 && log_lines == 2, "second sweep: %d removed, %d lines", ret, log_lines);
 
@@ -636,13 +638,13 @@ static void test_sweep(void)
 	must(umount2(P("S/ns/.deep/a"), 0), "umount sweep 2");
 	log_lines = 0;
 	blog_set_sink(count_sink);
-	ret = tree_sweep(sfd, wfd);
+	ret = sweep_store(sfd, wfd);
 	blog_set_sink(NULL);
 	CHECK(ret == 2 && log_lines == 0, "sweep after umount: %d removed, %d lines", ret,
 	      log_lines);
 	CHECK(exists(P("sweepsrc/precious")), "sweep after umount: mount source damaged");
 
-	CHECK(tree_sweep(-1, wfd) == -EBADF, "sweep with a bad state root");
+	CHECK(sweep_store(-1, wfd) == -EBADF, "sweep with a bad state root");
 	close(sfd);
 	close(wfd);
 	rmrf(P("S"));
@@ -661,11 +663,11 @@ int main(void)
 	basefd = open(base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	must(basefd, base);
 	make_outside();
-	/* tree_has_mounts keeps one descriptor on /proc/self/mountinfo for good. */
+	/* mounts_below keeps one descriptor on /proc/self/mountinfo for good. */
 	{
 		const char *nowhere[] = {"/nonexistent-bundlefs-test"};
 
-		CHECK(tree_has_mounts(nowhere, 1) == 0, "a path with no mount below it");
+		CHECK(mounts_below(nowhere, 1) == 0, "a path with no mount below it");
 	}
 	fds_before = count_fds();
 

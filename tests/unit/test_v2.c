@@ -3,11 +3,12 @@
  * Unit tests of the runtime-v2 bundle semantics (SPEC 7): the group rule
  * (spec_group), addresses (v2_address, with the vectors of
  * reference/CONTAINERD-V2.md), options.json, the v2 shim-config, and
- * store_bundle_create_v2 / store_bundle_delete_v2 on real directories. Runs
+ * bundle_create / bundle_delete on real directories. Runs
  * as root in a private mount namespace (bind mounts are part of what is
  * tested), under umask 0.
  */
 #include "addr.h"
+#include "bundle.h"
 #include "shimcfg.h"
 #include "spec.h"
 #include "store.h"
@@ -34,6 +35,8 @@
 #define HEX_SB1 "c8b3756a389f9a824c34560159e9b9b56e7772ccd268a813a0c4f36ea276c49e"
 
 static struct store st;
+/* The store as v2 bundles' (bundle.h). */
+static struct bundle_conf v2;
 
 static void quiet_sink(enum blog_level level, const char *msg)
 {
@@ -519,6 +522,7 @@ static void test_sandbox(void)
 		  !strcmp(cfg_string(c1, "k8s.io", "ctr1", "Sandbox"), "sb0"),
 	      "no state_fd");
 	node.state_fd = st.state_fd;
+	v2 = (struct bundle_conf){.st = st, .runtime = RUNTIME_V2};
 
 	/* The sandbox's shim-binary-path must be a regular file, reached without a symlink. */
 	must(unlink(P("state/k8s.io/sb0/shim-binary-path")), "rm sbp");
@@ -596,7 +600,7 @@ static bool has_tmp(const char *dir)
 	return found;
 }
 
-/* ---- store_bundle_create_v2 / store_bundle_delete_v2 (SPEC 7.1, 7.3) ---- */
+/* ---- bundle_create / bundle_delete (SPEC 7.1, 7.3) ---- */
 
 static void test_create(void)
 {
@@ -604,7 +608,7 @@ static void test_create(void)
 	char want[4096];
 	int ret;
 
-	ret = store_bundle_create_v2(&st, "cr", "b1", &own);
+	ret = bundle_create(&v2, "cr", "b1", &own);
 	CHECK(ret == 0, "create cr/b1: %d", ret);
 	CHECK(is_dir_mode(P("state/cr"), 0711) && is_dir_mode(P("work/cr"), 0711),
 	      "namespace modes");
@@ -618,14 +622,14 @@ static void test_create(void)
 		  owner_is(P("state/cr/b1/work"), 1234, 5678) &&
 		  owner_is(P("work/cr/b1"), 1234, 5678),
 	      "owners");
-	CHECK(store_bundle_create_v2(&st, "cr", "b1", &own) == -EEXIST, "second create: EEXIST");
+	CHECK(bundle_create(&v2, "cr", "b1", &own) == -EEXIST, "second create: EEXIST");
 	CHECK(is_dir_mode(P("work/cr/b1"), 0711), "EEXIST kept the work dir");
 
 	/* A leftover work dir is removed first. */
 	mkd(P("work/cr/b2"), 0755);
 	mkd(P("work/cr/b2/sub"), 0755);
 	put(P("work/cr/b2/sub/old"), "old");
-	ret = store_bundle_create_v2(&st, "cr", "b2", NULL);
+	ret = bundle_create(&v2, "cr", "b2", NULL);
 	CHECK(ret == 0, "create over a leftover work dir: %d", ret);
 	CHECK(is_dir_mode(P("work/cr/b2"), 0711) && !exists(P("work/cr/b2/sub")),
 	      "leftover work dir not replaced");
@@ -637,7 +641,7 @@ static void test_create(void)
 	mkd(P("work/cr/b3/m"), 0755);
 	put(P("work/cr/b3/keep"), "k");
 	must(mount(P("bindsrc"), P("work/cr/b3/m"), NULL, MS_BIND, NULL), "bind work");
-	ret = store_bundle_create_v2(&st, "cr", "b3", NULL);
+	ret = bundle_create(&v2, "cr", "b3", NULL);
 	CHECK(ret == -EBUSY, "create over a mounted leftover: %d", ret);
 	CHECK(!exists(P("state/cr/b3")) && exists(P("work/cr/b3/keep")) &&
 		  exists(P("work/cr/b3/m/precious")),
@@ -648,7 +652,7 @@ static void test_create(void)
 	mkd(P("work/cr2"), 0711);
 	mkd(P("work/cr2/b"), 0755);
 	must(mount(P("bindsrc"), P("work/cr2/b"), NULL, MS_BIND, NULL), "bind work2");
-	CHECK(store_bundle_create_v2(&st, "cr2", "b", NULL) == -EBUSY && !exists(P("state/cr2")),
+	CHECK(bundle_create(&v2, "cr2", "b", NULL) == -EBUSY && !exists(P("state/cr2")),
 	      "EBUSY left S/cr2");
 	must(umount2(P("work/cr2/b"), 0), "umount2");
 	rmrf(P("work/cr2"));
@@ -658,26 +662,25 @@ static void test_create(void)
 
 static void test_delete(void)
 {
-	struct store_delete_ctx ctx = {.socket_root = NULL, .mountpoint = NULL};
 	int ret;
 
 	/* The work link points elsewhere: that directory is untouched. */
-	must(store_bundle_create_v2(&st, "de", "b1", NULL), "create de/b1");
+	must(bundle_create(&v2, "de", "b1", NULL), "create de/b1");
 	mkd(P("elsewhere"), 0755);
 	put(P("elsewhere/keep"), "k");
 	must(unlink(P("state/de/b1/work")), "rm work link");
 	must(symlink(P("elsewhere"), P("state/de/b1/work")), "work link elsewhere");
 	put(P("work/de/b1/w"), "w");
-	ret = store_bundle_delete_v2(&st, "de", "b1", &ctx);
+	ret = bundle_delete(&v2, "de", "b1", NULL);
 	CHECK(ret == 0, "delete de/b1: %d", ret);
 	CHECK(!exists(P("state/de/b1")) && !exists(P("work/de/b1")), "de/b1 not deleted");
 	CHECK(exists(P("elsewhere/keep")), "delete followed the work link");
 
 	/* A mount under rootfs: EBUSY and nothing changed. */
-	must(store_bundle_create_v2(&st, "de", "b2", NULL), "create de/b2");
+	must(bundle_create(&v2, "de", "b2", NULL), "create de/b2");
 	put(P("state/de/b2/config.json"), "{}");
 	must(mount(P("bindsrc"), P("state/de/b2/rootfs"), NULL, MS_BIND, NULL), "bind rootfs");
-	ret = store_bundle_delete_v2(&st, "de", "b2", &ctx);
+	ret = bundle_delete(&v2, "de", "b2", NULL);
 	CHECK(ret == -EBUSY, "delete with a mounted rootfs: %d", ret);
 	CHECK(exists(P("state/de/b2/config.json")) && exists(P("state/de/b2/work")) &&
 		  is_dir_mode(P("work/de/b2"), 0711) && exists(P("bindsrc/precious")),
@@ -688,16 +691,16 @@ static void test_delete(void)
 	mkd(P("state/de/.b2"), 0700);
 	put(P("state/de/.b2/stale"), "s");
 	mkd(P("work/de/.b2"), 0700);
-	ret = store_bundle_delete_v2(&st, "de", "b2", &ctx);
+	ret = bundle_delete(&v2, "de", "b2", NULL);
 	CHECK(ret == 0, "delete with stale .b2: %d", ret);
 	CHECK(!exists(P("state/de/b2")) && !exists(P("work/de/b2")), "de/b2 not deleted");
 
 	/* A missing work dir is not an error; a missing bundle is ENOENT. */
-	must(store_bundle_create_v2(&st, "de", "b3", NULL), "create de/b3");
+	must(bundle_create(&v2, "de", "b3", NULL), "create de/b3");
 	must(rmdir(P("work/de/b3")), "rm work dir");
-	CHECK(store_bundle_delete_v2(&st, "de", "b3", &ctx) == 0 && !exists(P("state/de/b3")),
+	CHECK(bundle_delete(&v2, "de", "b3", NULL) == 0 && !exists(P("state/de/b3")),
 	      "delete without a work dir");
-	CHECK(store_bundle_delete_v2(&st, "de", "b3", &ctx) == -ENOENT, "delete of a gone bundle");
+	CHECK(bundle_delete(&v2, "de", "b3", NULL) == -ENOENT, "delete of a gone bundle");
 }
 
 int main(void)

@@ -1,0 +1,188 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The watches of nodes (node.h): which structural directory each inotify
+ * watch is on, and what the watcher (watch.c) asks of the table. Part of
+ * the node table: protected by table_lock (table.h). Which nodes are
+ * watched, and when, is the watcher's to decide (node_watch_claim).
+ */
+#include "node.h"
+#include "table.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+static struct node *find_wd(int wd)
+{
+	struct node *n;
+
+	for (n = hash_bucket(&by_wd, hash_mix((uint64_t)wd)); n; n = n->wd_next)
+		if (n->wd == wd)
+			return n;
+	return NULL;
+}
+
+bool node_watch_claim(struct node *n, unsigned which)
+{
+	bool claimed;
+
+	pthread_mutex_lock(&table_lock);
+	claimed = n->wd == WD_NONE && (((which & NODE_NAMESPACE) && table_is_ns(n)) ||
+				       ((which & NODE_BUNDLE) && table_is_bundle(n)));
+	if (claimed)
+		n->wd = WD_PENDING;
+	pthread_mutex_unlock(&table_lock);
+	return claimed;
+}
+
+void node_set_wd(struct node *n, int wd)
+{
+	pthread_mutex_lock(&table_lock);
+	n->wd = wd;
+	if (wd > 0 && hash_add(&by_wd, n) < 0) {
+		table_hooks.unwatch(wd, false);
+		n->wd = WD_FAILED;
+	}
+	pthread_mutex_unlock(&table_lock);
+}
+
+void node_wd_gone(int wd)
+{
+	struct node *n;
+
+	pthread_mutex_lock(&table_lock);
+	n = find_wd(wd);
+	if (n) {
+		hash_del(&by_wd, n);
+		n->wd = WD_FAILED;
+		table_hooks.unwatch(wd, true);
+	}
+	pthread_mutex_unlock(&table_lock);
+}
+
+fuse_ino_t node_of_wd(int wd, bool *is_bundle, const struct bundle_conf **conf)
+{
+	fuse_ino_t id = 0;
+	struct node *n;
+
+	pthread_mutex_lock(&table_lock);
+	n = find_wd(wd);
+	if (n) {
+		id = n->id;
+		*is_bundle = table_is_bundle(n);
+		*conf = n->conf;
+	}
+	pthread_mutex_unlock(&table_lock);
+	return id;
+}
+
+fuse_ino_t node_child_id(fuse_ino_t parent, const char *name, bool *overlay)
+{
+	fuse_ino_t id = 0;
+	struct alias *a;
+	struct node *p;
+
+	pthread_mutex_lock(&table_lock);
+	p = table_find_id(parent);
+	a = p ? table_find_name(p, name, strlen(name)) : NULL;
+	if (a) {
+		id = a->node->id;
+		*overlay = a->node->kind == NK_OVERLAY;
+	}
+	pthread_mutex_unlock(&table_lock);
+	return id;
+}
+
+int node_namespace_overlays(fuse_ino_t bundle, const char *name, fuse_ino_t **ids, size_t *n)
+{
+	fuse_ino_t *v = NULL;
+	struct node *b, *ns;
+	size_t at = 0, cap = 0;
+	int ret = 0;
+
+	pthread_mutex_lock(&table_lock);
+	b = table_find_id(bundle);
+	ns = b && b->aliases ? b->aliases->parent : NULL;
+	for (size_t i = 0; ns && by_name.b && i <= by_name.mask; i++)
+		for (struct alias *a = by_name.b[i]; a; a = a->hash_next) {
+			struct alias *up = a->parent->aliases;
+
+			if (a->node->kind != NK_OVERLAY || !up || up->parent != ns ||
+			    strcmp(a->name, name))
+				continue;
+			if (at == cap) {
+				fuse_ino_t *bigger = realloc(v, (cap ? cap * 2 : 16) * sizeof(*v));
+
+				if (!bigger) {
+					ret = -ENOMEM;
+					goto out;
+				}
+				v = bigger;
+				cap = cap ? cap * 2 : 16;
+			}
+			v[at++] = a->node->id;
+		}
+out:
+	pthread_mutex_unlock(&table_lock);
+	if (ret < 0) {
+		free(v);
+		return ret;
+	}
+	*ids = v;
+	*n = at;
+	return 0;
+}
+
+/* Caller holds table_lock. */
+static bool watch_later_locked(struct node *n)
+{
+	return n && (n->wd == WD_NONE || n->wd == WD_PENDING) && table_is_bundle(n);
+}
+
+void node_watch_state(struct node *n, struct watch_state *w)
+{
+	struct node *up;
+
+	pthread_mutex_lock(&table_lock);
+	up = n->aliases ? n->aliases->parent : NULL;
+	w->self = n->wd > 0;
+	w->parent = up && up->wd > 0;
+	w->self_later = watch_later_locked(n);
+	w->parent_later = watch_later_locked(up);
+	pthread_mutex_unlock(&table_lock);
+}
+
+int node_watched_names(struct node_name **names, size_t *count)
+{
+	struct node_name *v;
+	size_t at = 0;
+	int ret = 0;
+
+	pthread_mutex_lock(&table_lock);
+	v = malloc((by_wd.count + by_name.count + 1) * sizeof(*v));
+	if (!v) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; by_wd.b && i <= by_wd.mask; i++)
+		for (struct node *n = by_wd.b[i]; n; n = n->wd_next) {
+			v[at].parent = n->id;
+			v[at].child = 0;
+			v[at].name[0] = '\0';
+			at++;
+		}
+	for (size_t i = 0; by_name.b && i <= by_name.mask; i++)
+		for (struct alias *a = by_name.b[i]; a; a = a->hash_next) {
+			if (a->parent->wd <= 0)
+				continue;
+			v[at].parent = a->parent->id;
+			v[at].child = a->node->id;
+			memcpy(v[at].name, a->name, a->len + 1);
+			at++;
+		}
+	*names = v;
+	*count = at;
+out:
+	pthread_mutex_unlock(&table_lock);
+	return ret;
+}
