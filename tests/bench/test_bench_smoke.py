@@ -36,7 +36,6 @@ ROWS = {
     "stored address read, warm": ALL,
     "readdir, 2000 entries": ALL,
     "warm readdir, 2000 entries": ALL,
-    "status, 500 live sockets": {"f": "3"},
     "status, 500 dead sockets": {"f": "3"},
     "status, 500, half live": {"f": "3"},
     "grep -l stale */*/status, 500": {"f": "3"},
