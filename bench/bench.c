@@ -18,31 +18,45 @@
  *       (0711), W/NS/<id> (0711). -a BYTES: a stored S/NS/<id>/address of that
  *       many bytes, shaped like a computed one; -a PREFIX (not a number): a
  *       stored address PREFIX<id>. -j: a stored config.json (a small OCI spec).
- *   bench stat    [-r REPS] [-t THREADS] [-c] [-e SEC] [-w SET] [-d SEC] COUNT LABEL=NSDIR...
- *       stat(2) of every bundle directory. -c: drop the kernel's caches before
- *       each pass (cold). -w SET: warm: stat the first SET bundles once, then
- *       repeat whole passes over them for -d seconds (WARM_WINDOW by default,
- *       inside the 0.5 s cache window). -e SEC: sleep SEC seconds before each
- *       pass (lets cache entries of the previous pass expire).
- *   bench read    [-r REPS] [-t THREADS] [-c] [-e SEC] [-w SET] [-d SEC] COUNT LABEL=NSDIR...
- *       open, read (until EOF), close of every NSDIR/<id>/address; -w, -d as
- *       for stat.
- *   bench readdir [-r REPS] [-p] [-d SEC] LABEL=DIR...
- *       whole listings (opendir, readdir to the end, closedir) of DIR, repeated
- *       for -d seconds per pass (READDIR_WINDOW by default). -p: one untimed
- *       listing before each pass (warm).
- *   bench cycle   [-r REPS] -n N LABEL=fs:NSDIR | LABEL=direct:STATE_NS:WORK_NS ...
- *       N bundle create-and-delete cycles. fs: mkdir, write config.json,
- *       rmdir through a bundlefs mount. direct: containerd's newBundle and
+ *   bench stat    [-r REPS] [-t THREADS] [-c] [-e SEC] [-w SET] [-d SEC] [-k PASSES] COUNT
+ * LABEL=NSDIR... stat(2) of every bundle directory. -c: drop the kernel's caches before each pass
+ * (cold). -w SET: warm: stat the first SET bundles once, then repeat whole passes over them for -d
+ * seconds (WARM_WINDOW by default, inside the 0.5 s cache window). -e SEC: sleep SEC seconds before
+ * each pass (lets cache entries of the previous pass expire). -k PASSES: drop the kernel's caches,
+ * one untimed pass (the first lookup of every bundle), then PASSES timed passes back to back, each
+ * reported on its own (LABEL-p1, LABEL-p2, ...). bench read    [-r REPS] [-t THREADS] [-c] [-e SEC]
+ * [-w SET] [-d SEC] COUNT LABEL=NSDIR... open, read (until EOF), close of every NSDIR/<id>/address;
+ * -w, -d as for stat. bench readdir [-r REPS] [-p] [-d SEC] LABEL=DIR... whole listings (opendir,
+ * readdir to the end, closedir) of DIR, repeated for -d seconds per pass (READDIR_WINDOW by
+ * default). -p: one untimed listing before each pass (warm). bench cycle   [-r REPS] -n N
+ * LABEL=fs:NSDIR | LABEL=direct:STATE_NS:WORK_NS ... N bundle create-and-delete cycles. fs: mkdir,
+ * write config.json, rmdir through a bundlefs mount. direct: containerd's newBundle and
  *       bundle.Delete done on plain directories.
- *   bench status  [-r REPS] [-e SEC] [-l] -s SOCKDIR COUNT LABEL=NSDIR
+ *   bench status  [-r REPS] [-e SEC] [-l [-m MOD]] [-x CMD] -s SOCKDIR COUNT LABEL=NSDIR
  *       open, read, close of every NSDIR/<id>/status, whose bundle's stored
  *       address names SOCKDIR/<id>. -l: live: bind and listen on every
  *       SOCKDIR/<id> (COUNT descriptors) and accept whatever connects, so that
  *       status must report "listening":true; the socket files stay behind,
- *       dead. Without -l: dead: SOCKDIR/<id> are bound socket files with no
+ *       dead. -m MOD with -l: only bundles whose index is a multiple of MOD
+ *       listen, the others are dead (and must say so). -x CMD: instead of
+ *       reading, run CMD with sh -c once per repetition (sockets set up as
+ *       above) and report seconds; its output's line count must be the
+ *       number of dead bundles (a grep -l of the stale ones).
+ *       Without -l: dead: SOCKDIR/<id> are bound socket files with no
  *       listener (connect refused), "listening":false. A status that says
  *       otherwise is counted and reported on stderr.
+ *   bench mchurn  [-d SEC] [-W SEC] [-i SEC] [-P PID] [-Q PID] RW_NSDIR RO_NSDIR
+ *       churn through two mounts of one store for SEC seconds (default 10):
+ *       the main thread makes bundles in RW_NSDIR as a user of the mount does
+ *       (mkdir, write config.json, read its status, rmdir), one at a time,
+ *       while a second thread lists RO_NSDIR (a read-only mount of the same
+ *       store) and reads every listed bundle's status, in a loop. Prints
+ *       MCHURN lines: bundles made and removed per second, status reads per
+ *       second, and for the daemons PID (-P, the read-write one) and -Q (the
+ *       read-only one) VmRSS and RssAnon (KiB) and open descriptors before the churn, at
+ *       -W SEC (default a sixth of the run: after the warm-up) and at the
+ *       end, and VmHWM at the end. -i SEC: also print both daemons' RSS to
+ *       stderr every SEC seconds.
  *   bench churn   [-r REPS] -n N [-P PID] [-L DIR] LABEL=STATE_NS:WORK_NS
  *       containerd-like churn directly in the backing store: N bundles made
  *       (S/NS/<id> 0700 with rootfs, config.json, address and init.pid, and
@@ -74,6 +88,7 @@
 
 #define MAX_COLS 8
 #define MAX_REPS 64
+#define MAX_PASSES 8
 #define WARM_WINDOW 0.25
 #define READDIR_WINDOW 0.2
 #define CHURN_SETTLE 0.5 /* longer than bundlefs's 100 ms to see a change beside it */
@@ -95,7 +110,8 @@ struct col {
 	const char *label;
 	const char *arg; /* a directory, or fs:DIR / direct:S:W for cycle */
 	double rates[MAX_REPS];
-	double cpu[MAX_REPS]; /* churn with -P */
+	double cpu[MAX_REPS];		     /* churn with -P */
+	double prates[MAX_PASSES][MAX_REPS]; /* stat -k: each pass's rate */
 };
 
 static struct col cols[MAX_COLS];
@@ -108,6 +124,11 @@ static unsigned long unexpected;	  /* reads without it (atomic) */
 static const char *sock_dir;
 static pid_t cpu_pid;
 static const char *list_dir;
+static int kpasses;		      /* stat -k */
+static unsigned live_mod;	      /* status -m: only every live_mod-th bundle listens */
+static const char *xcmd;	      /* status -x */
+static pid_t ro_pid;		      /* mchurn -Q */
+static double warm_at = -1, interval; /* mchurn -W, -i */
 
 static void die(const char *what, const char *path)
 {
@@ -247,6 +268,18 @@ struct job {
 	double t0, t1;
 };
 
+/* Whether bundle i's socket listens (status -l, -m). */
+static bool listens(unsigned int i)
+{
+	return live && (!live_mod || i % live_mod == 0);
+}
+
+/* What bundle i's status must say (status reads). */
+static const char *expect_of(unsigned int i)
+{
+	return listens(i) ? "\"listening\":true" : "\"listening\":false";
+}
+
 static void one_op(enum op op, const char *dir, unsigned int i)
 {
 	char path[PATH_MAX], id[32], buf[4096];
@@ -270,7 +303,7 @@ static void one_op(enum op op, const char *dir, unsigned int i)
 		die("read", path);
 	if (expect) {
 		buf[n] = '\0';
-		if (!strstr(buf, expect))
+		if (!strstr(buf, expect_of(i)))
 			__atomic_fetch_add(&unexpected, 1, __ATOMIC_RELAXED);
 	}
 	while (n > 0)
@@ -590,7 +623,7 @@ static void status_setup(struct listeners *l, pthread_t *th, unsigned int count)
 	}
 	for (unsigned int i = 0; i < count; i++) {
 		l->fds[i] = listen_socket(i);
-		if (!live) {
+		if (!listens(i)) {
 			/* Dead: the file stays, its listener is gone (connect refused). */
 			close(l->fds[i]);
 			l->fds[i] = -1;
@@ -604,7 +637,7 @@ static void status_setup(struct listeners *l, pthread_t *th, unsigned int count)
 	if (live && pthread_create(th, NULL, accept_loop, l) != 0)
 		die("pthread_create", NULL);
 	read_name = "status";
-	expect = live ? "\"listening\":true" : "\"listening\":false";
+	expect = "status";
 }
 
 static void status_teardown(struct listeners *l, pthread_t th, unsigned long reads)
@@ -613,13 +646,15 @@ static void status_teardown(struct listeners *l, pthread_t th, unsigned long rea
 		__atomic_store_n(&l->stop, 1, __ATOMIC_RELAXED);
 		pthread_join(th, NULL);
 		for (unsigned int i = 0; i < l->n; i++)
-			close(l->fds[i]);
+			if (l->fds[i] >= 0)
+				close(l->fds[i]);
 		close(l->epfd);
 	}
 	free(l->fds);
 	if (unexpected)
-		fprintf(stderr, "bench: %lu of %lu status reads did not say %s\n", unexpected,
-			reads, expect);
+		fprintf(stderr,
+			"bench: %lu of %lu status reads did not say \"listening\" as set up\n",
+			unexpected, reads);
 }
 
 /* -------------------------------------------------------------------- churn */
@@ -734,6 +769,202 @@ static double churn_pass(const char *arg, unsigned int rep, double *cpu_ms)
 	return t * 1000;
 }
 
+/* status -x: run cmd once with sh -c; seconds. Its output must have want lines. */
+static double run_cmd(const char *cmd, unsigned long want)
+{
+	unsigned long lines = 0;
+	double t0 = now();
+	char buf[4096];
+	size_t n;
+	FILE *f = popen(cmd, "r");
+
+	if (!f)
+		die("popen", cmd);
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+		for (size_t k = 0; k < n; k++)
+			lines += buf[k] == '\n';
+	if (pclose(f) == -1)
+		die("pclose", cmd);
+	t0 = now() - t0;
+	if (lines != want)
+		fprintf(stderr, "bench: %s: %lu lines, %lu expected\n", cmd, lines, want);
+	return t0;
+}
+
+/* --------------------------------------------------- churn through mounts */
+
+struct proc_fig {
+	long rss_kib, anon_kib, hwm_kib, fds;
+};
+
+static long status_kib(pid_t pid, const char *key)
+{
+	char path[64], line[256];
+	size_t kl = strlen(key);
+	long v = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, kl) && line[kl] == ':') {
+			v = strtol(line + kl + 1, NULL, 10);
+			break;
+		}
+	fclose(f);
+	return v;
+}
+
+static struct proc_fig proc_fig(pid_t pid)
+{
+	struct proc_fig p = {-1, -1, -1, -1};
+	char path[64];
+	struct dirent *de;
+	DIR *d;
+
+	if (pid <= 0)
+		return p;
+	p.rss_kib = status_kib(pid, "VmRSS");
+	p.anon_kib = status_kib(pid, "RssAnon");
+	p.hwm_kib = status_kib(pid, "VmHWM");
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	d = opendir(path);
+	if (d) {
+		p.fds = 0;
+		while ((de = readdir(d)))
+			if (de->d_name[0] != '.')
+				p.fds++;
+		closedir(d);
+	}
+	return p;
+}
+
+struct reader {
+	const char *dir;
+	int stop; /* atomic */
+	unsigned long reads, passes;
+};
+
+/* The operator's loop on the read-only mount: list, then read every status. */
+static void *reader_run(void *arg)
+{
+	struct reader *r = arg;
+	char path[PATH_MAX], buf[4096];
+
+	while (!__atomic_load_n(&r->stop, __ATOMIC_RELAXED)) {
+		struct dirent *de;
+		DIR *d = opendir(r->dir);
+
+		if (!d)
+			die("opendir", r->dir);
+		while ((de = readdir(d)) && !__atomic_load_n(&r->stop, __ATOMIC_RELAXED)) {
+			int fd;
+
+			if (de->d_name[0] == '.')
+				continue;
+			snprintf(path, sizeof(path), "%s/status", de->d_name);
+			/* Gone meanwhile (ENOENT, ESTALE): as for any reader. */
+			fd = openat(dirfd(d), path, O_RDONLY | O_CLOEXEC);
+			if (fd < 0)
+				continue;
+			while (read(fd, buf, sizeof(buf)) > 0)
+				;
+			close(fd);
+			r->reads++;
+		}
+		closedir(d);
+		r->passes++;
+	}
+	return NULL;
+}
+
+static void print_figs(const char *who, const char *when, struct proc_fig f)
+{
+	printf("MCHURN %s-rss-%s %ld\nMCHURN %s-anon-%s %ld\nMCHURN %s-fds-%s %ld\n", who, when,
+	       f.rss_kib, who, when, f.anon_kib, who, when, f.fds);
+}
+
+static int cmd_mchurn(const char *rw, const char *ro)
+{
+	double len = duration > 0 ? duration : 10, at = warm_at >= 0 ? warm_at : len / 6;
+	double t0, t, next_tick;
+	struct reader rd = {.dir = ro};
+	struct proc_fig w0, r0, w1 = {-1, -1, -1, -1}, r1 = {-1, -1, -1, -1}, w2, r2;
+	unsigned long made = 0, made_at = 0;
+	char id[32], st[64], buf[4096];
+	pthread_t th;
+	bool warmed = false;
+	int nsfd = open(rw, O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+	if (nsfd < 0)
+		die("open", rw);
+	w0 = proc_fig(cpu_pid);
+	r0 = proc_fig(ro_pid);
+	if (pthread_create(&th, NULL, reader_run, &rd) != 0)
+		die("pthread_create", NULL);
+	t0 = now();
+	next_tick = interval;
+	double t_at = 0;
+	do {
+		int bfd, fd;
+
+		snprintf(id, sizeof(id), "m%lu", made);
+		if (mkdirat(nsfd, id, 0700) < 0)
+			die("mkdir", id);
+		bfd = openat(nsfd, id, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (bfd < 0)
+			die("open", id);
+		write_file(bfd, "config.json", id);
+		snprintf(st, sizeof(st), "status");
+		fd = openat(bfd, st, O_RDONLY | O_CLOEXEC);
+		if (fd < 0 || read(fd, buf, sizeof(buf)) <= 0)
+			die("read status in", id);
+		close(fd);
+		close(bfd);
+		if (unlinkat(nsfd, id, AT_REMOVEDIR) < 0)
+			die("rmdir", id);
+		made++;
+		t = now() - t0;
+		if (!warmed && t >= at) {
+			warmed = true;
+			w1 = proc_fig(cpu_pid);
+			r1 = proc_fig(ro_pid);
+			made_at = made;
+			t_at = t;
+		}
+		if (interval > 0 && t >= next_tick) {
+			fprintf(stderr,
+				"bench: mchurn %.0f s: %lu bundles, rw %ld KiB (anon %ld), "
+				"ro %ld KiB (anon %ld)\n",
+				t, made, status_kib(cpu_pid, "VmRSS"),
+				status_kib(cpu_pid, "RssAnon"), status_kib(ro_pid, "VmRSS"),
+				status_kib(ro_pid, "RssAnon"));
+			next_tick += interval;
+		}
+	} while (t < len);
+	__atomic_store_n(&rd.stop, 1, __ATOMIC_RELAXED);
+	pthread_join(th, NULL);
+	w2 = proc_fig(cpu_pid);
+	r2 = proc_fig(ro_pid);
+	close(nsfd);
+	printf("MCHURN seconds %.1f\nMCHURN bundles %lu\nMCHURN rate %.1f\n", t, made, made / t);
+	printf("MCHURN rate-after-warmup %.1f\nMCHURN warmup-seconds %.1f\nMCHURN "
+	       "bundles-after-warmup %lu\n",
+	       t > t_at ? (made - made_at) / (t - t_at) : 0.0, t_at, made - made_at);
+	printf("MCHURN reads %.1f\n", rd.reads / t);
+	print_figs("rw", "start", w0);
+	print_figs("rw", "warm", w1);
+	print_figs("rw", "end", w2);
+	print_figs("ro", "start", r0);
+	print_figs("ro", "warm", r1);
+	print_figs("ro", "end", r2);
+	printf("MCHURN rw-hwm-end %ld\nMCHURN ro-hwm-end %ld\n", w2.hwm_kib, r2.hwm_kib);
+	fflush(stdout);
+	return 0;
+}
+
 /* ------------------------------------------------------------------- driver */
 
 static int cmp_double(const void *a, const void *b)
@@ -755,6 +986,12 @@ static void report(bool with_cpu)
 		double *r = cols[c].rates, m = median(r);
 
 		printf("RESULT %s %.1f %.1f %.1f\n", cols[c].label, m, r[0], r[reps - 1]);
+		for (int k = 0; k < kpasses; k++) {
+			r = cols[c].prates[k];
+			m = median(r);
+			printf("RESULT %s-p%d %.1f %.1f %.1f\n", cols[c].label, k + 1, m, r[0],
+			       r[reps - 1]);
+		}
 		if (with_cpu) {
 			r = cols[c].cpu;
 			m = median(r);
@@ -784,14 +1021,18 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: bench populate [-a BYTES|PREFIX] [-j] STATE WORK NS COUNT\n"
-		"       bench stat    [-r REPS] [-t THREADS] [-c] [-e SEC] [-w SET] [-d SEC] COUNT "
+		"       bench stat    [-r REPS] [-t THREADS] [-c] [-e SEC] [-w SET] [-d SEC] [-k "
+		"PASSES] COUNT "
 		"LABEL=NSDIR...\n"
 		"       bench read    [-r REPS] [-t THREADS] [-c] [-e SEC] [-w SET] [-d SEC] COUNT "
 		"LABEL=NSDIR...\n"
 		"       bench readdir [-r REPS] [-p] [-d SEC] LABEL=DIR...\n"
 		"       bench cycle   [-r REPS] -n N LABEL=fs:NSDIR|LABEL=direct:S_NS:W_NS...\n"
-		"       bench status  [-r REPS] [-e SEC] [-l] -s SOCKDIR COUNT LABEL=NSDIR\n"
-		"       bench churn   [-r REPS] -n N [-P PID] [-L DIR] LABEL=S_NS:W_NS...\n");
+		"       bench status  [-r REPS] [-e SEC] [-l [-m MOD]] [-x CMD] -s SOCKDIR COUNT "
+		"LABEL=NSDIR\n"
+		"       bench churn   [-r REPS] -n N [-P PID] [-L DIR] LABEL=S_NS:W_NS...\n"
+		"       bench mchurn  [-d SEC] [-W SEC] [-i SEC] [-P PID] [-Q PID] RW_NSDIR "
+		"RO_NSDIR\n");
 	exit(2);
 }
 
@@ -807,7 +1048,7 @@ int main(int argc, char **argv)
 		usage();
 	cmd = argv[1];
 	optind = 2;
-	while ((opt = getopt(argc, argv, "r:t:ce:w:n:d:pls:a:jP:L:")) != -1) {
+	while ((opt = getopt(argc, argv, "r:t:ce:w:n:d:pls:a:jP:L:k:m:x:Q:W:i:")) != -1) {
 		switch (opt) {
 		case 'r':
 			reps = atoi(optarg);
@@ -851,6 +1092,24 @@ int main(int argc, char **argv)
 		case 'L':
 			list_dir = optarg;
 			break;
+		case 'k':
+			kpasses = atoi(optarg);
+			break;
+		case 'm':
+			live_mod = (unsigned)atoi(optarg);
+			break;
+		case 'x':
+			xcmd = optarg;
+			break;
+		case 'Q':
+			ro_pid = (pid_t)atoi(optarg);
+			break;
+		case 'W':
+			warm_at = atof(optarg);
+			break;
+		case 'i':
+			interval = atof(optarg);
+			break;
 		default:
 			usage();
 		}
@@ -860,7 +1119,13 @@ int main(int argc, char **argv)
 			usage();
 		return 0;
 	}
-	if (reps < 1 || reps > MAX_REPS || nthreads < 1 || nthreads > 16 || ncycles < 1)
+	if (!strcmp(cmd, "mchurn")) {
+		if (argc - optind != 2)
+			usage();
+		return cmd_mchurn(argv[optind], argv[optind + 1]);
+	}
+	if (reps < 1 || reps > MAX_REPS || nthreads < 1 || nthreads > 16 || ncycles < 1 ||
+	    kpasses < 0 || kpasses > MAX_PASSES)
 		usage();
 	if (!strcmp(cmd, "stat") || !strcmp(cmd, "read") || !strcmp(cmd, "status")) {
 		if (optind >= argc)
@@ -882,16 +1147,29 @@ int main(int argc, char **argv)
 		for (int c = 0; c < ncols; c++) {
 			double rate;
 
-			if (!strcmp(cmd, "stat"))
+			if (!strcmp(cmd, "stat") && kpasses) {
+				/* First lookups of every bundle, then the passes after them. */
+				drop_caches();
 				rate = pass(OP_STAT, cols[c].arg, count);
-			else if (!strcmp(cmd, "read") || !strcmp(cmd, "status"))
+				for (int k = 0; k < kpasses; k++)
+					cols[c].prates[k][r] = pass(OP_STAT, cols[c].arg, count);
+			} else if (!strcmp(cmd, "stat")) {
+				rate = pass(OP_STAT, cols[c].arg, count);
+			} else if (!strcmp(cmd, "status") && xcmd) {
+				unsigned int nlive = !live	? 0
+						     : live_mod ? (count + live_mod - 1) / live_mod
+								: count;
+
+				rate = run_cmd(xcmd, count - nlive);
+			} else if (!strcmp(cmd, "read") || !strcmp(cmd, "status")) {
 				rate = pass(OP_READ, cols[c].arg, count);
-			else if (!strcmp(cmd, "readdir"))
+			} else if (!strcmp(cmd, "readdir")) {
 				rate = readdir_pass(cols[c].arg);
-			else if (!strcmp(cmd, "churn"))
+			} else if (!strcmp(cmd, "churn")) {
 				rate = churn_pass(cols[c].arg, (unsigned int)r, &cols[c].cpu[r]);
-			else
+			} else {
 				rate = cycle_pass(cols[c].arg, (unsigned int)r);
+			}
 			cols[c].rates[r] = rate;
 		}
 	}
