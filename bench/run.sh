@@ -22,8 +22,9 @@
 # mchurn (create-delete through the mount); a store of its own holds status
 # (main's size, stored addresses naming sockets under the socket root), which
 # a read-only bundlefs shows alone, so that MOUNT/*/*/status is that namespace.
-# Status rows: at most 2 repetitions (a live status costs in proportion to the
-# unix sockets on the machine: tens of seconds per pass of 5,000). Environment (the flags win): BENCH_SMALL (100), BENCH_MAIN (5000),
+# Status rows: at most 2 repetitions (their listeners are held by the
+# benchmark, no shim, so each live status walks /proc to find none; bench/status.sh
+# runs these rows alone, also with a shim holding them). Environment (the flags win): BENCH_SMALL (100), BENCH_MAIN (5000),
 # BENCH_READDIR (10000), BENCH_LARGE (100000), BENCH_REPS (5), BENCH_LARGE_REPS (3),
 # BENCH_CYCLES (300), BENCH_CHURN (1000 bundles), BENCH_WARM_SEC (1: length of
 # each warm pass), BENCH_MCHURN_SEC (60: churn through the mounts),

@@ -1,16 +1,19 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The shim that holds a listening unix socket (shimproc.h): /proc/net/unix
- * for the socket's inode, then the descriptors of the processes that are
- * shims.
+ * The shim that holds a listening unix socket (shimproc.h): unixsock.h for
+ * the socket's inode, then the descriptors of the processes that are shims,
+ * remembered from the last walk of /proc and confirmed at each use.
  */
 #include "shimproc.h"
+
+#include "unixsock.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,123 +21,51 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* The kernel's __SO_ACCEPTCON, shown in /proc/net/unix's Flags column. */
-#define SHIMPROC_ACCEPTCON 0x10000UL
-/* Longer lines of /proc/net/unix (none are: sun_path is 108 bytes) are skipped. */
-#define SHIMPROC_LINE_MAX 1024
 /* readlink of /proc/<pid>/exe or cwd: PATH_MAX and " (deleted)". */
 #define SHIMPROC_LINK_MAX (PATH_MAX + 32)
-/* Listening sockets bound at the same path at once: more are ignored. */
-#define SHIMPROC_MAX_INODES 16
+/* Processes holding the sockets at once: more are ignored. */
 #define SHIMPROC_MAX_HOLDERS 16
-
-struct shimproc_inodes {
-	unsigned long v[SHIMPROC_MAX_INODES];
-	size_t n;
-};
 
 struct shimproc_holder {
 	int32_t pid, ppid;
 };
 
-/* An unsigned number in base at *p (leading blanks skipped); false when none. */
-static bool parse_ulong(const char **p, const char *end, int base, unsigned long *v)
-{
-	const char *s = *p;
-	unsigned long n = 0;
-	bool any = false;
-
-	while (s < end && *s == ' ')
-		s++;
-	for (; s < end; s++) {
-		int d;
-
-		if (*s >= '0' && *s <= '9')
-			d = *s - '0';
-		else if (base == 16 && *s >= 'A' && *s <= 'F')
-			d = *s - 'A' + 10;
-		else if (base == 16 && *s >= 'a' && *s <= 'f')
-			d = *s - 'a' + 10;
-		else
-			break;
-		n = n * (unsigned long)base + (unsigned long)d;
-		any = true;
-	}
-	*p = s;
-	*v = n;
-	return any;
-}
+/* A socket a shim holds: socket:[ino] at /proc/<pid>/fd/<fd>. */
+struct shimproc_held {
+	uint32_t ino;
+	int32_t pid, ppid;
+	int fd;
+};
 
 /*
- * One line of /proc/net/unix, as unix_seq_show prints it:
- * "%pK: %08X %08X %08X %04X %02X %5lu" then, for a bound socket, " " and
- * the path. Adds the inode when the socket listens at one of the paths.
+ * The sockets every shim held at the last walk of /proc, sorted by (ino,
+ * pid): a hint, confirmed at each use (holder_cached).
  */
-static void unix_line(const char *line, size_t len, const char *const *paths, size_t npaths,
-		      struct shimproc_inodes *found)
+static struct {
+	pthread_mutex_t lock;
+	struct shimproc_held *v; /* protected by lock */
+	size_t n;		 /* protected by lock */
+} held = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+/* "socket:[N]" (a readlink of /proc/<pid>/fd/<fd>, n bytes) into *ino; false when not one. */
+static bool socket_link(const char *target, size_t n, uint32_t *ino)
 {
-	const char *end = line + len, *p = memchr(line, ':', len);
-	unsigned long refcount, protocol, flags, type, st, ino;
-	size_t plen;
+	static const char pre[] = "socket:[";
+	unsigned long v = 0;
+	size_t i = sizeof(pre) - 1;
 
-	if (p == NULL)
-		return; /* the header */
-	p++;
-	if (!parse_ulong(&p, end, 16, &refcount) || !parse_ulong(&p, end, 16, &protocol) ||
-	    !parse_ulong(&p, end, 16, &flags) || !parse_ulong(&p, end, 16, &type) ||
-	    !parse_ulong(&p, end, 16, &st) || !parse_ulong(&p, end, 10, &ino))
-		return;
-	if (!(flags & SHIMPROC_ACCEPTCON) || p >= end || *p != ' ')
-		return;
-	p++;
-	plen = (size_t)(end - p);
-	for (size_t i = 0; i < npaths; i++) {
-		if (strlen(paths[i]) == plen && memcmp(paths[i], p, plen) == 0) {
-			if (found->n < SHIMPROC_MAX_INODES)
-				found->v[found->n++] = ino;
-			return;
-		}
+	if (n < sizeof(pre) + 1 || memcmp(target, pre, sizeof(pre) - 1) != 0 ||
+	    target[n - 1] != ']')
+		return false;
+	for (; i < n - 1; i++) {
+		if (target[i] < '0' || target[i] > '9' || v > UINT32_MAX / 10)
+			return false;
+		v = v * 10 + (unsigned long)(target[i] - '0');
 	}
-}
-
-/* The listening sockets bound at paths, from /proc/net/unix. */
-static void unix_inodes(const char *const *paths, size_t npaths, struct shimproc_inodes *found)
-{
-	char buf[SHIMPROC_LINE_MAX];
-	size_t have = 0;
-	bool skipping = false;
-	ssize_t n;
-	int fd;
-
-	found->n = 0;
-	fd = open("/proc/net/unix", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return;
-	for (;;) {
-		char *nl;
-
-		n = read(fd, buf + have, sizeof(buf) - have);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		have += (size_t)n;
-		while ((nl = memchr(buf, '\n', have)) != NULL) {
-			size_t len = (size_t)(nl - buf);
-
-			if (!skipping)
-				unix_line(buf, len, paths, npaths, found);
-			skipping = false;
-			memmove(buf, nl + 1, have - len - 1);
-			have -= len + 1;
-		}
-		if (have == sizeof(buf)) {
-			/* A line longer than any socket's: drop it up to its end. */
-			skipping = true;
-			have = 0;
-		}
-	}
-	close(fd);
+	if (i == sizeof(pre) - 1 || v > UINT32_MAX)
+		return false;
+	*ino = (uint32_t)v;
+	return true;
 }
 
 static bool all_digits(const char *s)
@@ -180,40 +111,55 @@ static bool is_shim(int procfd, const char *pid)
 	return proc_link(procfd, pid, "exe", target, sizeof(target)) > 0 && exe_is_shim(target);
 }
 
-/* Whether process pid holds one of the sockets as a descriptor. */
-static bool holds(int procfd, const char *pid, const struct shimproc_inodes *inodes)
+struct held_vec {
+	struct shimproc_held *v;
+	size_t n, cap;
+};
+
+/* Every socket process pid (a shim, whose parent is ppid) holds, into out. 0 or -ENOMEM. */
+static int held_sockets(int procfd, const char *pid, int32_t ipid, int32_t ppid,
+			struct held_vec *out)
 {
 	char rel[NAME_MAX + 16], target[64];
 	struct dirent *de;
-	bool found = false;
+	int fd, ret = 0;
 	DIR *d;
-	int fd;
 
 	snprintf(rel, sizeof(rel), "%s/fd", pid);
 	fd = openat(procfd, rel, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
-		return false;
+		return 0;
 	d = fdopendir(fd);
 	if (d == NULL) {
 		close(fd);
-		return false;
+		return 0;
 	}
-	while (!found && (de = readdir(d)) != NULL) {
-		ssize_t n = readlinkat(dirfd(d), de->d_name, target, sizeof(target) - 1);
-		const char *p = target + sizeof("socket:[") - 1;
-		unsigned long ino;
+	while (ret == 0 && (de = readdir(d)) != NULL) {
+		ssize_t n = readlinkat(dirfd(d), de->d_name, target, sizeof(target));
+		uint32_t ino;
+		long dfd;
 
-		if (n <= 0)
+		if (n <= 0 || (size_t)n >= sizeof(target) || !socket_link(target, (size_t)n, &ino))
 			continue;
-		target[n] = '\0';
-		if (strncmp(target, "socket:[", sizeof("socket:[") - 1) != 0 ||
-		    !parse_ulong(&p, target + n, 10, &ino) || *p != ']')
+		dfd = strtol(de->d_name, NULL, 10);
+		if (dfd < 0 || dfd > INT_MAX)
 			continue;
-		for (size_t i = 0; i < inodes->n; i++)
-			found |= inodes->v[i] == ino;
+		if (out->n == out->cap) {
+			size_t ncap = out->cap ? out->cap * 2 : 64;
+			struct shimproc_held *nv = realloc(out->v, ncap * sizeof(*nv));
+
+			if (nv == NULL) {
+				ret = -ENOMEM;
+				break;
+			}
+			out->v = nv;
+			out->cap = ncap;
+		}
+		out->v[out->n++] =
+		    (struct shimproc_held){.ino = ino, .pid = ipid, .ppid = ppid, .fd = (int)dfd};
 	}
 	closedir(d);
-	return found;
+	return ret;
 }
 
 /*
@@ -224,6 +170,7 @@ static bool proc_stat(int procfd, const char *pid, char *state, int32_t *ppid)
 {
 	char rel[NAME_MAX + 16], buf[1024];
 	const char *p;
+	char *e;
 	unsigned long v;
 	ssize_t n;
 	int fd;
@@ -244,8 +191,12 @@ static bool proc_stat(int procfd, const char *pid, char *state, int32_t *ppid)
 	if (p == NULL || p[1] != ' ' || p[2] == '\0' || p[3] != ' ')
 		return false;
 	*state = p[2];
-	p += 3;
-	if (!parse_ulong(&p, buf + n, 10, &v) || v > INT32_MAX)
+	p += 4;
+	if (*p < '0' || *p > '9')
+		return false;
+	errno = 0;
+	v = strtoul(p, &e, 10);
+	if (errno != 0 || *e != ' ' || v > INT32_MAX)
 		return false;
 	*ppid = (int32_t)v;
 	return true;
@@ -297,39 +248,154 @@ static int proc_open(int *procfd, DIR **d)
 	return 0;
 }
 
-int shimproc_listener(const char *const *paths, size_t npaths, int32_t *pid)
+static int held_cmp(const void *x, const void *y)
 {
-	struct shimproc_holder holders[SHIMPROC_MAX_HOLDERS];
-	struct shimproc_inodes inodes;
+	const struct shimproc_held *a = x, *b = y;
+
+	if (a->ino != b->ino)
+		return a->ino < b->ino ? -1 : 1;
+	return a->pid < b->pid ? -1 : a->pid > b->pid;
+}
+
+/* The first entry of sorted v (n of them) for socket ino, or n. */
+static size_t held_find(const struct shimproc_held *v, size_t n, uint32_t ino)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (v[mid].ino < ino)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < n && v[lo].ino == ino ? lo : n;
+}
+
+/*
+ * The holders of the sockets inos in v (sorted), one per process, at most
+ * SHIMPROC_MAX_HOLDERS; the chosen one's entry into *chosen. Its pid, or 0.
+ */
+static int32_t choose_in(const struct shimproc_held *v, size_t n, const uint32_t *inos,
+			 size_t ninos, struct shimproc_held *chosen)
+{
+	struct shimproc_holder h[SHIMPROC_MAX_HOLDERS];
+	struct shimproc_held e[SHIMPROC_MAX_HOLDERS];
+	size_t nh = 0;
+	int32_t pid;
+
+	for (size_t k = 0; k < ninos; k++) {
+		for (size_t i = held_find(v, n, inos[k]); i < n && v[i].ino == inos[k]; i++) {
+			size_t j = 0;
+
+			while (j < nh && h[j].pid != v[i].pid)
+				j++;
+			if (j < nh || nh == SHIMPROC_MAX_HOLDERS)
+				continue;
+			h[nh] = (struct shimproc_holder){v[i].pid, v[i].ppid};
+			e[nh++] = v[i];
+		}
+	}
+	pid = choose(h, nh);
+	for (size_t j = 0; j < nh; j++)
+		if (h[j].pid == pid)
+			*chosen = e[j];
+	return pid;
+}
+
+/*
+ * The holder the last walk chose for socket ino, if it still is a shim and
+ * holds the socket at the same descriptor: two readlinks.
+ */
+static bool holder_cached(uint32_t ino, int32_t *pid)
+{
+	struct shimproc_held c = {0};
+	char path[64], target[SHIMPROC_LINK_MAX];
+	uint32_t got;
+	ssize_t n;
+	int32_t p;
+
+	pthread_mutex_lock(&held.lock);
+	p = choose_in(held.v, held.n, &ino, 1, &c);
+	pthread_mutex_unlock(&held.lock);
+	if (p <= 0)
+		return false;
+	snprintf(path, sizeof(path), "/proc/%" PRId32 "/fd/%d", p, c.fd);
+	n = readlink(path, target, sizeof(target) - 1);
+	if (n <= 0 || !socket_link(target, (size_t)n, &got) || got != ino)
+		return false;
+	snprintf(path, sizeof(path), "/proc/%" PRId32 "/exe", p);
+	n = readlink(path, target, sizeof(target) - 1);
+	if (n <= 0)
+		return false;
+	target[n] = '\0';
+	if (!exe_is_shim(target))
+		return false;
+	*pid = p;
+	return true;
+}
+
+/* Every shim's sockets, from /proc, as the new holder table; then the holder of inos. */
+static int holder_walk(const uint32_t *inos, size_t ninos, int32_t *pid)
+{
+	struct held_vec hv = {0};
+	struct shimproc_held c;
 	struct dirent *de;
-	size_t nholders = 0;
 	int procfd, ret;
 	DIR *d;
 
-	*pid = 0;
-	unix_inodes(paths, npaths, &inodes);
-	if (inodes.n == 0)
-		return 0;
 	ret = proc_open(&procfd, &d);
 	if (ret < 0)
 		return ret == -ENOMEM ? ret : 0;
-	while ((de = readdir(d)) != NULL && nholders < SHIMPROC_MAX_HOLDERS) {
+	while (ret == 0 && (de = readdir(d)) != NULL) {
 		long v;
 
-		if (!all_digits(de->d_name) || !is_shim(procfd, de->d_name) ||
-		    !holds(procfd, de->d_name, &inodes))
+		if (!all_digits(de->d_name) || !is_shim(procfd, de->d_name))
 			continue;
 		v = strtol(de->d_name, NULL, 10);
 		if (v <= 0 || v > INT32_MAX)
 			continue;
-		holders[nholders].pid = (int32_t)v;
-		holders[nholders].ppid = parent_of(procfd, de->d_name);
-		nholders++;
+		ret = held_sockets(procfd, de->d_name, (int32_t)v, parent_of(procfd, de->d_name),
+				   &hv);
 	}
 	closedir(d);
 	close(procfd);
-	*pid = choose(holders, nholders);
+	if (ret < 0) {
+		free(hv.v);
+		return ret;
+	}
+	if (hv.n > 1)
+		qsort(hv.v, hv.n, sizeof(*hv.v), held_cmp);
+	*pid = choose_in(hv.v, hv.n, inos, ninos, &c);
+	pthread_mutex_lock(&held.lock);
+	{
+		struct shimproc_held *old = held.v;
+
+		held.v = hv.v;
+		held.n = hv.n;
+		hv.v = old;
+	}
+	pthread_mutex_unlock(&held.lock);
+	free(hv.v);
 	return 0;
+}
+
+int shimproc_listener(const char *const *paths, size_t npaths, const struct stat *file,
+		      int32_t *pid)
+{
+	uint64_t since = unixsock_now();
+	uint32_t inos[UNIXSOCK_MAX];
+	size_t n;
+	int ret;
+
+	*pid = 0;
+	ret = unixsock_listeners(paths, npaths, file, since, inos, &n);
+	if (ret < 0 || n == 0)
+		return ret;
+	if (n == 1 && holder_cached(inos[0], pid))
+		return 0;
+	return holder_walk(inos, n, pid);
 }
 
 static int info_cmp(const void *x, const void *y)

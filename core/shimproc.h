@@ -5,10 +5,12 @@
  * created its socket (`containerd-shim-runc-v2 start`) has exited by the time
  * anyone asks, so SO_PEERCRED of a connection would name that dead process.
  *
- * 1. /proc/net/unix (this process's network namespace) gives the socket
- *    inode of every unix socket that is listening (flag __SO_ACCEPTCON) and
- *    bound at one of the given paths, compared byte for byte with the path
- *    the kernel shows (an abstract name as "@" + the name).
+ * 1. The socket inode of every unix socket that is listening and bound at
+ *    one of the given names, compared byte for byte with the name
+ *    /proc/net/unix shows (an abstract name as "@" + the name), and, when
+ *    the caller gives the socket file it dialed, bound at that very file:
+ *    unixsock.h (sock_diag, confirmed at each call; /proc/net/unix where
+ *    sock_diag is unavailable).
  * 2. Every process whose executable's name (the last element of
  *    /proc/<pid>/exe, " (deleted)" and all) begins with "containerd-shim"
  *    and which holds one of those inodes as "socket:[N]" in /proc/<pid>/fd is
@@ -17,11 +19,22 @@
  *    the long-running shim it forks, and both hold it until `start` exits):
  *    the holder whose parent is another holder, else the lowest pid.
  *
+ * Step 2 walks /proc (a readlink of every process's exe, the descriptors of
+ * every shim) and keeps what it saw: which descriptor of which shim is
+ * which socket. For one socket, the holder that table chooses is the
+ * answer when two readlinks confirm it now (/proc/<pid>/fd/<fd> still is
+ * socket:[inode], /proc/<pid>/exe still a shim's); any mismatch, or a
+ * socket the table has no shim for, walks /proc again. A pid is never
+ * given that was not checked during the call; what the cache can miss is a
+ * second holder appearing beside a confirmed one (start's moment, step 3,
+ * if the socket was first seen before start forked: until start exits).
+ *
  * shimproc_list lists the shims themselves, for leaks (SPEC 8.4): the
  * same test of the executable's name, the processes that are running.
  *
- * Reads /proc only; every descriptor is O_CLOEXEC and closed before
- * returning; no descriptor is held per process. Thread-safe.
+ * Reads /proc (and sock_diag) only; every descriptor is O_CLOEXEC and
+ * closed before returning; no descriptor is held per process. Memory kept:
+ * the last walk's table, 16 bytes per socket the shims held. Thread-safe.
  */
 #ifndef BUNDLEFS_SHIMPROC_H
 #define BUNDLEFS_SHIMPROC_H
@@ -29,6 +42,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 /* What an executable's name must begin with to count as a shim. */
@@ -36,10 +50,12 @@
 
 /*
  * The pid of the shim holding a listening unix socket bound at one of the
- * npaths NUL-terminated paths, into *pid; 0 there when there is none (or
- * /proc cannot be read). Returns 0, or -ENOMEM.
+ * npaths NUL-terminated names (and at file, the socket file that was
+ * dialed, when not NULL: only for path names), into *pid; 0 there when
+ * there is none (or /proc cannot be read). Returns 0, or -ENOMEM.
  */
-int shimproc_listener(const char *const *paths, size_t npaths, int32_t *pid);
+int shimproc_listener(const char *const *paths, size_t npaths, const struct stat *file,
+		      int32_t *pid);
 
 /* A running shim, as /proc shows it. */
 struct shimproc_info {

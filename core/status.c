@@ -105,7 +105,8 @@ static bool status_connect(const struct sockaddr_un *sa, socklen_t salen, int ti
  * through /proc/self/fd/N (which names that very inode, whatever its path's
  * length). Missing or not a socket: false, nothing connected.
  */
-static bool status_listening_unix(const char *socket_root, const char *name, int timeout_ms)
+static bool status_listening_unix(const char *socket_root, const char *name, int timeout_ms,
+				  struct stat *file)
 {
 	const char *elem[] = {socket_root, "s"};
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
@@ -128,6 +129,8 @@ static bool status_listening_unix(const char *socket_root, const char *name, int
 	if (fstat(fd, &sb) == 0 && S_ISSOCK(sb.st_mode)) {
 		snprintf(sa.sun_path, sizeof(sa.sun_path), "/proc/self/fd/%d", fd);
 		ok = status_connect(&sa, (socklen_t)sizeof(sa), timeout_ms);
+		if (file != NULL)
+			*file = sb;
 	}
 	close(fd);
 	return ok;
@@ -148,10 +151,14 @@ static bool status_listening_abstract(const char *address, size_t len, int timeo
  * The paths /proc/net/unix shows for the socket status dialed (shimproc.h):
  * the path as the address spells it and as Clean spells it (a shim binds the
  * path its address names), or "@" + the legacy abstract name. malloc'd.
+ * For a path, the socket file that was connected to (file_known): the
+ * socket bound at it is the one that listens.
  */
 struct status_bound {
 	char *paths[2];
 	size_t n;
+	bool file_known;
+	struct stat file;
 };
 
 static void status_bound_free(struct status_bound *b)
@@ -176,7 +183,7 @@ static int status_bound_add(struct status_bound *b, const char *prefix, const ch
  * name when the address names one.
  */
 static int unix_listening(const char *address, size_t len, const char *socket_root, int timeout_ms,
-			  enum status_listen *res, char *name, size_t namesz)
+			  enum status_listen *res, char *name, size_t namesz, struct stat *file)
 {
 	size_t sun_path_max = sizeof(((struct sockaddr_un *)0)->sun_path);
 	int ret;
@@ -190,7 +197,7 @@ static int unix_listening(const char *address, size_t len, const char *socket_ro
 		return ret;
 	if (ret < 0)
 		return 0;
-	*res = status_listening_unix(socket_root, name, timeout_ms) ? TS_TRUE : TS_FALSE;
+	*res = status_listening_unix(socket_root, name, timeout_ms, file) ? TS_TRUE : TS_FALSE;
 	return 0;
 }
 
@@ -201,7 +208,7 @@ int status_unix_listening(const char *address, size_t len, const char *socket_ro
 
 	return unix_listening(address, len, socket_root,
 			      timeout_ms > 0 ? timeout_ms : STATUS_CONNECT_TIMEOUT_MS, res, name,
-			      sizeof(name));
+			      sizeof(name), NULL);
 }
 
 static int status_listening(const struct status_input *in, int timeout_ms, enum status_listen *res,
@@ -235,9 +242,10 @@ static int status_listening(const struct status_input *in, int timeout_ms, enum 
 		}
 	}
 	ret = unix_listening(in->address, in->address_len, in->socket_root, timeout_ms, res, name,
-			     sizeof(name));
+			     sizeof(name), &bound->file);
 	if (ret < 0 || *res != TS_TRUE)
 		return ret;
+	bound->file_known = true;
 	/* addr_socket_name found no NUL in the address. */
 	ret = status_bound_add(bound, "", in->address + sizeof("unix://") - 1,
 			       in->address_len - (sizeof("unix://") - 1));
@@ -522,7 +530,8 @@ int status_render(const struct status_input *in, char **out, size_t *len)
 		ret = status_read_pid(in->bundle_fd, "shim.pid", &shim_pid, &shim_pid_stored);
 	/* No pid file (the v2 shim writes none): the holder of the listening socket. */
 	if (ret == 0 && !shim_pid_stored && listening == TS_TRUE)
-		ret = shimproc_listener((const char *const *)bound.paths, bound.n, &shim_pid);
+		ret = shimproc_listener((const char *const *)bound.paths, bound.n,
+					bound.file_known ? &bound.file : NULL, &shim_pid);
 	status_bound_free(&bound);
 	if (ret == 0)
 		ret = status_read_pid(in->bundle_fd, "init.pid", &init_pid, NULL);

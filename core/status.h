@@ -38,7 +38,8 @@
  * - shim.pid without a regular shim.pid file (the v2 shim writes none), when
  *   listening is true: the shim holding the listening socket that was
  *   dialed (shimproc_listener, with the path as the address spells it and
- *   as Clean spells it, or "@" + the legacy abstract name); else null. A
+ *   as Clean spells it and the socket file that was connected to, or "@" +
+ *   the legacy abstract name); else null. A
  *   regular shim.pid that is malformed stays null.
  * - init.running: init.pid is valid, /proc/<pid>/stat exists and its state is
  *   not Z or X, and, when runc_state is a readable regular file (opened
