@@ -131,11 +131,16 @@ class FakeShim:
         return cls._exe
 
     def __init__(self, cwd, path=None):
+        # It accepts and closes every connection, as a shim serves its clients:
+        # a backlog left full would make connects fail.
         script = ("import socket,sys,time\n"
+                  "s = None\n"
                   "if len(sys.argv) > 1:\n"
-                  "    s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(8)\n"
+                  "    s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(64)\n"
                   "print('ready', flush=True)\n"
-                  "while True: time.sleep(60)\n")
+                  "while True:\n"
+                  "    if s is None: time.sleep(60)\n"
+                  "    else: s.accept()[0].close()\n")
         self.proc = subprocess.Popen([self.exe(), "-c", script] + ([path] if path else []),
                                      cwd=cwd, stdout=subprocess.PIPE)
         assert self.proc.stdout.readline() == b"ready\n"
@@ -152,11 +157,12 @@ class FakeShim:
 
 
 def left_socket(path, listen=False):
-    """A unix socket file at path: closed (a leftover), or listening (returned)."""
+    """A unix socket file at path: closed (a leftover), or listening (returned;
+    it accepts nothing, so each test connects to it a few times at most)."""
     s = socket.socket(socket.AF_UNIX)
     s.bind(path)
     if listen:
-        s.listen(8)
+        s.listen(64)
         return s
     s.close()
     return None
