@@ -125,7 +125,8 @@ static void usage(const char *prog)
 	    "The mount's source is the state directory, its type fuse.bundlefs.\n\n"
 	    "The node view (-o node): one mount over a whole containerd node.\n"
 	    "    -o node                serve the node view: a directory per runtime plugin of\n"
-	    "                           CONTAINERD_STATE (default /run/containerd), pods/ and leaks\n"
+	    "                           CONTAINERD_STATE (default /run/containerd), pods/ and "
+	    "leaks\n"
 	    "    -o containerd_root=DIR containerd's root directory (default /var/lib/containerd)\n"
 	    "With node, state=, work=, runtime= and bundle_root= are refused; socket_root\n"
 	    "defaults to CONTAINERD_STATE and daemon_address to CONTAINERD_STATE/containerd.sock;\n"
@@ -367,9 +368,9 @@ static int node_options(struct bfs_opts *o)
 	const char *cs = o->npositional == 2 && strcmp(o->positional[0], "none")
 			     ? o->positional[0]
 			     : "/run/containerd";
-	const char *bad = o->conf.state	       ? "state="
-			  : o->conf.work       ? "work="
-			  : o->runtime	       ? "runtime="
+	const char *bad = o->conf.state		? "state="
+			  : o->conf.work	? "work="
+			  : o->runtime		? "runtime="
 			  : o->conf.bundle_root ? "bundle_root="
 						: NULL;
 
@@ -471,7 +472,8 @@ int opts_parse(int argc, char *argv[], struct bfs_opts *o)
 	if (o->node)
 		return node_options(o);
 	if (o->containerd_root) {
-		fprintf(stderr, "bundlefs: containerd_root= is an option of the node view (-o node)\n");
+		fprintf(stderr,
+			"bundlefs: containerd_root= is an option of the node view (-o node)\n");
 		return -1;
 	}
 	if (decide_runtime(o, &o->conf.runtime) < 0)

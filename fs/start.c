@@ -176,8 +176,8 @@ int main(int argc, char *argv[])
 		goto out;
 	if (check_root_dir(o.node ? "containerd state" : "state", o.conf.state, real_mnt, o.ro,
 			   &real_state) < 0 ||
-	    check_root_dir(o.node ? "containerd root" : "work", o.conf.work, real_mnt, o.ro,
-			   NULL) < 0)
+	    check_root_dir(o.node ? "containerd root" : "work", o.conf.work, real_mnt, o.ro, NULL) <
+		0)
 		goto out;
 	ret = conf_open(&bfs.conf, &o.conf);
 	if (ret < 0) {

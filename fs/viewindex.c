@@ -56,6 +56,9 @@
 /* ... or this (no events: every request about pods/ may rescan). */
 #define RESCAN_DEAD_MS 100
 
+/* A plugin's S below C_S: never through a symlink. */
+#define PLUGIN_DIR_O_CLOEXEC (O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+
 enum iw_kind { W_CS, W_PLUGIN, W_NS, W_BUNDLE };
 
 /* One watch of the index's inotify instance; by ev_lock (below), or at init alone. */
@@ -71,7 +74,7 @@ static struct iwatch *watches;
 static size_t nwatches, capwatches;
 static pthread_t thread;
 static bool started;
-static atomic_bool live;	    /* events are followed: pods/ may be cached long */
+static atomic_bool live; /* events are followed: pods/ may be cached long */
 static atomic_bool stopping;
 static atomic_llong last_rescan_ms; /* CLOCK_MONOTONIC */
 static atomic_flag limit_logged = ATOMIC_FLAG_INIT;
@@ -224,7 +227,7 @@ static void plugin_rescan(struct view_plugin *pl)
 	int sfd, dfd;
 	DIR *d;
 
-	sfd = openat(bfs.conf.st.state_fd, pl->name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	sfd = openat(bfs.conf.st.state_fd, pl->name, PLUGIN_DIR_O_CLOEXEC);
 	if (sfd < 0) {
 		/* The plugin directory is gone: so are its watches (IN_IGNORED) and bundles. */
 		for (size_t i = nwatches; i-- > 0;)
@@ -329,8 +332,7 @@ void view_index_rescan_stale(void)
 		return;
 	for (size_t i = 0; i < VIEW_NPLUGINS; i++) {
 		struct view_plugin *pl = &view.plugins[i];
-		int sfd = openat(bfs.conf.st.state_fd, pl->name,
-				 O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		int sfd = openat(bfs.conf.st.state_fd, pl->name, PLUGIN_DIR_O_CLOEXEC);
 
 		pods_rescan(view.pods, pl->name, sfd);
 		if (sfd >= 0)

@@ -30,8 +30,8 @@
 struct view_store;
 
 struct view_plugin {
-	const char *name;	     /* its directory in C_S and C_R */
-	enum bundle_runtime runtime; /* the rules of its bundles */
+	const char *name;	      /* its directory in C_S and C_R */
+	enum bundle_runtime runtime;  /* the rules of its bundles */
 	char *state_path, *work_path; /* Join(C_S, name), Join(C_R, name) */
 	char *mount;		      /* Join(MOUNT, name) */
 	struct view_store *current;   /* its store, NULL until opened; by stores_lock */

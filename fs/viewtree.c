@@ -88,8 +88,8 @@ static bool vt_is_dir(enum vt_kind k)
 /* A stable inode number for a view node, from what it is. */
 static ino_t vt_ino(const struct vt_what *w)
 {
-	static const char *const tag[] = {"", "pods", "pod", "containers", "sandbox", "container",
-					  "leaks"};
+	static const char *const tag[] = {"",	     "pods",	  "pod",  "containers",
+					  "sandbox", "container", "leaks"};
 	uint64_t h = hash_name(0x6e6f6465, tag[w->kind], strlen(tag[w->kind]));
 
 	h = hash_name(h, w->pod, strlen(w->pod) + 1);
@@ -325,8 +325,8 @@ void vt_readlink(fuse_req_t req, struct node *n)
 		ret = -EINVAL;
 	if (ret == 0)
 		ret = pods_readlink(view.pods, w.pod,
-				    w.kind == VT_SANDBOX ? PODS_DIR_POD : PODS_DIR_CONTAINERS, w.name,
-				    &target);
+				    w.kind == VT_SANDBOX ? PODS_DIR_POD : PODS_DIR_CONTAINERS,
+				    w.name, &target);
 	if (ret < 0)
 		fuse_reply_err(req, ret == -ENOENT ? ESTALE : -ret);
 	else
