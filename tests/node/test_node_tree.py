@@ -141,6 +141,7 @@ def test_two_inotify_instances_whatever_the_bundles(node_mount):
     for name in os.listdir(os.path.join(fs.mountpoint, V2_PLUGIN, "k8s.io")):
         os.stat(os.path.join(fs.mountpoint, V2_PLUGIN, "k8s.io", name, "config.json"))
     os.listdir(os.path.join(fs.mountpoint, "pods"))
-    now = links()
-    assert len(now) == len(base)
-    assert sum(1 for ln in now if ln == "anon_inode:inotify") == 2
+    # The index's thread opens a bundle for a moment while it handles its
+    # event: what stays is what counts.
+    assert wait_until(lambda: len(links()) <= len(base)), (base, links())
+    assert sum(1 for ln in links() if ln == "anon_inode:inotify") == 2
