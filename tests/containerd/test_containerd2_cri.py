@@ -18,7 +18,6 @@ import time
 
 import pytest
 
-import bfstest
 import ctrd_helpers as h
 
 RUNTIME = "v2"
@@ -115,15 +114,8 @@ def test_node_view_names_the_pod(node, pod):
     sandbox, cids = pod
     meta = json.loads(node.crictl("inspectp", sandbox).stdout)["status"]["metadata"]
     pod_dir = "%s_%s_%s" % (meta["namespace"], meta["name"], meta["uid"])
-    mnt = os.path.join(node.tmp, "node-view")
-    os.makedirs(mnt)
-    fs = bfstest.BundleFS({"ro": True, "daemon_address": node.address,
-                           "socket_root": "/run/containerd"},
-                          node=h.V2, log_name="bundlefs-node", report_users=True,
-                          dirs={"base": node.logs, "cs": node.state, "cr": node.root,
-                                "mnt": mnt})
-    fs.expect_log(r".")
-    fs.start()
+    fs = node.mount_node_view(os.path.join(node.tmp, "node-view"))
+    mnt = fs.mountpoint
     try:
         assert h.V2 in os.listdir(mnt)
         top = os.path.join(mnt, "pods", pod_dir)
@@ -146,7 +138,6 @@ def test_node_view_names_the_pod(node, pod):
         assert ours == []
     finally:
         problems = fs.stop()
-        fs.cleanup()
     assert problems == []
 
 
