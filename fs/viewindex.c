@@ -129,12 +129,15 @@ static int add(enum iw_kind kind, struct view_plugin *pl, const char *ns, const 
 {
 	const char *elem[] = {pl ? pl->state_path : bfs.conf.st.state_path, ns, id};
 	size_t nelem = kind == W_BUNDLE ? 3 : kind == W_NS ? 2 : 1;
+	struct iwatch nw = {.kind = kind, .pl = pl}, *w;
 	char *path;
-	struct iwatch *w;
 	int wd;
 
 	if (ifd < 0)
 		return -ENOSYS;
+	/* Copied first: ns and id may point into the table, which may move. */
+	snprintf(nw.ns, sizeof(nw.ns), "%s", ns ? ns : "");
+	snprintf(nw.id, sizeof(nw.id), "%s", id ? id : "");
 	path = gopath_join(elem, nelem);
 	if (!path)
 		return -ENOMEM;
@@ -164,9 +167,8 @@ static int add(enum iw_kind kind, struct view_plugin *pl, const char *ns, const 
 		}
 		w = &watches[nwatches++];
 	}
-	*w = (struct iwatch){.wd = wd, .kind = kind, .pl = pl};
-	snprintf(w->ns, sizeof(w->ns), "%s", ns ? ns : "");
-	snprintf(w->id, sizeof(w->id), "%s", id ? id : "");
+	nw.wd = wd;
+	*w = nw;
 	return 0;
 }
 
@@ -288,10 +290,13 @@ static void on_event(const struct inotify_event *ie)
 		plugin_rescan(pl); /* a namespace made, removed or renamed; or the plugin went */
 		break;
 	case W_NS:
-		if (ie->mask & (IN_DELETE_SELF | IN_MOVE_SELF))
+		if (ie->mask & (IN_DELETE_SELF | IN_MOVE_SELF)) {
 			plugin_rescan(pl);
-		else if (*name)
-			bundle_event(pl, w->ns, name, false);
+		} else if (*name) {
+			/* bundle_event adds a watch, which may move the table: a copy */
+			memcpy(ns, w->ns, sizeof(ns));
+			bundle_event(pl, ns, name, false);
+		}
 		break;
 	case W_BUNDLE:
 		if (strcmp(name, "config.json"))

@@ -246,6 +246,7 @@ static void test_work_optional(void)
 	      "missing work root, optional");
 	CHECK(c.st.work_fd == -1 && !strcmp(c.st.work_path, P("nowork")), "work_fd %d, path %s",
 	      c.st.work_fd, c.st.work_path);
+	store_close(&c.st);
 	CHECK(store_open(&c.st, P("nostate"), P("nowork"), STORE_WORK_OPTIONAL) == -ENOENT,
 	      "the state root is never optional");
 	must(store_open(&c.st, P("state"), P("nowork"), STORE_WORK_OPTIONAL), "reopen");
