@@ -2,6 +2,7 @@
 """What the node view's tests share: CRI specs, bundles made beside the
 mount, pods/ and leaks as data, and stand-in shim processes."""
 
+import atexit
 import json
 import os
 import shutil
@@ -126,6 +127,7 @@ class FakeShim:
     def exe(cls):
         if cls._exe is None:
             d = tempfile.mkdtemp(prefix="bfs-shim-")
+            atexit.register(shutil.rmtree, d, True)
             cls._exe = os.path.join(d, "containerd-shim-fake")
             shutil.copy(sys.executable, cls._exe)
         return cls._exe
