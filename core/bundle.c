@@ -65,6 +65,8 @@ int bundle_ns_create(const struct bundle_conf *c, const char *ns, const struct s
 
 	if (ident_validate(ns) < 0)
 		return -EINVAL;
+	if (st->work_fd < 0)
+		return -ENOENT; /* no work root to make W/<ns> in */
 	if (mkdirat(st->state_fd, ns, 0711) < 0)
 		return -errno;
 	ret = chown_new(st->state_fd, ns, own);
@@ -131,6 +133,8 @@ int bundle_ns_remove(const struct bundle_conf *c, const char *ns)
 		return ret;
 	if (unlinkat(st->state_fd, ns, AT_REMOVEDIR) < 0)
 		return -errno;
+	if (st->work_fd < 0)
+		return 0; /* no work root: no W/<ns> */
 	ret = clear_hidden(st->work_fd, ns, false, &visible);
 	if (ret == -ENOENT)
 		return 0;
@@ -314,6 +318,11 @@ int bundle_create(const struct bundle_conf *c, const char *ns, const char *id,
 
 	if (ident_validate(id) < 0)
 		return -EINVAL;
+	if (c->st.work_fd < 0) {
+		blog(BLOG_ERR, "%s/%s: cannot create bundle: the work root %s is missing", ns, id,
+		     c->st.work_path);
+		return -ENOENT;
+	}
 	/* v2: the symlink work -> Join(W, ns, id) (SPEC 7.1). */
 	if (c->runtime == RUNTIME_V2 && !(work_link = gopath_join(elem, 3)))
 		return -ENOMEM;
@@ -476,7 +485,8 @@ static int delete_bundle(const struct store *st, const char *ns, const char *nam
 		goto out; /* a concurrent rmdir won */
 	if (hidden)
 		goto out;
-	wnsfd = store_open_beneath(st->work_fd, ns, O_PATH | O_DIRECTORY, 0);
+	wnsfd = st->work_fd < 0 ? -ENOENT
+				: store_open_beneath(st->work_fd, ns, O_PATH | O_DIRECTORY, 0);
 	ret2 = wnsfd < 0 ? wnsfd : atomic_delete(wnsfd, name);
 	if (ret2 == -ENOENT)
 		ret2 = 0;

@@ -10,6 +10,11 @@
  *
  * Thread-safe; 0 or -errno. A failure the errno alone does not explain is
  * logged with the bundle's name.
+ *
+ * A store opened without its work root (store.h's STORE_WORK_OPTIONAL:
+ * work_fd -1) refuses to make a namespace or a bundle with -ENOENT, as
+ * there is no W to make their work directories in; removing one leaves out
+ * the work side.
  */
 #ifndef BUNDLEFS_BUNDLE_H
 #define BUNDLEFS_BUNDLE_H

@@ -19,7 +19,7 @@ int conf_open(struct bundle_conf *c, const struct conf_options *o)
 	int ret;
 
 	memset(c, 0, sizeof(*c));
-	ret = store_open(&c->st, o->state, o->work, false);
+	ret = store_open(&c->st, o->state, o->work, o->work_optional ? STORE_WORK_OPTIONAL : 0);
 	if (ret < 0)
 		return ret;
 	c->runtime = o->runtime;

@@ -58,6 +58,8 @@ struct conf_options {
 	const char *bundle_root;    /* default: the state directory, absolute and clean */
 	bool systemd_cgroup;
 	bool legacy_address;
+	/* A missing work root is served without it (store.h's STORE_WORK_OPTIONAL). */
+	bool work_optional;
 };
 
 /*

@@ -356,11 +356,15 @@ static char *runc_state_path(const struct bundle_conf *c, int bfd, const char *n
 	return path;
 }
 
-static int compute_status(const struct bundle_conf *c, int bfd, const char *ns, const char *id,
-			  char **buf, size_t *len)
+int ovl_status_input(const struct bundle_conf *c, int bfd, const char *ns, const char *id,
+		     struct status_input *in)
 {
 	const struct ovl *addr = ovl_find(c, "address");
-	struct status_input in = {
+	char *address = NULL;
+	size_t alen = 0;
+	int ret;
+
+	*in = (struct status_input){
 	    .bundle_fd = bfd,
 	    .socket_root = c->socket_root,
 	    .legacy_address = c->legacy_address,
@@ -368,23 +372,50 @@ static int compute_status(const struct bundle_conf *c, int bfd, const char *ns, 
 	    .id = id,
 	    .connect_timeout_ms = STATUS_CONNECT_TIMEOUT_MS,
 	};
-	char *address = NULL, *state;
-	size_t alen = 0;
-	int ret;
-
 	/* What `address` reads: its stored file, else its computed value. */
 	ret = store_read_regular(bfd, "address", ADDRESS_MAX, &address, &alen);
 	if (ret == -ENOENT || ret == -EFBIG)
 		ret = addr->compute(c, bfd, ns, id, &address, &alen);
 	if (ret < 0)
 		return ret;
-	state = runc_state_path(c, bfd, ns, id);
-	in.address = address;
-	in.address_len = alen;
-	in.runc_state = state;
+	in->address = address;
+	in->address_len = alen;
+	in->runc_state = runc_state_path(c, bfd, ns, id);
+	if (!in->runc_state) {
+		ovl_status_input_free(in);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void ovl_status_input_free(struct status_input *in)
+{
+	free((char *)in->address);
+	free((char *)in->runc_state);
+	in->address = in->runc_state = NULL;
+}
+
+int ovl_debug_address(const struct bundle_conf *c, int bfd, const char *ns, const char *id,
+		      char **buf, size_t *len)
+{
+	struct v2_node node;
+
+	if (c->runtime != RUNTIME_V2)
+		return -ENOENT;
+	v2_node_of(c, &node);
+	return v2_debug_address(bfd, &node, ns, id, buf, len);
+}
+
+static int compute_status(const struct bundle_conf *c, int bfd, const char *ns, const char *id,
+			  char **buf, size_t *len)
+{
+	struct status_input in;
+	int ret = ovl_status_input(c, bfd, ns, id, &in);
+
+	if (ret < 0)
+		return ret;
 	ret = status_render(&in, buf, len);
-	free(state);
-	free(address);
+	ovl_status_input_free(&in);
 	return ret;
 }
 

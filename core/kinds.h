@@ -104,6 +104,29 @@ int ovl_stat(const struct bundle_conf *c, const struct ovl *o, const char *ns, c
 int ovl_content(const struct bundle_conf *c, const struct ovl *o, int bfd, const char *ns,
 		const char *id, char **buf, size_t *len, struct stat *st);
 
+struct status_input;
+
+/*
+ * The inputs bundle S/<ns>/<id> of c's store renders its status from (SPEC
+ * 4.9, status.h): what its `address` reads now, runc's state.json path by
+ * the store's runtime (v1 RuntimeRoot or runc's default, v2 options.json's
+ * root), the socket root and the legacy address of the configuration. bfd:
+ * the bundle directory (O_PATH), borrowed, as are ns and id. For leaks
+ * (SPEC 8.4), which asks status_stale of every bundle. Free with
+ * ovl_status_input_free. 0, -ENOMEM, or the address's read errors.
+ */
+int ovl_status_input(const struct bundle_conf *c, int bfd, const char *ns, const char *id,
+		     struct status_input *in);
+void ovl_status_input_free(struct status_input *in);
+
+/*
+ * The debug socket's address of a v2 bundle's shim (v2_debug_address), for
+ * leaks (SPEC 8.4): *buf malloc'd. -ENOENT in a v1 store (the v1 shim makes
+ * none); -ENOMEM.
+ */
+int ovl_debug_address(const struct bundle_conf *c, int bfd, const char *ns, const char *id,
+		      char **buf, size_t *len);
+
 /*
  * true if the directory entry name (of type d_type, DT_* or DT_UNKNOWN) of
  * the bundle directory dirfd is listed as overlay file o. A computed kind is

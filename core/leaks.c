@@ -216,6 +216,27 @@ static DIR *open_list(int dirfd, const char *name)
 
 /* ---- bundles ---- */
 
+/* Record the socket that address callback fn (if any) says b names. */
+static int name_sockets(struct gather *g,
+			int (*fn)(void *, const struct leaks_bundle *, char **, size_t *),
+			const struct leaks_bundle *b)
+{
+	char *addr = NULL;
+	size_t alen = 0;
+	int ret;
+
+	if (!fn)
+		return 0;
+	ret = fn(g->in->arg, b, &addr, &alen);
+	if (ret == -ENOMEM)
+		return ret;
+	if (ret < 0 || !addr)
+		return 0;
+	ret = add_named(g, addr, alen);
+	free(addr);
+	return ret;
+}
+
 static int one_bundle(struct gather *g, const struct leaks_plugin *pl, const char *ns,
 		      const char *id, int bfd)
 {
@@ -224,8 +245,6 @@ static int one_bundle(struct gather *g, const struct leaks_plugin *pl, const cha
 	struct finding f = {.kind = K_BUNDLE};
 	struct stat sb;
 	bool stale = false;
-	char *addr = NULL;
-	size_t alen = 0;
 	int ret;
 
 	if (fstat(bfd, &sb) == 0) {
@@ -233,17 +252,11 @@ static int one_bundle(struct gather *g, const struct leaks_plugin *pl, const cha
 		if (ret < 0)
 			return ret;
 	}
-	if (in->address) {
-		ret = in->address(in->arg, &b, &addr, &alen);
-		if (ret == -ENOMEM)
-			return ret;
-		if (ret == 0 && addr) {
-			ret = add_named(g, addr, alen);
-			free(addr);
-			if (ret < 0)
-				return ret;
-		}
-	}
+	ret = name_sockets(g, in->address, &b);
+	if (ret == 0)
+		ret = name_sockets(g, in->debug_address, &b);
+	if (ret < 0)
+		return ret;
 	if (!in->stale)
 		return 0;
 	if (asprintf(&f.path, "%s/%s/%s", pl->name, ns, id) < 0)

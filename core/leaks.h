@@ -25,8 +25,8 @@
  *   S/<ns> missing included). path is Join(W, ns, id). Where S or S/<ns>
  *   cannot be looked at for another reason, nothing of it is reported.
  * - socket: an entry of <socket_root>/s/ that is a socket and that no
- *   bundle's address names. An address names the path after "unix://",
- *   compared after Go's filepath.Clean (an address holding a NUL byte names
+ *   bundle's address (or debug address, where the caller gives one) names. An address names the
+ * path after "unix://", compared after Go's filepath.Clean (an address holding a NUL byte names
  *   nothing). path is Join(socket_root, "s", name); listening is
  *   status_unix_listening's verdict on "unix://" + path (SPEC 4.9's rule:
  *   only sockets there are connected to, within the connect bound; nothing
@@ -104,6 +104,14 @@ struct leaks_input {
 	 * -ENOMEM: it names no socket. -ENOMEM ends the look with it.
 	 */
 	int (*address)(void *arg, const struct leaks_bundle *b, char **addr, size_t *len);
+	/*
+	 * Optional (NULL: none): a second socket b names, as address does.
+	 * containerd 2.x at log level debug makes a debug socket beside each
+	 * v2 shim's, keyed Join(daemon_address, ns, group, "debug"); a live
+	 * debug socket is its shim's, not a leak, so the bundles that name
+	 * the shim name it too.
+	 */
+	int (*debug_address)(void *arg, const struct leaks_bundle *b, char **addr, size_t *len);
 	void *arg;
 	int gap_ms;		/* between the looks; <= 0: LEAKS_LOOK_GAP_MS */
 	int connect_timeout_ms; /* <= 0: STATUS_CONNECT_TIMEOUT_MS */

@@ -166,6 +166,26 @@ int pods_remove(struct pods *p, const char *plugin, const char *ns, const char *
  */
 int pods_rescan(struct pods *p, const char *plugin, int plugin_fd);
 
+/* Bundles by their names in a plugin's store. */
+struct pods_key {
+	char *ns, *id; /* malloc'd */
+};
+struct pods_keys {
+	struct pods_key *v;
+	size_t n, cap;
+};
+void pods_keys_free(struct pods_keys *k);
+
+/*
+ * pods_rescan, and, appended to *incomplete (zeroed by the caller, or NULL),
+ * the bundles it found without a regular config.json: being made, or never
+ * completed (containerd 2.x's spec-less bundles), for a caller that follows
+ * them until they complete. On an error what was appended stays; free it
+ * with pods_keys_free.
+ */
+int pods_rescan_incomplete(struct pods *p, const char *plugin, int plugin_fd,
+			   struct pods_keys *incomplete);
+
 /* The generation: bumped by every change of any listing. */
 uint64_t pods_generation(struct pods *p);
 

@@ -157,8 +157,10 @@ static int open_root(const char *path, bool create, int *fd)
 	return *fd < 0 ? -errno : 0;
 }
 
-int store_open(struct store *st, const char *state, const char *work, bool create)
+int store_open(struct store *st, const char *state, const char *work, unsigned flags)
 {
+	bool create = flags & STORE_CREATE;
+
 	int ret;
 
 	memset(st, 0, sizeof(*st));
@@ -173,6 +175,8 @@ int store_open(struct store *st, const char *state, const char *work, bool creat
 	if (ret < 0)
 		goto fail;
 	ret = open_root(st->work_path, create, &st->work_fd);
+	if (ret == -ENOENT && (flags & STORE_WORK_OPTIONAL))
+		ret = 0;
 	if (ret < 0)
 		goto fail;
 	return 0;

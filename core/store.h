@@ -26,7 +26,7 @@
 
 struct store {
 	int state_fd;	  /* O_PATH|O_DIRECTORY of S */
-	int work_fd;	  /* O_PATH|O_DIRECTORY of W */
+	int work_fd;	  /* O_PATH|O_DIRECTORY of W; -1 when W was missing (STORE_WORK_OPTIONAL) */
 	char *state_path; /* absolute and clean, for shim-config and mount checks */
 	char *work_path;
 };
@@ -38,13 +38,24 @@ struct store_owner {
 	bool chown; /* false when nothing to change, or the daemon cannot (not root) */
 };
 
+/* How store_open opens the roots (or'ed). */
+enum {
+	/* Missing roots are created (mkdir -p, mode 0711): the embedded default store. */
+	STORE_CREATE = 1,
+	/*
+	 * A missing W is no error: work_fd is -1, and whatever needs W fails
+	 * with -ENOENT (bundle.h) or leaves it out (a delete, the sweep).
+	 */
+	STORE_WORK_OPTIONAL = 2,
+};
+
 /*
  * Open the two roots. state and work are made absolute (against the current
  * directory) and cleaned, not resolved: the paths are what containerd uses.
- * With create, missing roots are created (mkdir -p, mode 0711), for the
- * embedded default store. -ENOTDIR, -ENOENT, -EACCES... as open reports.
+ * flags: STORE_CREATE, STORE_WORK_OPTIONAL. -ENOTDIR, -ENOENT, -EACCES... as
+ * open reports.
  */
-int store_open(struct store *st, const char *state, const char *work, bool create);
+int store_open(struct store *st, const char *state, const char *work, unsigned flags);
 void store_close(struct store *st);
 
 /*

@@ -181,6 +181,8 @@ int sweep_store(int state_fd, int work_fd)
 		blog(BLOG_ERR, "sweep: cannot read the state root: %s", strerror(-ret));
 		return ret;
 	}
+	if (work_fd < 0)
+		return count; /* a store served without its work root (store.h) */
 	ret = sweep_root(work_fd, "work", false, &count);
 	if (ret < 0) {
 		blog(BLOG_ERR, "sweep: cannot read the work root: %s", strerror(-ret));

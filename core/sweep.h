@@ -12,7 +12,8 @@
  *  - entries named TREE_TMP_PREFIX* directly in the state root,
  *  - in every S/<ns> and W/<ns> (ns a directory not beginning with '.'):
  *    directories named "." + identifier, and entries named TREE_TMP_PREFIX*.
- * Logs one line per entry it could not remove. Returns the number of entries
+ * Logs one line per entry it could not remove. work_fd -1 (a store served
+ * without its work root): the state root only. Returns the number of entries
  * removed, or -errno if a root cannot be read.
  */
 int sweep_store(int state_fd, int work_fd);

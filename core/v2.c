@@ -93,6 +93,31 @@ int v2_address(int bfd, const struct v2_node *node, const char *ns, const char *
 	return 0;
 }
 
+int v2_debug_address(int bfd, const struct v2_node *node, const char *ns, const char *id,
+		     char **buf, size_t *len)
+{
+	char *group, *key;
+	size_t glen;
+	int ret;
+
+	ret = v2_group(bfd, id, &group, &glen);
+	if (ret < 0)
+		return ret;
+	/* Join(daemon_address, ns, group, "debug"): Join cleans, so group/debug is the same */
+	key = malloc(glen + sizeof("/debug"));
+	if (key) {
+		memcpy(key, group, glen);
+		memcpy(key + glen, "/debug", sizeof("/debug"));
+		*buf = addr_computed(node->socket_root, node->daemon_address, ns, key);
+	}
+	free(group);
+	free(key);
+	if (!key || !*buf)
+		return -ENOMEM;
+	*len = strlen(*buf);
+	return 0;
+}
+
 int v2_options_read(int bfd, struct v2_options *opts)
 {
 	struct spec_field f[] = {

@@ -41,6 +41,16 @@ struct v2_node {
 int v2_address(int bfd, const struct v2_node *node, const char *ns, const char *id, char **buf,
 	       size_t *len);
 
+/*
+ * The debug socket's address of the bundle's shim (containerd 2.x at log
+ * level debug makes one beside the shim's socket): "unix://" +
+ * Join(socket_root, "s") + "/" + hex(sha256(Join(daemon_address, ns, group,
+ * "debug"))), group as v2_address takes it. *buf malloc'd, NUL-terminated,
+ * *len its length. -ENOMEM.
+ */
+int v2_debug_address(int bfd, const struct v2_node *node, const char *ns, const char *id,
+		     char **buf, size_t *len);
+
 /* The runc options the shim uses from options.json. */
 struct v2_options {
 	bool present;	     /* a regular options.json holding a JSON object */

@@ -51,8 +51,11 @@ bool refused_ro(fuse_req_t req);
 /* Reply ret: 0, or -errno as the error. */
 void reply_result(fuse_req_t req, int ret);
 
-/* The operations of the mount (ops.c), for fuse_session_new. */
+/* The operations of the mount (ops.c), for fuse_session_new; the node view's are view.h's. */
 extern const struct fuse_lowlevel_ops bfs_ll_ops;
+/* The session's init and destroy (ops.c), for both tables. */
+void bfs_init(void *userdata, struct fuse_conn_info *conn);
+void bfs_destroy(void *userdata);
 
 /*
  * The handlers, named after their operation, one file per request family.

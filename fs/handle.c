@@ -89,6 +89,7 @@ void handle_free(struct handle *h)
 	if (h->fd_other >= 0)
 		close(h->fd_other);
 	free(h->dir);
+	free(h->view);
 	free(h);
 }
 

@@ -20,6 +20,7 @@
 #include "hold.h"
 #include "lookup.h"
 #include "resolve.h"
+#include "view.h"
 #include "watch.h"
 
 /* New entries other than directories live inside bundles (and hidden trees). */
@@ -329,7 +330,7 @@ void bfs_rmdir(fuse_req_t req, fuse_ino_t pino, const char *name)
 	case NK_NSENTRY:
 		ret = ns_name(parent, ns);
 		if (ret == 0)
-			ret = bundle_delete(parent->conf, ns, name, bfs.mountpoint);
+			ret = bundle_delete(parent->conf, ns, name, view_mountpoint(parent->conf));
 		if (ret == 0)
 			hold_forget_bundle(ns, name);
 		break;

@@ -123,6 +123,12 @@ void table_put(struct node *n)
 	maybe_free(n);
 }
 
+/* Nodes found by their name, not by an inode: overlay files, the node view's own. */
+static bool by_name_only(enum node_kind kind)
+{
+	return kind == NK_OVERLAY || kind == NK_VIEW;
+}
+
 /* Unhook alias a from its node and the name hash. Caller holds table_lock. */
 static void alias_remove(struct alias *a)
 {
@@ -149,7 +155,7 @@ static int alias_add(struct node *n, struct node *parent, const char *name, size
 	if (a) /* the name now belongs to another inode */
 		alias_remove(a);
 	/* A directory has one name: the old one went with a rename beside the mount. */
-	if (S_ISDIR(n->type) || n->kind == NK_OVERLAY)
+	if (S_ISDIR(n->type) || by_name_only(n->kind))
 		while (n->aliases) {
 			n->refs++; /* keep n while its last name goes */
 			alias_remove(n->aliases);
@@ -174,7 +180,8 @@ static int alias_add(struct node *n, struct node *parent, const char *name, size
 	return 0;
 }
 
-int nodes_init(const struct stat *st, const struct bundle_conf *conf, const struct node_hooks *h)
+int nodes_init(const struct stat *st, const struct bundle_conf *conf, const struct node_hooks *h,
+	       enum node_kind kind)
 {
 	table_hooks = *h;
 	table_root = calloc(1, sizeof(*table_root));
@@ -182,7 +189,7 @@ int nodes_init(const struct stat *st, const struct bundle_conf *conf, const stru
 		return -ENOMEM;
 	table_root->conf = conf;
 	table_root->id = FUSE_ROOT_ID;
-	table_root->kind = NK_ROOT;
+	table_root->kind = kind;
 	table_root->type = S_IFDIR;
 	table_root->dev = st->st_dev;
 	table_root->ino = st->st_ino;
@@ -254,6 +261,13 @@ struct alias *table_live_name(struct node *n, unsigned i)
 struct node *node_attach(struct node *parent, const char *name, enum node_kind kind,
 			 const struct stat *st, const struct ovl *ov, bool *created)
 {
+	return node_attach_conf(parent, name, kind, st, ov, parent->conf, created);
+}
+
+struct node *node_attach_conf(struct node *parent, const char *name, enum node_kind kind,
+			      const struct stat *st, const struct ovl *ov,
+			      const struct bundle_conf *conf, bool *created)
+{
 	size_t len = strlen(name);
 	struct node *n = NULL, *checked = NULL;
 	bool still = false;
@@ -261,9 +275,10 @@ struct node *node_attach(struct node *parent, const char *name, enum node_kind k
 
 	*created = false;
 	pthread_mutex_lock(&table_lock);
-	if (kind == NK_OVERLAY) {
+	if (by_name_only(kind)) {
 		a = table_find_name(parent, name, len);
-		if (a && a->node->kind == NK_OVERLAY && a->node->ov == ov)
+		if (a && a->node->kind == kind && a->node->ov == ov &&
+		    (kind == NK_OVERLAY || a->node->type == (st->st_mode & S_IFMT)))
 			n = a->node;
 	} else {
 	again:
@@ -306,23 +321,23 @@ struct node *node_attach(struct node *parent, const char *name, enum node_kind k
 		if (!n)
 			goto out;
 		n->id = next_id++;
-		n->conf = parent->conf;
+		n->conf = conf;
 		n->kind = kind;
 		n->ov = ov;
 		if (kind == NK_OVERLAY) {
 			n->type = S_IFREG;
 		} else {
 			n->type = st->st_mode & S_IFMT;
-			n->dev = st->st_dev;
-			n->ino = st->st_ino;
+			n->dev = kind == NK_VIEW ? 0 : st->st_dev;
+			n->ino = kind == NK_VIEW ? 0 : st->st_ino;
 		}
-		if (hash_add(&by_id, n) < 0 || (kind != NK_OVERLAY && hash_add(&by_ino, n) < 0)) {
+		if (hash_add(&by_id, n) < 0 || (!by_name_only(kind) && hash_add(&by_ino, n) < 0)) {
 			hash_del(&by_id, n);
 			free(n);
 			n = NULL;
 			goto out;
 		}
-		n->ino_hashed = kind != NK_OVERLAY;
+		n->ino_hashed = !by_name_only(kind);
 		*created = true;
 	}
 	n->nlookup++;

@@ -25,11 +25,14 @@
  * from its parent's kind and its own name (SPEC 3).
  */
 enum node_kind {
-	NK_ROOT,    /* MOUNT itself = S */
+	NK_ROOT,    /* a store's root S: MOUNT itself, or a plugin directory of the node view */
 	NK_NS,	    /* depth 1: a namespace, or a hidden entry beside them */
 	NK_NSENTRY, /* depth 2 in a visible namespace: a bundle if a visible directory */
 	NK_INSIDE,  /* below a bundle, or anywhere below a hidden entry: passthrough */
 	NK_OVERLAY, /* an overlay file of a bundle (SPEC 4.1-4.5), a name, not an inode */
+	/* The node view (SPEC 8, view.h): */
+	NK_VIEWROOT, /* MOUNT itself, whose store is containerd's state and root */
+	NK_VIEW,     /* pods/ and everything below it, leaks: names, not inodes */
 };
 
 struct handle;
@@ -74,7 +77,7 @@ enum node_wd {
 };
 
 /* Open files and directories: fi->fh. */
-enum handle_kind { H_FILE, H_OVERLAY, H_DIR };
+enum handle_kind { H_FILE, H_OVERLAY, H_DIR, H_VIEW };
 
 struct handle {
 	enum handle_kind kind;
@@ -87,6 +90,8 @@ struct handle {
 	struct handle *all_prev, *all_next; /* every handle; protected by the table lock */
 	/* H_DIR */
 	struct dir_state *dir;
+	/* H_VIEW: the node view's listing or text, one malloc'd block (view.h) */
+	void *view;
 	/*
 	 * H_FILE: whether fd has O_DIRECT (the open asked for it); fd_other is
 	 * the backing file opened the other way, once a request comes from a
@@ -116,9 +121,12 @@ struct node_hooks {
 };
 
 /* node.c: the nodes and their names. Every function takes the table lock itself. */
-/* The root node, of attributes root, in the store conf, the hooks copied. */
+/*
+ * The root node, of kind (NK_ROOT, or NK_VIEWROOT for the node view) and
+ * attributes root, in the store conf, the hooks copied.
+ */
 int nodes_init(const struct stat *root, const struct bundle_conf *conf,
-	       const struct node_hooks *hooks);
+	       const struct node_hooks *hooks, enum node_kind kind);
 /* After the loop (one thread left): every node; handles_free_all first. */
 void nodes_free_all(void);
 struct node *node_find(fuse_ino_t id);
@@ -134,6 +142,15 @@ enum node_kind node_child_kind(struct node *parent, const char *name, const stru
  */
 struct node *node_attach(struct node *parent, const char *name, enum node_kind kind,
 			 const struct stat *st, const struct ovl *ov, bool *created);
+/*
+ * node_attach with the store a node it makes belongs to (a plugin directory
+ * of the node view is the root of a store of its own). NK_VIEW nodes are
+ * names, as overlay nodes are: the one known by that name with the type of
+ * st is taken, whatever st's inode.
+ */
+struct node *node_attach_conf(struct node *parent, const char *name, enum node_kind kind,
+			      const struct stat *st, const struct ovl *ov,
+			      const struct bundle_conf *conf, bool *created);
 void node_forget(fuse_ino_t id, uint64_t nlookup);
 /*
  * A request is about to remove parent/name (unlink, rmdir, a rename over
@@ -210,9 +227,9 @@ static inline struct handle *handle_of(struct fuse_file_info *fi)
 
 /* watched.c: the watches of nodes, for the watcher (watch.c). */
 /* What node_watch_claim may claim (or'ed). */
-enum { NODE_NAMESPACE = 1, NODE_BUNDLE = 2 };
+enum { NODE_NAMESPACE = 1, NODE_BUNDLE = 2, NODE_ROOT = 4 };
 /*
- * n is a visible namespace or a bundle (as which asks) without a watch: its
+ * n is a visible namespace, a bundle or a store's root (as which asks) without a watch: its
  * watch is marked pending (WD_PENDING) and true returned; the caller adds it
  * and records it with node_set_wd (watch.c decides when).
  */
@@ -247,5 +264,7 @@ struct node_name {
 };
 /* Every watched directory and every known name in one (after lost events); malloc'd. */
 int node_watched_names(struct node_name **names, size_t *count);
+/* Every name of an NK_VIEW node, for the node view's invalidations; malloc'd. */
+int node_view_names(struct node_name **names, size_t *count);
 
 #endif

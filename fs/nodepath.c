@@ -73,8 +73,17 @@ enum node_kind node_child_kind(struct node *parent, const char *name, const stru
 }
 
 /*
- * The names from the root down to n, joined with '/'. Caller holds
- * table_lock. -ENOENT if a node on the way has no name.
+ * Where paths begin: a store's root (MOUNT, or a plugin directory of the
+ * node view), or MOUNT of the node view for its own nodes.
+ */
+static bool path_root(const struct node *n)
+{
+	return n->kind == NK_ROOT || n->kind == NK_VIEWROOT;
+}
+
+/*
+ * The names from n's path root (path_root) down to n, joined with '/'.
+ * Caller holds table_lock. -ENOENT if a node on the way has no name.
  */
 static int path_locked(struct node *n, char **path, size_t *len)
 {
@@ -82,7 +91,7 @@ static int path_locked(struct node *n, char **path, size_t *len)
 	struct node *p;
 	char *buf;
 
-	for (p = n; p != table_root; p = p->aliases->parent) {
+	for (p = n; !path_root(p); p = p->aliases->parent) {
 		if (!p->aliases)
 			return -ENOENT;
 		total += p->aliases->len + 1;
@@ -92,7 +101,7 @@ static int path_locked(struct node *n, char **path, size_t *len)
 		return -ENOMEM;
 	at = total;
 	buf[at] = '\0';
-	for (p = n; p != table_root; p = p->aliases->parent) {
+	for (p = n; !path_root(p); p = p->aliases->parent) {
 		struct alias *a = p->aliases;
 
 		at -= a->len;
@@ -171,19 +180,19 @@ struct node *node_bundle_of(struct node *n)
 	struct node *p = n;
 
 	pthread_mutex_lock(&table_lock);
-	/* Walk up to the node whose parent's parent is the root (depth 2). */
-	while (p && p != table_root && p->aliases) {
+	/* Walk up to the node whose parent's parent is its store's root (depth 2). */
+	while (p && !path_root(p) && p->aliases) {
 		struct node *up = p->aliases->parent;
 
-		if (up != table_root && up->aliases && up->aliases->parent == table_root)
+		if (!path_root(up) && up->aliases && path_root(up->aliases->parent))
 			break;
-		if (up == table_root) {
+		if (path_root(up)) {
 			p = NULL; /* depth 1: no bundle */
 			break;
 		}
 		p = up;
 	}
-	if (p && (p == table_root || !p->aliases))
+	if (p && (path_root(p) || !p->aliases || p->kind == NK_VIEW))
 		p = NULL;
 	pthread_mutex_unlock(&table_lock);
 	return p;

@@ -5,7 +5,7 @@
  */
 #include "daemon.h"
 
-static void bfs_init(void *userdata, struct fuse_conn_info *conn)
+void bfs_init(void *userdata, struct fuse_conn_info *conn)
 {
 	(void)userdata;
 	/*
@@ -22,7 +22,7 @@ static void bfs_init(void *userdata, struct fuse_conn_info *conn)
 		conn->want |= FUSE_CAP_SPLICE_WRITE;
 }
 
-static void bfs_destroy(void *userdata)
+void bfs_destroy(void *userdata)
 {
 	(void)userdata;
 }

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "gopath.h"
 #include "log.h"
 
 enum { KEY_RO, KEY_DEV, KEY_NODEV, KEY_SUID, KEY_NOSUID };
@@ -40,6 +41,8 @@ static const struct fuse_opt bfs_opt_spec[] = {
     OPT("systemd_cgroup", systemd_cgroup),
     OPT("legacy_address", legacy_address),
     OPT("watch_limit=%ld", watch_limit),
+    OPT("node", node),
+    OPT("containerd_root=%s", containerd_root),
     FUSE_OPT_KEY("ro", KEY_RO),
     /*
      * mount(8) takes dev and suid for its own defaults and passes neither to
@@ -86,7 +89,8 @@ static int opt_proc(void *data, const char *arg, int key, struct fuse_args *outa
 static void usage(const char *prog)
 {
 	printf(
-	    "usage: %s [STATE_DIR] MOUNTPOINT [options]\n\n"
+	    "usage: %s [STATE_DIR] MOUNTPOINT [options]\n"
+	    "       %s [CONTAINERD_STATE] MOUNTPOINT -o node[,options]\n\n"
 	    "Presents containerd's bundles (runtime v1 and v2) as a directory tree.\n\n"
 	    "bundlefs options:\n"
 	    "    -o state=DIR           state root S (bundles: S/<ns>/<id>)\n"
@@ -118,8 +122,16 @@ static void usage(const char *prog)
 	    "    v2/{state,work}        runtime v2 (the default)\n"
 	    "    {state,work}           runtime=v1 (the default store of bundlefs before v2\n"
 	    "                           became the default: mount it with -o runtime=v1)\n"
-	    "The mount's source is the state directory, its type fuse.bundlefs.\n\n",
-	    prog);
+	    "The mount's source is the state directory, its type fuse.bundlefs.\n\n"
+	    "The node view (-o node): one mount over a whole containerd node.\n"
+	    "    -o node                serve the node view: a directory per runtime plugin of\n"
+	    "                           CONTAINERD_STATE (default /run/containerd), pods/ and "
+	    "leaks\n"
+	    "    -o containerd_root=DIR containerd's root directory (default /var/lib/containerd)\n"
+	    "With node, state=, work=, runtime= and bundle_root= are refused; socket_root\n"
+	    "defaults to CONTAINERD_STATE and daemon_address to CONTAINERD_STATE/containerd.sock;\n"
+	    "the v1-only options apply to the io.containerd.runtime.v1.linux subtree.\n\n",
+	    prog, prog);
 }
 
 /*
@@ -345,6 +357,46 @@ static bool drop_mount_fuse_defaults(char *opts)
 	return true;
 }
 
+/*
+ * SPEC 8.1: the node view's options. C_S is the source (default
+ * /run/containerd), C_R containerd_root= (default /var/lib/containerd);
+ * what names a single store contradicts it. 0, or -1 after one line on
+ * stderr.
+ */
+static int node_options(struct bfs_opts *o)
+{
+	const char *cs = o->npositional == 2 && strcmp(o->positional[0], "none")
+			     ? o->positional[0]
+			     : "/run/containerd";
+	const char *bad = o->conf.state		? "state="
+			  : o->conf.work	? "work="
+			  : o->runtime		? "runtime="
+			  : o->conf.bundle_root ? "bundle_root="
+						: NULL;
+
+	if (bad) {
+		fprintf(stderr,
+			"bundlefs: %s contradicts -o node (each runtime plugin of the node is a "
+			"store of its own)\n",
+			bad);
+		return -1;
+	}
+	o->conf.state = strdup(cs);
+	o->conf.work = strdup(o->containerd_root ? o->containerd_root : "/var/lib/containerd");
+	if (!o->conf.socket_root)
+		o->conf.socket_root = strdup(cs);
+	if (!o->conf.daemon_address)
+		o->conf.daemon_address = gopath_join((const char *[]){cs, "containerd.sock"}, 2);
+	if (!o->conf.state || !o->conf.work || !o->conf.socket_root || !o->conf.daemon_address) {
+		fprintf(stderr, "bundlefs: out of memory\n");
+		return -1;
+	}
+	o->conf.runtime = RUNTIME_V2;
+	o->conf.systemd_cgroup = o->systemd_cgroup;
+	o->conf.legacy_address = o->legacy_address;
+	return 0;
+}
+
 int opts_parse(int argc, char *argv[], struct bfs_opts *o)
 {
 	o->watch_limit = -1;
@@ -384,7 +436,7 @@ int opts_parse(int argc, char *argv[], struct bfs_opts *o)
 		return -1;
 	/* [STATE_DIR] MOUNTPOINT: the source is the state dir ("none" is no source,
 	 * as fstab lines write it). */
-	if (o->npositional == 2 && strcmp(o->positional[0], "none")) {
+	if (o->npositional == 2 && strcmp(o->positional[0], "none") && !o->node) {
 		if (o->conf.state && strcmp(o->conf.state, o->positional[0])) {
 			fprintf(stderr, "bundlefs: state given twice (%s and %s)\n",
 				o->positional[0], o->conf.state);
@@ -417,6 +469,13 @@ int opts_parse(int argc, char *argv[], struct bfs_opts *o)
 		fprintf(stderr, "bundlefs: no mountpoint given (see %s --help)\n", argv[0]);
 		return -1;
 	}
+	if (o->node)
+		return node_options(o);
+	if (o->containerd_root) {
+		fprintf(stderr,
+			"bundlefs: containerd_root= is an option of the node view (-o node)\n");
+		return -1;
+	}
 	if (decide_runtime(o, &o->conf.runtime) < 0)
 		return -1;
 	if (!o->conf.state && !o->conf.work) {
@@ -443,6 +502,7 @@ void opts_free(struct bfs_opts *o)
 	free((char *)o->conf.criu);
 	free((char *)o->conf.bundle_root);
 	free(o->runtime);
+	free(o->containerd_root);
 	for (int i = 0; i < o->npositional; i++)
 		free(o->positional[i]);
 	free(o->cmd.mountpoint);

@@ -23,6 +23,12 @@ struct bfs_opts {
 	int systemd_cgroup, legacy_address, ro;
 	int dev, suid; /* the last of dev/nodev/allow_dev, suid/nosuid/allow_suid; 0 by default */
 	long watch_limit; /* -1: no cap of our own */
+	/*
+	 * -o node (SPEC 8): conf.state is containerd's state C_S, conf.work its
+	 * root C_R; conf's runtime is unused (each plugin has its own).
+	 */
+	int node;
+	char *containerd_root; /* containerd_root= as given */
 	char *positional[3];
 	int npositional;
 	/* libfuse's part: its arguments, and what fuse_parse_cmdline made of them. */

@@ -89,6 +89,41 @@ static int reopen(int fd, int flags)
 	return ret < 0 ? -errno : ret;
 }
 
+/*
+ * Whether store root n, whose descriptor st_fd has attributes st, is still
+ * its directory. A root with a name (a plugin directory of the node view) is
+ * reached through its store's descriptor, which outlives the directory: it
+ * is n only while that name in the parent's store leads to the very
+ * directory, and the directory is not removed (a removed one's number may
+ * be given to the next one made). 0 or -ESTALE.
+ */
+static int root_still_there(struct node *n, const struct stat *st)
+{
+	struct node *parent;
+	struct stat at;
+	char *path, *base;
+	size_t len;
+	fuse_ino_t pid = node_parent_id(n);
+	int ret;
+
+	if (!pid)
+		return 0; /* MOUNT itself */
+	if (st->st_nlink == 0)
+		return -ESTALE;
+	/* The parent is MOUNT, the node view's root: never freed. */
+	parent = node_find(pid);
+	ret = parent ? node_live_name_path(n, 0, &path, &len, &base) : -ESTALE;
+	if (ret < 0)
+		return -ESTALE;
+	ret = fstatat(parent->conf->st.state_fd, base, &at, AT_SYMLINK_NOFOLLOW) == 0 &&
+		      at.st_dev == st->st_dev && at.st_ino == st->st_ino
+		  ? 0
+		  : -ESTALE;
+	free(path);
+	free(base);
+	return ret;
+}
+
 /* n's own entry: with want_fd a descriptor opened with flags, else 0; *st its attributes. */
 static int reach(struct node *n, int flags, bool want_fd, struct stat *st)
 {
@@ -98,10 +133,12 @@ static int reach(struct node *n, int flags, bool want_fd, struct stat *st)
 	size_t len;
 	int fd, ret;
 
-	if (n->kind == NK_ROOT) {
+	if (n->kind == NK_ROOT || n->kind == NK_VIEWROOT) {
 		fd = want_fd ? store_open_beneath(s->state_fd, "", flags, 0) : s->state_fd;
-		if (fd >= 0 && fstat(fd, st) < 0) {
-			ret = -errno;
+		if (fd < 0)
+			return fd;
+		ret = fstat(fd, st) < 0 ? -errno : n->kind == NK_ROOT ? root_still_there(n, st) : 0;
+		if (ret < 0) {
 			if (want_fd)
 				close(fd);
 			return ret;

@@ -25,6 +25,7 @@
 #include "opts.h"
 #include "resolve.h"
 #include "sweep.h"
+#include "view.h"
 #include "watch.h"
 
 static void syslog_sink(enum blog_level level, const char *msg)
@@ -94,6 +95,22 @@ static int check_root_dir(const char *what, const char *path, const char *real_m
 	return ret;
 }
 
+/* SPEC 8.1: a containerd directory that is missing or no directory. 0, or -1 after one line. */
+static int check_is_dir(const char *what, const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0) {
+		fprintf(stderr, "bundlefs: %s directory %s: %s\n", what, path, strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		fprintf(stderr, "bundlefs: %s directory %s: %s\n", what, path, strerror(ENOTDIR));
+		return -1;
+	}
+	return 0;
+}
+
 /* Everything main allocated, so that a sanitizer run ends without a report. */
 static void bfs_free(char *real_mnt, char *real_state)
 {
@@ -154,8 +171,13 @@ int main(int argc, char *argv[])
 	}
 	if (o.embedded && store_open(&bfs.conf.st, o.conf.state, o.conf.work, true) == 0)
 		store_close(&bfs.conf.st);
-	if (check_root_dir("state", o.conf.state, real_mnt, o.ro, &real_state) < 0 ||
-	    check_root_dir("work", o.conf.work, real_mnt, o.ro, NULL) < 0)
+	if (o.node && (check_is_dir("containerd state", o.conf.state) < 0 ||
+		       check_is_dir("containerd root", o.conf.work) < 0))
+		goto out;
+	if (check_root_dir(o.node ? "containerd state" : "state", o.conf.state, real_mnt, o.ro,
+			   &real_state) < 0 ||
+	    check_root_dir(o.node ? "containerd root" : "work", o.conf.work, real_mnt, o.ro, NULL) <
+		0)
 		goto out;
 	ret = conf_open(&bfs.conf, &o.conf);
 	if (ret < 0) {
@@ -167,23 +189,28 @@ int main(int argc, char *argv[])
 	bfs.mountpoint = real_mnt;
 	bfs.ro = o.ro;
 	if (fstat(bfs.conf.st.state_fd, &root) < 0 ||
-	    nodes_init(&root, &bfs.conf,
-		       &(struct node_hooks){.still_named = resolve_still_named,
-					    .unwatch = watch_forget}) < 0) {
+	    nodes_init(
+		&root, &bfs.conf,
+		&(struct node_hooks){.still_named = resolve_still_named, .unwatch = watch_forget},
+		o.node ? NK_VIEWROOT : NK_ROOT) < 0) {
 		fprintf(stderr, "bundlefs: cannot set up: %s\n", strerror(errno));
 		goto out;
 	}
+	/* The node view: MOUNT is no store; its plugin directories are (view.h). */
+	if (o.node && view_init(&o.conf) < 0)
+		goto out;
 	watch_init(o.watch_limit);
 
 	/* Every check is made by the kernel against the mode bits we report. */
 	fuse_opt_add_arg(&o.args, "-odefault_permissions");
 	if (add_fsname(&o.args, real_state) < 0)
 		goto out;
-	se = fuse_session_new(&o.args, &bfs_ll_ops, sizeof(bfs_ll_ops), NULL);
+	se = o.node ? fuse_session_new(&o.args, &view_ll_ops, sizeof(view_ll_ops), NULL)
+		    : fuse_session_new(&o.args, &bfs_ll_ops, sizeof(bfs_ll_ops), NULL);
 	if (!se)
 		goto out;
 	bfs.se = se;
-	if (!bfs.ro) {
+	if (!bfs.ro && !o.node) {
 		int n = sweep_store(bfs.conf.st.state_fd, bfs.conf.st.work_fd);
 
 		if (n > 0)
@@ -201,6 +228,10 @@ int main(int argc, char *argv[])
 		goto out_unmount;
 	/* A thread of its own, after daemonizing (the fork keeps no threads). */
 	watch_start(se);
+	if (view_start(se) < 0) {
+		blog(BLOG_ERR, "cannot start the node view's threads");
+		goto out_unmount;
+	}
 	if (o.cmd.singlethread) {
 		ret = fuse_session_loop(se);
 	} else {
@@ -221,6 +252,7 @@ out_unmount:
 	 * everything else as it is; the exit closes /dev/fuse, which ends the
 	 * wait.
 	 */
+	view_stop();
 	if (watch_stop() < 0) {
 		fuse_session_unmount(se);
 		blog(BLOG_WARNING, "the watcher did not stop: exiting without clean-up");
@@ -235,6 +267,7 @@ out:
 	handles_free_all();
 	nodes_free_all();
 	holds_free_all();
+	view_free();
 	if (loop)
 		fuse_loop_cfg_destroy(loop);
 	opts_free(&o);

@@ -178,6 +178,12 @@ bool watch_attached(struct node *n, int dirfd, const char *name, bool created)
 	return true;
 }
 
+void watch_store_root(struct node *n)
+{
+	if (node_watch_claim(n, NODE_ROOT))
+		watch_node(n, -1, NULL);
+}
+
 void watch_touch(struct node *n)
 {
 	if (node_watch_claim(n, NODE_BUNDLE))

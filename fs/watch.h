@@ -57,6 +57,11 @@ bool watch_attached(struct node *n, int dirfd, const char *name, bool created);
 /* A bundle used again (its attributes asked for, opened): watched from now on. */
 void watch_touch(struct node *n);
 /*
+ * A store's root other than MOUNT (a plugin directory of the node view),
+ * looked up: watched while the kernel holds it, as MOUNT is for the mount's life.
+ */
+void watch_store_root(struct node *n);
+/*
  * Watch wd goes: removed here, or with gone already removed by the kernel
  * (IN_IGNORED) and only counted out. The node table's unwatch hook (called
  * with the table lock held; it touches no store and no table).

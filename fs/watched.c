@@ -28,7 +28,8 @@ bool node_watch_claim(struct node *n, unsigned which)
 
 	pthread_mutex_lock(&table_lock);
 	claimed = n->wd == WD_NONE && (((which & NODE_NAMESPACE) && table_is_ns(n)) ||
-				       ((which & NODE_BUNDLE) && table_is_bundle(n)));
+				       ((which & NODE_BUNDLE) && table_is_bundle(n)) ||
+				       ((which & NODE_ROOT) && n->kind == NK_ROOT));
 	if (claimed)
 		n->wd = WD_PENDING;
 	pthread_mutex_unlock(&table_lock);
@@ -185,4 +186,42 @@ int node_watched_names(struct node_name **names, size_t *count)
 out:
 	pthread_mutex_unlock(&table_lock);
 	return ret;
+}
+
+int node_view_names(struct node_name **names, size_t *count)
+{
+	struct node_name *v = NULL;
+	size_t at = 0, cap = 0;
+	int ret = 0;
+
+	pthread_mutex_lock(&table_lock);
+	for (size_t i = 0; by_name.b && i <= by_name.mask; i++)
+		for (struct alias *a = by_name.b[i]; a; a = a->hash_next) {
+			if (a->node->kind != NK_VIEW)
+				continue;
+			if (at == cap) {
+				size_t ncap = cap ? cap * 2 : 64;
+				struct node_name *bigger = realloc(v, ncap * sizeof(*v));
+
+				if (!bigger) {
+					ret = -ENOMEM;
+					goto out;
+				}
+				v = bigger;
+				cap = ncap;
+			}
+			v[at].parent = a->parent->id;
+			v[at].child = a->node->id;
+			memcpy(v[at].name, a->name, a->len + 1);
+			at++;
+		}
+out:
+	pthread_mutex_unlock(&table_lock);
+	if (ret < 0) {
+		free(v);
+		return ret;
+	}
+	*names = v;
+	*count = at;
+	return 0;
 }

@@ -14,10 +14,12 @@ set(CPACK_PACKAGE_DESCRIPTION
 (io.containerd.runtime.v1.linux) and v2 (io.containerd.runtime.v2.task) as a
 directory tree, so that they can be inspected, created and deleted with ls,
 cat, mkdir, cp and rmdir: read-only over a live node, or as containerd's own
-state directory.
-This package contains the daemon, the mount(8) helper mount.bundlefs, two
-systemd mount units (read-only views of the v1 and the v2 directories) and
-the manual pages.")
+state directory; and a whole node in one read-only mount (-o node): every
+runtime's bundles, the Kubernetes pods by name, and the bundles, work dirs,
+sockets and shims containerd left behind.
+This package contains the daemon, the mount(8) helper mount.bundlefs, three
+systemd mount units (the node view at /mnt/node; read-only views of the v1
+and the v2 directories) and the manual pages.")
 
 # The package installs exactly where the binaries expect to be: the helper has
 # the daemon's path compiled in from CMAKE_INSTALL_PREFIX (use /usr).

@@ -25,8 +25,8 @@ step "$top/scripts/build.sh" "$top/build"
 step ctest --test-dir "$top/build" --output-on-failure
 # Suites on a real mount; all of them again on the sanitizer build but the
 # installation and benchmark smoke tests, which exercise packaging and timing.
-suites="tests/godiff tests/blackbox tests/passthrough tests/reliability tests/containerd tests/install tests/bench"
-asan_suites="tests/godiff tests/blackbox tests/passthrough tests/reliability tests/containerd"
+suites="tests/godiff tests/blackbox tests/node tests/passthrough tests/reliability tests/containerd tests/install tests/bench"
+asan_suites="tests/godiff tests/blackbox tests/node tests/passthrough tests/reliability tests/containerd"
 
 export BUNDLEFS_BIN="$top/build/fs/bundlefs" BUNDLEFS_BUILD="$top/build"
 for suite in $suites; do

@@ -37,13 +37,23 @@ def bundlefs_binary():
         pytest.fail(str(e), pytrace=False)
 
 
+@pytest.fixture(scope="module")
+def bundlefs_kwargs():
+    """What a suite adds to every BundleFS its fixtures make: a function of
+    the mount's opts giving BundleFS keyword arguments. None here; tests/node
+    makes every mount a subtree of a node view (node=PLUGIN)."""
+    return lambda opts: {}
+
+
 @contextlib.contextmanager
-def _bundlefs_factory(start):
+def _bundlefs_factory(start, extra):
     """A factory of BundleFS objects, started at once when start is true;
-    every one is stopped, checked and removed when the context ends."""
+    every one is stopped, checked and removed when the context ends. extra:
+    bundlefs_kwargs."""
     made = []
 
     def make(opts=None, source_arg=False, prepare=None, **kwargs):
+        kwargs = {**extra(dict(opts or {})), **kwargs}
         fs = bfstest.BundleFS(opts, source_arg, **kwargs)
         if not start:
             made.append(fs)
@@ -76,25 +86,25 @@ def _mount_factory(make):
 
 
 @pytest.fixture
-def new_bundlefs(bundlefs_binary):
+def new_bundlefs(bundlefs_binary, bundlefs_kwargs):
     """Factory: new_bundlefs(**kwargs) -> a BundleFS not started yet (tmp_root=,
     mnt_depth=...: see bfstest.BundleFS)."""
-    with _bundlefs_factory(start=False) as make:
+    with _bundlefs_factory(start=False, extra=bundlefs_kwargs) as make:
         yield make
 
 
 @pytest.fixture
-def mount_bundlefs(bundlefs_binary):
+def mount_bundlefs(bundlefs_binary, bundlefs_kwargs):
     """Factory: mount_bundlefs(source_arg=False, prepare=None, args=(), **opts)
     -> a started BundleFS."""
-    with _bundlefs_factory(start=True) as make:
+    with _bundlefs_factory(start=True, extra=bundlefs_kwargs) as make:
         yield _mount_factory(make)
 
 
 @pytest.fixture(scope="module")
-def module_mount(bundlefs_binary):
+def module_mount(bundlefs_binary, bundlefs_kwargs):
     """mount_bundlefs, for mounts that serve a whole module."""
-    with _bundlefs_factory(start=True) as make:
+    with _bundlefs_factory(start=True, extra=bundlefs_kwargs) as make:
         yield _mount_factory(make)
 
 

@@ -464,6 +464,13 @@ class _Run:
         self.n, self.proc, self.log_path, self.killed = n, proc, log_path, False
 
 
+# containerd's plugin directories in a node view (SPEC 8.2), by their rules.
+V1_PLUGIN = "io.containerd.runtime.v1.linux"
+V2_PLUGIN = "io.containerd.runtime.v2.task"
+SANDBOX_PLUGIN = "io.containerd.sandbox.controller.v1.shim"
+NODE_PLUGINS = (V2_PLUGIN, V1_PLUGIN, SANDBOX_PLUGIN)
+
+
 class BundleFS:
     """bundlefs daemons serving one backing store on one mountpoint in the
     foreground, one after another (a test may kill one and start the next on
@@ -494,8 +501,37 @@ class BundleFS:
     """
 
     def __init__(self, opts=None, source_arg=False, *, args=(), tmp_root=None, mnt_depth=1,
-                 dirs=None, log_name="stderr", report_users=False, binary=None):
-        if dirs is None:
+                 dirs=None, log_name="stderr", report_users=False, binary=None, node=None):
+        # node=PLUGIN: a node view (-o node) whose subtree PLUGIN is the store
+        # under test (see NODE_PLUGINS): mnt is then MOUNTPOINT/PLUGIN, the
+        # state and work dirs are cs/PLUGIN and cr/PLUGIN, and mountpoint is
+        # what is mounted and unmounted.
+        # With dirs, a node view names {"base", "cs", "cr", "mnt" (MOUNT),
+        # "socket_root" (None: the view's default)}.
+        self.node = node
+        if node is not None and dirs is not None:
+            self.own_base = False
+            self.base, self.cs, self.cr, self.mountpoint = (dirs[k] for k in
+                                                            ("base", "cs", "cr", "mnt"))
+            self.socket_root = dirs.get("socket_root")
+            self.state = os.path.join(self.cs, node)
+            self.work = os.path.join(self.cr, node)
+            self.mnt = os.path.join(self.mountpoint, node)
+        elif node is not None:
+            self.own_base = True
+            self.base = tempfile.mkdtemp(prefix="bfs-", dir=tmp_root)
+            self.cs = os.path.join(self.base, "cs")
+            self.cr = os.path.join(self.base, "cr")
+            self.state = os.path.join(self.cs, node)
+            self.work = os.path.join(self.cr, node)
+            self.socket_root = os.path.join(self.base, "socket_root")
+            self.mountpoint = os.path.join(self.base, *(["d"] * (mnt_depth - 1)), "mnt")
+            self.mnt = os.path.join(self.mountpoint, node)
+            for d in (self.cs, self.cr, self.state, self.work, self.socket_root):
+                os.mkdir(d)
+            os.mkdir(os.path.join(self.socket_root, "s"))
+            os.makedirs(self.mountpoint)
+        elif dirs is None:
             self.own_base = True
             self.base = tempfile.mkdtemp(prefix="bfs-", dir=tmp_root)
             self.state = os.path.join(self.base, "state")
@@ -511,6 +547,8 @@ class BundleFS:
             self.base, self.state, self.work, self.mnt = (dirs[k] for k in
                                                           ("base", "state", "work", "mnt"))
             self.socket_root = dirs.get("socket_root")
+        if node is None:
+            self.mountpoint = self.mnt
         self.opts = dict(opts or {})
         self.source_arg = source_arg
         self.args = list(args)
@@ -527,6 +565,8 @@ class BundleFS:
 
     # -- options and command line
     def option_string(self):
+        if self.node is not None:
+            return self._node_option_string()
         o = {}
         if not self.source_arg:
             o["state"] = self.state
@@ -538,7 +578,19 @@ class BundleFS:
         return ",".join(k if v is True else f"{k}={v}" for k, v in o.items()
                         if v is not None and v is not False)
 
+    def _node_option_string(self):
+        """The node view's options: the store's own (state=, work=, runtime=)
+        are the plugin directory's; the test's others pass through."""
+        o = {"node": True, "containerd_root": self.cr, "socket_root": self.socket_root,
+             "daemon_address": DEFAULT_DAEMON_ADDRESS if self.socket_root else None}
+        o.update((k, v) for k, v in self.opts.items() if k not in ("state", "work", "runtime"))
+        return ",".join(k if v is True else f"{k}={v}" for k, v in o.items()
+                        if v is not None and v is not False)
+
     def argv(self):
+        if self.node is not None:
+            return ([str(self.binary or bundlefs_bin()), self.cs, self.mountpoint, "-f", "-o",
+                     self.option_string()] + self.args)
         return ([str(self.binary or bundlefs_bin())] + ([self.state] if self.source_arg else [])
                 + [self.mnt, "-f", "-o", self.option_string()] + self.args)
 
@@ -568,14 +620,14 @@ class BundleFS:
         self._runs.append(_Run(n, proc, log_path))
         self.proc, self.log_path = proc, log_path
         deadline = time.monotonic() + timeout
-        while not is_served(self.mnt):
+        while not is_served(self.mountpoint):
             if proc.poll() is not None:
                 raise RuntimeError(f"bundlefs exited early with {proc.returncode}: "
                                    f"{self.log_text()!r}")
             if time.monotonic() > deadline:
                 proc.kill()
                 proc.wait()
-                raise RuntimeError(f"bundlefs did not mount {self.mnt} within {timeout} s: "
+                raise RuntimeError(f"bundlefs did not mount {self.mountpoint} within {timeout} s: "
                                    f"{self.log_text()!r}")
             time.sleep(0.02)
         return self
@@ -602,13 +654,13 @@ class BundleFS:
     def _stop_run(self, run):
         problems = []
         dev, users = None, []
-        stack = mount_stack(self.mnt)
+        stack = mount_stack(self.mountpoint)
         if not run.killed and stack:
             dev = stack[-1]["dev"]
-            users = mount_users(self.mnt) if self.report_users else []
-            err = unmount(self.mnt)
+            users = mount_users(self.mountpoint) if self.report_users else []
+            err = unmount(self.mountpoint)
             if err:
-                problems.append(f"fusermount3 -u -z {self.mnt}: {err}")
+                problems.append(f"fusermount3 -u -z {self.mountpoint}: {err}")
         rc = _wait(run.proc, EXIT_TIMEOUT)
         holders = []
         if rc is None and dev is not None:
@@ -625,7 +677,7 @@ class BundleFS:
             # Not bundlefs's doing: end the daemon the ordinary way. libfuse's
             # handler then ends the loop with status 1, and its own unmount fails.
             sys.stderr.write("bundlefs on %s outlived its unmount because of:\n  %s\n" %
-                             (self.mnt, "\n  ".join(holders)))
+                             (self.mountpoint, "\n  ".join(holders)))
             run.proc.terminate()
         if rc is None:
             rc = _wait(run.proc, EXIT_TIMEOUT)
@@ -646,7 +698,7 @@ class BundleFS:
         serving it (a test's own, started outside this object, too); detach
         what a failed test left mounted below base and remove base, if it was
         made here."""
-        reap_mount(self.mnt)
+        reap_mount(self.mountpoint)
         for run in self._runs:
             if run.proc.poll() is None:
                 run.proc.kill()
@@ -658,7 +710,7 @@ class BundleFS:
             shutil.rmtree(self.base, ignore_errors=True)
 
     def alive(self):
-        return self.proc is not None and self.proc.poll() is None and os.path.ismount(self.mnt)
+        return self.proc is not None and self.proc.poll() is None and os.path.ismount(self.mountpoint)
 
     @property
     def pid(self):

@@ -371,6 +371,26 @@ disabled_plugins = [{disabled}]
         self.extra_fs.append(fs)
         return fs
 
+    def mount_node_view(self, mountpoint):
+        """A read-only node view (-o node, SPEC 8) over this containerd's state
+        and root, with its daemon address and the shims' socket root
+        (/run/containerd: containerd's own, shared with the host)."""
+        os.makedirs(mountpoint, exist_ok=True)
+        fs = bfstest.BundleFS({"ro": True, "daemon_address": self.address,
+                               "socket_root": "/run/containerd"},
+                              node=V2 if self.runtime == "v2" else V1,
+                              log_name="bundlefs-node-%d" % len(self.extra_fs),
+                              report_users=True,
+                              dirs={"base": self.logs, "cs": self.state, "cr": self.root,
+                                    "mnt": mountpoint})
+        fs.expect_log(r".")
+        try:
+            fs.start()
+        except RuntimeError as e:
+            raise SetupError(str(e))
+        self.extra_fs.append(fs)
+        return fs
+
     # -- containerd
 
     def start_containerd(self):

@@ -107,6 +107,40 @@ def test_one_shim_serves_the_pod(node, pod, inspector):
             "stale": False}, bid
 
 
+def test_node_view_names_the_pod(node, pod):
+    """SPEC 8: one read-only node view over containerd's state and root shows
+    the pod by kubelet's name, its sandbox and containers by theirs, their
+    status through the links, and no leak of theirs."""
+    sandbox, cids = pod
+    meta = json.loads(node.crictl("inspectp", sandbox).stdout)["status"]["metadata"]
+    pod_dir = "%s_%s_%s" % (meta["namespace"], meta["name"], meta["uid"])
+    fs = node.mount_node_view(os.path.join(node.tmp, "node-view"))
+    mnt = fs.mountpoint
+    try:
+        assert h.V2 in os.listdir(mnt)
+        top = os.path.join(mnt, "pods", pod_dir)
+        _wait(lambda: os.path.isdir(top), "pods/" + pod_dir)
+        assert os.readlink(os.path.join(top, "sandbox")) == "../../%s/%s/%s" % (
+            h.V2, h.K8S_NAMESPACE, sandbox)
+        names = {}
+        for cid in cids:
+            cmeta = json.loads(node.crictl("inspect", cid).stdout)["status"]["metadata"]
+            names[cmeta["name"]] = "../../../%s/%s/%s" % (h.V2, h.K8S_NAMESPACE, cid)
+        conts = os.path.join(top, "containers")
+        assert {n: os.readlink(os.path.join(conts, n)) for n in os.listdir(conts)} == names
+        for n in names:
+            st = _read_json(os.path.join(conts, n, "status"))
+            assert st["shim"]["listening"] is True and st["init"]["running"] is True
+            assert st["stale"] is False
+        ours = [f for f in (json.loads(ln) for ln in
+                            h.read_text(os.path.join(mnt, "leaks")).splitlines())
+                if f["kind"] in ("bundle", "workdir")]
+        assert ours == []
+    finally:
+        problems = fs.stop()
+    assert problems == []
+
+
 def test_restart_with_pod_running_reconnects(node, pod, inspector):
     sandbox, cids = pod
     _sock, shim = _pod_shim(node, sandbox)

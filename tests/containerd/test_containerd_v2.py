@@ -218,5 +218,50 @@ def test_killed_shim_reads_stale_then_containerd_cleans_up(node, rootfs, inspect
     _remove(node, name)
 
 
+def _leaks(mnt):
+    return [json.loads(ln) for ln in h.read_text(os.path.join(mnt, "leaks")).splitlines()]
+
+
+def test_node_view_leaks_of_a_killed_shim(node, rootfs):
+    """SPEC 8.4 with a real shim: killed with SIGKILL while containerd is
+    down, its bundle is reported stale by a node view over the node; once
+    containerd, restarted, has deleted the bundle, the shim's socket it left
+    in s/ is reported, not listening."""
+    name = h.unique_name("v2leak")
+    _sleep(node, rootfs, name)
+    pid = node.tasks()[name][0]
+    shim = node.shim_of(name)
+    sock = h.shim_address(node.address, NAMESPACE, name)[len("unix://"):]
+    if _is_2x(node):
+        boot = json.loads(h.read_text(os.path.join(node.backing_bundle(name),
+                                                   "bootstrap.json")))
+        sock = boot["address"][len("unix://"):]
+    fs = node.mount_node_view(os.path.join(node.tmp, "node-view-leak"))
+    mnt = fs.mountpoint
+    bundle = {"kind": "bundle", "path": "%s/%s/%s" % (h.V2, NAMESPACE, name),
+              "reason": "stale"}
+
+    def mine():
+        return [f for f in _leaks(mnt)
+                if f.get("path") in (bundle["path"], sock, node.work_dir(name)) or
+                f.get("pid") in (shim, pid)]
+
+    try:
+        assert mine() == []
+        node.kill_containerd(signal.SIGKILL)
+        for p in (shim, pid):
+            os.kill(p, signal.SIGKILL)
+        _wait(lambda: mine() == [bundle], "leaks to name the stale bundle")
+        node.start_containerd()
+        _wait(lambda: mine() == [{"kind": "socket", "path": sock, "listening": False}],
+              "leaks to name the socket the dead shim left")
+    finally:
+        problems = fs.stop()
+        if os.path.lexists(sock):
+            os.unlink(sock)
+        _remove(node, name)
+    assert problems == []
+
+
 def test_store_empty_after_deletes(node):
     node.assert_store_empty()

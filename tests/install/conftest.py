@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from bfstest import REPO
-from install_helpers import WebStore, run
+from install_helpers import NodeStore, WebStore, run
 
 
 @pytest.fixture(scope="session")
@@ -58,5 +58,14 @@ def store():
     """A WebStore; whatever the test mounted on it is unmounted, and its
     daemon ended, after the test."""
     s = WebStore()
+    yield s
+    s.cleanup()
+
+
+@pytest.fixture
+def node_store():
+    """A NodeStore (install_helpers); whatever the test mounted on its
+    mountpoint is unmounted, and its daemon ended, after the test."""
+    s = NodeStore()
     yield s
     s.cleanup()

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from bfstest import BundleFS, daemon_pids, mount_stack
+from bfstest import V2_PLUGIN, BundleFS, daemon_pids, mount_stack
 
 CONFIG = {"ociVersion": "1.0.2", "process": {"args": ["sh"], "cwd": "/"},
           "root": {"path": "rootfs"}}
@@ -22,6 +22,7 @@ CONFIG = {"ociVersion": "1.0.2", "process": {"args": ["sh"], "cwd": "/"},
 INSTALLED = {
     "bin/bundlefs": 0o755,
     "sbin/mount.bundlefs": 0o755,
+    "lib/systemd/system/mnt-node.mount": 0o644,
     "lib/systemd/system/run-bundlefs.mount": 0o644,
     "lib/systemd/system/run-bundlefs_v2.mount": 0o644,
     "share/man/man8/bundlefs.8.gz": 0o644,
@@ -123,3 +124,40 @@ class WebStore(BundleFS):
         assert os.path.isdir(self.w("default", "new"))
         os.rmdir(m / "default" / "new")
         assert not os.path.exists(self.s("default", "new"))
+
+
+class NodeStore(BundleFS):
+    """containerd's state and root (cs/, cr/) with one pod's sandbox in the
+    v2 plugin, and the mountpoint of a node view of them (mountpoint), whose
+    daemons the test starts through mount(8) or the helper."""
+
+    POD = "default_web_u1"
+
+    def __init__(self):
+        super().__init__(node=V2_PLUGIN)
+        os.makedirs(self.s("k8s.io", "sb1", "rootfs"))
+        with open(self.s("k8s.io", "sb1", "config.json"), "w") as f:
+            f.write(json.dumps({"ociVersion": "1.1.0", "annotations": {
+                "io.kubernetes.cri.sandbox-namespace": "default",
+                "io.kubernetes.cri.sandbox-name": "web",
+                "io.kubernetes.cri.sandbox-uid": "u1",
+                "io.kubernetes.cri.container-type": "sandbox"}}))
+        os.makedirs(self.w("k8s.io", "sb1"))
+
+    def check_visible(self):
+        m = Path(self.mountpoint)
+        assert sorted(os.listdir(m)) == [V2_PLUGIN, "leaks", "pods"]
+        assert os.listdir(m / "pods") == [self.POD]
+        link = m / "pods" / self.POD / "sandbox"
+        assert os.readlink(link) == f"../../{V2_PLUGIN}/k8s.io/sb1"
+        assert json.loads((link / "status").read_text())["complete"] is True
+        assert (m / "leaks").read_text() == \
+            '{"kind":"bundle","path":"%s/k8s.io/sb1","reason":"stale"}\n' % V2_PLUGIN
+
+    def check_ro(self):
+        m = Path(self.mountpoint)
+        for path in (m / "x", m / V2_PLUGIN / "k8s.io" / "new"):
+            with pytest.raises(OSError) as e:
+                os.mkdir(path)
+            assert e.value.errno == errno.EROFS
+        assert not os.path.exists(self.s("k8s.io", "new"))

@@ -24,10 +24,35 @@ def systemd_escape_path(path):
     return run(["systemd-escape", "-p", path]).stdout.strip()
 
 
+NODE_UNIT = UNITS / "mnt-node.mount"
+
+
 def test_units_are_the_known_ones():
     """Every unit in the tree is checked below (and installed: test_install)."""
     assert sorted(p.name for p in UNITS.iterdir()) == \
-        sorted(c[0].name for c in UNIT_CASES.values())
+        sorted([c[0].name for c in UNIT_CASES.values()] + [NODE_UNIT.name])
+
+
+def test_node_unit_verify(tmp_path):
+    """The node view's unit (SPEC 8): mount -t bundlefs /run/containerd
+    /mnt/node -o node,ro, after containerd, nofail; systemd-analyze verify."""
+    unit = tmp_path / NODE_UNIT.name
+    shutil.copy(NODE_UNIT, unit)
+    r = run(["systemd-analyze", "verify", "--man=no", unit], check=False)
+    assert r.returncode == 0 and r.stderr == "", r.stderr
+    cp = configparser.ConfigParser(strict=False, interpolation=None)
+    cp.optionxform = str
+    cp.read(unit)
+    m = cp["Mount"]
+    assert (m["Type"], m["What"], m["Where"]) == ("bundlefs", "/run/containerd", "/mnt/node")
+    assert m["Options"].split(",") == ["node", "ro", "nofail"]
+    assert "containerd.service" in cp["Unit"]["After"].split()
+    assert cp["Install"]["WantedBy"] == "multi-user.target"
+    assert systemd_escape_path(m["Where"]) + ".mount" == NODE_UNIT.name
+    # The check can fail: a Where= that does not match the name.
+    unit.write_text(NODE_UNIT.read_text().replace("Where=/mnt/node\n", "Where=/mnt/other\n"))
+    r = run(["systemd-analyze", "verify", "--man=no", unit], check=False)
+    assert r.returncode != 0
 
 
 @pytest.mark.parametrize("case", UNIT_CASES)

@@ -93,6 +93,19 @@ def test_installed_through_mount_fuse3_none_source(tmp_prefix, store):
     umount_and_wait(store.mnt)
 
 
+def test_installed_helper_node_view(tmp_prefix, node_store):
+    """The node view through the helper as mount(8) runs it (SPEC 8.1):
+    node and containerd_root= reach the daemon, the source is C_S."""
+    s = node_store
+    installed_helper(tmp_prefix, s, s.cs, s.mountpoint, "-o",
+                     f"rw,node,ro,containerd_root={s.cr},nofail,x-systemd.after=x")
+    assert [(e["fstype"], e["source"]) for e in mount_stack(s.mountpoint)] == \
+        [("fuse.bundlefs", s.cs)]
+    s.check_visible()
+    s.check_ro()
+    umount_and_wait(s.mountpoint)
+
+
 def one_line(stderr):
     lines = stderr.splitlines()
     assert len(lines) == 1, f"expected one line, got {stderr!r}"
@@ -287,6 +300,17 @@ def test_mount_t_bundlefs(real_install, store):
     store.check_visible()
     store.check_ro()
     umount_and_wait(store.mnt)
+
+
+def test_mount_t_bundlefs_node_view(real_install, node_store):
+    """mount -t bundlefs C_S MNT -o node,ro: the fstab line of the README."""
+    s = node_store
+    run(["mount", "-t", "bundlefs", s.cs, s.mountpoint, "-o",
+         f"node,ro,containerd_root={s.cr}"])
+    assert mounts_at(s.mountpoint) == ["fuse.bundlefs"]
+    s.check_visible()
+    s.check_ro()
+    umount_and_wait(s.mountpoint)
 
 
 def test_mount_t_fuse_bundlefs(real_install, store):

@@ -11,6 +11,7 @@
 
 #include "check.h"
 #include "fsfixture.h"
+#include "status.h"
 #include "store.h"
 
 #include <errno.h>
@@ -165,6 +166,70 @@ static void test_lists(const struct bundle_conf *v1, const struct bundle_conf *v
 		      "%s reads rootfs or work", ovl_name(ovl_at(v2, k)));
 }
 
+/*
+ * What leaks asks of a bundle (SPEC 8.4): the status input renders exactly
+ * the bundle's status file, with the address `address` reads; its stale
+ * is the status file's; the debug socket is v2's only.
+ */
+static void test_status_input(const struct bundle_conf *c, const char *rt)
+{
+	const char *ids[] = {"plain", "stored", "options"};
+	char id[64];
+
+	for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+		struct status_input in;
+		char *text = NULL, *status = NULL, *addr = NULL;
+		size_t tlen, slen, alen;
+		struct stat sb;
+		bool stale;
+		int bfd;
+
+		snprintf(id, sizeof(id), "%s-in-%s", rt, ids[i]);
+		bundle(id);
+		put(P("state/" NS "/%s/config.json", id), "{}");
+		if (i == 1)
+			put(P("state/" NS "/%s/address", id), "unix:///run/containerd/s/stored");
+		if (i == 2) {
+			put(P("state/" NS "/%s/options.json", id), "{\"root\":\"/elsewhere\"}");
+			put(P("state/" NS "/%s/runc-options", id), "{\"runtime_root\":\"/rr\"}");
+		}
+		bfd = store_open_bundle(&c->st, NS, id);
+		must(bfd, id);
+		CHECK(ovl_status_input(c, bfd, NS, id, &in) == 0, "%s status input", id);
+		CHECK(status_render(&in, &text, &tlen) == 0 &&
+			  ovl_content(c, ovl_find(c, "status"), bfd, NS, id, &status, &slen, &sb) ==
+			      0 &&
+			  tlen == slen && !memcmp(text, status, slen),
+		      "%s: the input renders the status file", id);
+		CHECK(ovl_content(c, ovl_find(c, "address"), bfd, NS, id, &addr, &alen, &sb) == 0 &&
+			  alen == in.address_len && !memcmp(addr, in.address, alen),
+		      "%s: the input's address is what address reads", id);
+		CHECK(status_stale(&in, &stale) == 0 &&
+			  strstr(status, stale ? "\"stale\":true" : "\"stale\":false"),
+		      "%s: status_stale agrees with %s", id, status);
+		if (i == 2)
+			CHECK(in.runc_state && strstr(in.runc_state, c->runtime == RUNTIME_V2
+									 ? "/elsewhere/"
+									 : "/rr/") == in.runc_state,
+			      "%s: runc's state by the runtime's rule: %s", id, in.runc_state);
+		ovl_status_input_free(&in);
+		CHECK(!in.address && !in.runc_state, "ovl_status_input_free");
+		free(text);
+		free(status);
+		free(addr);
+		addr = NULL;
+		if (c->runtime == RUNTIME_V2)
+			CHECK(ovl_debug_address(c, bfd, NS, id, &addr, &alen) == 0 &&
+				  strstr(addr, "unix://") == addr && alen == strlen(addr),
+			      "%s: a v2 shim's debug socket", id);
+		else
+			CHECK(ovl_debug_address(c, bfd, NS, id, &addr, &alen) == -ENOENT,
+			      "%s: a v1 shim has no debug socket", id);
+		free(addr);
+		close(bfd);
+	}
+}
+
 int main(void)
 {
 	struct bundle_conf v1, v2;
@@ -180,5 +245,7 @@ int main(void)
 	test_sandbox(&v1, "v1");
 	test_sandbox(&v2, "v2");
 	test_lists(&v1, &v2);
+	test_status_input(&v1, "v1");
+	test_status_input(&v2, "v2");
 	return fx_store_end(&st);
 }

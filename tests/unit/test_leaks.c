@@ -59,15 +59,14 @@ static int cb_stale(void *arg, const struct leaks_bundle *b, bool *stale)
 	return 0;
 }
 
-static int cb_address(void *arg, const struct leaks_bundle *b, char **addr, size_t *len)
+/* The content of the bundle's file name, as an address. */
+static int read_addr(const struct leaks_bundle *b, const char *name, char **addr, size_t *len)
 {
-	struct cb *cb = arg;
 	char buf[1024];
 	ssize_t n;
 	int fd;
 
-	cb->address_calls++;
-	fd = openat(b->fd, "ADDR", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	fd = openat(b->fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return -ENOENT;
 	n = read(fd, buf, sizeof(buf));
@@ -81,6 +80,19 @@ static int cb_address(void *arg, const struct leaks_bundle *b, char **addr, size
 	(*addr)[n] = '\0';
 	*len = (size_t)n;
 	return 0;
+}
+
+static int cb_address(void *arg, const struct leaks_bundle *b, char **addr, size_t *len)
+{
+	((struct cb *)arg)->address_calls++;
+	return read_addr(b, "ADDR", addr, len);
+}
+
+/* The debug socket a bundle's shim makes (containerd 2.x at log level debug). */
+static int cb_debug_address(void *arg, const struct leaks_bundle *b, char **addr, size_t *len)
+{
+	(void)arg;
+	return read_addr(b, "DEBUGADDR", addr, len);
 }
 
 static struct cb cb;
@@ -103,6 +115,7 @@ static void setup_input(void)
 				     .socket_root = sroot,
 				     .stale = cb_stale,
 				     .address = cb_address,
+				     .debug_address = cb_debug_address,
 				     .arg = &cb,
 				     .gap_ms = LEAKS_MIN_GAP_MS};
 }
@@ -274,13 +287,17 @@ static void test_nothing(void)
 {
 	char addr[600];
 	pid_t shim;
-	int lfd;
+	int lfd, dfd;
 
 	bundle(V2, "k8s.io", "ok1");
 	/* its socket, named by its address spelt unclean, and its shim running in it */
 	lfd = sock(P("cs/s/ok1sock"), true);
 	snprintf(addr, sizeof(addr), "unix://%s//s/./ok1sock", input.socket_root);
 	put(P("cs/%s/k8s.io/ok1/ADDR", V2), addr);
+	/* the debug socket of its shim, named by its debug address: a live one is no leak */
+	dfd = sock(P("cs/s/ok1debug"), true);
+	snprintf(addr, sizeof(addr), "unix://%s/s/ok1debug", input.socket_root);
+	put(P("cs/%s/k8s.io/ok1/DEBUGADDR", V2), addr);
 	shim = shim_in(P("cs/%s/k8s.io/ok1", V2));
 	/* things that are none of the four kinds */
 	put(P("cs/s/regular"), "x");
@@ -293,9 +310,18 @@ static void test_nothing(void)
 	CHECK(cb.stale_calls == 1 && cb.address_calls == 2,
 	      "first look asks every bundle, the second only its findings: %d stale %d address",
 	      cb.stale_calls, cb.address_calls);
-	CHECK(!pending(lfd), "a named socket is not connected to");
+	CHECK(!pending(lfd) && !pending(dfd), "a named socket is not connected to");
 	end(shim);
 	close(lfd);
+	close(dfd);
+	/* without the debug address, the debug socket is no bundle's: a leak */
+	input.debug_address = NULL;
+	snprintf(addr, sizeof(addr), "{\"kind\":\"socket\",\"path\":\"%s\",\"listening\":false}\n",
+		 P("cs/s/ok1debug"));
+	CHECK(!strcmp(render(), addr), "an unnamed debug socket: '%s'", render());
+	input.debug_address = cb_debug_address;
+	unlink(P("cs/s/ok1debug"));
+	unlink(P("cs/s/ok1sock"));
 	rmrf(P("cs/%s/k8s.io/.ok2", V2));
 	rmrf(P("cr/%s/k8s.io/.hidden", V2));
 }

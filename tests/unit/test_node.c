@@ -430,10 +430,11 @@ int main(void)
 	if (fx_store_base(&conf.st, "test_node", count_sink) < 0)
 		return 2;
 	st = st_of("");
-	must(nodes_init(
-		 &st, &conf,
-		 &(struct node_hooks){.still_named = resolve_still_named, .unwatch = unwatch}),
-	     "nodes_init");
+	must(
+	    nodes_init(&st, &conf,
+		       &(struct node_hooks){.still_named = resolve_still_named, .unwatch = unwatch},
+		       NK_ROOT),
+	    "nodes_init");
 	root = node_find(FUSE_ROOT_ID);
 	test_counting();
 	test_hard_links();

@@ -483,6 +483,24 @@ static void test_disk(void)
 	      "containers: %s", l);
 	l = links_of(p, "default_web_u1", PODS_DIR_POD);
 	CHECK(!strcmp(l, "sandbox>../../" V2 "/k8s.io/sb1;"), "sandbox: %s", l);
+	/* the bundles without a regular config.json, for a caller that follows them */
+	{
+		struct pods_keys inc = {0};
+		int fd = opendir_path(P("%s", V2));
+		char seen[256] = "";
+
+		CHECK(pods_rescan_incomplete(p, V2, fd, &inc) == 0, "rescan_incomplete");
+		close(fd);
+		for (size_t i = 0; i < inc.n; i++)
+			snprintf(seen + strlen(seen), sizeof(seen) - strlen(seen), "%s/%s;",
+				 inc.v[i].ns, inc.v[i].id);
+		/* "making" has none, c6's is a symlink; hidden and linked ones are no bundles */
+		CHECK(inc.n == 2 && strstr(seen, "default/making;") && strstr(seen, "k8s.io/c6;"),
+		      "incomplete: %s", seen);
+		pods_keys_free(&inc);
+		CHECK(inc.n == 0 && !inc.v, "pods_keys_free");
+		r = reads_of(p);
+	}
 
 	/* what was just written is racy: read once more, then trusted */
 	settle();

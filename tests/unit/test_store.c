@@ -10,6 +10,7 @@
 
 #include "bundle.h"
 #include "log.h"
+#include "sweep.h"
 #include "tree.h"
 #include "check.h"
 #include "fsfixture.h"
@@ -228,6 +229,43 @@ static void test_open(void)
 		store_close(&s);
 	rmrf(P("new"));
 	unlink(P("afile"));
+}
+
+/*
+ * A store whose work root is missing, opened with STORE_WORK_OPTIONAL (the
+ * node view's plugin without its C_R/PLUGIN): served without W; whatever
+ * needs W refuses with ENOENT and makes nothing, a delete leaves W out.
+ */
+static void test_work_optional(void)
+{
+	struct bundle_conf c;
+	struct stat sb;
+	int ret;
+
+	CHECK(store_open(&c.st, P("state"), P("nowork"), STORE_WORK_OPTIONAL) == 0,
+	      "missing work root, optional");
+	CHECK(c.st.work_fd == -1 && !strcmp(c.st.work_path, P("nowork")), "work_fd %d, path %s",
+	      c.st.work_fd, c.st.work_path);
+	store_close(&c.st);
+	CHECK(store_open(&c.st, P("nostate"), P("nowork"), STORE_WORK_OPTIONAL) == -ENOENT,
+	      "the state root is never optional");
+	must(store_open(&c.st, P("state"), P("nowork"), STORE_WORK_OPTIONAL), "reopen");
+	c = (struct bundle_conf){.st = c.st, .runtime = RUNTIME_V2};
+	CHECK(bundle_ns_create(&c, "nw", NULL) == -ENOENT && !exists(P("state/nw")),
+	      "namespace without a work root");
+	mkd(P("state/nw2"), 0711);
+	ret = bundle_create(&c, "nw2", "b", NULL);
+	CHECK(ret == -ENOENT && !exists(P("state/nw2/b")), "bundle without a work root: %d", ret);
+	mkd(P("state/nw2/old"), 0700);
+	mkd(P("state/nw2/.gone"), 0700);
+	CHECK(bundle_delete(&c, "nw2", "old", NULL) == 0 && !exists(P("state/nw2/old")),
+	      "a delete leaves the work side out");
+	CHECK(sweep_store(c.st.state_fd, c.st.work_fd) == 1 && !exists(P("state/nw2/.gone")),
+	      "the sweep of the state root alone");
+	CHECK(bundle_ns_remove(&c, "nw2") == 0 && stat(P("state/nw2"), &sb) < 0,
+	      "a namespace goes without a work root");
+	CHECK(!exists(P("nowork")), "nothing made the work root");
+	store_close(&c.st);
 }
 
 /* ---- store_open_beneath ---- */
@@ -919,6 +957,7 @@ int main(void)
 	v1 = (struct bundle_conf){.st = st, .runtime = RUNTIME_V1};
 
 	test_open();
+	test_work_optional();
 	test_open_beneath();
 	test_ns();
 	test_bundle_create();

@@ -33,6 +33,8 @@
 
 #define HEX_C1 "d25aa4ef11a84e954e74a5bcff06557d0b6ea8d0c00243896f29826694bbd888"
 #define HEX_SB1 "c8b3756a389f9a824c34560159e9b9b56e7772ccd268a813a0c4f36ea276c49e"
+/* Join(/run/containerd/containerd.sock, default, c1, debug): CONTAINERD-V2.md */
+#define HEX_C1_DEBUG "3c26dcd5c4a5937250e0cb81a75fbad35bcc7a20d35d1a0f3a4da34928b0ae5a"
 
 static struct store st;
 /* The store as v2 bundles' (bundle.h). */
@@ -330,6 +332,25 @@ static void test_address(void)
 	CHECK(address_is(bfd, "default", "c1", AS("unix:///boot")), "address symlink followed");
 	must(unlink(P("state/default/c1/address")), "rm address link");
 	must(unlink(P("state/default/c1/bootstrap.json")), "rm bootstrap");
+
+	/* the shim's debug socket: the group's, whatever address is stored */
+	put(P("state/default/c1/address"), "unix:///stored");
+	CHECK(v2_debug_address(bfd, &node, "default", "c1", &a, &n) == 0 &&
+		  !strcmp(a, ADDR(HEX_C1_DEBUG)) && n == strlen(a),
+	      "debug address default/c1");
+	free(a);
+	must(unlink(P("state/default/c1/address")), "rm address");
+	b = addr_computed(node.socket_root, node.daemon_address, "k8s.io", "sb1/debug");
+	CHECK(b && v2_debug_address(sfd, &node, "k8s.io", "ctr", &a, &n) == 0 && !strcmp(a, b),
+	      "debug address of the group sb1");
+	free(a);
+	free(b);
+	put(P("state/k8s.io/ctr/config.json"), "{\"annotations\":{" SB ":\"\"}}");
+	b = addr_computed(node.socket_root, node.daemon_address, "k8s.io", "debug");
+	CHECK(b && v2_debug_address(sfd, &node, "k8s.io", "ctr", &a, &n) == 0 && !strcmp(a, b),
+	      "an empty group: Join leaves it out");
+	free(a);
+	free(b);
 	close(bfd);
 	close(sfd);
 }
