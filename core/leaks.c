@@ -1,63 +1,22 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * leaks (leaks.h): one look walks every plugin's bundles (status through
- * the caller, addresses through the caller, the directories' identities),
- * then the work dirs, the socket directory and the shims in /proc; the
- * second look keeps what the first found too.
+ * leaks (leaks.h): a look is the walks of leakwalk.c; the second look
+ * keeps what the first found too; the text of what both found.
  */
 #include "leaks.h"
 
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "gojson.h"
-#include "gopath.h"
-#include "shimproc.h"
-#include "status.h"
+#include "leaksint.h"
 
-/* The groups, in the order the text gives them. */
-enum kind { K_BUNDLE, K_WORKDIR, K_SOCKET, K_SHIM };
-
-struct finding {
-	enum kind kind;
-	char *path;		      /* bundle, workdir, socket */
-	int32_t pid;		      /* shim */
-	char *exe, *cwd;	      /* shim */
-	enum status_listen listening; /* socket */
-};
-
-struct leaks_look {
-	struct finding *v; /* sorted (finding_cmp) once the look is done */
-	size_t n, cap;
-};
-
-/* A bundle directory's identity. */
-struct dirid {
-	dev_t dev;
-	ino_t ino;
-};
-
-/* What a look gathers besides its findings. */
-struct gather {
-	const struct leaks_input *in;
-	const struct leaks_look *prev;
-	struct leaks_look *out;
-	struct dirid *dirs; /* every bundle directory */
-	size_t ndirs, capdirs;
-	char **named; /* the Clean paths the addresses name */
-	size_t nnamed, capnamed;
-};
-
-static int finding_cmp(const void *x, const void *y)
+int leaks_finding_cmp(const void *x, const void *y)
 {
 	const struct finding *a = x, *b = y;
 
@@ -91,15 +50,13 @@ size_t leaks_look_count(const struct leaks_look *look)
 	return look ? look->n : 0;
 }
 
-/* Whether prev (sorted) holds a finding of the same kind and path or pid. */
-static bool in_prev(const struct leaks_look *prev, const struct finding *f)
+bool leaks_in_prev(const struct leaks_look *prev, const struct finding *f)
 {
 	return !prev ||
-	       (prev->n > 0 && bsearch(f, prev->v, prev->n, sizeof(*f), finding_cmp) != NULL);
+	       (prev->n > 0 && bsearch(f, prev->v, prev->n, sizeof(*f), leaks_finding_cmp) != NULL);
 }
 
-/* Add f (its strings taken over, freed on failure). */
-static int add(struct leaks_look *look, struct finding *f)
+int leaks_add(struct leaks_look *look, struct finding *f)
 {
 	if (look->n == look->cap) {
 		size_t ncap = look->cap ? look->cap * 2 : 16;
@@ -116,434 +73,6 @@ static int add(struct leaks_look *look, struct finding *f)
 	return 0;
 }
 
-static int add_dir(struct gather *g, const struct stat *sb)
-{
-	if (g->ndirs == g->capdirs) {
-		size_t ncap = g->capdirs ? g->capdirs * 2 : 64;
-		struct dirid *v = realloc(g->dirs, ncap * sizeof(*v));
-
-		if (!v)
-			return -ENOMEM;
-		g->dirs = v;
-		g->capdirs = ncap;
-	}
-	g->dirs[g->ndirs].dev = sb->st_dev;
-	g->dirs[g->ndirs].ino = sb->st_ino;
-	g->ndirs++;
-	return 0;
-}
-
-static int dirid_cmp(const void *x, const void *y)
-{
-	const struct dirid *a = x, *b = y;
-
-	if (a->dev != b->dev)
-		return a->dev < b->dev ? -1 : 1;
-	return a->ino < b->ino ? -1 : a->ino > b->ino;
-}
-
-static int str_cmp(const void *x, const void *y)
-{
-	return strcmp(*(char *const *)x, *(char *const *)y);
-}
-
-/* Record the socket path an address names, if any: the Clean of what follows unix://. */
-static int add_named(struct gather *g, const char *addr, size_t len)
-{
-	static const char scheme[] = "unix://";
-	char *path, *clean;
-
-	if (len < sizeof(scheme) - 1 || memcmp(addr, scheme, sizeof(scheme) - 1) != 0 ||
-	    memchr(addr, '\0', len))
-		return 0;
-	path = strndup(addr + sizeof(scheme) - 1, len - (sizeof(scheme) - 1));
-	if (!path)
-		return -ENOMEM;
-	clean = gopath_clean(path);
-	free(path);
-	if (!clean)
-		return -ENOMEM;
-	if (g->nnamed == g->capnamed) {
-		size_t ncap = g->capnamed ? g->capnamed * 2 : 64;
-		char **v = realloc(g->named, ncap * sizeof(*v));
-
-		if (!v) {
-			free(clean);
-			return -ENOMEM;
-		}
-		g->named = v;
-		g->capnamed = ncap;
-	}
-	g->named[g->nnamed++] = clean;
-	return 0;
-}
-
-/* Errors of the walk that say nothing about an entry: the look fails with them. */
-static bool fatal_errno(int err)
-{
-	return err == ENOMEM || err == EMFILE || err == ENFILE;
-}
-
-/* An errno that says a directory is not there (or is no directory). */
-static bool absent_errno(int err)
-{
-	return err == ENOENT || err == ENOTDIR || err == ELOOP;
-}
-
-/* A visible entry that may be a directory (d_type unknown: opening decides). */
-static bool maybe_dir(const struct dirent *de)
-{
-	return de->d_name[0] != '.' && (de->d_type == DT_DIR || de->d_type == DT_UNKNOWN);
-}
-
-/* A listing of dirfd/name (a directory, not a symlink), or NULL with errno. */
-static DIR *open_list(int dirfd, const char *name)
-{
-	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	DIR *d;
-
-	if (fd < 0)
-		return NULL;
-	d = fdopendir(fd);
-	if (!d) {
-		int err = errno;
-
-		close(fd);
-		errno = err;
-	}
-	return d;
-}
-
-/* ---- bundles ---- */
-
-/* Record the socket that address callback fn (if any) says b names. */
-static int name_sockets(struct gather *g,
-			int (*fn)(void *, const struct leaks_bundle *, char **, size_t *),
-			const struct leaks_bundle *b)
-{
-	char *addr = NULL;
-	size_t alen = 0;
-	int ret;
-
-	if (!fn)
-		return 0;
-	ret = fn(g->in->arg, b, &addr, &alen);
-	if (ret == -ENOMEM)
-		return ret;
-	if (ret < 0 || !addr)
-		return 0;
-	ret = add_named(g, addr, alen);
-	free(addr);
-	return ret;
-}
-
-static int one_bundle(struct gather *g, const struct leaks_plugin *pl, const char *ns,
-		      const char *id, int bfd)
-{
-	const struct leaks_input *in = g->in;
-	struct leaks_bundle b = {.plugin = pl, .ns = ns, .id = id, .fd = bfd};
-	struct finding f = {.kind = K_BUNDLE};
-	struct stat sb;
-	bool stale = false;
-	int ret;
-
-	if (fstat(bfd, &sb) == 0) {
-		ret = add_dir(g, &sb);
-		if (ret < 0)
-			return ret;
-	}
-	ret = name_sockets(g, in->address, &b);
-	if (ret == 0)
-		ret = name_sockets(g, in->debug_address, &b);
-	if (ret < 0)
-		return ret;
-	if (!in->stale)
-		return 0;
-	if (asprintf(&f.path, "%s/%s/%s", pl->name, ns, id) < 0)
-		return -ENOMEM;
-	if (!in_prev(g->prev, &f)) {
-		free(f.path);
-		return 0;
-	}
-	ret = in->stale(in->arg, &b, &stale);
-	if (ret == -ENOMEM || ret < 0 || !stale) {
-		free(f.path);
-		return ret == -ENOMEM ? ret : 0;
-	}
-	return add(g->out, &f);
-}
-
-static int bundles_of_ns(struct gather *g, const struct leaks_plugin *pl, int sfd, const char *ns)
-{
-	struct dirent *de;
-	int ret = 0;
-	DIR *d = open_list(sfd, ns);
-
-	if (!d)
-		return fatal_errno(errno) ? -errno : 0;
-	for (;;) {
-		int bfd;
-
-		errno = 0;
-		de = readdir(d);
-		if (!de) {
-			ret = errno && fatal_errno(errno) ? -errno : 0;
-			break;
-		}
-		if (!maybe_dir(de))
-			continue;
-		bfd = openat(dirfd(d), de->d_name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (bfd < 0) {
-			if (fatal_errno(errno)) {
-				ret = -errno;
-				break;
-			}
-			continue;
-		}
-		ret = one_bundle(g, pl, ns, de->d_name, bfd);
-		close(bfd);
-		if (ret < 0)
-			break;
-	}
-	closedir(d);
-	return ret;
-}
-
-/* Every bundle of every plugin. */
-static int walk_bundles(struct gather *g)
-{
-	int ret = 0;
-
-	for (size_t i = 0; ret == 0 && i < g->in->nplugins; i++) {
-		const struct leaks_plugin *pl = &g->in->plugins[i];
-		struct dirent *de;
-		int sfd;
-		DIR *d;
-
-		sfd = open(pl->state_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-		if (sfd < 0) {
-			if (fatal_errno(errno))
-				ret = -errno;
-			continue;
-		}
-		d = open_list(sfd, ".");
-		if (!d) {
-			if (fatal_errno(errno))
-				ret = -errno;
-			close(sfd);
-			continue;
-		}
-		while (ret == 0 && (de = readdir(d)) != NULL) {
-			if (maybe_dir(de))
-				ret = bundles_of_ns(g, pl, sfd, de->d_name);
-		}
-		closedir(d);
-		close(sfd);
-	}
-	return ret;
-}
-
-/* ---- work dirs ---- */
-
-static int workdirs_of_ns(struct gather *g, const struct leaks_plugin *pl, int wfd, int sfd,
-			  const char *ns)
-{
-	const char *elem[] = {pl->work_dir, ns, NULL};
-	struct dirent *de;
-	int snsfd = -1, ret = 0;
-	DIR *d = open_list(wfd, ns);
-
-	if (!d)
-		return fatal_errno(errno) ? -errno : 0;
-	if (sfd >= 0) {
-		/* S/<ns> missing, or no directory (a symlink is not followed): no bundles */
-		snsfd = openat(sfd, ns, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (snsfd < 0 && !absent_errno(errno)) {
-			ret = fatal_errno(errno) ? -errno : 0;
-			goto out; /* cannot tell: nothing is reported */
-		}
-	}
-	for (;;) {
-		struct finding f = {.kind = K_WORKDIR};
-		struct stat sb;
-
-		errno = 0;
-		de = readdir(d);
-		if (!de) {
-			ret = errno && fatal_errno(errno) ? -errno : 0;
-			break;
-		}
-		if (!maybe_dir(de))
-			continue;
-		if (fstatat(dirfd(d), de->d_name, &sb, AT_SYMLINK_NOFOLLOW) < 0 ||
-		    !S_ISDIR(sb.st_mode))
-			continue;
-		if (snsfd >= 0 && fstatat(snsfd, de->d_name, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
-		    S_ISDIR(sb.st_mode))
-			continue; /* its bundle */
-		elem[2] = de->d_name;
-		f.path = gopath_join(elem, 3);
-		if (!f.path) {
-			ret = -ENOMEM;
-			break;
-		}
-		if (!in_prev(g->prev, &f)) {
-			free(f.path);
-			continue;
-		}
-		ret = add(g->out, &f);
-		if (ret < 0)
-			break;
-	}
-out:
-	if (snsfd >= 0)
-		close(snsfd);
-	closedir(d);
-	return ret;
-}
-
-static int walk_workdirs(struct gather *g)
-{
-	int ret = 0;
-
-	for (size_t i = 0; ret == 0 && i < g->in->nplugins; i++) {
-		const struct leaks_plugin *pl = &g->in->plugins[i];
-		struct dirent *de;
-		int wfd, sfd;
-		DIR *d;
-
-		wfd = open(pl->work_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-		if (wfd < 0) {
-			if (fatal_errno(errno))
-				ret = -errno;
-			continue;
-		}
-		/* S missing: every work dir is without its bundle. */
-		sfd = open(pl->state_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-		if (sfd < 0 && !absent_errno(errno)) {
-			/* cannot tell: nothing is reported */
-			ret = fatal_errno(errno) ? -errno : 0;
-			close(wfd);
-			continue;
-		}
-		d = open_list(wfd, ".");
-		if (!d && ret == 0 && fatal_errno(errno))
-			ret = -errno;
-		while (d && ret == 0 && (de = readdir(d)) != NULL) {
-			if (maybe_dir(de))
-				ret = workdirs_of_ns(g, pl, wfd, sfd, de->d_name);
-		}
-		if (d)
-			closedir(d);
-		if (sfd >= 0)
-			close(sfd);
-		close(wfd);
-	}
-	return ret;
-}
-
-/* ---- sockets ---- */
-
-static bool named(const struct gather *g, const char *path)
-{
-	return g->nnamed > 0 &&
-	       bsearch(&path, g->named, g->nnamed, sizeof(*g->named), str_cmp) != NULL;
-}
-
-static int walk_sockets(struct gather *g)
-{
-	const struct leaks_input *in = g->in;
-	const char *elem[] = {in->socket_root, "s", NULL};
-	struct dirent *de;
-	int rootfd, ret = 0;
-	DIR *d;
-
-	if (!in->socket_root)
-		return 0;
-	rootfd = open(in->socket_root, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (rootfd < 0)
-		return fatal_errno(errno) ? -errno : 0;
-	d = open_list(rootfd, "s");
-	close(rootfd);
-	if (!d)
-		return fatal_errno(errno) ? -errno : 0;
-	for (;;) {
-		struct finding f = {.kind = K_SOCKET};
-		struct stat sb;
-		char *addr;
-
-		errno = 0;
-		de = readdir(d);
-		if (!de) {
-			ret = errno && fatal_errno(errno) ? -errno : 0;
-			break;
-		}
-		if (de->d_type != DT_SOCK && de->d_type != DT_UNKNOWN)
-			continue;
-		if (fstatat(dirfd(d), de->d_name, &sb, AT_SYMLINK_NOFOLLOW) < 0 ||
-		    !S_ISSOCK(sb.st_mode))
-			continue;
-		elem[2] = de->d_name;
-		f.path = gopath_join(elem, 3);
-		if (!f.path) {
-			ret = -ENOMEM;
-			break;
-		}
-		if (named(g, f.path) || !in_prev(g->prev, &f)) {
-			free(f.path);
-			continue;
-		}
-		if (asprintf(&addr, "unix://%s", f.path) < 0) {
-			free(f.path);
-			ret = -ENOMEM;
-			break;
-		}
-		ret = status_unix_listening(addr, strlen(addr), in->socket_root,
-					    in->connect_timeout_ms, &f.listening);
-		free(addr);
-		if (ret == 0)
-			ret = add(g->out, &f);
-		else
-			free(f.path);
-		if (ret < 0)
-			break;
-	}
-	closedir(d);
-	return ret;
-}
-
-/* ---- shims ---- */
-
-static bool bundle_dir(const struct gather *g, const struct shimproc_info *s)
-{
-	struct dirid key = {.dev = s->cwd_dev, .ino = s->cwd_ino};
-
-	return g->ndirs > 0 &&
-	       bsearch(&key, g->dirs, g->ndirs, sizeof(*g->dirs), dirid_cmp) != NULL;
-}
-
-static int walk_shims(struct gather *g)
-{
-	struct shimproc_info *v;
-	size_t n;
-	int ret = shimproc_list(&v, &n);
-
-	if (ret < 0)
-		return ret;
-	for (size_t i = 0; ret == 0 && i < n; i++) {
-		struct finding f = {.kind = K_SHIM, .pid = v[i].pid};
-
-		if (!v[i].cwd_known || bundle_dir(g, &v[i]) || !in_prev(g->prev, &f))
-			continue;
-		f.exe = v[i].exe;
-		f.cwd = v[i].cwd;
-		v[i].exe = v[i].cwd = NULL;
-		ret = add(g->out, &f);
-	}
-	shimproc_list_free(v, n);
-	return ret;
-}
-
 int leaks_look(const struct leaks_input *in, const struct leaks_look *prev, struct leaks_look **out)
 {
 	struct gather g = {.in = in, .prev = prev};
@@ -553,24 +82,16 @@ int leaks_look(const struct leaks_input *in, const struct leaks_look *prev, stru
 	g.out = calloc(1, sizeof(*g.out));
 	if (!g.out)
 		return -ENOMEM;
-	ret = walk_bundles(&g);
-	if (ret == 0) {
-		if (g.ndirs > 1)
-			qsort(g.dirs, g.ndirs, sizeof(*g.dirs), dirid_cmp);
-		if (g.nnamed > 1)
-			qsort(g.named, g.nnamed, sizeof(*g.named), str_cmp);
-		ret = walk_workdirs(&g);
-	}
+	ret = leaks_walk_bundles(&g);
 	if (ret == 0)
-		ret = walk_sockets(&g);
+		ret = leaks_walk_workdirs(&g);
 	if (ret == 0)
-		ret = walk_shims(&g);
+		ret = leaks_walk_sockets(&g);
+	if (ret == 0)
+		ret = leaks_walk_shims(&g);
 	if (ret == 0 && g.out->n > 1)
-		qsort(g.out->v, g.out->n, sizeof(*g.out->v), finding_cmp);
-	free(g.dirs);
-	for (size_t i = 0; i < g.nnamed; i++)
-		free(g.named[i]);
-	free(g.named);
+		qsort(g.out->v, g.out->n, sizeof(*g.out->v), leaks_finding_cmp);
+	leaks_gather_free(&g);
 	if (ret < 0) {
 		leaks_look_free(g.out);
 		return ret;
