@@ -69,7 +69,7 @@ static void reply_made(fuse_req_t req, struct node *parent, const char *name, in
 	struct fuse_entry_param e;
 
 	if (ret == 0)
-		ret = lookup_entry(req, parent, -1, name, &e);
+		ret = lookup_made(req, parent, name, &e);
 	if (ret < 0)
 		fuse_reply_err(req, -ret);
 	else

@@ -223,6 +223,8 @@ void node_set_wd(struct node *n, int wd);
 void node_wd_gone(int wd);
 /* The node id watched by wd (0: none), whether it is a bundle, and its store. */
 fuse_ino_t node_of_wd(int wd, bool *is_bundle, const struct bundle_conf **conf);
+/* Whether the node known by name in parent has its watch, or had one tried (not WD_NONE). */
+bool node_child_watched(struct node *parent, const char *name);
 /* The id of the node known by name in parent (0: none), and whether it is an overlay node. */
 fuse_ino_t node_child_id(fuse_ino_t parent, const char *name, bool *overlay);
 /*

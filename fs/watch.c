@@ -96,25 +96,22 @@ static void limit_reached(void)
 }
 
 /*
- * Add the watch of directory node n, claimed by the caller (node_watch_claim),
- * reached as name in the open directory dirfd when the caller has it (else -1
- * and NULL: by n's path); records it with node_set_wd.
+ * Add a watch on the directory name in the open directory dirfd (dirfd >= 0),
+ * or on node n's directory reached by its path: the watch descriptor (> 0),
+ * counted in active, or -errno.
  */
-static void watch_node(struct node *n, int dirfd, const char *name)
+static int add_watch(struct node *n, int dirfd, const char *name)
 {
 	char proc[64 + NAME_MAX];
 	uint32_t mask = WATCH_MASK;
 	int fd = -1, wd, err;
 
-	if (ifd < 0) {
-		node_set_wd(n, WD_FAILED);
-		return;
-	}
+	if (ifd < 0)
+		return -ENOSYS;
 	if (atomic_fetch_add(&active, 1) >= watch_limit && watch_limit >= 0) {
 		atomic_fetch_sub(&active, 1);
 		limit_reached();
-		node_set_wd(n, WD_FAILED);
-		return;
+		return -ENOSPC;
 	}
 	if (dirfd >= 0) {
 		/* By its name in the open parent: the last component is no magic link. */
@@ -124,8 +121,7 @@ static void watch_node(struct node *n, int dirfd, const char *name)
 		fd = resolve_open(n, O_PATH | O_DIRECTORY, NULL);
 		if (fd < 0) {
 			atomic_fetch_sub(&active, 1);
-			node_set_wd(n, WD_FAILED);
-			return;
+			return fd;
 		}
 		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
 	}
@@ -137,10 +133,21 @@ static void watch_node(struct node *n, int dirfd, const char *name)
 		atomic_fetch_sub(&active, 1);
 		if (err == ENOSPC)
 			limit_reached();
-		node_set_wd(n, WD_FAILED);
-		return;
+		return -err;
 	}
-	node_set_wd(n, wd);
+	return wd;
+}
+
+/*
+ * Add the watch of directory node n, claimed by the caller (node_watch_claim),
+ * reached as name in the open directory dirfd when the caller has it (else -1
+ * and NULL: by n's path); records it with node_set_wd.
+ */
+static void watch_node(struct node *n, int dirfd, const char *name)
+{
+	int wd = add_watch(n, dirfd, name);
+
+	node_set_wd(n, wd > 0 ? wd : WD_FAILED);
 }
 
 int watch_init(long limit)
@@ -170,10 +177,38 @@ int watch_init(long limit)
 	return 0;
 }
 
-bool watch_attached(struct node *n, int dirfd, const char *name, bool created)
+int watch_ahead(struct node *parent, enum node_kind kind, int dirfd, const char *name)
 {
-	if (!node_watch_claim(n, created ? NODE_NAMESPACE : NODE_NAMESPACE | NODE_BUNDLE))
+	int wd;
+
+	if (ifd < 0 || dirfd < 0 || (kind != NK_NS && kind != NK_NSENTRY) || name[0] == '.' ||
+	    node_child_watched(parent, name))
+		return 0;
+	/*
+	 * Whatever fails here (not a directory, gone, already watched, the
+	 * limit) is decided again, the old way, once the node is known.
+	 */
+	wd = add_watch(NULL, dirfd, name);
+	return wd > 0 ? wd : 0;
+}
+
+void watch_unused(int wd)
+{
+	inotify_rm_watch(ifd, wd);
+	atomic_fetch_sub(&active, 1);
+}
+
+bool watch_attached(struct node *n, int dirfd, const char *name, bool bundle, int ahead)
+{
+	if (!node_watch_claim(n, bundle ? NODE_NAMESPACE | NODE_BUNDLE : NODE_NAMESPACE)) {
+		if (ahead > 0)
+			watch_unused(ahead); /* not a structural directory, or watched already */
 		return false;
+	}
+	if (ahead > 0) {
+		node_set_wd(n, ahead);
+		return false;
+	}
 	watch_node(n, dirfd, name);
 	return true;
 }

@@ -76,6 +76,18 @@ fuse_ino_t node_of_wd(int wd, bool *is_bundle, const struct bundle_conf **conf)
 	return id;
 }
 
+bool node_child_watched(struct node *parent, const char *name)
+{
+	struct alias *a;
+	bool ret;
+
+	pthread_mutex_lock(&table_lock);
+	a = table_find_name(parent, name, strlen(name));
+	ret = a && a->node->wd != WD_NONE;
+	pthread_mutex_unlock(&table_lock);
+	return ret;
+}
+
 fuse_ino_t node_child_id(fuse_ino_t parent, const char *name, bool *overlay)
 {
 	fuse_ino_t id = 0;
