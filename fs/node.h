@@ -63,6 +63,7 @@ struct node {
 	bool ino_hashed;	/* found by inode (not once its number is reused) */
 	bool retired;		/* no name of the kernel's leads to it any more: -ESTALE */
 	int wd;			/* its inotify watch (> 0), or one of enum node_wd */
+	uint64_t content;	/* NK_OVERLAY: node_content_open's digest (0: none) */
 	struct node *id_next, *ino_next, *wd_next;
 };
 
@@ -95,6 +96,8 @@ struct handle {
 	 */
 	bool direct;
 	int fd_other;
+	/* H_OVERLAY opened with the kernel's cache: its content's digest (else 0). */
+	uint64_t digest;
 };
 
 /*
@@ -198,6 +201,16 @@ struct handle *node_handle_pin(struct node *n, enum handle_kind kind);
  */
 struct handle *handle_pin_writer(struct node *n);
 void handle_unpin(struct handle *h);
+/*
+ * The kernel's pages of overlay node n: an open of it with content of
+ * digest d (never 0) may keep them (true) when d is what they hold, that is
+ * what the last such open saw, with no read of other content since; d is
+ * recorded. node_content_read: a read of n served content of digest d,
+ * which the pages now hold if it differs (a handle opened before a change):
+ * the next open drops them.
+ */
+bool node_content_open(struct node *n, uint64_t d);
+void node_content_read(struct node *n, uint64_t d);
 /* Close and free a handle nothing uses any more. */
 void handle_free(struct handle *h);
 /* After the loop: close the handles the kernel never released (a lazy unmount). */

@@ -21,8 +21,13 @@
  * waits for its reply: were the daemon killed then, this thread would wait
  * on that lock for ever, the process could not exit, and the mount would
  * hang instead of failing. An attribute invalidation takes no sleeping lock
- * (and no page: nothing waits on the daemon). It is enough because every
- * use of a name needs its inode's attributes (the permission check, stat)
+ * (and no page: nothing waits on the daemon). That holds for the pages the
+ * kernel keeps of address and shim-config too (file.c's overlay_cache): a
+ * data range would wait on a page that a READ in flight holds locked until
+ * the daemon answers it, for ever if the daemon is killed then. Their
+ * pages are checked at every open instead, and a change in the size or
+ * mtime that an invalidated GETATTR finds makes the kernel drop them itself.
+ * It is enough because every use of a name needs its inode's attributes (the permission check, stat)
  * or reaches the daemon (open, readlink, readdir): the daemon then finds
  * that the name leads elsewhere or nowhere, answers ESTALE, and the kernel
  * looks the name up again. A directory whose names changed has its own
@@ -268,8 +273,16 @@ double watch_attr_timeout(struct node *n, const struct stat *st, unsigned e)
 	bool single = !S_ISDIR(st->st_mode) && st->st_nlink <= 1;
 	struct watch_state w;
 
-	if (n->kind == NK_OVERLAY)
+	/*
+	 * Overlay files: address and shim-config as a file of their bundle
+	 * (their name is looked up at every use, which refreshes them, and the
+	 * watcher drops them: notify_overlays); the others are asked for each
+	 * time.
+	 */
+	if (n->kind == NK_OVERLAY && !ovl_cacheable(n->ov))
 		return 0;
+	if (n->kind == NK_OVERLAY)
+		single = true;
 	if (!long_ok(e))
 		return BFS_UNWATCHED_BUNDLE_TIMEOUT;
 	node_watch_state(n, &w);
