@@ -202,6 +202,7 @@ void bfs_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
 {
 	node_forget(ino, nlookup);
 	fuse_reply_none(req);
+	node_trim();
 }
 
 void bfs_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *forgets)
@@ -209,6 +210,7 @@ void bfs_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *for
 	for (size_t i = 0; i < count; i++)
 		node_forget(forgets[i].ino, forgets[i].nlookup);
 	fuse_reply_none(req);
+	node_trim();
 }
 
 /*

@@ -139,6 +139,12 @@ struct node *node_attach(struct node *parent, const char *name, enum node_kind k
 			 const struct stat *st, const struct ovl *ov, bool *created);
 void node_forget(fuse_ino_t id, uint64_t nlookup);
 /*
+ * When the table has shrunk to half its size since the last time, give the
+ * heap's free memory back to the system (malloc_trim). Called without the
+ * table lock, after forgets.
+ */
+void node_trim(void);
+/*
  * A request is about to remove parent/name (unlink, rmdir, a rename over
  * it), which may free its inode's number: until node_name_gone (removed)
  * or node_name_kept (the removal failed), no entry is given the node by
@@ -254,6 +260,13 @@ struct watch_state {
 	bool self, parent, self_later, parent_later;
 };
 void node_watch_state(struct node *n, struct watch_state *w);
+/*
+ * The nodes roots[0..nroots) that the table still has (never the root) and
+ * the nodes named below them, a few levels deep, children before their
+ * parents: *ids malloc'd, *count of them. -ENOMEM. Finding the children
+ * walks every name the table knows, once per level, when a root has any.
+ */
+int node_subtrees(const fuse_ino_t *roots, size_t nroots, fuse_ino_t **ids, size_t *count);
 /* A name (or, with name "", a watched directory itself) the watcher knows of. */
 struct node_name {
 	fuse_ino_t parent; /* the directory; with name "", the watched node itself */

@@ -57,6 +57,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/inotify.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -329,6 +330,136 @@ static unsigned stale_kinds(const struct bundle_conf *c, const char *name, unsig
 	return own;
 }
 
+/*
+ * Dropping the kernel's unused dentries of names removed beside the mount
+ * (FUSE_NOTIFY_PRUNE, protocol 7.45; libfuse 3.14 has no call for it):
+ * the kernel holds such a dentry, and the daemon its node, until memory
+ * pressure reclaims it, since no entry is ever invalidated (above). A prune
+ * takes no directory lock and waits on nothing the daemon answers (the
+ * kernel's d_prune_aliases of each node's inode, under its superblock's
+ * lock only); the kernel then sends FORGET for what it dropped. A dentry in
+ * use then (a process in the directory, a lookup in flight) stays: the
+ * nodes left are pruned again once a second, PRUNE_TRIES times. A kernel
+ * without it answers EINVAL once: from then on nothing is sent.
+ */
+#define FUSE_NOTIFY_PRUNE_CODE 9
+#define PRUNE_CHUNK 256
+#define PRUNE_TRIES 10
+
+struct idlist {
+	fuse_ino_t *v;
+	size_t n, cap;
+};
+
+static atomic_bool prune_ok = true;
+
+static void idlist_add(struct idlist *l, fuse_ino_t id)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (l->v[i] == id)
+			return;
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 64;
+		fuse_ino_t *v = realloc(l->v, cap * sizeof(*v));
+
+		if (!v)
+			return; /* left to memory pressure, as before */
+		l->v = v;
+		l->cap = cap;
+	}
+	l->v[l->n++] = id;
+}
+
+/* Send one prune of ids[0..n); false when the kernel has none. */
+static bool send_prune(const fuse_ino_t *ids, size_t n)
+{
+	struct {
+		uint32_t len;
+		int32_t error;
+		uint64_t unique;
+	} oh;
+	struct {
+		uint32_t count, padding;
+		uint64_t spare;
+	} po = {.count = (uint32_t)n};
+	struct iovec iov[3] = {{&oh, sizeof(oh)}, {&po, sizeof(po)},
+			       {(void *)ids, n * sizeof(*ids)}};
+
+	oh.len = (uint32_t)(sizeof(oh) + sizeof(po) + n * sizeof(*ids));
+	oh.error = FUSE_NOTIFY_PRUNE_CODE;
+	oh.unique = 0;
+	if (writev(fuse_session_fd(session), iov, 3) < 0 &&
+	    (errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP)) {
+		blog(BLOG_DEBUG, "the kernel cannot prune entries (FUSE_NOTIFY_PRUNE): %s",
+		     strerror(errno));
+		return false;
+	}
+	return true;
+}
+
+/* Prune the nodes roots[0..n) and what the table knows below them, children first. */
+static void prune(const fuse_ino_t *roots, size_t n)
+{
+	fuse_ino_t *ids;
+	size_t count;
+
+	if (!n || !atomic_load(&prune_ok) || node_subtrees(roots, n, &ids, &count) < 0)
+		return;
+	for (size_t at = 0; at < count && !atomic_load(&stopping); at += PRUNE_CHUNK)
+		if (!send_prune(ids + at, count - at < PRUNE_CHUNK ? count - at : PRUNE_CHUNK)) {
+			atomic_store(&prune_ok, false);
+			break;
+		}
+	free(ids);
+}
+
+/* Pruned before and perhaps still held: pruned again once a second. */
+struct retry {
+	struct idlist ids;
+	unsigned tries;
+	struct timespec last;
+};
+
+static double since(const struct timespec *t)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - t->tv_sec) + (double)(now.tv_nsec - t->tv_nsec) / 1e9;
+}
+
+/* The batch's names gone: pruned now, and kept for the retries. */
+static void prune_gone(struct retry *r, struct idlist *gone)
+{
+	if (!gone->n)
+		return;
+	prune(gone->v, gone->n);
+	for (size_t i = 0; i < gone->n; i++)
+		idlist_add(&r->ids, gone->v[i]);
+	r->tries = PRUNE_TRIES;
+	clock_gettime(CLOCK_MONOTONIC, &r->last);
+	gone->n = 0;
+}
+
+/* A second after the last prune: the nodes still in the table, once more. */
+static void prune_retry(struct retry *r)
+{
+	size_t kept = 0;
+
+	if (!r->ids.n || since(&r->last) < 1.0)
+		return;
+	if (!r->tries-- || !atomic_load(&prune_ok)) {
+		r->ids.n = 0;
+		return;
+	}
+	for (size_t i = 0; i < r->ids.n; i++)
+		if (node_find(r->ids.v[i]))
+			r->ids.v[kept++] = r->ids.v[i];
+	r->ids.n = kept;
+	prune(r->ids.v, r->ids.n);
+	clock_gettime(CLOCK_MONOTONIC, &r->last);
+}
+
 /* One wake-up's events, each (wd, name) once with its masks or'ed. */
 struct ev {
 	int wd;
@@ -353,6 +484,8 @@ struct batch {
 	size_t *slot; /* index + 1 into v, open addressing; 2 * cap entries */
 	struct dirty *d;
 	size_t nd, dcap;
+	/* Known nodes whose name was removed beside the mount (pruned). */
+	struct idlist gone;
 };
 
 static uint64_t ev_hash(int wd, const char *name)
@@ -477,6 +610,9 @@ static void batch_run(struct batch *b)
 			child = node_child_id(dir, e->name, &overlay);
 			if (child)
 				notify_inode(child);
+			/* An overlay name stays: its bundle computes it. */
+			if (child && !overlay && (e->mask & (IN_DELETE | IN_MOVED_FROM)))
+				idlist_add(&b->gone, child);
 			if (e->mask & NAME_EVENTS)
 				batch_dirty(b, dir, conf, 0, 0);
 			if (bundle) {
@@ -529,6 +665,7 @@ static void *watch_thread(void *arg)
 {
 	static char buf[65536] __attribute__((aligned(__alignof__(struct inotify_event))));
 	struct pollfd pfd[2] = {{.fd = ifd, .events = POLLIN}, {.fd = efd, .events = POLLIN}};
+	struct retry retry = {0};
 	struct batch b = {0};
 
 	(void)arg;
@@ -536,7 +673,9 @@ static void *watch_thread(void *arg)
 		bool overflow = false;
 		ssize_t len;
 
-		if (poll(pfd, 2, -1) < 0) {
+		int got = poll(pfd, 2, retry.ids.n ? 1000 : -1);
+
+		if (got < 0) {
 			if (errno == EINTR)
 				continue;
 			blog(BLOG_ERR, "watching the store: poll: %s", strerror(errno));
@@ -544,6 +683,10 @@ static void *watch_thread(void *arg)
 		}
 		if (pfd[1].revents)
 			break;
+		if (got == 0) {
+			prune_retry(&retry);
+			continue;
+		}
 		/* Drain what is queued (bounded, so that a storm cannot hold the thread). */
 		for (int reads = 0; reads < 64; reads++) {
 			len = read(ifd, buf, sizeof(buf));
@@ -564,6 +707,8 @@ static void *watch_thread(void *arg)
 		if (overflow)
 			recover();
 		batch_run(&b);
+		prune_gone(&retry, &b.gone);
+		prune_retry(&retry);
 	}
 	/* Stopped or failed: whatever is replied from now on is short. */
 	atomic_store(&healthy, false);
@@ -571,6 +716,8 @@ static void *watch_thread(void *arg)
 	free(b.v);
 	free(b.slot);
 	free(b.d);
+	free(b.gone.v);
+	free(retry.ids.v);
 	return NULL;
 }
 
