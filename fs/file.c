@@ -287,6 +287,8 @@ void bfs_create(fuse_req_t req, fuse_ino_t pino, const char *name, mode_t mode,
 		return;
 	}
 	node_handle_add(n, h);
+	if (kind == NK_INSIDE)
+		watch_changed(parent, name);
 	lookup_fill(&e, parent, n, &st, epoch);
 	fi->fh = (uintptr_t)h;
 	fuse_reply_create(req, &e, fi);
@@ -445,10 +447,13 @@ static fuse_ino_t overlay_dir(struct handle *h, struct fuse_file_info *fi)
 	return node_parent_id(h->node);
 }
 
-static void overlay_committed(fuse_ino_t dir)
+/* ... and of the address and shim-config computed from the file committed (watch_changed). */
+static void overlay_committed(fuse_ino_t dir, const struct bundle_conf *c, const struct ovl *ov)
 {
-	if (dir && bfs.se)
+	if (dir && bfs.se) {
 		fuse_lowlevel_notify_inval_inode(bfs.se, dir, -1, 0);
+		watch_changed_id(dir, c, ovl_name(ov));
+	}
 }
 
 void bfs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -460,7 +465,7 @@ void bfs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	if (h->kind == H_OVERLAY) {
 		ret = ovl_flush(h->ovf);
 		if (ret == 0)
-			overlay_committed(overlay_dir(h, fi));
+			overlay_committed(overlay_dir(h, fi), h->node->conf, h->node->ov);
 	}
 	fuse_reply_err(req, -ret);
 }
@@ -469,12 +474,15 @@ void bfs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct handle *h = handle_of(fi);
 	fuse_ino_t dir = overlay_dir(h, fi);
+	/* Its store and kind outlive the node (conf.h, kinds.h). */
+	const struct bundle_conf *c = h->node->conf;
+	const struct ovl *ov = h->node->ov;
 
 	(void)ino;
 	/* The last close commits what flush left pending. */
 	if (node_handle_release(h))
 		handle_free(h);
-	overlay_committed(dir);
+	overlay_committed(dir, c, ov);
 	fuse_reply_err(req, 0);
 }
 

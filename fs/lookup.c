@@ -32,6 +32,9 @@ void lookup_fill(struct fuse_entry_param *e, struct node *parent, struct node *n
 	e->attr = *st;
 	e->entry_timeout = watch_entry_timeout(parent, n, epoch);
 	e->attr_timeout = watch_attr_timeout(n, st, epoch);
+	/* A released overlay name is absent to one process only: never cached then. */
+	if (n->kind == NK_OVERLAY && !hold_none_released())
+		e->entry_timeout = 0;
 }
 
 /* The attributes of an overlay node's file now. */

@@ -246,7 +246,12 @@ double watch_entry_timeout(struct node *parent, struct node *n, unsigned e)
 {
 	struct watch_state w;
 
-	if (n && n->kind == NK_OVERLAY)
+	/*
+	 * address and shim-config are names of their bundle as long as it is
+	 * (lookup.c: not while a process holds a released name); the other
+	 * overlay names may appear or go with every commit.
+	 */
+	if (n && n->kind == NK_OVERLAY && !ovl_cacheable(n->ov))
 		return 0;
 	if (!long_ok(e))
 		return BFS_UNWATCHED_BUNDLE_TIMEOUT;
@@ -275,10 +280,10 @@ double watch_attr_timeout(struct node *n, const struct stat *st, unsigned e)
 	struct watch_state w;
 
 	/*
-	 * Overlay files: address and shim-config as a file of their bundle
-	 * (their name is looked up at every use, which refreshes them, and the
-	 * watcher drops them: notify_overlays); the others are asked for each
-	 * time.
+	 * Overlay files: address and shim-config as a file of their bundle (a
+	 * change of what they are computed from drops them: beside the mount
+	 * the watcher, notify_overlays; through it the request, watch_changed);
+	 * the others are asked for each time.
 	 */
 	if (n->kind == NK_OVERLAY && !ovl_cacheable(n->ov))
 		return 0;
@@ -296,16 +301,29 @@ double watch_attr_timeout(struct node *n, const struct stat *st, unsigned e)
 
 /*
  * The notifications, attributes only (see the top of this file). They are
- * sent from this thread only, never from a request handler. ENOENT means
- * the kernel does not have that inode: nothing to drop.
+ * sent from this thread, and from a request handler only for what a change
+ * through the mount made stale besides its own reply (watch_changed): an
+ * attribute invalidation waits on no page and no lock that a request holds.
+ * ENOENT means the kernel does not have that inode: nothing to drop.
  */
 static void notify_inode(fuse_ino_t ino)
 {
-	int r = fuse_lowlevel_notify_inval_inode(session, ino, -1, 0);
+	int r = fuse_lowlevel_notify_inval_inode(bfs.se, ino, -1, 0);
 
 	if (r < 0 && r != -ENOENT)
 		blog(BLOG_DEBUG, "invalidating inode %llu: %s", (unsigned long long)ino,
 		     strerror(-r));
+}
+
+/* The kinds of c's runtime (bit k: the k-th) whose content may be kept (ovl_cacheable). */
+static unsigned cacheable_kinds(const struct bundle_conf *c)
+{
+	unsigned kinds = 0;
+
+	for (size_t k = 0; ovl_at(c, k); k++)
+		if (ovl_cacheable(ovl_at(c, k)))
+			kinds |= 1u << k;
+	return kinds;
 }
 
 /*
@@ -592,6 +610,24 @@ static void notify_overlays(const struct bundle_conf *c, fuse_ino_t bundle, unsi
 			free(ids);
 		}
 	}
+}
+
+void watch_changed_id(fuse_ino_t dir, const struct bundle_conf *c, const char *name)
+{
+	unsigned sandbox, kinds;
+
+	if (!bfs.se)
+		return;
+	kinds = stale_kinds(c, name, &sandbox) & cacheable_kinds(c);
+	sandbox &= cacheable_kinds(c);
+	notify_overlays(c, dir, kinds, false);
+	notify_overlays(c, dir, sandbox, true);
+}
+
+void watch_changed(struct node *dir, const char *name)
+{
+	if (dir->kind == NK_NSENTRY)
+		watch_changed_id(dir->id, dir->conf, name);
 }
 
 static void batch_run(struct batch *b)

@@ -68,6 +68,16 @@ int watch_ahead(struct node *parent, enum node_kind kind, int dirfd, const char 
 bool watch_attached(struct node *n, int dirfd, const char *name, bool bundle, int ahead);
 /* A watch watch_ahead added that no node takes: removed. */
 void watch_unused(int wd);
+/*
+ * A request through the mount changed the entry name of dir (made, removed,
+ * renamed, committed): when dir is a bundle, the cached attributes of its
+ * address and shim-config computed from name are dropped, before the reply,
+ * since the kernel keeps them (and their names) long. Called without the
+ * table lock.
+ */
+void watch_changed(struct node *dir, const char *name);
+/* The same by the directory's id, in the store c (a node that may be gone by now). */
+void watch_changed_id(fuse_ino_t dir, const struct bundle_conf *c, const char *name);
 /* A bundle used again (its attributes asked for, opened): watched from now on. */
 void watch_touch(struct node *n);
 /*

@@ -67,6 +67,51 @@ def test_config_json_through_mount_changes_address_at_once(v2):
         assert warm(path) == want
 
 
+@pytest.mark.parametrize("via", ["write", "rename"])
+def test_bootstrap_json_through_mount_changes_address_at_once(v2, via):
+    """v2: a shim's bootstrap.json written through the mount names the
+    address; stat and read of address agree with it at once, though the
+    kernel keeps address's name, attributes and pages."""
+    ns, bid = v2.new_bundle()
+    write(v2.m(ns, bid, "config.json"), VALID_SPEC)
+    path = v2.m(ns, bid, "address")
+    computed = warm(path)
+    for want in (b"unix:///run/containerd/s/short", b"unix:///run/containerd/s/a-longer-one"):
+        text = json.dumps({"address": want.decode()})
+        if via == "rename":
+            tmp = v2.m(ns, bid, ident(".tmp"))
+            write(tmp, text)
+            os.rename(tmp, v2.m(ns, bid, "bootstrap.json"))
+        else:
+            write(v2.m(ns, bid, "bootstrap.json"), text)
+        assert os.stat(path).st_size == len(want)
+        assert read_bytes(path) == want
+        assert warm(path) == want
+    os.unlink(v2.m(ns, bid, "bootstrap.json"))
+    assert os.stat(path).st_size == len(computed)
+    assert read_bytes(path) == computed
+
+
+def test_released_address_absent_to_its_process_only(bfs):
+    """An unlink of a computed address releases the name to the process
+    that made it (SPEC 4.2): absent to it, present to every other, though
+    the kernel may keep the name for the others."""
+    ns, bid = bfs.new_bundle()
+    path = bfs.m(ns, bid, "address")
+    computed = warm(path)
+    script = ("import os, sys\n"
+              "p = sys.argv[1]\n"
+              "os.unlink(p)\n"
+              "for _ in range(3):\n"
+              "    assert not os.path.exists(p)\n"
+              "    os.system('cat ' + p + ' > /dev/null 2>&1')\n"
+              "    assert not os.path.exists(p)\n")
+    import subprocess
+    import sys
+    subprocess.run([sys.executable, "-c", script, path], check=True)
+    assert warm(path) == computed
+
+
 def test_config_json_through_mount_changes_shim_config_at_once(v2):
     ns, bid = v2.new_bundle()
     write(v2.m(ns, bid, "config.json"), VALID_SPEC)
