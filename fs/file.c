@@ -124,9 +124,11 @@ static void overlay_cache(struct node *n, struct handle *h, struct fuse_file_inf
 
 	if ((fi->flags & (O_ACCMODE | O_TRUNC)) != O_RDONLY || !ovl_cacheable(n->ov))
 		return;
-	if (ovl_fstat(h->ovf, &st) < 0 || st.st_size > CACHE_MAX || !(buf = malloc(CACHE_MAX)))
+	if (ovl_fstat(h->ovf, &st) < 0 || st.st_size > CACHE_MAX ||
+	    !(buf = malloc((size_t)st.st_size + 1)))
 		return;
-	len = ovl_read(h->ovf, buf, CACHE_MAX, 0);
+	/* One byte more than its size: a snapshot that is longer is not taken for it. */
+	len = ovl_read(h->ovf, buf, (size_t)st.st_size + 1, 0);
 	if (len >= 0 && len == st.st_size) {
 		h->digest = digest(buf, (size_t)len);
 		fi->direct_io = 0;

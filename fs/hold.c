@@ -44,8 +44,8 @@ struct hold {
 };
 
 static pthread_mutex_t hold_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct hold *holds;   /* protected by hold_lock */
-static atomic_size_t nholds; /* read without the lock: the fast path when there is none */
+static struct hold *holds;	/* protected by hold_lock */
+static atomic_size_t nholds;	/* read without the lock: the fast path when there is none */
 static atomic_size_t nreleased; /* of them HOLD_RELEASED (hold_none_released) */
 
 /* h leaves the table (the lock held). */

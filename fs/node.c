@@ -64,7 +64,7 @@ struct hash by_name = HASH_INIT(struct alias, hash_next, name_key);
 struct hash by_wd = HASH_INIT(struct node, wd_next, wd_key); /* by table_lock */
 static fuse_ino_t next_id = FUSE_ROOT_ID + 1;		     /* by table_lock */
 /* The most nodes since the heap was last trimmed, and whether it is due (node_trim). */
-static size_t trim_mark;			 /* by table_lock */
+static size_t trim_mark; /* by table_lock */
 static atomic_bool trim_due;
 struct node *table_root;
 struct node_hooks table_hooks; /* set by nodes_init */

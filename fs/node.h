@@ -261,12 +261,14 @@ struct watch_state {
 };
 void node_watch_state(struct node *n, struct watch_state *w);
 /*
- * The nodes roots[0..nroots) that the table still has (never the root) and
- * the nodes named below them, a few levels deep, children before their
- * parents: *ids malloc'd, *count of them. -ENOMEM. Finding the children
- * walks every name the table knows, once per level, when a root has any.
+ * The nodes roots[0..nroots) that the table still has (never the root) and,
+ * with walk, the nodes named below them, a few levels deep, children before
+ * their parents: *ids malloc'd, *count of them. -ENOMEM. Finding the
+ * children walks every name the table knows (with the table lock held),
+ * once per level, when a root has any.
  */
-int node_subtrees(const fuse_ino_t *roots, size_t nroots, fuse_ino_t **ids, size_t *count);
+int node_subtrees(const fuse_ino_t *roots, size_t nroots, bool walk, fuse_ino_t **ids,
+		  size_t *count);
 /* A name (or, with name "", a watched directory itself) the watcher knows of. */
 struct node_name {
 	fuse_ino_t parent; /* the directory; with name "", the watched node itself */

@@ -27,13 +27,15 @@
  * the daemon answers it, for ever if the daemon is killed then. Their
  * pages are checked at every open instead, and a change in the size or
  * mtime that an invalidated GETATTR finds makes the kernel drop them itself.
- * It is enough because every use of a name needs its inode's attributes (the permission check, stat)
- * or reaches the daemon (open, readlink, readdir): the daemon then finds
- * that the name leads elsewhere or nowhere, answers ESTALE, and the kernel
- * looks the name up again. A directory whose names changed has its own
- * attributes invalidated, so its listing (kept by the kernel: cache_readdir)
- * is read again from its new mtime. Names that are absent are cached
- * briefly (BFS_UNWATCHED_BUNDLE_TIMEOUT): a new name shows within 100 ms.
+ *
+ * Attributes are enough because every use of a name needs its inode's
+ * attributes (the permission check, stat) or reaches the daemon (open,
+ * readlink, readdir): the daemon then finds that the name leads elsewhere
+ * or nowhere, answers ESTALE, and the kernel looks the name up again. A
+ * directory whose names changed has its own attributes invalidated, so its
+ * listing (kept by the kernel: cache_readdir) is read again from its new
+ * mtime. Names that are absent are cached briefly
+ * (BFS_UNWATCHED_BUNDLE_TIMEOUT): a new name shows within 100 ms.
  *
  * Races with requests in flight: every batch of events moves the epoch
  * before it is acted on, and a reply whose facts were read before that
@@ -355,10 +357,13 @@ static unsigned stale_kinds(const struct bundle_conf *c, const char *name, unsig
  * pressure reclaims it, since no entry is ever invalidated (above). A prune
  * takes no directory lock and waits on nothing the daemon answers (the
  * kernel's d_prune_aliases of each node's inode, under its superblock's
- * lock only); the kernel then sends FORGET for what it dropped. A dentry in
- * use then (a process in the directory, a lookup in flight) stays: the
- * nodes left are pruned again once a second, PRUNE_TRIES times. A kernel
- * without it answers EINVAL once: from then on nothing is sent.
+ * lock only); the kernel then sends FORGET for what it dropped. A dentry
+ * with children in the kernel's cache, or in use (a process in the
+ * directory, a lookup in flight), stays: once a second the nodes left are
+ * pruned again with the names the table knows below them, children first
+ * (one walk of the table for all of them, not one per event),
+ * PRUNE_TRIES times. A kernel without it answers EINVAL once: from then on
+ * nothing is sent.
  */
 #define FUSE_NOTIFY_PRUNE_CODE 9
 #define PRUNE_CHUNK 256
@@ -400,8 +405,8 @@ static bool send_prune(const fuse_ino_t *ids, size_t n)
 		uint32_t count, padding;
 		uint64_t spare;
 	} po = {.count = (uint32_t)n};
-	struct iovec iov[3] = {{&oh, sizeof(oh)}, {&po, sizeof(po)},
-			       {(void *)ids, n * sizeof(*ids)}};
+	struct iovec iov[3] = {
+	    {&oh, sizeof(oh)}, {&po, sizeof(po)}, {(void *)ids, n * sizeof(*ids)}};
 
 	oh.len = (uint32_t)(sizeof(oh) + sizeof(po) + n * sizeof(*ids));
 	oh.error = FUSE_NOTIFY_PRUNE_CODE;
@@ -415,13 +420,16 @@ static bool send_prune(const fuse_ino_t *ids, size_t n)
 	return true;
 }
 
-/* Prune the nodes roots[0..n) and what the table knows below them, children first. */
-static void prune(const fuse_ino_t *roots, size_t n)
+/*
+ * Prune the nodes roots[0..n), with walk after what the table knows below
+ * them, children first (a walk of the whole table: once a second at most).
+ */
+static void prune(const fuse_ino_t *roots, size_t n, bool walk)
 {
 	fuse_ino_t *ids;
 	size_t count;
 
-	if (!n || !atomic_load(&prune_ok) || node_subtrees(roots, n, &ids, &count) < 0)
+	if (!n || !atomic_load(&prune_ok) || node_subtrees(roots, n, walk, &ids, &count) < 0)
 		return;
 	for (size_t at = 0; at < count && !atomic_load(&stopping); at += PRUNE_CHUNK)
 		if (!send_prune(ids + at, count - at < PRUNE_CHUNK ? count - at : PRUNE_CHUNK)) {
@@ -451,7 +459,7 @@ static void prune_gone(struct retry *r, struct idlist *gone)
 {
 	if (!gone->n)
 		return;
-	prune(gone->v, gone->n);
+	prune(gone->v, gone->n, false); /* those without children go at once */
 	for (size_t i = 0; i < gone->n; i++)
 		idlist_add(&r->ids, gone->v[i]);
 	r->tries = PRUNE_TRIES;
@@ -474,7 +482,7 @@ static void prune_retry(struct retry *r)
 		if (node_find(r->ids.v[i]))
 			r->ids.v[kept++] = r->ids.v[i];
 	r->ids.n = kept;
-	prune(r->ids.v, r->ids.n);
+	prune(r->ids.v, r->ids.n, true);
 	clock_gettime(CLOCK_MONOTONIC, &r->last);
 }
 

@@ -154,7 +154,8 @@ static bool among(const fuse_ino_t *v, size_t n, fuse_ino_t id)
 	return false;
 }
 
-int node_subtrees(const fuse_ino_t *roots, size_t nroots, fuse_ino_t **ids, size_t *count)
+int node_subtrees(const fuse_ino_t *roots, size_t nroots, bool walk, fuse_ino_t **ids,
+		  size_t *count)
 {
 	fuse_ino_t *v = malloc((nroots ? nroots : 1) * sizeof(*v));
 	size_t at = 0, cap = nroots ? nroots : 1, from = 0;
@@ -176,7 +177,7 @@ int node_subtrees(const fuse_ino_t *roots, size_t nroots, fuse_ino_t **ids, size
 	 * Level by level (a few: a bundle, rootfs, what is below it), each a
 	 * walk of every name: only when a root may have children.
 	 */
-	for (int depth = 0; parents && depth < 4 && from < at; depth++) {
+	for (int depth = 0; walk && parents && depth < 4 && from < at; depth++) {
 		size_t level = at;
 
 		for (size_t i = 0; by_name.b && i <= by_name.mask; i++)
