@@ -460,10 +460,12 @@ static void prune_gone(struct retry *r, struct idlist *gone)
 	if (!gone->n)
 		return;
 	prune(gone->v, gone->n, false); /* those without children go at once */
+	/* The second counts from the first name waiting, not the last one. */
+	if (!r->ids.n)
+		clock_gettime(CLOCK_MONOTONIC, &r->last);
 	for (size_t i = 0; i < gone->n; i++)
 		idlist_add(&r->ids, gone->v[i]);
 	r->tries = PRUNE_TRIES;
-	clock_gettime(CLOCK_MONOTONIC, &r->last);
 	gone->n = 0;
 }
 
