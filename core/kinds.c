@@ -191,6 +191,11 @@ bool ovl_is_computed(const struct ovl *o)
 	return o->computed_mode != 0;
 }
 
+bool ovl_cacheable(const struct ovl *o)
+{
+	return o->computed_mode != 0 && o->kind != OVL_STATUS;
+}
+
 bool ovl_may_unlink(const struct ovl *o)
 {
 	return o->may_unlink;

@@ -40,6 +40,13 @@ const char *ovl_name(const struct ovl *o);
 /* true if o may exist without a stored file (address, shim-config). */
 bool ovl_is_computed(const struct ovl *o);
 
+/*
+ * true if what o reads is a function of stored files alone (ovl_reads says
+ * which), so that a copy of it may be kept while none of them changes:
+ * address and shim-config (status also asks the processes running now).
+ */
+bool ovl_cacheable(const struct ovl *o);
+
 /* true if o may be unlinked (and renamed away): address, runc-options. */
 bool ovl_may_unlink(const struct ovl *o);
 

@@ -85,10 +85,58 @@ static int overlay_open(fuse_req_t req, struct node *bundle_or_self, const struc
 	ret = ovl_open(bundle_or_self->conf, ov, ns, id, fi->flags, how, ctx->uid, ctx->gid, f);
 	if (ret < 0)
 		return ret;
-	/* Computed and staged content: never from the page cache. */
+	/* Staged and per-open content: never from the page cache (see overlay_cache). */
 	fi->direct_io = 1;
 	fi->noflush = (fi->flags & O_ACCMODE) == O_RDONLY;
 	return 0;
+}
+
+/* The largest content kept in the kernel's page cache (address, shim-config are far smaller). */
+#define CACHE_MAX (64 * 1024)
+
+/* FNV-1a of buf[0..len), never 0. */
+static uint64_t digest(const char *buf, size_t len)
+{
+	uint64_t h = 0xcbf29ce484222325ull ^ len;
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)buf[i]) * 0x100000001b3ull;
+	return h ? h : 1;
+}
+
+/*
+ * A read-only open of address or shim-config (ovl_cacheable; SPEC 4.1) of
+ * node n, handle h: read through the kernel's page cache, whose pages are
+ * kept from one open to the next while the content is the same. The open
+ * took its snapshot (overlay.h); when that differs from what the kernel's
+ * pages hold (node_content_open), the open drops them (no keep_cache) and
+ * the cached attributes, whose size may be the old one. So a change through
+ * the mount is seen by the next open; the watcher also drops the pages (and
+ * attributes) of a change beside the mount when it happens (watch.c), for
+ * the files open then. The attribute notification takes no page lock: safe
+ * in a request handler (file.c's overlay_committed).
+ */
+static void overlay_cache(struct node *n, struct handle *h, struct fuse_file_info *fi)
+{
+	struct stat st;
+	ssize_t len;
+	char *buf;
+
+	if ((fi->flags & (O_ACCMODE | O_TRUNC)) != O_RDONLY || !ovl_cacheable(n->ov))
+		return;
+	if (ovl_fstat(h->ovf, &st) < 0 || st.st_size > CACHE_MAX ||
+	    !(buf = malloc((size_t)st.st_size + 1)))
+		return;
+	/* One byte more than its size: a snapshot that is longer is not taken for it. */
+	len = ovl_read(h->ovf, buf, (size_t)st.st_size + 1, 0);
+	if (len >= 0 && len == st.st_size) {
+		h->digest = digest(buf, (size_t)len);
+		fi->direct_io = 0;
+		fi->keep_cache = node_content_open(n, h->digest);
+		if (!fi->keep_cache && bfs.se)
+			fuse_lowlevel_notify_inval_inode(bfs.se, n->id, -1, 0);
+	}
+	free(buf);
 }
 
 /*
@@ -125,6 +173,8 @@ void bfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 	if (n->kind == NK_OVERLAY) {
 		ret = overlay_open(req, n, n->ov, fi, false, &h->ovf);
+		if (ret == 0)
+			overlay_cache(n, h, fi);
 	} else {
 		ret = handle_backing(h, fi, open_backing(n, fi->flags));
 	}
@@ -239,6 +289,8 @@ void bfs_create(fuse_req_t req, fuse_ino_t pino, const char *name, mode_t mode,
 		return;
 	}
 	node_handle_add(n, h);
+	if (kind == NK_INSIDE)
+		watch_changed(parent, name);
 	lookup_fill(&e, parent, n, &st, epoch);
 	fi->fh = (uintptr_t)h;
 	fuse_reply_create(req, &e, fi);
@@ -329,6 +381,9 @@ void bfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fus
 		return;
 	}
 	n = ovl_read(h->ovf, buf, size, off);
+	/* Into the kernel's pages: the next open drops them if that is old content. */
+	if (n >= 0 && h->digest)
+		node_content_read(h->node, h->digest);
 	if (n < 0)
 		fuse_reply_err(req, (int)-n);
 	else
@@ -394,10 +449,13 @@ static fuse_ino_t overlay_dir(struct handle *h, struct fuse_file_info *fi)
 	return node_parent_id(h->node);
 }
 
-static void overlay_committed(fuse_ino_t dir)
+/* ... and of the address and shim-config computed from the file committed (watch_changed). */
+static void overlay_committed(fuse_ino_t dir, const struct bundle_conf *c, const struct ovl *ov)
 {
-	if (dir && bfs.se)
+	if (dir && bfs.se) {
 		fuse_lowlevel_notify_inval_inode(bfs.se, dir, -1, 0);
+		watch_changed_id(dir, c, ovl_name(ov));
+	}
 }
 
 void bfs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -409,7 +467,7 @@ void bfs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	if (h->kind == H_OVERLAY) {
 		ret = ovl_flush(h->ovf);
 		if (ret == 0)
-			overlay_committed(overlay_dir(h, fi));
+			overlay_committed(overlay_dir(h, fi), h->node->conf, h->node->ov);
 	}
 	fuse_reply_err(req, -ret);
 }
@@ -418,12 +476,15 @@ void bfs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct handle *h = handle_of(fi);
 	fuse_ino_t dir = overlay_dir(h, fi);
+	/* Its store and kind outlive the node (conf.h, kinds.h). */
+	const struct bundle_conf *c = h->node->conf;
+	const struct ovl *ov = h->node->ov;
 
 	(void)ino;
 	/* The last close commits what flush left pending. */
 	if (node_handle_release(h))
 		handle_free(h);
-	overlay_committed(dir);
+	overlay_committed(dir, c, ov);
 	fuse_reply_err(req, 0);
 }
 

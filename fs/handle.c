@@ -25,6 +25,25 @@ struct handle *handle_new(enum handle_kind kind)
 	return h;
 }
 
+bool node_content_open(struct node *n, uint64_t d)
+{
+	bool same;
+
+	pthread_mutex_lock(&table_lock);
+	same = n->content == d;
+	n->content = d;
+	pthread_mutex_unlock(&table_lock);
+	return same;
+}
+
+void node_content_read(struct node *n, uint64_t d)
+{
+	pthread_mutex_lock(&table_lock);
+	if (n->content != d)
+		n->content = 0;
+	pthread_mutex_unlock(&table_lock);
+}
+
 void node_handle_add(struct node *n, struct handle *h)
 {
 	pthread_mutex_lock(&table_lock);

@@ -27,9 +27,12 @@ uint64_t hash_name(uint64_t seed, const char *name, size_t len)
 	return hash_mix(h);
 }
 
-static int grow(struct hash *h)
+/* The smallest bucket array: never shrunk below it. */
+#define MIN_BUCKETS 1024
+
+/* Refile every element into nb buckets (a power of two). */
+static int resize(struct hash *h, size_t nb)
 {
-	size_t nb = h->b ? (h->mask + 1) * 2 : 1024;
 	void **b = calloc(nb, sizeof(*b));
 
 	if (!b)
@@ -50,6 +53,11 @@ static int grow(struct hash *h)
 	h->b = b;
 	h->mask = nb - 1;
 	return 0;
+}
+
+static int grow(struct hash *h)
+{
+	return resize(h, h->b ? (h->mask + 1) * 2 : MIN_BUCKETS);
 }
 
 int hash_add(struct hash *h, void *e)
@@ -78,6 +86,9 @@ void hash_del(struct hash *h, void *e)
 	if (*p) {
 		*p = *next_of(h, e);
 		h->count--;
+		/* A quarter full: halved (a failure keeps the larger array). */
+		if (h->mask + 1 > MIN_BUCKETS && h->count < (h->mask + 1) / 4)
+			resize(h, (h->mask + 1) / 2);
 	}
 }
 

@@ -44,8 +44,18 @@ struct hold {
 };
 
 static pthread_mutex_t hold_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct hold *holds;   /* protected by hold_lock */
-static atomic_size_t nholds; /* read without the lock: the fast path when there is none */
+static struct hold *holds;	/* protected by hold_lock */
+static atomic_size_t nholds;	/* read without the lock: the fast path when there is none */
+static atomic_size_t nreleased; /* of them HOLD_RELEASED (hold_none_released) */
+
+/* h leaves the table (the lock held). */
+static void hold_gone(struct hold *h)
+{
+	atomic_fetch_sub(&nholds, 1);
+	if (h->kind == HOLD_RELEASED)
+		atomic_fetch_sub(&nreleased, 1);
+	free(h);
+}
 
 /* Read /proc/<pid>/<file> into buf (NUL-terminated); the length or -1. */
 static ssize_t proc_read(pid_t pid, const char *file, char *buf, size_t size)
@@ -141,8 +151,7 @@ static bool find_locked(enum hold_kind kind, const char *bundle, const char *nam
 			found = true;
 		if (dead || (match && take)) {
 			*p = h->next;
-			free(h);
-			atomic_fetch_sub(&nholds, 1);
+			hold_gone(h);
 			continue;
 		}
 		p = &h->next;
@@ -176,6 +185,8 @@ int hold_add(fuse_req_t req, enum hold_kind kind, const char *ns, const char *id
 		h->next = holds;
 		holds = h;
 		atomic_fetch_add(&nholds, 1);
+		if (kind == HOLD_RELEASED)
+			atomic_fetch_add(&nreleased, 1);
 	}
 	pthread_mutex_unlock(&hold_lock);
 	return 0;
@@ -222,8 +233,7 @@ void hold_forget_bundle(const char *ns, const char *id)
 
 		if (!strcmp(h->key, key)) {
 			*p = h->next;
-			free(h);
-			atomic_fetch_sub(&nholds, 1);
+			hold_gone(h);
 			continue;
 		}
 		p = &h->next;
@@ -241,5 +251,11 @@ void holds_free_all(void)
 		free(h);
 	}
 	atomic_store(&nholds, 0);
+	atomic_store(&nreleased, 0);
 	pthread_mutex_unlock(&hold_lock);
+}
+
+bool hold_none_released(void)
+{
+	return atomic_load(&nreleased) == 0;
 }

@@ -24,6 +24,12 @@ bool hold_has(fuse_req_t req, enum hold_kind kind, const char *ns, const char *i
 bool hold_take(fuse_req_t req, enum hold_kind kind, const char *ns, const char *id,
 	       const char *name);
 void hold_forget_bundle(const char *ns, const char *id);
+/*
+ * No process holds a released name: the names of address and shim-config
+ * may be cached (a released name must reach the daemon at every lookup of
+ * its process, lookup.c). Read without the lock.
+ */
+bool hold_none_released(void);
 void holds_free_all(void);
 
 #endif

@@ -32,6 +32,9 @@ void lookup_fill(struct fuse_entry_param *e, struct node *parent, struct node *n
 	e->attr = *st;
 	e->entry_timeout = watch_entry_timeout(parent, n, epoch);
 	e->attr_timeout = watch_attr_timeout(n, st, epoch);
+	/* A released overlay name is absent to one process only: never cached then. */
+	if (n->kind == NK_OVERLAY && !hold_none_released())
+		e->entry_timeout = 0;
 }
 
 /* The attributes of an overlay node's file now. */
@@ -82,14 +85,19 @@ static int work_hidden(fuse_req_t req, struct node *parent, int dirfd, const cha
 	return hide;
 }
 
-int lookup_entry(fuse_req_t req, struct node *parent, int dirfd, const char *name,
-		 struct fuse_entry_param *e)
+/*
+ * lookup_entry, and with first the bundle watched from this lookup on
+ * (lookup_made: without, a bundle just made through the mount keeps the
+ * short lifetimes until used again).
+ */
+static int lookup_at(fuse_req_t req, struct node *parent, int dirfd, const char *name,
+		     struct fuse_entry_param *e, bool first)
 {
 	unsigned epoch = watch_epoch();
 	const struct ovl *ov;
 	enum node_kind kind = node_child_kind(parent, name, &ov);
 	struct stat st, again;
-	int ret, dfd = dirfd, hidden;
+	int ret, dfd = dirfd, hidden, ahead = 0;
 	bool created, watched;
 	struct node *n;
 
@@ -103,6 +111,9 @@ int lookup_entry(fuse_req_t req, struct node *parent, int dirfd, const char *nam
 	} else {
 		if (dirfd < 0 && (dfd = resolve_open(parent, O_PATH | O_DIRECTORY, NULL)) < 0)
 			return dfd;
+		/* A namespace or a bundle new to the table: watched before it is read. */
+		if (first)
+			ahead = watch_ahead(parent, kind, dfd, name);
 		ret = fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
 	}
 	if (ret < 0)
@@ -113,11 +124,13 @@ int lookup_entry(fuse_req_t req, struct node *parent, int dirfd, const char *nam
 		goto out;
 	}
 	/*
-	 * A namespace or a bundle that got its watch now, after the stat: read
-	 * its attributes again, so that a change in between is not cached long
-	 * unreported. The lookup counted keeps n until the kernel has the reply.
+	 * A namespace or a bundle that got its watch now, after the stat (its
+	 * watch could not be added ahead): read its attributes again, so that a
+	 * change in between is not cached long unreported. The lookup counted
+	 * keeps n until the kernel has the reply.
 	 */
-	watched = watch_attached(n, dfd, name, created);
+	watched = watch_attached(n, dfd, name, first || !created, ahead);
+	ahead = 0;
 	if (watched && fstatat(dfd, name, &again, AT_SYMLINK_NOFOLLOW) == 0 &&
 	    again.st_ino == st.st_ino && again.st_dev == st.st_dev)
 		st = again;
@@ -125,9 +138,22 @@ int lookup_entry(fuse_req_t req, struct node *parent, int dirfd, const char *nam
 	if (hidden)
 		e->entry_timeout = 0; /* shown to this process only: never cached */
 out:
+	if (ahead > 0)
+		watch_unused(ahead); /* the lookup failed: nothing to attach it to */
 	if (dfd >= 0 && dfd != dirfd)
 		close(dfd);
 	return ret;
+}
+
+int lookup_entry(fuse_req_t req, struct node *parent, int dirfd, const char *name,
+		 struct fuse_entry_param *e)
+{
+	return lookup_at(req, parent, dirfd, name, e, true);
+}
+
+int lookup_made(fuse_req_t req, struct node *parent, const char *name, struct fuse_entry_param *e)
+{
+	return lookup_at(req, parent, -1, name, e, false);
 }
 
 /*
@@ -179,6 +205,7 @@ void bfs_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
 {
 	node_forget(ino, nlookup);
 	fuse_reply_none(req);
+	node_trim();
 }
 
 void bfs_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *forgets)
@@ -186,6 +213,7 @@ void bfs_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *for
 	for (size_t i = 0; i < count; i++)
 		node_forget(forgets[i].ino, forgets[i].nlookup);
 	fuse_reply_none(req);
+	node_trim();
 }
 
 /*

@@ -22,6 +22,12 @@
 int lookup_entry(fuse_req_t req, struct node *parent, int dirfd, const char *name,
 		 struct fuse_entry_param *e);
 /*
+ * The same for an entry the request req just made (mkdir, mknod, symlink):
+ * a bundle made gets its watch only when used again, so that one made and
+ * removed at once costs none.
+ */
+int lookup_made(fuse_req_t req, struct node *parent, const char *name, struct fuse_entry_param *e);
+/*
  * Fill e for node n named in parent with attributes st, with the lifetimes
  * watch.h gives them (epoch: watch_epoch() before st was read).
  */

@@ -70,7 +70,9 @@ static void reply_made(fuse_req_t req, struct node *parent, const char *name, in
 	struct fuse_entry_param e;
 
 	if (ret == 0)
-		ret = lookup_entry(req, parent, -1, name, &e);
+		watch_changed(parent, name);
+	if (ret == 0)
+		ret = lookup_made(req, parent, name, &e);
 	if (ret < 0)
 		fuse_reply_err(req, -ret);
 	else
@@ -310,6 +312,8 @@ void bfs_unlink(fuse_req_t req, fuse_ino_t pino, const char *name)
 		ret = unlink_in(parent, name, 0);
 	}
 	ret = name_removed(parent, name, ret);
+	if (ret >= 0)
+		watch_changed(parent, name);
 	reply_result(req, ret < 0 ? ret : 0);
 }
 
@@ -424,6 +428,10 @@ out:
 		node_renamed(p1, n1, p2, n2, flags & RENAME_EXCHANGE);
 	else if (!(flags & RENAME_EXCHANGE))
 		node_name_kept(p2, n2);
+	if (ret == 0) {
+		watch_changed(p1, n1);
+		watch_changed(p2, n2);
+	}
 	reply_result(req, ret);
 }
 

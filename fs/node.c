@@ -22,6 +22,8 @@
 #include "table.h"
 
 #include <errno.h>
+#include <malloc.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -61,6 +63,9 @@ static struct hash by_ino = HASH_INIT(struct node, ino_next, ino_key); /* by tab
 struct hash by_name = HASH_INIT(struct alias, hash_next, name_key);
 struct hash by_wd = HASH_INIT(struct node, wd_next, wd_key); /* by table_lock */
 static fuse_ino_t next_id = FUSE_ROOT_ID + 1;		     /* by table_lock */
+/* The most nodes since the heap was last trimmed, and whether it is due (node_trim). */
+static size_t trim_mark; /* by table_lock */
+static atomic_bool trim_due;
 struct node *table_root;
 struct node_hooks table_hooks; /* set by nodes_init */
 
@@ -94,6 +99,9 @@ static struct node *find_ino(dev_t dev, ino_t ino, enum node_kind kind)
 	return NULL;
 }
 
+/* Tables smaller than this are not worth a trim of the heap. */
+#define TRIM_MIN 4096
+
 /* Free n once nothing holds it. Caller holds table_lock. */
 static void maybe_free(struct node *n)
 {
@@ -108,6 +116,13 @@ static void maybe_free(struct node *n)
 		free(a);
 	}
 	hash_del(&by_id, n);
+	/* Half of the table went since its peak: the allocator may give it back. */
+	if (by_id.count > trim_mark)
+		trim_mark = by_id.count;
+	if (trim_mark >= TRIM_MIN && by_id.count <= trim_mark / 2) {
+		trim_mark = by_id.count;
+		atomic_store(&trim_due, true);
+	}
 	if (n->ino_hashed)
 		hash_del(&by_ino, n);
 	if (n->wd > 0) {
@@ -365,6 +380,12 @@ void node_forget(fuse_ino_t id, uint64_t nlookup)
 		maybe_free(n);
 	}
 	pthread_mutex_unlock(&table_lock);
+}
+
+void node_trim(void)
+{
+	if (atomic_exchange(&trim_due, false))
+		malloc_trim(0);
 }
 
 /*

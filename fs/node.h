@@ -66,6 +66,7 @@ struct node {
 	bool ino_hashed;	/* found by inode (not once its number is reused) */
 	bool retired;		/* no name of the kernel's leads to it any more: -ESTALE */
 	int wd;			/* its inotify watch (> 0), or one of enum node_wd */
+	uint64_t content;	/* NK_OVERLAY: node_content_open's digest (0: none) */
 	struct node *id_next, *ino_next, *wd_next;
 };
 
@@ -100,6 +101,8 @@ struct handle {
 	 */
 	bool direct;
 	int fd_other;
+	/* H_OVERLAY opened with the kernel's cache: its content's digest (else 0). */
+	uint64_t digest;
 };
 
 /*
@@ -152,6 +155,12 @@ struct node *node_attach_conf(struct node *parent, const char *name, enum node_k
 			      const struct stat *st, const struct ovl *ov,
 			      const struct bundle_conf *conf, bool *created);
 void node_forget(fuse_ino_t id, uint64_t nlookup);
+/*
+ * When the table has shrunk to half its size since the last time, give the
+ * heap's free memory back to the system (malloc_trim). Called without the
+ * table lock, after forgets.
+ */
+void node_trim(void);
 /*
  * A request is about to remove parent/name (unlink, rmdir, a rename over
  * it), which may free its inode's number: until node_name_gone (removed)
@@ -215,6 +224,16 @@ struct handle *node_handle_pin(struct node *n, enum handle_kind kind);
  */
 struct handle *handle_pin_writer(struct node *n);
 void handle_unpin(struct handle *h);
+/*
+ * The kernel's pages of overlay node n: an open of it with content of
+ * digest d (never 0) may keep them (true) when d is what they hold, that is
+ * what the last such open saw, with no read of other content since; d is
+ * recorded. node_content_read: a read of n served content of digest d,
+ * which the pages now hold if it differs (a handle opened before a change):
+ * the next open drops them.
+ */
+bool node_content_open(struct node *n, uint64_t d);
+void node_content_read(struct node *n, uint64_t d);
 /* Close and free a handle nothing uses any more. */
 void handle_free(struct handle *h);
 /* After the loop: close the handles the kernel never released (a lazy unmount). */
@@ -240,6 +259,8 @@ void node_set_wd(struct node *n, int wd);
 void node_wd_gone(int wd);
 /* The node id watched by wd (0: none), whether it is a bundle, and its store. */
 fuse_ino_t node_of_wd(int wd, bool *is_bundle, const struct bundle_conf **conf);
+/* Whether the node known by name in parent has its watch, or had one tried (not WD_NONE). */
+bool node_child_watched(struct node *parent, const char *name);
 /* The id of the node known by name in parent (0: none), and whether it is an overlay node. */
 fuse_ino_t node_child_id(fuse_ino_t parent, const char *name, bool *overlay);
 /*
@@ -256,6 +277,15 @@ struct watch_state {
 	bool self, parent, self_later, parent_later;
 };
 void node_watch_state(struct node *n, struct watch_state *w);
+/*
+ * The nodes roots[0..nroots) that the table still has (never the root) and,
+ * with walk, the nodes named below them, a few levels deep, children before
+ * their parents: *ids malloc'd, *count of them. -ENOMEM. Finding the
+ * children walks every name the table knows (with the table lock held),
+ * once per level, when a root has any.
+ */
+int node_subtrees(const fuse_ino_t *roots, size_t nroots, bool walk, fuse_ino_t **ids,
+		  size_t *count);
 /* A name (or, with name "", a watched directory itself) the watcher knows of. */
 struct node_name {
 	fuse_ino_t parent; /* the directory; with name "", the watched node itself */

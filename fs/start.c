@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -153,6 +154,13 @@ int main(int argc, char *argv[])
 	int ret = 1;
 
 	umask(0); /* modes come from the caller (the kernel applied its umask) */
+	/*
+	 * One heap for every thread: nodes are made by the worker that answered
+	 * the LOOKUP and freed by the one that got the FORGET, and per-thread
+	 * arenas each kept what was freed in them (docs/PERFORMANCE.md, section
+	 * 7). The daemon allocates far less than one arena serves.
+	 */
+	mallopt(M_ARENA_MAX, 1);
 	ret = opts_parse(argc, argv, &o);
 	if (ret != 0) {
 		ret = ret > 0 ? 0 : 1;

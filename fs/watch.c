@@ -21,14 +21,21 @@
  * waits for its reply: were the daemon killed then, this thread would wait
  * on that lock for ever, the process could not exit, and the mount would
  * hang instead of failing. An attribute invalidation takes no sleeping lock
- * (and no page: nothing waits on the daemon). It is enough because every
- * use of a name needs its inode's attributes (the permission check, stat)
- * or reaches the daemon (open, readlink, readdir): the daemon then finds
- * that the name leads elsewhere or nowhere, answers ESTALE, and the kernel
- * looks the name up again. A directory whose names changed has its own
- * attributes invalidated, so its listing (kept by the kernel: cache_readdir)
- * is read again from its new mtime. Names that are absent are cached
- * briefly (BFS_UNWATCHED_BUNDLE_TIMEOUT): a new name shows within 100 ms.
+ * (and no page: nothing waits on the daemon). That holds for the pages the
+ * kernel keeps of address and shim-config too (file.c's overlay_cache): a
+ * data range would wait on a page that a READ in flight holds locked until
+ * the daemon answers it, for ever if the daemon is killed then. Their
+ * pages are checked at every open instead, and a change in the size or
+ * mtime that an invalidated GETATTR finds makes the kernel drop them itself.
+ *
+ * Attributes are enough because every use of a name needs its inode's
+ * attributes (the permission check, stat) or reaches the daemon (open,
+ * readlink, readdir): the daemon then finds that the name leads elsewhere
+ * or nowhere, answers ESTALE, and the kernel looks the name up again. A
+ * directory whose names changed has its own attributes invalidated, so its
+ * listing (kept by the kernel: cache_readdir) is read again from its new
+ * mtime. Names that are absent are cached briefly
+ * (BFS_UNWATCHED_BUNDLE_TIMEOUT): a new name shows within 100 ms.
  *
  * Races with requests in flight: every batch of events moves the epoch
  * before it is acted on, and a reply whose facts were read before that
@@ -52,6 +59,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/inotify.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -96,25 +104,22 @@ static void limit_reached(void)
 }
 
 /*
- * Add the watch of directory node n, claimed by the caller (node_watch_claim),
- * reached as name in the open directory dirfd when the caller has it (else -1
- * and NULL: by n's path); records it with node_set_wd.
+ * Add a watch on the directory name in the open directory dirfd (dirfd >= 0),
+ * or on node n's directory reached by its path: the watch descriptor (> 0),
+ * counted in active, or -errno.
  */
-static void watch_node(struct node *n, int dirfd, const char *name)
+static int add_watch(struct node *n, int dirfd, const char *name)
 {
 	char proc[64 + NAME_MAX];
 	uint32_t mask = WATCH_MASK;
 	int fd = -1, wd, err;
 
-	if (ifd < 0) {
-		node_set_wd(n, WD_FAILED);
-		return;
-	}
+	if (ifd < 0)
+		return -ENOSYS;
 	if (atomic_fetch_add(&active, 1) >= watch_limit && watch_limit >= 0) {
 		atomic_fetch_sub(&active, 1);
 		limit_reached();
-		node_set_wd(n, WD_FAILED);
-		return;
+		return -ENOSPC;
 	}
 	if (dirfd >= 0) {
 		/* By its name in the open parent: the last component is no magic link. */
@@ -124,8 +129,7 @@ static void watch_node(struct node *n, int dirfd, const char *name)
 		fd = resolve_open(n, O_PATH | O_DIRECTORY, NULL);
 		if (fd < 0) {
 			atomic_fetch_sub(&active, 1);
-			node_set_wd(n, WD_FAILED);
-			return;
+			return fd;
 		}
 		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
 	}
@@ -137,10 +141,21 @@ static void watch_node(struct node *n, int dirfd, const char *name)
 		atomic_fetch_sub(&active, 1);
 		if (err == ENOSPC)
 			limit_reached();
-		node_set_wd(n, WD_FAILED);
-		return;
+		return -err;
 	}
-	node_set_wd(n, wd);
+	return wd;
+}
+
+/*
+ * Add the watch of directory node n, claimed by the caller (node_watch_claim),
+ * reached as name in the open directory dirfd when the caller has it (else -1
+ * and NULL: by n's path); records it with node_set_wd.
+ */
+static void watch_node(struct node *n, int dirfd, const char *name)
+{
+	int wd = add_watch(n, dirfd, name);
+
+	node_set_wd(n, wd > 0 ? wd : WD_FAILED);
 }
 
 int watch_init(long limit)
@@ -170,10 +185,38 @@ int watch_init(long limit)
 	return 0;
 }
 
-bool watch_attached(struct node *n, int dirfd, const char *name, bool created)
+int watch_ahead(struct node *parent, enum node_kind kind, int dirfd, const char *name)
 {
-	if (!node_watch_claim(n, created ? NODE_NAMESPACE : NODE_NAMESPACE | NODE_BUNDLE))
+	int wd;
+
+	if (ifd < 0 || dirfd < 0 || (kind != NK_NS && kind != NK_NSENTRY) || name[0] == '.' ||
+	    node_child_watched(parent, name))
+		return 0;
+	/*
+	 * Whatever fails here (not a directory, gone, already watched, the
+	 * limit) is decided again, the old way, once the node is known.
+	 */
+	wd = add_watch(NULL, dirfd, name);
+	return wd > 0 ? wd : 0;
+}
+
+void watch_unused(int wd)
+{
+	inotify_rm_watch(ifd, wd);
+	atomic_fetch_sub(&active, 1);
+}
+
+bool watch_attached(struct node *n, int dirfd, const char *name, bool bundle, int ahead)
+{
+	if (!node_watch_claim(n, bundle ? NODE_NAMESPACE | NODE_BUNDLE : NODE_NAMESPACE)) {
+		if (ahead > 0)
+			watch_unused(ahead); /* not a structural directory, or watched already */
 		return false;
+	}
+	if (ahead > 0) {
+		node_set_wd(n, ahead);
+		return false;
+	}
 	watch_node(n, dirfd, name);
 	return true;
 }
@@ -211,7 +254,12 @@ double watch_entry_timeout(struct node *parent, struct node *n, unsigned e)
 {
 	struct watch_state w;
 
-	if (n && n->kind == NK_OVERLAY)
+	/*
+	 * address and shim-config are names of their bundle as long as it is
+	 * (lookup.c: not while a process holds a released name); the other
+	 * overlay names may appear or go with every commit.
+	 */
+	if (n && n->kind == NK_OVERLAY && !ovl_cacheable(n->ov))
 		return 0;
 	if (!long_ok(e))
 		return BFS_UNWATCHED_BUNDLE_TIMEOUT;
@@ -239,8 +287,16 @@ double watch_attr_timeout(struct node *n, const struct stat *st, unsigned e)
 	bool single = !S_ISDIR(st->st_mode) && st->st_nlink <= 1;
 	struct watch_state w;
 
-	if (n->kind == NK_OVERLAY)
+	/*
+	 * Overlay files: address and shim-config as a file of their bundle (a
+	 * change of what they are computed from drops them: beside the mount
+	 * the watcher, notify_overlays; through it the request, watch_changed);
+	 * the others are asked for each time.
+	 */
+	if (n->kind == NK_OVERLAY && !ovl_cacheable(n->ov))
 		return 0;
+	if (n->kind == NK_OVERLAY)
+		single = true;
 	if (!long_ok(e))
 		return BFS_UNWATCHED_BUNDLE_TIMEOUT;
 	node_watch_state(n, &w);
@@ -253,16 +309,29 @@ double watch_attr_timeout(struct node *n, const struct stat *st, unsigned e)
 
 /*
  * The notifications, attributes only (see the top of this file). They are
- * sent from this thread only, never from a request handler. ENOENT means
- * the kernel does not have that inode: nothing to drop.
+ * sent from this thread, and from a request handler only for what a change
+ * through the mount made stale besides its own reply (watch_changed): an
+ * attribute invalidation waits on no page and no lock that a request holds.
+ * ENOENT means the kernel does not have that inode: nothing to drop.
  */
 static void notify_inode(fuse_ino_t ino)
 {
-	int r = fuse_lowlevel_notify_inval_inode(session, ino, -1, 0);
+	int r = fuse_lowlevel_notify_inval_inode(bfs.se, ino, -1, 0);
 
 	if (r < 0 && r != -ENOENT)
 		blog(BLOG_DEBUG, "invalidating inode %llu: %s", (unsigned long long)ino,
 		     strerror(-r));
+}
+
+/* The kinds of c's runtime (bit k: the k-th) whose content may be kept (ovl_cacheable). */
+static unsigned cacheable_kinds(const struct bundle_conf *c)
+{
+	unsigned kinds = 0;
+
+	for (size_t k = 0; ovl_at(c, k); k++)
+		if (ovl_cacheable(ovl_at(c, k)))
+			kinds |= 1u << k;
+	return kinds;
 }
 
 /*
@@ -285,6 +354,144 @@ static unsigned stale_kinds(const struct bundle_conf *c, const char *name, unsig
 			*sandbox |= 1u << k;
 	}
 	return own;
+}
+
+/*
+ * Dropping the kernel's unused dentries of names removed beside the mount
+ * (FUSE_NOTIFY_PRUNE, protocol 7.45; libfuse 3.14 has no call for it):
+ * the kernel holds such a dentry, and the daemon its node, until memory
+ * pressure reclaims it, since no entry is ever invalidated (above). A prune
+ * takes no directory lock and waits on nothing the daemon answers (the
+ * kernel's d_prune_aliases of each node's inode, under its superblock's
+ * lock only); the kernel then sends FORGET for what it dropped. A dentry
+ * with children in the kernel's cache, or in use (a process in the
+ * directory, a lookup in flight), stays: once a second the nodes left are
+ * pruned again with the names the table knows below them, children first
+ * (one walk of the table for all of them, not one per event),
+ * PRUNE_TRIES times. A kernel without it answers EINVAL once: from then on
+ * nothing is sent.
+ */
+#define FUSE_NOTIFY_PRUNE_CODE 9
+#define PRUNE_CHUNK 256
+#define PRUNE_TRIES 10
+
+struct idlist {
+	fuse_ino_t *v;
+	size_t n, cap;
+};
+
+static atomic_bool prune_ok = true;
+
+static void idlist_add(struct idlist *l, fuse_ino_t id)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (l->v[i] == id)
+			return;
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 64;
+		fuse_ino_t *v = realloc(l->v, cap * sizeof(*v));
+
+		if (!v)
+			return; /* left to memory pressure, as before */
+		l->v = v;
+		l->cap = cap;
+	}
+	l->v[l->n++] = id;
+}
+
+/* Send one prune of ids[0..n); false when the kernel has none. */
+static bool send_prune(const fuse_ino_t *ids, size_t n)
+{
+	struct {
+		uint32_t len;
+		int32_t error;
+		uint64_t unique;
+	} oh;
+	struct {
+		uint32_t count, padding;
+		uint64_t spare;
+	} po = {.count = (uint32_t)n};
+	struct iovec iov[3] = {
+	    {&oh, sizeof(oh)}, {&po, sizeof(po)}, {(void *)ids, n * sizeof(*ids)}};
+
+	oh.len = (uint32_t)(sizeof(oh) + sizeof(po) + n * sizeof(*ids));
+	oh.error = FUSE_NOTIFY_PRUNE_CODE;
+	oh.unique = 0;
+	if (writev(fuse_session_fd(session), iov, 3) < 0 &&
+	    (errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP)) {
+		blog(BLOG_DEBUG, "the kernel cannot prune entries (FUSE_NOTIFY_PRUNE): %s",
+		     strerror(errno));
+		return false;
+	}
+	return true;
+}
+
+/*
+ * Prune the nodes roots[0..n), with walk after what the table knows below
+ * them, children first (a walk of the whole table: once a second at most).
+ */
+static void prune(const fuse_ino_t *roots, size_t n, bool walk)
+{
+	fuse_ino_t *ids;
+	size_t count;
+
+	if (!n || !atomic_load(&prune_ok) || node_subtrees(roots, n, walk, &ids, &count) < 0)
+		return;
+	for (size_t at = 0; at < count && !atomic_load(&stopping); at += PRUNE_CHUNK)
+		if (!send_prune(ids + at, count - at < PRUNE_CHUNK ? count - at : PRUNE_CHUNK)) {
+			atomic_store(&prune_ok, false);
+			break;
+		}
+	free(ids);
+}
+
+/* Pruned before and perhaps still held: pruned again once a second. */
+struct retry {
+	struct idlist ids;
+	unsigned tries;
+	struct timespec last;
+};
+
+static double since(const struct timespec *t)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - t->tv_sec) + (double)(now.tv_nsec - t->tv_nsec) / 1e9;
+}
+
+/* The batch's names gone: pruned now, and kept for the retries. */
+static void prune_gone(struct retry *r, struct idlist *gone)
+{
+	if (!gone->n)
+		return;
+	prune(gone->v, gone->n, false); /* those without children go at once */
+	/* The second counts from the first name waiting, not the last one. */
+	if (!r->ids.n)
+		clock_gettime(CLOCK_MONOTONIC, &r->last);
+	for (size_t i = 0; i < gone->n; i++)
+		idlist_add(&r->ids, gone->v[i]);
+	r->tries = PRUNE_TRIES;
+	gone->n = 0;
+}
+
+/* A second after the last prune: the nodes still in the table, once more. */
+static void prune_retry(struct retry *r)
+{
+	size_t kept = 0;
+
+	if (!r->ids.n || since(&r->last) < 1.0)
+		return;
+	if (!r->tries-- || !atomic_load(&prune_ok)) {
+		r->ids.n = 0;
+		return;
+	}
+	for (size_t i = 0; i < r->ids.n; i++)
+		if (node_find(r->ids.v[i]))
+			r->ids.v[kept++] = r->ids.v[i];
+	r->ids.n = kept;
+	prune(r->ids.v, r->ids.n, true);
+	clock_gettime(CLOCK_MONOTONIC, &r->last);
 }
 
 /* One wake-up's events, each (wd, name) once with its masks or'ed. */
@@ -311,6 +518,8 @@ struct batch {
 	size_t *slot; /* index + 1 into v, open addressing; 2 * cap entries */
 	struct dirty *d;
 	size_t nd, dcap;
+	/* Known nodes whose name was removed beside the mount (pruned). */
+	struct idlist gone;
 };
 
 static uint64_t ev_hash(int wd, const char *name)
@@ -419,6 +628,24 @@ static void notify_overlays(const struct bundle_conf *c, fuse_ino_t bundle, unsi
 	}
 }
 
+void watch_changed_id(fuse_ino_t dir, const struct bundle_conf *c, const char *name)
+{
+	unsigned sandbox, kinds;
+
+	if (!bfs.se)
+		return;
+	kinds = stale_kinds(c, name, &sandbox) & cacheable_kinds(c);
+	sandbox &= cacheable_kinds(c);
+	notify_overlays(c, dir, kinds, false);
+	notify_overlays(c, dir, sandbox, true);
+}
+
+void watch_changed(struct node *dir, const char *name)
+{
+	if (dir->kind == NK_NSENTRY)
+		watch_changed_id(dir->id, dir->conf, name);
+}
+
 static void batch_run(struct batch *b)
 {
 	/* Replies whose facts were read before these events are brief (long_ok). */
@@ -435,6 +662,9 @@ static void batch_run(struct batch *b)
 			child = node_child_id(dir, e->name, &overlay);
 			if (child)
 				notify_inode(child);
+			/* An overlay name stays: its bundle computes it. */
+			if (child && !overlay && (e->mask & (IN_DELETE | IN_MOVED_FROM)))
+				idlist_add(&b->gone, child);
 			if (e->mask & NAME_EVENTS)
 				batch_dirty(b, dir, conf, 0, 0);
 			if (bundle) {
@@ -487,6 +717,7 @@ static void *watch_thread(void *arg)
 {
 	static char buf[65536] __attribute__((aligned(__alignof__(struct inotify_event))));
 	struct pollfd pfd[2] = {{.fd = ifd, .events = POLLIN}, {.fd = efd, .events = POLLIN}};
+	struct retry retry = {0};
 	struct batch b = {0};
 
 	(void)arg;
@@ -494,7 +725,9 @@ static void *watch_thread(void *arg)
 		bool overflow = false;
 		ssize_t len;
 
-		if (poll(pfd, 2, -1) < 0) {
+		int got = poll(pfd, 2, retry.ids.n ? 1000 : -1);
+
+		if (got < 0) {
 			if (errno == EINTR)
 				continue;
 			blog(BLOG_ERR, "watching the store: poll: %s", strerror(errno));
@@ -502,6 +735,10 @@ static void *watch_thread(void *arg)
 		}
 		if (pfd[1].revents)
 			break;
+		if (got == 0) {
+			prune_retry(&retry);
+			continue;
+		}
 		/* Drain what is queued (bounded, so that a storm cannot hold the thread). */
 		for (int reads = 0; reads < 64; reads++) {
 			len = read(ifd, buf, sizeof(buf));
@@ -522,6 +759,8 @@ static void *watch_thread(void *arg)
 		if (overflow)
 			recover();
 		batch_run(&b);
+		prune_gone(&retry, &b.gone);
+		prune_retry(&retry);
 	}
 	/* Stopped or failed: whatever is replied from now on is short. */
 	atomic_store(&healthy, false);
@@ -529,6 +768,8 @@ static void *watch_thread(void *arg)
 	free(b.v);
 	free(b.slot);
 	free(b.d);
+	free(b.gone.v);
+	free(retry.ids.v);
 	return NULL;
 }
 

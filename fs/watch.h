@@ -15,15 +15,17 @@
 #include <stdbool.h>
 #include <sys/stat.h>
 
-struct node;
+#include "node.h"
+
 struct fuse_session;
 
 /* The long lifetime of what a watch covers: changes are invalidated as they happen. */
 #define BFS_WATCHED_TIMEOUT 30.0
 /*
- * A bundle gets its watch when it is used again (node_touch); until then it
- * and its entries are cached this long, so that changes beside the mount
- * still show within 100 ms (SPEC 4.8), and the next use watches it.
+ * A bundle gets its watch at its first lookup, or, made through the mount,
+ * when it is used again (watch_touch); until then (or when its watch
+ * failed) it and its entries are cached this long, so that changes beside
+ * the mount still show within 100 ms (SPEC 4.8).
  */
 #define BFS_UNWATCHED_BUNDLE_TIMEOUT 0.1
 
@@ -44,16 +46,38 @@ int watch_stop(void);
 void watch_close(void);
 
 /*
- * A lookup attached node n (created: made by it) as name in the open
- * directory dirfd (-1: not open). A namespace is watched while the kernel
- * holds it, from its first lookup; a bundle once it is used again (a later
- * lookup, watch_touch): a bundle looked up once, as a listing, a cold stat
- * or a create-and-delete does, costs no watch. True when a watch was added
- * now, after the caller read n's attributes (it reads them again). Called
- * without the table lock; short lifetimes for n's children when the watch
- * fails (the limit: logged once).
+ * Before a lookup reads the attributes of name in the open directory dirfd
+ * (a child of parent, of kind): when it may be a namespace or a bundle whose
+ * node has no watch yet, its watch is added now, by name, so that no change
+ * after the read goes unreported; the watch descriptor, or 0 when none was
+ * added. The caller hands it to watch_attached.
  */
-bool watch_attached(struct node *n, int dirfd, const char *name, bool created);
+int watch_ahead(struct node *parent, enum node_kind kind, int dirfd, const char *name);
+/*
+ * A lookup attached node n as name in the open directory dirfd (-1: not
+ * open), with ahead the watch watch_ahead added (0: none). A namespace is
+ * watched while the kernel holds it, from its first lookup; a bundle too
+ * when bundle is set (a lookup: every later stat, listing and path walk
+ * through it is then the kernel's alone until something changes), else
+ * once it is used again (watch_touch: a bundle just made through the mount
+ * costs no watch). n takes the watch ahead, or it is removed again. True
+ * when a watch was added now, after the caller read n's attributes (it
+ * reads them again). Called without the table lock; short lifetimes for
+ * n's children when the watch fails (the limit: logged once).
+ */
+bool watch_attached(struct node *n, int dirfd, const char *name, bool bundle, int ahead);
+/* A watch watch_ahead added that no node takes: removed. */
+void watch_unused(int wd);
+/*
+ * A request through the mount changed the entry name of dir (made, removed,
+ * renamed, committed): when dir is a bundle, the cached attributes of its
+ * address and shim-config computed from name are dropped, before the reply,
+ * since the kernel keeps them (and their names) long. Called without the
+ * table lock.
+ */
+void watch_changed(struct node *dir, const char *name);
+/* The same by the directory's id, in the store c (a node that may be gone by now). */
+void watch_changed_id(fuse_ino_t dir, const struct bundle_conf *c, const char *name);
 /* A bundle used again (its attributes asked for, opened): watched from now on. */
 void watch_touch(struct node *n);
 /*

@@ -77,6 +77,18 @@ fuse_ino_t node_of_wd(int wd, bool *is_bundle, const struct bundle_conf **conf)
 	return id;
 }
 
+bool node_child_watched(struct node *parent, const char *name)
+{
+	struct alias *a;
+	bool ret;
+
+	pthread_mutex_lock(&table_lock);
+	a = table_find_name(parent, name, strlen(name));
+	ret = a && a->node->wd != WD_NONE;
+	pthread_mutex_unlock(&table_lock);
+	return ret;
+}
+
 fuse_ino_t node_child_id(fuse_ino_t parent, const char *name, bool *overlay)
 {
 	fuse_ino_t id = 0;
@@ -131,6 +143,78 @@ out:
 	}
 	*ids = v;
 	*n = at;
+	return 0;
+}
+
+/* Whether id is among v[0..n). */
+static bool among(const fuse_ino_t *v, size_t n, fuse_ino_t id)
+{
+	for (size_t i = 0; i < n; i++)
+		if (v[i] == id)
+			return true;
+	return false;
+}
+
+int node_subtrees(const fuse_ino_t *roots, size_t nroots, bool walk, fuse_ino_t **ids,
+		  size_t *count)
+{
+	fuse_ino_t *v = malloc((nroots ? nroots : 1) * sizeof(*v));
+	size_t at = 0, cap = nroots ? nroots : 1, from = 0;
+	bool parents = false;
+	struct node *n;
+	int ret = 0;
+
+	if (!v)
+		return -ENOMEM;
+
+	pthread_mutex_lock(&table_lock);
+	for (size_t i = 0; i < nroots; i++)
+		if (roots[i] != FUSE_ROOT_ID && (n = table_find_id(roots[i])) &&
+		    !among(v, at, roots[i])) {
+			v[at++] = roots[i];
+			parents |= n->refs > 0; /* children's names, or handles */
+		}
+	/*
+	 * Level by level (a few: a bundle, rootfs, what is below it), each a
+	 * walk of every name: only when a root may have children.
+	 */
+	for (int depth = 0; walk && parents && depth < 4 && from < at; depth++) {
+		size_t level = at;
+
+		for (size_t i = 0; by_name.b && i <= by_name.mask; i++)
+			for (struct alias *a = by_name.b[i]; a; a = a->hash_next) {
+				if (!among(v + from, level - from, a->parent->id) ||
+				    among(v, at, a->node->id))
+					continue;
+				if (at == cap) {
+					fuse_ino_t *bigger = realloc(v, cap * 2 * sizeof(*v));
+
+					if (!bigger) {
+						ret = -ENOMEM;
+						goto out;
+					}
+					v = bigger;
+					cap *= 2;
+				}
+				v[at++] = a->node->id;
+			}
+		from = level;
+	}
+out:
+	pthread_mutex_unlock(&table_lock);
+	if (ret < 0) {
+		free(v);
+		return ret;
+	}
+	/* Children before their parents. */
+	for (size_t i = 0; i < at / 2; i++) {
+		fuse_ino_t t = v[i];
+
+		v[i] = v[at - 1 - i];
+		v[at - 1 - i] = t;
+	}
+	*ids = v;
+	*count = at;
 	return 0;
 }
 

@@ -146,6 +146,36 @@ def test_namespace_appears_and_goes_beside(mount_bundlefs, ro, limit, deadline):
     assert eventually(lambda: os.stat(m.mnt).st_nlink == os.stat(m.state).st_nlink, deadline)
 
 
+PRUNE_MISSING = r"^bundlefs: the kernel cannot prune entries \(FUSE_NOTIFY_PRUNE\)"
+FORGET = re.compile(r"opcode: (?:BATCH_)?FORGET \(")
+
+
+def test_bundles_removed_beside_are_forgotten(debug_mount):
+    """Bundles looked up through the mount and then removed beside it are
+    dropped from the kernel's caches (FUSE_NOTIFY_PRUNE, where the kernel has
+    it), which then forgets their inodes: the daemon's node table does not
+    keep every bundle ever removed beside it until memory pressure."""
+    m = debug_mount()
+    m.expect_log(PRUNE_MISSING)
+    ns = ident("ns")
+    os.makedirs(m.s(ns))
+    ids = [ident("b") for _ in range(20)]
+    for bid in ids:
+        make_bundle_beside(m, ns, bid)
+    for bid in ids:
+        os.stat(m.m(ns, bid))
+        assert read_or_none(m.m(ns, bid, "status")) is not None
+    before = len(FORGET.findall(m.log_text()))
+    for bid in ids:
+        shutil.rmtree(m.s(ns, bid))
+    assert eventually(lambda: os.listdir(m.m(ns)) == [], WATCHED_DEADLINE)
+    forgotten = eventually(lambda: len(FORGET.findall(m.log_text())) > before
+                           or re.search(PRUNE_MISSING, m.log_text(), re.M), 3.0)
+    if re.search(PRUNE_MISSING, m.log_text(), re.M):
+        pytest.skip("this kernel has no FUSE_NOTIFY_PRUNE")
+    assert forgotten, "no FORGET after the bundles went beside the mount"
+
+
 # ----------------------------------------------------- a bundle's own entries
 
 @pytest.mark.parametrize("via_rename", [False, True], ids=["in-place", "rename"])
