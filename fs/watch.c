@@ -45,7 +45,9 @@
  * Locks: the table lock is never held across a notification (node.c's
  * functions copy what they find).
  */
+#include "batch.h"
 #include "daemon.h"
+#include "prune.h"
 #include "resolve.h"
 #include "watch.h"
 
@@ -356,253 +358,6 @@ static unsigned stale_kinds(const struct bundle_conf *c, const char *name, unsig
 	return own;
 }
 
-/*
- * Dropping the kernel's unused dentries of names removed beside the mount
- * (FUSE_NOTIFY_PRUNE, protocol 7.45; libfuse 3.14 has no call for it):
- * the kernel holds such a dentry, and the daemon its node, until memory
- * pressure reclaims it, since no entry is ever invalidated (above). A prune
- * takes no directory lock and waits on nothing the daemon answers (the
- * kernel's d_prune_aliases of each node's inode, under its superblock's
- * lock only); the kernel then sends FORGET for what it dropped. A dentry
- * with children in the kernel's cache, or in use (a process in the
- * directory, a lookup in flight), stays: once a second the nodes left are
- * pruned again with the names the table knows below them, children first
- * (one walk of the table for all of them, not one per event),
- * PRUNE_TRIES times. A kernel without it answers EINVAL once: from then on
- * nothing is sent.
- */
-#define FUSE_NOTIFY_PRUNE_CODE 9
-#define PRUNE_CHUNK 256
-#define PRUNE_TRIES 10
-
-struct idlist {
-	fuse_ino_t *v;
-	size_t n, cap;
-};
-
-static atomic_bool prune_ok = true;
-
-static void idlist_add(struct idlist *l, fuse_ino_t id)
-{
-	for (size_t i = 0; i < l->n; i++)
-		if (l->v[i] == id)
-			return;
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 64;
-		fuse_ino_t *v = realloc(l->v, cap * sizeof(*v));
-
-		if (!v)
-			return; /* left to memory pressure, as before */
-		l->v = v;
-		l->cap = cap;
-	}
-	l->v[l->n++] = id;
-}
-
-/* Send one prune of ids[0..n); false when the kernel has none. */
-static bool send_prune(const fuse_ino_t *ids, size_t n)
-{
-	struct {
-		uint32_t len;
-		int32_t error;
-		uint64_t unique;
-	} oh;
-	struct {
-		uint32_t count, padding;
-		uint64_t spare;
-	} po = {.count = (uint32_t)n};
-	struct iovec iov[3] = {
-	    {&oh, sizeof(oh)}, {&po, sizeof(po)}, {(void *)ids, n * sizeof(*ids)}};
-
-	oh.len = (uint32_t)(sizeof(oh) + sizeof(po) + n * sizeof(*ids));
-	oh.error = FUSE_NOTIFY_PRUNE_CODE;
-	oh.unique = 0;
-	if (writev(fuse_session_fd(session), iov, 3) < 0 &&
-	    (errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP)) {
-		blog(BLOG_DEBUG, "the kernel cannot prune entries (FUSE_NOTIFY_PRUNE): %s",
-		     strerror(errno));
-		return false;
-	}
-	return true;
-}
-
-/*
- * Prune the nodes roots[0..n), with walk after what the table knows below
- * them, children first (a walk of the whole table: once a second at most).
- */
-static void prune(const fuse_ino_t *roots, size_t n, bool walk)
-{
-	fuse_ino_t *ids;
-	size_t count;
-
-	if (!n || !atomic_load(&prune_ok) || node_subtrees(roots, n, walk, &ids, &count) < 0)
-		return;
-	for (size_t at = 0; at < count && !atomic_load(&stopping); at += PRUNE_CHUNK)
-		if (!send_prune(ids + at, count - at < PRUNE_CHUNK ? count - at : PRUNE_CHUNK)) {
-			atomic_store(&prune_ok, false);
-			break;
-		}
-	free(ids);
-}
-
-/* Pruned before and perhaps still held: pruned again once a second. */
-struct retry {
-	struct idlist ids;
-	unsigned tries;
-	struct timespec last;
-};
-
-static double since(const struct timespec *t)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (double)(now.tv_sec - t->tv_sec) + (double)(now.tv_nsec - t->tv_nsec) / 1e9;
-}
-
-/* The batch's names gone: pruned now, and kept for the retries. */
-static void prune_gone(struct retry *r, struct idlist *gone)
-{
-	if (!gone->n)
-		return;
-	prune(gone->v, gone->n, false); /* those without children go at once */
-	/* The second counts from the first name waiting, not the last one. */
-	if (!r->ids.n)
-		clock_gettime(CLOCK_MONOTONIC, &r->last);
-	for (size_t i = 0; i < gone->n; i++)
-		idlist_add(&r->ids, gone->v[i]);
-	r->tries = PRUNE_TRIES;
-	gone->n = 0;
-}
-
-/* A second after the last prune: the nodes still in the table, once more. */
-static void prune_retry(struct retry *r)
-{
-	size_t kept = 0;
-
-	if (!r->ids.n || since(&r->last) < 1.0)
-		return;
-	if (!r->tries-- || !atomic_load(&prune_ok)) {
-		r->ids.n = 0;
-		return;
-	}
-	for (size_t i = 0; i < r->ids.n; i++)
-		if (node_find(r->ids.v[i]))
-			r->ids.v[kept++] = r->ids.v[i];
-	r->ids.n = kept;
-	prune(r->ids.v, r->ids.n, true);
-	clock_gettime(CLOCK_MONOTONIC, &r->last);
-}
-
-/* One wake-up's events, each (wd, name) once with its masks or'ed. */
-struct ev {
-	int wd;
-	uint32_t mask;
-	char name[NAME_MAX + 1];
-};
-
-/*
- * A directory whose own inode the batch invalidates and, for a bundle, the
- * overlay kinds of it (bit k: the k-th kind) and of every bundle of its
- * namespace (sandbox).
- */
-struct dirty {
-	fuse_ino_t id;
-	const struct bundle_conf *conf; /* the bundle's store, whose kinds the bits count */
-	unsigned kinds, sandbox;
-};
-
-struct batch {
-	struct ev *v;
-	size_t n, cap;
-	size_t *slot; /* index + 1 into v, open addressing; 2 * cap entries */
-	struct dirty *d;
-	size_t nd, dcap;
-	/* Known nodes whose name was removed beside the mount (pruned). */
-	struct idlist gone;
-};
-
-static uint64_t ev_hash(int wd, const char *name)
-{
-	return hash_name((unsigned)wd, name, strlen(name));
-}
-
-static int batch_grow(struct batch *b)
-{
-	size_t cap = b->cap ? b->cap * 2 : 256;
-	struct ev *v = realloc(b->v, cap * sizeof(*v));
-	size_t *slot;
-
-	if (!v)
-		return -ENOMEM;
-	b->v = v;
-	slot = calloc(2 * cap, sizeof(*slot));
-	if (!slot)
-		return -ENOMEM;
-	for (size_t i = 0; i < b->n; i++) {
-		size_t at = ev_hash(v[i].wd, v[i].name) & (2 * cap - 1);
-
-		while (slot[at])
-			at = (at + 1) & (2 * cap - 1);
-		slot[at] = i + 1;
-	}
-	free(b->slot);
-	b->slot = slot;
-	b->cap = cap;
-	return 0;
-}
-
-static void batch_add(struct batch *b, const struct inotify_event *ie)
-{
-	const char *name = ie->len ? ie->name : "";
-	size_t at;
-
-	if (strlen(name) > NAME_MAX)
-		return;
-	if (b->n == b->cap && batch_grow(b) < 0)
-		return;
-	at = ev_hash(ie->wd, name) & (2 * b->cap - 1);
-	for (; b->slot[at]; at = (at + 1) & (2 * b->cap - 1)) {
-		struct ev *e = &b->v[b->slot[at] - 1];
-
-		if (e->wd == ie->wd && !strcmp(e->name, name)) {
-			e->mask |= ie->mask;
-			return;
-		}
-	}
-	b->v[b->n].wd = ie->wd;
-	b->v[b->n].mask = ie->mask;
-	strcpy(b->v[b->n].name, name);
-	b->slot[at] = ++b->n;
-}
-
-static void batch_dirty(struct batch *b, fuse_ino_t id, const struct bundle_conf *conf,
-			unsigned kinds, unsigned sandbox)
-{
-	for (size_t i = 0; i < b->nd; i++)
-		if (b->d[i].id == id) {
-			b->d[i].kinds |= kinds;
-			b->d[i].sandbox |= sandbox;
-			return;
-		}
-	if (b->nd == b->dcap) {
-		size_t cap = b->dcap ? b->dcap * 2 : 16;
-		struct dirty *d = realloc(b->d, cap * sizeof(*d));
-
-		if (!d) {
-			notify_inode(id); /* at once, then */
-			return;
-		}
-		b->d = d;
-		b->dcap = cap;
-	}
-	b->d[b->nd].id = id;
-	b->d[b->nd].conf = conf;
-	b->d[b->nd].kinds = kinds;
-	b->d[b->nd].sandbox = sandbox;
-	b->nd++;
-}
-
 /* The overlay nodes of kinds (bit k: the k-th kind of c) of bundle, or of its whole namespace. */
 static void notify_overlays(const struct bundle_conf *c, fuse_ino_t bundle, unsigned kinds,
 			    bool namespace)
@@ -646,6 +401,17 @@ void watch_changed(struct node *dir, const char *name)
 		watch_changed_id(dir->id, dir->conf, name);
 }
 
+/* Record that the batch invalidates directory id (batch.h), or do it at once. */
+static void dirty(struct batch *b, fuse_ino_t id, const struct bundle_conf *conf, unsigned kinds,
+		  unsigned sandbox)
+{
+	if (batch_dirty(b, id, conf, kinds, sandbox) < 0) {
+		notify_inode(id);
+		notify_overlays(conf, id, kinds, false);
+		notify_overlays(conf, id, sandbox, true);
+	}
+}
+
 static void batch_run(struct batch *b)
 {
 	/* Replies whose facts were read before these events are brief (long_ok). */
@@ -664,14 +430,14 @@ static void batch_run(struct batch *b)
 				notify_inode(child);
 			/* An overlay name stays: its bundle computes it. */
 			if (child && !overlay && (e->mask & (IN_DELETE | IN_MOVED_FROM)))
-				idlist_add(&b->gone, child);
+				prune_ids_add(&b->gone, child);
 			if (e->mask & NAME_EVENTS)
-				batch_dirty(b, dir, conf, 0, 0);
+				dirty(b, dir, conf, 0, 0);
 			if (bundle) {
 				unsigned sandbox, kinds = stale_kinds(conf, e->name, &sandbox);
 
 				if (kinds || sandbox)
-					batch_dirty(b, dir, conf, kinds, sandbox);
+					dirty(b, dir, conf, kinds, sandbox);
 			}
 		}
 		if (e->mask & IN_IGNORED)
@@ -682,10 +448,7 @@ static void batch_run(struct batch *b)
 		notify_overlays(b->d[i].conf, b->d[i].id, b->d[i].kinds, false);
 		notify_overlays(b->d[i].conf, b->d[i].id, b->d[i].sandbox, true);
 	}
-	b->n = 0;
-	b->nd = 0;
-	if (b->slot)
-		memset(b->slot, 0, 2 * b->cap * sizeof(*b->slot));
+	batch_clear(b);
 }
 
 /*
@@ -717,7 +480,7 @@ static void *watch_thread(void *arg)
 {
 	static char buf[65536] __attribute__((aligned(__alignof__(struct inotify_event))));
 	struct pollfd pfd[2] = {{.fd = ifd, .events = POLLIN}, {.fd = efd, .events = POLLIN}};
-	struct retry retry = {0};
+	struct prune_retry retry = {0};
 	struct batch b = {0};
 
 	(void)arg;
@@ -725,7 +488,7 @@ static void *watch_thread(void *arg)
 		bool overflow = false;
 		ssize_t len;
 
-		int got = poll(pfd, 2, retry.ids.n ? 1000 : -1);
+		int got = poll(pfd, 2, prune_waiting(&retry) ? 1000 : -1);
 
 		if (got < 0) {
 			if (errno == EINTR)
@@ -736,7 +499,7 @@ static void *watch_thread(void *arg)
 		if (pfd[1].revents)
 			break;
 		if (got == 0) {
-			prune_retry(&retry);
+			prune_again(session, &retry, &stopping);
 			continue;
 		}
 		/* Drain what is queued (bounded, so that a storm cannot hold the thread). */
@@ -759,17 +522,14 @@ static void *watch_thread(void *arg)
 		if (overflow)
 			recover();
 		batch_run(&b);
-		prune_gone(&retry, &b.gone);
-		prune_retry(&retry);
+		prune_gone(session, &retry, &b.gone, &stopping);
+		prune_again(session, &retry, &stopping);
 	}
 	/* Stopped or failed: whatever is replied from now on is short. */
 	atomic_store(&healthy, false);
 	atomic_fetch_add(&epoch, 1);
-	free(b.v);
-	free(b.slot);
-	free(b.d);
-	free(b.gone.v);
-	free(retry.ids.v);
+	batch_free(&b);
+	prune_retry_free(&retry);
 	return NULL;
 }
 

@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Dropping the kernel's unused dentries of names removed beside the mount
+ * (FUSE_NOTIFY_PRUNE, protocol 7.45; libfuse 3.14 has no call for it):
+ * the kernel holds such a dentry, and the daemon its node, until memory
+ * pressure reclaims it, since no entry is ever invalidated (watch.c). A prune
+ * takes no directory lock and waits on nothing the daemon answers (the
+ * kernel's d_prune_aliases of each node's inode, under its superblock's
+ * lock only); the kernel then sends FORGET for what it dropped. A dentry
+ * with children in the kernel's cache, or in use (a process in the
+ * directory, a lookup in flight), stays: once a second the nodes left are
+ * pruned again with the names the table knows below them, children first
+ * (one walk of the table for all of them, not one per event),
+ * PRUNE_TRIES times. A kernel without it answers EINVAL once: from then on
+ * nothing is sent.
+ */
+#ifndef BUNDLEFS_PRUNE_H
+#define BUNDLEFS_PRUNE_H
+
+#define FUSE_USE_VERSION 312
+#include <fuse_lowlevel.h>
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+/* Node ids, each once. */
+struct prune_ids {
+	fuse_ino_t *v;
+	size_t n, cap;
+};
+
+/* Add id unless it is there (on ENOMEM it is left to memory pressure). */
+void prune_ids_add(struct prune_ids *l, fuse_ino_t id);
+
+/* Pruned before and perhaps still held: pruned again once a second. */
+struct prune_retry {
+	struct prune_ids ids;
+	unsigned tries;
+	struct timespec last;
+};
+
+/*
+ * The names of one batch of events gone (gone, emptied): pruned now
+ * through session se, and kept in r for the retries. stopping: the
+ * watcher's flag, which ends a long prune.
+ */
+void prune_gone(struct fuse_session *se, struct prune_retry *r, struct prune_ids *gone,
+		const atomic_bool *stopping);
+/* A second after the last prune: the nodes of r still in the table, once more. */
+void prune_again(struct fuse_session *se, struct prune_retry *r, const atomic_bool *stopping);
+/* Whether r has nodes waiting for a retry (the watcher then wakes once a second). */
+bool prune_waiting(const struct prune_retry *r);
+void prune_retry_free(struct prune_retry *r);
+
+#endif
