@@ -184,6 +184,8 @@ void bfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		return;
 	}
 	node_handle_add(n, h);
+	if (h->kind == H_FILE && (fi->flags & O_TRUNC))
+		watch_written(n);
 	fi->fh = (uintptr_t)h;
 	/* An opener interrupted meanwhile gets no file: no release will come. */
 	if (fuse_reply_open(req, fi) == -ENOENT && node_handle_release(h))
@@ -425,6 +427,8 @@ void bfs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off
 	if (h->kind == H_FILE) {
 		fd = file_fd(h, fi->flags);
 		n = fd < 0 ? fd : write_backing(fd, buf, size, off, fi->flags & O_DIRECT);
+		if (n > 0)
+			watch_written(h->node);
 	} else {
 		n = ovl_write(h->ovf, buf, size, off);
 	}
@@ -511,7 +515,12 @@ void bfs_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off, off_t le
 		fuse_reply_err(req, EOPNOTSUPP);
 		return;
 	}
-	fuse_reply_err(req, fallocate(h->fd, mode, off, len) < 0 ? errno : 0);
+	if (fallocate(h->fd, mode, off, len) < 0) {
+		fuse_reply_err(req, errno);
+		return;
+	}
+	watch_written(h->node);
+	fuse_reply_err(req, 0);
 }
 
 void bfs_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence, struct fuse_file_info *fi)

@@ -364,6 +364,8 @@ out:
 	if (is_path)
 		close(fd);
 reply:
+	if (ret == 0 && (to_set & FUSE_SET_ATTR_SIZE))
+		watch_written(n);
 	if (ret < 0)
 		fuse_reply_err(req, -ret);
 	else

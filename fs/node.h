@@ -203,6 +203,13 @@ bool node_is_bundle(struct node *n);
 /* The depth-2 ancestor (or n itself) that a passthrough rename must stay in. */
 struct node *node_bundle_of(struct node *n);
 /*
+ * Whether regular file n has a name directly in a bundle directory: its
+ * first such name into name (NAME_MAX + 1 bytes), the bundle's id into
+ * *dir and store into *conf (a file that address or shim-config may be
+ * computed from: watch_written).
+ */
+bool node_bundle_file(struct node *n, fuse_ino_t *dir, const struct bundle_conf **conf, char *name);
+/*
  * handle.c: handles open on nodes. A new handle (fd -1, nothing open), or
  * NULL on ENOMEM.
  */

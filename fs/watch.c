@@ -401,6 +401,16 @@ void watch_changed(struct node *dir, const char *name)
 		watch_changed_id(dir->id, dir->conf, name);
 }
 
+void watch_written(struct node *n)
+{
+	const struct bundle_conf *c;
+	char name[NAME_MAX + 1];
+	fuse_ino_t dir;
+
+	if (bfs.se && node_bundle_file(n, &dir, &c, name))
+		watch_changed_id(dir, c, name);
+}
+
 /* Record that the batch invalidates directory id (batch.h), or do it at once. */
 static void dirty(struct batch *b, fuse_ino_t id, const struct bundle_conf *conf, unsigned kinds,
 		  unsigned sandbox)

@@ -78,6 +78,13 @@ void watch_unused(int wd);
 void watch_changed(struct node *dir, const char *name);
 /* The same by the directory's id, in the store c (a node that may be gone by now). */
 void watch_changed_id(fuse_ino_t dir, const struct bundle_conf *c, const char *name);
+/*
+ * The data or size of file n changed through the mount (a write, a
+ * truncation, fallocate): when it is a file of a bundle that address or
+ * shim-config is computed from (v2's bootstrap.json, options.json),
+ * watch_changed for it, before the reply. Cheap for any other file.
+ */
+void watch_written(struct node *n);
 /* A bundle used again (its attributes asked for, opened): watched from now on. */
 void watch_touch(struct node *n);
 /*

@@ -92,6 +92,57 @@ def test_bootstrap_json_through_mount_changes_address_at_once(v2, via):
     assert read_bytes(path) == computed
 
 
+@pytest.fixture(scope="module")
+def v2_unwatched(module_mount):
+    """No watch at all (the stand-in for an exhausted inotify limit): no
+    watcher's event can make up for a request that forgot to drop what it
+    made stale, so a stale size would show for the short lifetime."""
+    m = module_mount(runtime="v2", watch_limit="0")
+    m.expect_log("inotify watch limit reached")
+    return m
+
+
+@pytest.mark.parametrize("how", ["rewrite", "truncate", "append", "fallocate"])
+@pytest.mark.parametrize("watched", [True, False], ids=["watched", "unwatched"])
+def test_bootstrap_json_changed_in_place_changes_address_at_once(v2, v2_unwatched, how,
+                                                                 watched):
+    """v2: bootstrap.json changed in place through the mount (O_TRUNC and a
+    write, truncate(2), an append, fallocate) changes address's size in the
+    very next stat (SPEC 4.8: never older than the last change through the
+    mount), with or without the watcher."""
+    m = v2 if watched else v2_unwatched
+    ns, bid = m.new_bundle()
+    write(m.m(ns, bid, "config.json"), VALID_SPEC)
+    path, boot = m.m(ns, bid, "address"), m.m(ns, bid, "bootstrap.json")
+    first = b"unix:///run/containerd/s/first"
+    write(boot, json.dumps({"address": first.decode()}))
+    for _ in range(3):
+        assert os.stat(path).st_size == len(first)
+    assert warm(path) == first
+    if how == "rewrite":
+        want = b"unix:///run/containerd/s/the-second-one"
+        write(boot, json.dumps({"address": want.decode()}))
+    elif how == "truncate":
+        os.truncate(boot, 0)  # not JSON: address is computed from the group
+        want = m.address(ns, bid).encode()
+    elif how == "append":
+        with open(boot, "ab") as f:
+            f.write(b" ")  # still the same object: same address
+        with open(boot, "r+b") as f:
+            f.write(json.dumps({"address": "unix:///x"}).encode())  # now: trailing garbage
+        want = m.address(ns, bid).encode()
+    else:
+        os.truncate(boot, 0)
+        for _ in range(3):
+            assert os.stat(path).st_size == len(m.address(ns, bid))
+        with open(boot, "r+b") as f:
+            os.posix_fallocate(f.fileno(), 0, 16)  # 16 NUL bytes: not JSON either
+        want = m.address(ns, bid).encode()
+    assert os.stat(path).st_size == len(want)
+    assert read_bytes(path) == want
+    assert warm(path) == want
+
+
 def test_released_address_absent_to_its_process_only(bfs):
     """An unlink of a computed address releases the name to the process
     that made it (SPEC 4.2): absent to it, present to every other, though
