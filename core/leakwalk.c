@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "dirlist.h"
 #include "gopath.h"
 #include "leaks.h"
 #include "leaksint.h"
@@ -96,29 +97,7 @@ static bool absent_errno(int err)
 }
 
 /* A visible entry that may be a directory (d_type unknown: opening decides). */
-static bool maybe_dir(const struct dirent *de)
-{
-	return de->d_name[0] != '.' && (de->d_type == DT_DIR || de->d_type == DT_UNKNOWN);
-}
-
 /* A listing of dirfd/name (a directory, not a symlink), or NULL with errno. */
-static DIR *open_list(int dirfd, const char *name)
-{
-	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	DIR *d;
-
-	if (fd < 0)
-		return NULL;
-	d = fdopendir(fd);
-	if (!d) {
-		int err = errno;
-
-		close(fd);
-		errno = err;
-	}
-	return d;
-}
-
 /* ---- bundles ---- */
 
 /* Record the socket that address callback fn (if any) says b names. */
@@ -182,28 +161,18 @@ static int bundles_of_ns(struct gather *g, const struct leaks_plugin *pl, int sf
 {
 	struct dirent *de;
 	int ret = 0;
-	DIR *d = open_list(sfd, ns);
+	DIR *d = dirlist_open(sfd, ns);
 
 	if (!d)
 		return fatal_errno(errno) ? -errno : 0;
 	for (;;) {
 		int bfd;
 
-		errno = 0;
-		de = readdir(d);
-		if (!de) {
-			ret = errno && fatal_errno(errno) ? -errno : 0;
+		ret = dirlist_next_dir(d, fatal_errno, &de, &bfd);
+		if (ret <= 0) {
+			if (ret < 0 && !fatal_errno(-ret))
+				ret = 0; /* the listing ends here */
 			break;
-		}
-		if (!maybe_dir(de))
-			continue;
-		bfd = openat(dirfd(d), de->d_name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (bfd < 0) {
-			if (fatal_errno(errno)) {
-				ret = -errno;
-				break;
-			}
-			continue;
 		}
 		ret = one_bundle(g, pl, ns, de->d_name, bfd);
 		close(bfd);
@@ -231,7 +200,7 @@ static int walk_bundles(struct gather *g)
 				ret = -errno;
 			continue;
 		}
-		d = open_list(sfd, ".");
+		d = dirlist_open(sfd, ".");
 		if (!d) {
 			if (fatal_errno(errno))
 				ret = -errno;
@@ -239,7 +208,7 @@ static int walk_bundles(struct gather *g)
 			continue;
 		}
 		while (ret == 0 && (de = readdir(d)) != NULL) {
-			if (maybe_dir(de))
+			if (dirlist_maybe_dir(de))
 				ret = bundles_of_ns(g, pl, sfd, de->d_name);
 		}
 		closedir(d);
@@ -256,7 +225,7 @@ static int workdirs_of_ns(struct gather *g, const struct leaks_plugin *pl, int w
 	const char *elem[] = {pl->work_dir, ns, NULL};
 	struct dirent *de;
 	int snsfd = -1, ret = 0;
-	DIR *d = open_list(wfd, ns);
+	DIR *d = dirlist_open(wfd, ns);
 
 	if (!d)
 		return fatal_errno(errno) ? -errno : 0;
@@ -278,7 +247,7 @@ static int workdirs_of_ns(struct gather *g, const struct leaks_plugin *pl, int w
 			ret = errno && fatal_errno(errno) ? -errno : 0;
 			break;
 		}
-		if (!maybe_dir(de))
+		if (!dirlist_maybe_dir(de))
 			continue;
 		if (fstatat(dirfd(d), de->d_name, &sb, AT_SYMLINK_NOFOLLOW) < 0 ||
 		    !S_ISDIR(sb.st_mode))
@@ -331,11 +300,11 @@ int leaks_walk_workdirs(struct gather *g)
 			close(wfd);
 			continue;
 		}
-		d = open_list(wfd, ".");
+		d = dirlist_open(wfd, ".");
 		if (!d && ret == 0 && fatal_errno(errno))
 			ret = -errno;
 		while (d && ret == 0 && (de = readdir(d)) != NULL) {
-			if (maybe_dir(de))
+			if (dirlist_maybe_dir(de))
 				ret = workdirs_of_ns(g, pl, wfd, sfd, de->d_name);
 		}
 		if (d)
@@ -368,7 +337,7 @@ int leaks_walk_sockets(struct gather *g)
 	rootfd = open(in->socket_root, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (rootfd < 0)
 		return fatal_errno(errno) ? -errno : 0;
-	d = open_list(rootfd, "s");
+	d = dirlist_open(rootfd, "s");
 	close(rootfd);
 	if (!d)
 		return fatal_errno(errno) ? -errno : 0;

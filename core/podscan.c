@@ -13,6 +13,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "dirlist.h"
+
 /* ---- removing many ---- */
 
 struct collect {
@@ -99,11 +101,6 @@ static bool fatal_errno(int err)
 	return err == ENOMEM || err == EMFILE || err == ENFILE || err == EIO || err == EINTR;
 }
 
-static bool maybe_dir(const struct dirent *de)
-{
-	return de->d_name[0] != '.' && (de->d_type == DT_DIR || de->d_type == DT_UNKNOWN);
-}
-
 void pods_keys_free(struct pods_keys *k)
 {
 	for (size_t i = 0; i < k->n; i++) {
@@ -141,38 +138,19 @@ static int scan_ns(struct pods *p, const char *plugin, int plugin_fd, const char
 		   uint64_t epoch, struct pods_keys *incomplete)
 {
 	struct dirent *de;
-	int nsfd, ret = 0;
+	int ret = 0;
 	DIR *d;
 
-	nsfd = openat(plugin_fd, ns, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (nsfd < 0)
+	d = dirlist_open(plugin_fd, ns);
+	if (!d)
 		return fatal_errno(errno) ? -errno : 0;
-	d = fdopendir(nsfd);
-	if (!d) {
-		ret = -errno;
-		close(nsfd);
-		return ret;
-	}
 	for (;;) {
 		struct pbundle *b;
 		int bfd;
 
-		errno = 0;
-		de = readdir(d);
-		if (!de) {
-			ret = errno ? -errno : 0;
+		ret = dirlist_next_dir(d, fatal_errno, &de, &bfd);
+		if (ret <= 0)
 			break;
-		}
-		if (!maybe_dir(de))
-			continue;
-		bfd = openat(dirfd(d), de->d_name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (bfd < 0) {
-			if (fatal_errno(errno)) {
-				ret = -errno;
-				break;
-			}
-			continue;
-		}
 		ret = pidx_refresh_locked(p, plugin, ns, de->d_name, bfd, &b);
 		close(bfd);
 		if (ret < 0 && fatal_errno(-ret))
@@ -229,7 +207,7 @@ int pods_rescan_incomplete(struct pods *p, const char *plugin, int plugin_fd,
 			ret = errno ? -errno : 0;
 			break;
 		}
-		if (!maybe_dir(de))
+		if (!dirlist_maybe_dir(de))
 			continue;
 		ret = scan_ns(p, plugin, dirfd(d), de->d_name, c.not_scan, incomplete);
 		if (ret < 0)
