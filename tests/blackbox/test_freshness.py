@@ -21,7 +21,7 @@ import time
 import pytest
 
 from bfs_helpers import VALID_SPEC
-from bfstest import ident, is_mounted, wait_until
+from bfstest import fd_links, ident, is_mounted, wait_until
 
 # Generous deadlines: the assertion is visibility, not speed (SPEC: 100 ms
 # with a watch, one second without).
@@ -379,16 +379,9 @@ def test_changes_through_the_mount_show_at_once(mount_bundlefs):
 
 def test_one_inotify_and_one_eventfd(mount_bundlefs):
     m = mount_bundlefs()
-    fd_dir = f"/proc/{m.proc.pid}/fd"
 
     def links():
-        out = []
-        for fd in os.listdir(fd_dir):
-            try:
-                out.append(os.readlink(os.path.join(fd_dir, fd)))
-            except FileNotFoundError:
-                pass
-        return out
+        return fd_links(m.proc.pid)
 
     ns = ident("ns")
     os.mkdir(m.s(ns))

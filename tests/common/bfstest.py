@@ -136,6 +136,18 @@ def wait_until(pred, timeout=3.0, poll=0.02):
 
 # ---------------------------------------------------------- backing store
 
+def fd_links(pid):
+    """What each open descriptor of process pid is (readlink of /proc/PID/fd/N)."""
+    fd_dir = f"/proc/{pid}/fd"
+    out = []
+    for fd in os.listdir(fd_dir):
+        try:
+            out.append(os.readlink(os.path.join(fd_dir, fd)))
+        except FileNotFoundError:
+            pass
+    return out
+
+
 def snapshot(*roots, times=False, mark_vanished=True):
     """Everything observable about the trees below roots, without following
     symlinks: {(root index, relpath): (type, mode, uid, gid, size, sha256 or

@@ -9,7 +9,7 @@ import stat
 import pytest
 
 from bfstest import (NODE_PLUGINS, SANDBOX_PLUGIN, V1_PLUGIN, V2_PLUGIN, errno_of,
-                     ident, read_bytes)
+                     fd_links, ident, read_bytes)
 from node_helpers import wait_until
 
 VIEW_OWN = ["pods", "leaks"]
@@ -122,16 +122,9 @@ def test_two_inotify_instances_whatever_the_bundles(node_mount):
     grow with the bundles (nor do the descriptors)."""
     from node_helpers import bundle_beside
     fs = node_mount(plugins=(V2_PLUGIN, V1_PLUGIN))
-    fd_dir = f"/proc/{fs.pid}/fd"
 
     def links():
-        out = []
-        for fd in os.listdir(fd_dir):
-            try:
-                out.append(os.readlink(os.path.join(fd_dir, fd)))
-            except FileNotFoundError:
-                pass
-        return out
+        return fd_links(fs.pid)
 
     os.listdir(os.path.join(fs.mountpoint, "pods"))
     base = links()
