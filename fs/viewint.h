@@ -106,7 +106,7 @@ bool view_index_live(void);
  * index. For a request about pods/, before it answers.
  */
 void view_index_drain(void);
-/* Rescan every plugin when the last rescan is older than a second (a listing of pods/). */
+/* Rescan every plugin when the last rescan is older than a second (a listing in pods/). */
 void view_index_rescan_stale(void);
 /*
  * Tell the kernel what changed in the index since last time: the

@@ -408,8 +408,6 @@ static int list_pods(struct listing *l, const struct vt_what *w)
 	struct pods_names names;
 	int ret;
 
-	/* What no event could tell (a rewrite beside the mount) shows within a second. */
-	view_index_rescan_stale();
 	ret = pods_list(view.pods, &names);
 	if (ret < 0)
 		return ret;
@@ -452,8 +450,16 @@ void vt_opendir(fuse_req_t req, struct node *n, struct fuse_file_info *fi)
 	struct vt_what w;
 	int ret = vt_what(n, &w);
 
-	if (ret == 0 && w.kind != VT_ROOT)
+	/*
+	 * The events queued first; then what no event could tell (a
+	 * config.json rewritten beside the mount in a bundle without a
+	 * watch) shows within a second, whichever directory of pods/ is
+	 * listed.
+	 */
+	if (ret == 0 && w.kind != VT_ROOT) {
 		view_index_drain();
+		view_index_rescan_stale();
+	}
 	if (ret == 0)
 		ret = vt_list(&w, &l);
 	h = ret == 0 ? handle_new(H_VIEW) : NULL;
