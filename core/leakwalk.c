@@ -96,8 +96,6 @@ static bool absent_errno(int err)
 	return err == ENOENT || err == ENOTDIR || err == ELOOP;
 }
 
-/* A visible entry that may be a directory (d_type unknown: opening decides). */
-/* A listing of dirfd/name (a directory, not a symlink), or NULL with errno. */
 /* ---- bundles ---- */
 
 /* Record the socket that address callback fn (if any) says b names. */

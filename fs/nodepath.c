@@ -202,16 +202,17 @@ bool node_bundle_file(struct node *n, fuse_ino_t *dir, const struct bundle_conf 
 {
 	bool found = false;
 
+	/* kind and type are set when the node is made, never after: no lock for them. */
+	if (n->kind != NK_INSIDE || !S_ISREG(n->type))
+		return false;
 	pthread_mutex_lock(&table_lock);
-	if (n->kind == NK_INSIDE && S_ISREG(n->type)) {
-		for (struct alias *a = n->aliases; a && !found; a = a->node_next) {
-			if (a->len > NAME_MAX || !table_is_bundle(a->parent))
-				continue;
-			*dir = a->parent->id;
-			*conf = a->parent->conf;
-			memcpy(name, a->name, a->len + 1);
-			found = true;
-		}
+	for (struct alias *a = n->aliases; a && !found; a = a->node_next) {
+		if (a->len > NAME_MAX || !table_is_bundle(a->parent))
+			continue;
+		*dir = a->parent->id;
+		*conf = a->parent->conf;
+		memcpy(name, a->name, a->len + 1);
+		found = true;
 	}
 	pthread_mutex_unlock(&table_lock);
 	return found;
