@@ -147,6 +147,21 @@ def test_pods_follow_bundles_beside_the_mount(node_mount):
     assert wait_until(lambda: not os.path.exists(os.path.join(top, "pods", POD)))
 
 
+def test_rewrite_beside_shows_in_a_listing_below_pods(node_mount):
+    """A config.json rewritten in place beside the mount, in a bundle that
+    was complete when the mount started (the index follows no event of it),
+    shows within a second in a listing of pods/<pod>/containers/ alone: any
+    listing below pods/ rescans an index older than a second (SPEC 4.8)."""
+    def prepare(fs):
+        bundle_beside(fs, V2_PLUGIN, "k8s.io", "c1", cri("default", "web", "u1", "container", "a"))
+    fs = node_mount(prepare=prepare)
+    containers = os.path.join(fs.mountpoint, "pods", POD, "containers")
+    assert os.listdir(containers) == ["a"]
+    put_beside(os.path.join(fs.cs, V2_PLUGIN, "k8s.io", "c1", "config.json"),
+               json.dumps({"annotations": cri("default", "web", "u1", "container", "b")}))
+    assert wait_until(lambda: os.listdir(containers) == ["b"], timeout=5.0)
+
+
 def test_pods_follow_changes_through_the_mount(node_mount):
     fs = node_mount(plugins=(V2_PLUGIN,))
     top = fs.mountpoint
