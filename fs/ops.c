@@ -4,10 +4,12 @@
  * session's init and destroy.
  */
 #include "daemon.h"
+#include "devio.h"
 
 void bfs_init(void *userdata, struct fuse_conn_info *conn)
 {
 	(void)userdata;
+	devio_init(conn);
 	/*
 	 * POSIX ACLs as the backing store keeps them: the kernel checks them
 	 * and drops its cached mode when one is set (default_permissions is on).

@@ -20,6 +20,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "devio.h"
 #include "hold.h"
 #include "log.h"
 #include "mountpoint.h"
@@ -226,6 +227,8 @@ int main(int argc, char *argv[])
 	}
 	if (fuse_session_mount(se, o.cmd.mountpoint) != 0)
 		goto out_destroy;
+	if (devio_install(se) != 0)
+		goto out_unmount;
 	if (fuse_daemonize(o.cmd.foreground) != 0)
 		goto out_unmount;
 	if (!o.cmd.foreground) {

@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Unit tests of the session's /dev/fuse I/O (fs/devio.c): the INIT reply asks for parallel
+ * lookups and listings exactly when the kernel's INIT offered them and the session wants them;
+ * every other reply, and the INIT reply in the other cases, goes out byte for byte as libfuse
+ * made it. A pipe stands in for /dev/fuse: the request is written to it and read back through
+ * devio_read, the reply written through devio_writev and read back from it.
+ */
+#include "devio.h"
+
+#include "check.h"
+
+#include <errno.h>
+#include <linux/fuse.h>
+#include <stdint.h>
+#include <string.h>
+#include <unistd.h>
+
+static int fds[2];
+
+/* The kernel sends INIT (unique, its flags); devio_read reads it as the session would. */
+static void kernel_init(uint64_t unique, uint32_t flags)
+{
+	struct {
+		struct fuse_in_header in;
+		struct fuse_init_in arg;
+	} req = {.in = {.len = sizeof(req), .opcode = FUSE_INIT, .unique = unique},
+		 .arg = {.major = 7, .minor = 38, .flags = flags}};
+	char buf[4096];
+
+	CHECK(write(fds[1], &req, sizeof(req)) == (ssize_t)sizeof(req), "request written");
+	CHECK(devio_read(fds[0], buf, sizeof(buf), NULL) == (ssize_t)sizeof(req), "request read");
+	CHECK(memcmp(buf, &req, sizeof(req)) == 0, "the request read as sent");
+}
+
+/* The session replies (unique, error, flags): the flags the kernel receives. */
+static uint32_t reply(uint64_t unique, int32_t error, uint32_t flags)
+{
+	struct fuse_out_header out = {.unique = unique, .error = error};
+	struct fuse_init_out arg = {.major = 7, .minor = 31, .flags = flags, .max_write = 4096};
+	struct iovec iov[2] = {{&out, sizeof(out)}, {&arg, sizeof(arg)}};
+	struct {
+		struct fuse_out_header out;
+		struct fuse_init_out arg;
+	} got;
+
+	out.len = sizeof(out) + sizeof(arg);
+	CHECK(devio_writev(fds[1], iov, 2, NULL) == (ssize_t)out.len, "reply written");
+	CHECK(read(fds[0], &got, sizeof(got)) == (ssize_t)sizeof(got), "reply read");
+	CHECK(got.out.unique == unique && got.arg.max_write == 4096 && got.arg.major == 7,
+	      "the rest of the reply as made");
+	return got.arg.flags;
+}
+
+static void want(bool parallel)
+{
+	struct fuse_conn_info conn = {0};
+
+	conn.want = parallel ? FUSE_CAP_PARALLEL_DIROPS : 0;
+	devio_init(&conn);
+}
+
+int main(void)
+{
+	const uint32_t base = FUSE_ASYNC_READ | FUSE_BIG_WRITES;
+
+	if (pipe(fds) < 0)
+		return 1;
+
+	/* The kernel does not offer it: the reply is as made. */
+	kernel_init(2, base);
+	want(true);
+	CHECK(reply(2, 0, base) == base, "not asked for when not offered");
+	CHECK(!devio_parallel_dirops(), "not reported asked");
+
+	/* Offered, but the session does not want it. */
+	kernel_init(4, base | FUSE_PARALLEL_DIROPS);
+	want(false);
+	CHECK(reply(4, 0, base) == base, "not asked for when not wanted");
+	CHECK(!devio_parallel_dirops(), "not reported asked");
+
+	/* Offered and wanted; an INIT that failed, and other replies before it, are left alone. */
+	kernel_init(6, base | FUSE_PARALLEL_DIROPS);
+	want(true);
+	CHECK(reply(5, 0, base) == base, "a reply to another request is left alone");
+	CHECK(reply(6, -EPROTO, base) == base, "a failed INIT is left alone");
+	CHECK(!devio_parallel_dirops(), "not reported asked");
+	kernel_init(8, base | FUSE_PARALLEL_DIROPS);
+	CHECK(reply(8, 0, base) == (base | FUSE_PARALLEL_DIROPS), "asked for in the INIT reply");
+	CHECK(devio_parallel_dirops(), "reported asked");
+
+	/* Only that reply: a later one with the same unique is as made. */
+	CHECK(reply(8, 0, base) == base, "one reply only");
+
+	close(fds[0]);
+	close(fds[1]);
+	return check_report();
+}
