@@ -65,7 +65,7 @@ int hash_add(struct hash *h, void *e)
 	size_t at;
 
 	/* A failed growth is no failure while there are buckets. */
-	if ((!h->b || h->count > h->mask) && grow(h) < 0 && !h->b)
+	if ((!h->b || h->count >= 2 * (h->mask + 1)) && grow(h) < 0 && !h->b)
 		return -ENOMEM;
 	at = h->key(e) & h->mask;
 	*next_of(h, e) = h->b[at];
@@ -86,8 +86,8 @@ void hash_del(struct hash *h, void *e)
 	if (*p) {
 		*p = *next_of(h, e);
 		h->count--;
-		/* A quarter full: halved (a failure keeps the larger array). */
-		if (h->mask + 1 > MIN_BUCKETS && h->count < (h->mask + 1) / 4)
+		/* Half as many elements as buckets: halved (a failure keeps the larger array). */
+		if (h->mask + 1 > MIN_BUCKETS && h->count < (h->mask + 1) / 2)
 			resize(h, (h->mask + 1) / 2);
 	}
 }

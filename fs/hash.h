@@ -2,8 +2,10 @@
 /*
  * An intrusive chained hash: each element carries its own next pointer, at
  * next_off in it, and is filed under key(element). The buckets double when
- * the elements outnumber them and halve when they are a quarter full (not
- * below 1,024), so that a table emptied again gives its memory back.
+ * the elements outnumber them twice (chains of two on average, at most: one
+ * pointer per element for the buckets of the three tables of a node) and
+ * halve when there are half as many elements as buckets (not below 1,024),
+ * so that a table emptied again gives its memory back.
  * hash_del may refile every element: no caller deletes while it walks the
  * buckets. Not thread-safe: the owner's lock protects
  * it (the node table's: node.c).

@@ -58,6 +58,9 @@ static uint64_t wd_key(const void *e)
 }
 
 pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
+/* A 128-byte block of the allocator per node (node.h): one per inode the kernel holds. */
+_Static_assert(sizeof(struct node) <= 120, "struct node outgrew its allocator block");
+
 static struct hash by_id = HASH_INIT(struct node, id_next, id_key);    /* by table_lock */
 static struct hash by_ino = HASH_INIT(struct node, ino_next, ino_key); /* by table_lock */
 struct hash by_name = HASH_INIT(struct alias, hash_next, name_key);

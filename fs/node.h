@@ -24,7 +24,8 @@
  * Where a node sits in the tree, decided when the kernel first looks it up,
  * from its parent's kind and its own name (SPEC 3).
  */
-enum node_kind {
+/* One byte (packed): it is in every node (struct node). */
+enum __attribute__((packed)) node_kind {
 	NK_ROOT,    /* a store's root S: MOUNT itself, or a plugin directory of the node view */
 	NK_NS,	    /* depth 1: a namespace, or a hidden entry beside them */
 	NK_NSENTRY, /* depth 2 in a visible namespace: a bundle if a visible directory */
@@ -52,8 +53,6 @@ struct node {
 	 * its parent's; the root's is the mount's store.
 	 */
 	const struct bundle_conf *conf;
-	enum node_kind kind;
-	mode_t type; /* S_IFMT of the backing entry */
 	dev_t dev;
 	ino_t ino;
 	const struct ovl *ov; /* NK_OVERLAY: which overlay file */
@@ -63,11 +62,19 @@ struct node {
 	unsigned long refs;	/* names of children naming it as parent, open handles */
 	struct alias *aliases;	/* its names: (parent, name); none once unlinked */
 	struct handle *handles; /* handles open on it */
-	bool ino_hashed;	/* found by inode (not once its number is reused) */
-	bool retired;		/* no name of the kernel's leads to it any more: -ESTALE */
-	int wd;			/* its inotify watch (> 0), or one of enum node_wd */
 	uint64_t content;	/* NK_OVERLAY: node_content_open's digest (0: none) */
 	struct node *id_next, *ino_next, *wd_next;
+	int wd; /* its inotify watch (> 0), or one of enum node_wd */
+	/*
+	 * Packed into the last 8 bytes, so that a node takes a 128-byte block
+	 * of the allocator (there is one per inode the kernel holds). kind and
+	 * type are set when the node is made and never change; the two bits,
+	 * in a byte of their own, are protected by the table lock.
+	 */
+	uint16_t type; /* S_IFMT of the backing entry */
+	enum node_kind kind;
+	bool ino_hashed : 1; /* found by inode (not once its number is reused) */
+	bool retired : 1;    /* no name of the kernel's leads to it any more: -ESTALE */
 };
 
 /* node->wd besides a watch descriptor. */

@@ -19,7 +19,7 @@ struct alias {
 	struct alias *node_next; /* the node's other names */
 	struct alias *hash_next; /* by (parent, name) */
 	unsigned going;		 /* removals of this name on their way (node_name_going) */
-	size_t len;
+	uint32_t len;
 	char name[];
 };
 
