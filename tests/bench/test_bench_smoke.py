@@ -50,7 +50,9 @@ ROWS = {
     "address read, small ns: 100": ALL,
     "address read, large ns: 2000": ALL,
     "address read cost, large/small": RATIOS,
-    "daemon peak RSS, VmHWM": {"p": "1", "i": "1", "f": "1"},
+    "daemon peak RSS, 2000 bundles alone": {"f": "1"},
+    "open descriptors then": {"f": "1"},
+    "daemon peak RSS after every row": {"p": "1", "i": "1", "f": "1"},
     "daemon open descriptors": {"p": "1", "i": "1", "f": "1"},
     "churn of 300 bundles beside, wall": {"b": "3", "f": "3", "rb": "1"},
     "daemon CPU during churn beside": {"f": "3"},
@@ -75,7 +77,7 @@ TARGETED = {
     "warm readdir, 2000 entries", "create-delete cycle", "cold stat, 2 threads",
     "cold stat, 4 threads / 1 thread", "address read, 2 threads",
     "cold stat cost, large/small", "address read cost, large/small",
-    "daemon peak RSS, VmHWM", "daemon open descriptors",
+    "daemon peak RSS, 2000 bundles alone", "open descriptors then", "daemon open descriptors",
     "rw daemon RSS growth after warm-up", "ro daemon RSS growth after warm-up",
 }
 NUM = r"-?[0-9]+(\.[0-9]+)?[kM]?"
