@@ -108,9 +108,25 @@ static int lookup_at(fuse_req_t req, struct node *parent, int dirfd, const char 
 		return -ENOENT;
 	if (kind == NK_OVERLAY) {
 		ret = overlay_stat(parent, ov, &st);
+		/*
+		 * The bundle itself is gone beside the mount: ESTALE, as for any
+		 * name below it (resolve.c), so that the kernel looks the bundle
+		 * up again instead of keeping a negative entry in it, which would
+		 * keep the bundle's dentry (and node) until memory pressure.
+		 */
+		if (ret == -ENOENT) {
+			int reached = resolve_stat(parent, NULL);
+
+			if (reached == -ESTALE || reached == -ENOENT)
+				ret = -ESTALE;
+		}
 	} else {
+		/*
+		 * The parent has no name left (gone beside the mount): ESTALE, not
+		 * ENOENT, whose negative entry would keep the parent's dentry.
+		 */
 		if (dirfd < 0 && (dfd = resolve_open(parent, O_PATH | O_DIRECTORY, NULL)) < 0)
-			return dfd;
+			return dfd == -ENOENT ? -ESTALE : dfd;
 		/* A namespace or a bundle new to the table: watched before it is read. */
 		if (first)
 			ahead = watch_ahead(parent, kind, dfd, name);

@@ -11,6 +11,7 @@ not reach the daemon.
 Every wait polls with a deadline and asserts that the change became visible;
 none measures speed."""
 
+import errno
 import json
 import os
 import re
@@ -174,6 +175,39 @@ def test_bundles_removed_beside_are_forgotten(debug_mount):
     if re.search(PRUNE_MISSING, m.log_text(), re.M):
         pytest.skip("this kernel has no FUSE_NOTIFY_PRUNE")
     assert forgotten, "no FORGET after the bundles went beside the mount"
+
+
+LOOKUP_IN = re.compile(r"opcode: LOOKUP \(1\), nodeid: ([0-9]+),")
+
+
+def test_lookup_below_a_bundle_removed_beside(debug_mount):
+    """A name looked up below a bundle removed beside the mount, while the
+    kernel still has the bundle's entry (here: without watches, for its
+    lifetime), answers ESTALE ("changed beside the mount", as any request
+    by a name that no longer leads to its inode): the kernel looks the
+    bundle up again, the caller gets ENOENT, and the kernel forgets the
+    bundle. An ENOENT from the daemon would be kept as a negative entry
+    below the bundle, keeping the bundle's dentry, and the daemon's node,
+    until memory pressure."""
+    m = debug_mount(watch_limit="0")
+    m.expect_log(LIMIT_LOG)
+    ns = ident("ns")
+    os.makedirs(m.s(ns))
+    for _ in range(3):
+        bid = ident("b")
+        make_bundle_beside(m, ns, bid)
+        assert read_or_none(m.m(ns, bid, "status")) is not None
+        node = LOOKUP_IN.findall(m.log_text())[-1]  # status's parent: the bundle
+        os.stat(m.m(ns, bid))
+        shutil.rmtree(m.s(ns, bid))
+        # Only status: a passthrough name there answered ESTALE already,
+        # and the kernel's second look at the bundle dropped it anyway.
+        with pytest.raises(OSError) as e:
+            os.stat(m.m(ns, bid, "status"))
+        assert e.value.errno in (errno.ENOENT, errno.ESTALE), (bid, e.value)
+        forget = re.compile(rf"opcode: FORGET \(2\), nodeid: {node},")
+        assert eventually(lambda: forget.search(m.log_text()), 5.0), \
+            f"the kernel kept bundle node {node}, removed beside the mount"
 
 
 # ----------------------------------------------------- a bundle's own entries
