@@ -21,6 +21,7 @@
 #include "bundledir.h"
 #include "daemon.h"
 #include "hold.h"
+#include "prune.h"
 #include "resolve.h"
 #include "watch.h"
 
@@ -35,6 +36,12 @@ void lookup_fill(struct fuse_entry_param *e, struct node *parent, struct node *n
 	/* A released overlay name is absent to one process only: never cached then. */
 	if (n->kind == NK_OVERLAY && !hold_none_released())
 		e->entry_timeout = 0;
+	/*
+	 * Facts read before a batch of events: a removal of this name may have
+	 * come before the node was in the table, with nothing to prune then.
+	 */
+	if (epoch != watch_epoch() && (n->kind == NK_NSENTRY || n->kind == NK_INSIDE))
+		prune_later(n->id);
 }
 
 /* The attributes of an overlay node's file now. */

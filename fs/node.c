@@ -141,6 +141,25 @@ void table_put(struct node *n)
 	maybe_free(n);
 }
 
+struct node *node_hold(fuse_ino_t id)
+{
+	struct node *n;
+
+	pthread_mutex_lock(&table_lock);
+	n = table_find_id(id);
+	if (n)
+		n->refs++;
+	pthread_mutex_unlock(&table_lock);
+	return n;
+}
+
+void node_unhold(struct node *n)
+{
+	pthread_mutex_lock(&table_lock);
+	table_put(n);
+	pthread_mutex_unlock(&table_lock);
+}
+
 /* Nodes found by their name, not by an inode: overlay files, the node view's own. */
 static bool by_name_only(enum node_kind kind)
 {

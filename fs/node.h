@@ -140,6 +140,9 @@ int nodes_init(const struct stat *root, const struct bundle_conf *conf,
 /* After the loop (one thread left): every node; handles_free_all first. */
 void nodes_free_all(void);
 struct node *node_find(fuse_ino_t id);
+/* node_find with a reference, for a thread that no request of the kernel's keeps it for. */
+struct node *node_hold(fuse_ino_t id);
+void node_unhold(struct node *n);
 /* The kind a child name of parent gets; *ov set for NK_OVERLAY. */
 enum node_kind node_child_kind(struct node *parent, const char *name, const struct ovl **ov);
 /*

@@ -3,14 +3,17 @@
 #include "prune.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "node.h"
+#include "resolve.h"
 
 #define FUSE_NOTIFY_PRUNE_CODE 9
 #define PRUNE_CHUNK 256
@@ -124,13 +127,103 @@ void prune_again(struct fuse_session *se, struct prune_retry *r, const atomic_bo
 	clock_gettime(CLOCK_MONOTONIC, &r->last);
 }
 
+/*
+ * prune_later's nodes: young since the last check, old before it (checked
+ * next). Appended without looking for duplicates (a request thread must not
+ * scan), up to LATER_MAX each; the check sorts them.
+ */
+#define LATER_MAX 16384
+static pthread_mutex_t later_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct prune_ids later_young, later_old; /* by later_lock */
+static atomic_bool later_waiting;
+static struct timespec later_last; /* the watcher's */
+static int later_fd = -1;	   /* the watcher's eventfd: woken when the first node waits */
+
+void prune_later_wakes(int fd)
+{
+	later_fd = fd;
+}
+
+void prune_later(fuse_ino_t id)
+{
+	struct prune_ids *l = &later_young;
+	bool wake = false;
+
+	pthread_mutex_lock(&later_lock);
+	if (l->n == l->cap && l->cap < LATER_MAX) {
+		size_t cap = l->cap ? l->cap * 2 : 64;
+		fuse_ino_t *v = realloc(l->v, cap * sizeof(*v));
+
+		if (v) {
+			l->v = v;
+			l->cap = cap;
+		}
+	}
+	if (l->n < l->cap) {
+		l->v[l->n++] = id;
+		wake = !atomic_exchange(&later_waiting, true);
+	}
+	pthread_mutex_unlock(&later_lock);
+	if (wake && later_fd >= 0) {
+		uint64_t one = 1;
+
+		if (write(later_fd, &one, sizeof(one)) < 0)
+			blog(BLOG_DEBUG, "waking the watcher: %s", strerror(errno));
+	}
+}
+
+static int cmp_id(const void *a, const void *b)
+{
+	fuse_ino_t x = *(const fuse_ino_t *)a, y = *(const fuse_ino_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+void prune_check_later(struct fuse_session *se, struct prune_retry *r, const atomic_bool *stopping)
+{
+	struct prune_ids check, gone = {0};
+
+	if (!atomic_load(&later_waiting) || since(&later_last) < 1.0)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &later_last);
+	pthread_mutex_lock(&later_lock);
+	check = later_old;
+	later_old = later_young;
+	later_young = (struct prune_ids){0};
+	atomic_store(&later_waiting, later_old.n > 0);
+	pthread_mutex_unlock(&later_lock);
+
+	qsort(check.v, check.n, sizeof(*check.v), cmp_id);
+	for (size_t i = 0; i < check.n && !atomic_load(stopping); i++) {
+		struct node *n;
+
+		if ((i && check.v[i] == check.v[i - 1]) || !(n = node_hold(check.v[i])))
+			continue;
+		/* Backing entries only: namespaces stay, overlay names go with their bundle. */
+		if ((n->kind == NK_NSENTRY || n->kind == NK_INSIDE) && !resolve_still_named(n))
+			prune_ids_add(&gone, n->id);
+		node_unhold(n);
+	}
+	free(check.v);
+	if (gone.n)
+		blog(BLOG_DEBUG, "%zu nodes whose names went beside the mount: pruned", gone.n);
+	prune_gone(se, r, &gone, stopping);
+	free(gone.v);
+}
+
 bool prune_waiting(const struct prune_retry *r)
 {
-	return r->ids.n > 0;
+	return r->ids.n > 0 || atomic_load(&later_waiting);
 }
 
 void prune_retry_free(struct prune_retry *r)
 {
+	pthread_mutex_lock(&later_lock);
+	free(later_young.v);
+	free(later_old.v);
+	later_young = later_old = (struct prune_ids){0};
+	atomic_store(&later_waiting, false);
+	pthread_mutex_unlock(&later_lock);
 	free(r->ids.v);
 	r->ids.v = NULL;
 	r->ids.n = r->ids.cap = 0;

@@ -30,6 +30,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "prune.h"
+
 /* path (len bytes, "" for S) below S, the last piece opened with flags. */
 static int open_path(const struct store *s, const char *path, size_t len, int flags)
 {
@@ -174,9 +176,16 @@ static int reach(struct node *n, int flags, bool want_fd, struct stat *st)
 		} else if (fd != -ENOENT && fd != -ENOTDIR && fd != -ELOOP) {
 			return fd;
 		}
-		/* This name now names another inode or none: forget it, try the next. */
-		if (node_drop_first_name(n) < 0)
+		/*
+		 * This name now names another inode or none: forget it, try the
+		 * next. With none left, the kernel's dentries of n are pruned a
+		 * second later (prune.h), so that the node goes with them.
+		 */
+		if (node_drop_first_name(n) < 0) {
+			if (n->kind == NK_NSENTRY || n->kind == NK_INSIDE)
+				prune_later(n->id);
 			return -ESTALE;
+		}
 	}
 }
 

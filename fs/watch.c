@@ -506,10 +506,20 @@ static void *watch_thread(void *arg)
 			blog(BLOG_ERR, "watching the store: poll: %s", strerror(errno));
 			break;
 		}
-		if (pfd[1].revents)
-			break;
+		if (pfd[1].revents) {
+			uint64_t n;
+
+			/* Stopping, or a node waits for its check (prune_later). */
+			if (atomic_load(&stopping))
+				break;
+			if (read(efd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+				blog(BLOG_DEBUG, "watcher: %s", strerror(errno));
+			if (got == 1)
+				continue;
+		}
 		if (got == 0) {
 			prune_again(session, &retry, &stopping);
+			prune_check_later(session, &retry, &stopping);
 			continue;
 		}
 		/* Drain what is queued (bounded, so that a storm cannot hold the thread). */
@@ -534,6 +544,7 @@ static void *watch_thread(void *arg)
 		batch_run(&b);
 		prune_gone(session, &retry, &b.gone, &stopping);
 		prune_again(session, &retry, &stopping);
+		prune_check_later(session, &retry, &stopping);
 	}
 	/* Stopped or failed: whatever is replied from now on is short. */
 	atomic_store(&healthy, false);
@@ -551,6 +562,7 @@ int watch_start(struct fuse_session *se)
 		return 0;
 	session = se;
 	atomic_store(&healthy, true);
+	prune_later_wakes(efd); /* before any request can use it */
 	ret = pthread_create(&thread, NULL, watch_thread, NULL);
 	if (ret) {
 		atomic_store(&healthy, false);
@@ -582,6 +594,7 @@ int watch_stop(void)
 
 void watch_close(void)
 {
+	prune_later_wakes(-1);
 	if (ifd >= 0)
 		close(ifd);
 	if (efd >= 0)
