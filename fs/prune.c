@@ -193,7 +193,8 @@ void prune_check_later(struct fuse_session *se, struct prune_retry *r, const ato
 	atomic_store(&later_waiting, later_old.n > 0);
 	pthread_mutex_unlock(&later_lock);
 
-	qsort(check.v, check.n, sizeof(*check.v), cmp_id);
+	if (check.n)
+		qsort(check.v, check.n, sizeof(*check.v), cmp_id);
 	for (size_t i = 0; i < check.n && !atomic_load(stopping); i++) {
 		struct node *n;
 
