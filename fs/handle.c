@@ -112,6 +112,13 @@ void handle_free(struct handle *h)
 	free(h);
 }
 
+void handle_hold(struct handle *h)
+{
+	pthread_mutex_lock(&table_lock);
+	h->pins++;
+	pthread_mutex_unlock(&table_lock);
+}
+
 void handle_unpin(struct handle *h)
 {
 	bool free_now;

@@ -241,6 +241,8 @@ struct handle *node_handle_pin(struct node *n, enum handle_kind kind);
  */
 struct handle *handle_pin_writer(struct node *n);
 void handle_unpin(struct handle *h);
+/* A pin on h, which a request holds through fi (handle_unpin drops it). */
+void handle_hold(struct handle *h);
 /*
  * The kernel's pages of overlay node n: an open of it with content of
  * digest d (never 0) may keep them (true) when d is what they hold, that is

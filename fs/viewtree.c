@@ -542,13 +542,21 @@ void vt_open(fuse_req_t req, struct node *n, struct fuse_file_info *fi)
 
 void vt_read(fuse_req_t req, size_t size, off_t off, struct fuse_file_info *fi)
 {
-	const struct view_text *t = handle_of(fi)->view;
+	struct handle *h = handle_of(fi);
+	const struct view_text *t = h->view;
 
+	/*
+	 * The reply is written from the handle's text: pinned until the write
+	 * returns, since the kernel may send the RELEASE (and another worker
+	 * free the text) as soon as it has the data, before writev returns.
+	 */
+	handle_hold(h);
 	if (off < 0 || (size_t)off >= t->len)
 		fuse_reply_buf(req, NULL, 0);
 	else
 		fuse_reply_buf(req, t->text + off,
 			       size < t->len - (size_t)off ? size : t->len - (size_t)off);
+	handle_unpin(h);
 }
 
 void vt_release(fuse_req_t req, struct fuse_file_info *fi)
