@@ -381,14 +381,24 @@ proc_figures() { # PID -> "hwm_kib fds"
 	done
 } >>"$res"
 
+# A read-only bundlefs over store A on $mr (its log: $work/$1.log), and its end.
+mount_ro_a() { # LOG_NAME
+	(ulimit -n 1024 && exec "$bfs_bin" "$mr" -f \
+		-o "ro,runtime=v1,state=$A/state,work=$A/work,socket_root=$sock") 2>"$work/$1.log" &
+	ro_pid=$!
+	wait_mount "$mr" "$ro_pid" "$work/$1.log"
+}
+umount_ro_a() {
+	umount "$mr"
+	wait "$ro_pid" 2>/dev/null || true
+	ro_pid=''
+}
+
 # The target's shape: a daemon that has served the large namespace alone
 # (the one above also holds the other namespaces' 15,000 bundles and the
 # rows' work): a fresh read-only bundlefs over store A, every bundle of the
 # large namespace stat-ed once and its address read twice.
-(ulimit -n 1024 && exec "$bfs_bin" "$mr" -f \
-	-o "ro,runtime=v1,state=$A/state,work=$A/work,socket_root=$sock") 2>"$work/alone.log" &
-ro_pid=$!
-wait_mount "$mr" "$ro_pid" "$work/alone.log"
+mount_ro_a alone
 log "measuring the memory of a daemon serving the large namespace alone"
 drop_caches
 "$bench" stat -r 1 -c "$large" "bfs=$mr/large" >/dev/null
@@ -396,25 +406,18 @@ drop_caches
 read -r hwm fds < <(proc_figures "$ro_pid")
 echo "rss bfs-alone $hwm $hwm $hwm" >>"$res"
 echo "fds bfs-alone $fds $fds $fds" >>"$res"
-umount "$mr"
-wait "$ro_pid" 2>/dev/null || true
-ro_pid=''
+umount_ro_a
 
 # Churn through the mount: bundles made and removed in $mb (mkdir, write
 # config.json, read status, rmdir) for a bounded time, while a second,
 # read-only bundlefs over the same store is listed and every status read in
 # a loop. The daemons' RSS and descriptors before, after the warm-up and at
 # the end (RSS and descriptors of a daemon that is not growing stay flat).
-(ulimit -n 1024 && exec "$bfs_bin" "$mr" -f \
-	-o "ro,runtime=v1,state=$A/state,work=$A/work,socket_root=$sock") 2>"$work/ro.log" &
-ro_pid=$!
-wait_mount "$mr" "$ro_pid" "$work/ro.log"
+mount_ro_a ro
 log "measuring churn through the mounts ($mchurn_sec s)"
 "$bench" mchurn -d "$mchurn_sec" -P "$bfs_pid" -Q "$ro_pid" "$mb/mchurn" "$mr/mchurn" |
 	awk '$1 == "MCHURN" { print "mchurn", $2, $3, $3, $3 }' >>"$res"
-umount "$mr"
-wait "$ro_pid" 2>/dev/null || true
-ro_pid=''
+umount_ro_a
 
 # Churn beside the idle mount, after one ls -l of the namespace, then the
 # same churn with nothing mounted.

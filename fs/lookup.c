@@ -40,8 +40,8 @@ void lookup_fill(struct fuse_entry_param *e, struct node *parent, struct node *n
 	 * Facts read before a batch of events: a removal of this name may have
 	 * come before the node was in the table, with nothing to prune then.
 	 */
-	if (epoch != watch_epoch() && (n->kind == NK_NSENTRY || n->kind == NK_INSIDE))
-		prune_later(n->id);
+	if (epoch != watch_epoch())
+		prune_later(n);
 }
 
 /* The attributes of an overlay node's file now. */

@@ -144,11 +144,14 @@ void prune_later_wakes(int fd)
 	later_fd = fd;
 }
 
-void prune_later(fuse_ino_t id)
+void prune_later(const struct node *n)
 {
 	struct prune_ids *l = &later_young;
 	bool wake = false;
 
+	/* Backing entries only: namespaces stay, overlay names go with their bundle. */
+	if (n->kind != NK_NSENTRY && n->kind != NK_INSIDE)
+		return;
 	pthread_mutex_lock(&later_lock);
 	if (l->n == l->cap && l->cap < LATER_MAX) {
 		size_t cap = l->cap ? l->cap * 2 : 64;
@@ -160,7 +163,7 @@ void prune_later(fuse_ino_t id)
 		}
 	}
 	if (l->n < l->cap) {
-		l->v[l->n++] = id;
+		l->v[l->n++] = n->id;
 		wake = !atomic_exchange(&later_waiting, true);
 	}
 	pthread_mutex_unlock(&later_lock);
@@ -200,8 +203,7 @@ void prune_check_later(struct fuse_session *se, struct prune_retry *r, const ato
 
 		if ((i && check.v[i] == check.v[i - 1]) || !(n = node_hold(check.v[i])))
 			continue;
-		/* Backing entries only: namespaces stay, overlay names go with their bundle. */
-		if ((n->kind == NK_NSENTRY || n->kind == NK_INSIDE) && !resolve_still_named(n))
+		if (!resolve_still_named(n))
 			prune_ids_add(&gone, n->id);
 		node_unhold(n);
 	}

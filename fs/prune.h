@@ -25,6 +25,8 @@
 #include <stddef.h>
 #include <time.h>
 
+struct node;
+
 /* Node ids, each once. */
 struct prune_ids {
 	fuse_ino_t *v;
@@ -51,7 +53,7 @@ void prune_gone(struct fuse_session *se, struct prune_retry *r, struct prune_ids
 /* A second after the last prune: the nodes of r still in the table, once more. */
 void prune_again(struct fuse_session *se, struct prune_retry *r, const atomic_bool *stopping);
 /*
- * Node id may be held by the kernel under a name that is gone, with no
+ * Node n may be held by the kernel under a name that is gone, with no
  * prune sent for it: a reply naming it crossed a batch of events (its facts
  * were read before the batch, so a removal of the name may have come before
  * the node was in the table: a READDIRPLUS or LOOKUP racing a delete), or a
@@ -59,10 +61,11 @@ void prune_again(struct fuse_session *se, struct prune_retry *r, const atomic_bo
  * The kernel would keep the dentry, and the daemon the node, until memory
  * pressure. Such nodes are checked a second or two later, once the reply
  * is in the kernel, and those no name leads to any more are pruned (with
- * what the table knows below them) as removed names are. Called from
+ * what the table knows below them) as removed names are. Backing entries
+ * only (namespaces stay; overlay names go with their bundle). Called from
  * request threads, without the table lock.
  */
-void prune_later(fuse_ino_t id);
+void prune_later(const struct node *n);
 /*
  * The watcher's eventfd, written when a node starts waiting, so that the
  * watcher wakes once a second from then on (set before the threads start;
@@ -71,8 +74,10 @@ void prune_later(fuse_ino_t id);
 void prune_later_wakes(int fd);
 /* Once a second at most: check the nodes prune_later recorded a second before or more. */
 void prune_check_later(struct fuse_session *se, struct prune_retry *r, const atomic_bool *stopping);
-/* Whether r has nodes waiting for a retry, or nodes wait for their check (the watcher then wakes
- * once a second). */
+/*
+ * Whether r has nodes waiting for a retry, or nodes wait for their check
+ * (the watcher then wakes once a second).
+ */
 bool prune_waiting(const struct prune_retry *r);
 void prune_retry_free(struct prune_retry *r);
 

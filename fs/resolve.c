@@ -182,8 +182,7 @@ static int reach(struct node *n, int flags, bool want_fd, struct stat *st)
 		 * second later (prune.h), so that the node goes with them.
 		 */
 		if (node_drop_first_name(n) < 0) {
-			if (n->kind == NK_NSENTRY || n->kind == NK_INSIDE)
-				prune_later(n->id);
+			prune_later(n);
 			return -ESTALE;
 		}
 	}

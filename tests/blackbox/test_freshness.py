@@ -22,7 +22,7 @@ import time
 import pytest
 
 from bfs_helpers import VALID_SPEC
-from bfstest import fd_links, ident, is_mounted, wait_until
+from bfstest import FORGET, PRUNE_MISSING, fd_links, ident, is_mounted, wait_until
 
 # Generous deadlines: the assertion is visibility, not speed (SPEC: 100 ms
 # with a watch, one second without).
@@ -145,10 +145,6 @@ def test_namespace_appears_and_goes_beside(mount_bundlefs, ro, limit, deadline):
     os.rmdir(m.s(ns))
     assert eventually(lambda: not os.path.exists(m.m(ns)), deadline)
     assert eventually(lambda: os.stat(m.mnt).st_nlink == os.stat(m.state).st_nlink, deadline)
-
-
-PRUNE_MISSING = r"^bundlefs: the kernel cannot prune entries \(FUSE_NOTIFY_PRUNE\)"
-FORGET = re.compile(r"opcode: (?:BATCH_)?FORGET \(")
 
 
 def test_bundles_removed_beside_are_forgotten(debug_mount):

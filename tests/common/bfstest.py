@@ -124,6 +124,12 @@ def mode_of(path):
     return stat.S_IMODE(os.lstat(path).st_mode)
 
 
+# In a daemon's -d log: the kernel forgetting inodes, and a kernel without
+# FUSE_NOTIFY_PRUNE (logged once; such names stay until memory pressure).
+FORGET = re.compile(r"opcode: (?:BATCH_)?FORGET \(")
+PRUNE_MISSING = r"^bundlefs: the kernel cannot prune entries \(FUSE_NOTIFY_PRUNE\)"
+
+
 def wait_until(pred, timeout=3.0, poll=0.02):
     """Poll pred() every poll seconds until true or timeout; return its last value."""
     deadline = time.monotonic() + timeout

@@ -22,13 +22,11 @@ import time
 
 import pytest
 
-from bfstest import ident, wait_until
+from bfstest import FORGET, PRUNE_MISSING, ident, wait_until
 
 SPEC = (b'{"ociVersion": "1.0.2", "process": {"args": ["sh"], "cwd": "/"}, '
         b'"root": {"path": "rootfs"}}\n')
 
-FORGET = re.compile(r"opcode: (?:BATCH_)?FORGET \(")
-PRUNE_MISSING = r"^bundlefs: the kernel cannot prune entries \(FUSE_NOTIFY_PRUNE\)"
 CHURN_SECONDS = 8
 
 
