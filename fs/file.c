@@ -446,9 +446,10 @@ void bfs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off
  * request about it; flush and release are not among the requests
  * fuse_lowlevel.h names as deadlocking for the directory either.
  */
-static fuse_ino_t overlay_dir(struct handle *h, struct fuse_file_info *fi)
+static fuse_ino_t overlay_dir(struct handle *h)
 {
-	if (h->kind != H_OVERLAY || (fi->flags & O_ACCMODE) == O_RDONLY)
+	/* The handle's own mode: a FLUSH carries no open flags (fi->flags is 0). */
+	if (h->kind != H_OVERLAY || !ovl_writes(h->ovf))
 		return 0;
 	return node_parent_id(h->node);
 }
@@ -471,7 +472,7 @@ void bfs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	if (h->kind == H_OVERLAY) {
 		ret = ovl_flush(h->ovf);
 		if (ret == 0)
-			overlay_committed(overlay_dir(h, fi), h->node->conf, h->node->ov);
+			overlay_committed(overlay_dir(h), h->node->conf, h->node->ov);
 	}
 	fuse_reply_err(req, -ret);
 }
@@ -479,7 +480,7 @@ void bfs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 void bfs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct handle *h = handle_of(fi);
-	fuse_ino_t dir = overlay_dir(h, fi);
+	fuse_ino_t dir = overlay_dir(h);
 	/* Its store and kind outlive the node (conf.h, kinds.h). */
 	const struct bundle_conf *c = h->node->conf;
 	const struct ovl *ov = h->node->ov;

@@ -385,6 +385,32 @@ def test_remapped_gid_applied(bfs):
     assert st2.st_gid == 1234 and stat.S_IMODE(st2.st_mode) == 0o710
 
 
+def test_remapped_gid_seen_after_a_close_that_is_not_the_last(mount_bundlefs):
+    """The commit happens at close(2) (FUSE's FLUSH), and that is when the
+    kernel's cached attributes of the bundle directory are dropped: not at
+    the last close (RELEASE, which the kernel sends after close returns, and
+    not at all while a duplicate descriptor is open), and not by the
+    watcher (none here: watch_limit=0, where attributes are cached for
+    half a second)."""
+    m = mount_bundlefs(watch_limit="0")
+    m.expect_log(r"^bundlefs: inotify watch limit reached")
+    ns, bid = m.new_bundle()
+    with open(cfg(m, ns, bid), "w") as f:
+        f.write(SPEC)
+    assert os.stat(m.m(ns, bid)).st_gid == 0
+    fd = os.open(cfg(m, ns, bid), os.O_WRONLY | os.O_TRUNC)
+    try:
+        os.write(fd, gid_spec((0, 1234, 65536)).encode())
+        dup = os.dup(fd)
+        os.close(fd)
+        fd = dup
+        assert os.lstat(m.s(ns, bid)).st_gid == 1234
+        st = os.stat(m.m(ns, bid))
+        assert (st.st_gid, stat.S_IMODE(st.st_mode)) == (1234, 0o710)
+    finally:
+        os.close(fd)
+
+
 def test_remapped_gid_via_rename(bfs):
     ns, bid = bfs.new_bundle()
     with open(bfs.m(ns, bid, "t.json"), "w") as f:
