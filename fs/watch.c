@@ -522,6 +522,9 @@ static void *watch_thread(void *arg)
 			prune_check_later(session, &retry, &stopping);
 			continue;
 		}
+		/* The rest of a burst first (BFS_WATCH_SETTLE_NS): stopping waits for it. */
+		if (pfd[0].revents)
+			nanosleep(&(struct timespec){.tv_nsec = BFS_WATCH_SETTLE_NS}, NULL);
 		/* Drain what is queued (bounded, so that a storm cannot hold the thread). */
 		for (int reads = 0; reads < 64; reads++) {
 			len = read(ifd, buf, sizeof(buf));

@@ -28,6 +28,13 @@ struct fuse_session;
  * the mount still show within 100 ms (SPEC 4.8).
  */
 #define BFS_UNWATCHED_BUNDLE_TIMEOUT 0.1
+/*
+ * Woken by a first event, the watcher lets the rest of a burst arrive for
+ * this long (nanoseconds) before it drains and acts: one wake-up and one
+ * invalidation per directory for the several events of one operation
+ * (containerd's, or the daemon's own), at 2 ms of the 100 ms SPEC 4.8 allows.
+ */
+#define BFS_WATCH_SETTLE_NS 2000000L
 
 /*
  * Open the inotify instance and the eventfd; add at most limit watches
