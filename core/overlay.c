@@ -473,6 +473,16 @@ int ovl_flush(struct ovl_file *f)
 	return ret;
 }
 
+bool ovl_pending(struct ovl_file *f)
+{
+	bool pending;
+
+	pthread_mutex_lock(&f->lock);
+	pending = f->writable && f->dirty && !f->discard;
+	pthread_mutex_unlock(&f->lock);
+	return pending;
+}
+
 void ovl_release(struct ovl_file *f)
 {
 	pthread_mutex_lock(&f->lock);

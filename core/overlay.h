@@ -110,6 +110,9 @@ int ovl_ftruncate(struct ovl_file *f, off_t size);
  */
 int ovl_flush(struct ovl_file *f);
 
+/* Whether f has content that ovl_release would commit (or reject) now. */
+bool ovl_pending(struct ovl_file *f);
+
 /* The last close: commit what flush left pending (a rejection is logged), then free f. */
 void ovl_release(struct ovl_file *f);
 

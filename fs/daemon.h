@@ -30,6 +30,8 @@
  */
 #define BFS_ENTRY_TIMEOUT 0.5
 #define BFS_ATTR_TIMEOUT 0.5
+/* An overlay file's attributes in the reply to the create that made it (file.c). */
+#define BFS_CREATED_ATTR_TIMEOUT 0.001
 
 /* Written once at start-up, read-only afterwards (apply_umask: in init, before any request). */
 struct bfs {

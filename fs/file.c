@@ -294,6 +294,13 @@ void bfs_create(fuse_req_t req, fuse_ino_t pino, const char *name, mode_t mode,
 	if (kind == NK_INSIDE)
 		watch_changed(parent, name);
 	lookup_fill(&e, parent, n, &st, epoch);
+	/*
+	 * An overlay file's attributes are asked for at each use, but the open
+	 * that made it checks its permission at once (may_open): the ones just
+	 * read serve that, not a GETATTR. Every commit drops them (overlay_committed).
+	 */
+	if (kind == NK_OVERLAY && e.attr_timeout == 0)
+		e.attr_timeout = BFS_CREATED_ATTR_TIMEOUT;
 	fi->fh = (uintptr_t)h;
 	fuse_reply_create(req, &e, fi);
 }
@@ -454,11 +461,16 @@ static fuse_ino_t overlay_dir(struct handle *h)
 	return node_parent_id(h->node);
 }
 
-/* ... and of the address and shim-config computed from the file committed (watch_changed). */
-static void overlay_committed(fuse_ino_t dir, const struct bundle_conf *c, const struct ovl *ov)
+/*
+ * ... and of the file itself (cached briefly after its create: bfs_create),
+ * and of the address and shim-config computed from it (watch_changed).
+ */
+static void overlay_committed(fuse_ino_t dir, fuse_ino_t file, const struct bundle_conf *c,
+			      const struct ovl *ov)
 {
 	if (dir && bfs.se) {
 		fuse_lowlevel_notify_inval_inode(bfs.se, dir, -1, 0);
+		fuse_lowlevel_notify_inval_inode(bfs.se, file, -1, 0);
 		watch_changed_id(dir, c, ovl_name(ov));
 	}
 }
@@ -472,7 +484,7 @@ void bfs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	if (h->kind == H_OVERLAY) {
 		ret = ovl_flush(h->ovf);
 		if (ret == 0)
-			overlay_committed(overlay_dir(h), h->node->conf, h->node->ov);
+			overlay_committed(overlay_dir(h), h->node->id, h->node->conf, h->node->ov);
 	}
 	fuse_reply_err(req, -ret);
 }
@@ -480,7 +492,9 @@ void bfs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 void bfs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct handle *h = handle_of(fi);
-	fuse_ino_t dir = overlay_dir(h);
+	/* Nothing to tell the kernel when flush committed it all. */
+	fuse_ino_t dir = h->kind == H_OVERLAY && ovl_pending(h->ovf) ? overlay_dir(h) : 0;
+	fuse_ino_t file = h->node->id;
 	/* Its store and kind outlive the node (conf.h, kinds.h). */
 	const struct bundle_conf *c = h->node->conf;
 	const struct ovl *ov = h->node->ov;
@@ -489,7 +503,7 @@ void bfs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	/* The last close commits what flush left pending. */
 	if (node_handle_release(h))
 		handle_free(h);
-	overlay_committed(dir, c, ov);
+	overlay_committed(dir, file, c, ov);
 	fuse_reply_err(req, 0);
 }
 
