@@ -54,6 +54,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -69,11 +70,11 @@
 #include "log.h"
 
 /*
- * IN_DONT_FOLLOW is left out on purpose: the watch is added through the
- * magic link /proc/self/fd/N, which has to be followed to reach the
- * directory at all. N was opened by resolve_open without following any
- * symlink (SPEC 5.5) and IN_ONLYDIR checks that a directory is what it
- * reached. IN_MASK_CREATE: an inode already watched for another node (a
+ * IN_DONT_FOLLOW is added where the last component is a name (add_watch):
+ * through the magic link /proc/self/fd/N, which has to be followed to reach
+ * the directory at all, it is left out. N was opened by resolve_open
+ * without following any symlink (SPEC 5.5) and IN_ONLYDIR checks that a
+ * directory is what it reached. IN_MASK_CREATE: an inode already watched for another node (a
  * directory moved to another depth beside the mount) is not taken over;
  * that node keeps the short lifetimes.
  */
@@ -106,6 +107,24 @@ static void limit_reached(void)
 }
 
 /*
+ * Make directory dirfd the calling thread's working directory, its own
+ * (unshared once per thread): a watch is then added by a name relative to
+ * it, without the walk through the magic link /proc/self/fd/N, whose
+ * procfs lookups and revalidations cost a cold lookup about a tenth of the
+ * daemon's time. The daemon opens nothing by a relative path (descriptors
+ * and absolute paths only), so a thread's working directory matters to
+ * add_watch alone. false: not possible here, use /proc/self/fd.
+ */
+static bool enter_dir(int dirfd)
+{
+	static __thread int own; /* 0: not tried yet, 1: unshared, -1: unshare failed */
+
+	if (own == 0)
+		own = unshare(CLONE_FS) == 0 ? 1 : -1;
+	return own > 0 && fchdir(dirfd) == 0;
+}
+
+/*
  * Add a watch on the directory name in the open directory dirfd (dirfd >= 0),
  * or on node n's directory reached by its path: the watch descriptor (> 0),
  * counted in active, or -errno.
@@ -113,6 +132,7 @@ static void limit_reached(void)
 static int add_watch(struct node *n, int dirfd, const char *name)
 {
 	char proc[64 + NAME_MAX];
+	const char *path = proc;
 	uint32_t mask = WATCH_MASK;
 	int fd = -1, wd, err;
 
@@ -125,17 +145,25 @@ static int add_watch(struct node *n, int dirfd, const char *name)
 	}
 	if (dirfd >= 0) {
 		/* By its name in the open parent: the last component is no magic link. */
-		snprintf(proc, sizeof(proc), "/proc/self/fd/%d/%s", dirfd, name);
 		mask |= IN_DONT_FOLLOW;
+		if (enter_dir(dirfd))
+			path = name;
+		else
+			snprintf(proc, sizeof(proc), "/proc/self/fd/%d/%s", dirfd, name);
 	} else {
 		fd = resolve_open(n, O_PATH | O_DIRECTORY, NULL);
 		if (fd < 0) {
 			atomic_fetch_sub(&active, 1);
 			return fd;
 		}
-		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+		if (enter_dir(fd)) {
+			path = ".";
+			mask |= IN_DONT_FOLLOW;
+		} else {
+			snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+		}
 	}
-	wd = inotify_add_watch(ifd, proc, mask);
+	wd = inotify_add_watch(ifd, path, mask);
 	err = errno;
 	if (fd >= 0)
 		close(fd); /* the watch stays with the inode */
