@@ -21,6 +21,7 @@
 #include "bundledir.h"
 #include "daemon.h"
 #include "hold.h"
+#include "nsdir.h"
 #include "prune.h"
 #include "resolve.h"
 #include "watch.h"
@@ -104,7 +105,7 @@ static int lookup_at(fuse_req_t req, struct node *parent, int dirfd, const char 
 	const struct ovl *ov;
 	enum node_kind kind = node_child_kind(parent, name, &ov);
 	struct stat st, again;
-	int ret, dfd = dirfd, hidden, ahead = 0;
+	int ret, dfd = dirfd, hidden, ahead = 0, slot = -1;
 	bool created, watched;
 	struct node *n;
 
@@ -132,7 +133,7 @@ static int lookup_at(fuse_req_t req, struct node *parent, int dirfd, const char 
 		 * The parent has no name left (gone beside the mount): ESTALE, not
 		 * ENOENT, whose negative entry would keep the parent's dentry.
 		 */
-		if (dirfd < 0 && (dfd = resolve_open(parent, O_PATH | O_DIRECTORY, NULL)) < 0)
+		if (dirfd < 0 && (dfd = nsdir_open(parent, &slot)) < 0)
 			return dfd == -ENOENT ? -ESTALE : dfd;
 		/* A namespace or a bundle new to the table: watched before it is read. */
 		if (first)
@@ -164,7 +165,7 @@ out:
 	if (ahead > 0)
 		watch_unused(ahead); /* the lookup failed: nothing to attach it to */
 	if (dfd >= 0 && dfd != dirfd)
-		close(dfd);
+		nsdir_close(dfd, slot);
 	return ret;
 }
 

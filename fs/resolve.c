@@ -3,10 +3,11 @@
  * Reaching a node's backing entry: one way for files, directories and
  * O_PATH, the root included (resolve_open, resolve_stat).
  *
- * A node has no descriptor of its own. The root is S itself. A node with a
- * name is reached by it: its path below S, rebuilt from the node table, is
- * opened with store_open_beneath (openat2 RESOLVE_BENEATH|
- * RESOLVE_NO_SYMLINKS, or an O_NOFOLLOW walk), so nothing is ever followed,
+ * A node has no descriptor of its own (nsdir.c keeps a few namespaces' for
+ * lookups). The root is S itself. A node with a name is reached by it: its
+ * path below S, rebuilt from the node table, is opened with
+ * store_open_beneath (openat2 RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS, or an
+ * O_NOFOLLOW walk), so nothing is ever followed,
  * and what it opens must be the node's inode. A name that now names another
  * inode or none (the open fails with ENOENT, ENOTDIR or ELOOP on the way, or
  * finds another inode) was changed beside the mount: it is forgotten and the

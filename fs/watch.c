@@ -47,6 +47,7 @@
  */
 #include "batch.h"
 #include "daemon.h"
+#include "nsdir.h"
 #include "prune.h"
 #include "resolve.h"
 #include "watch.h"
@@ -82,6 +83,10 @@
 	(IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_CLOSE_WRITE | IN_ATTRIB |        \
 	 IN_MODIFY | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR | IN_EXCL_UNLINK | IN_MASK_CREATE)
 #define NAME_EVENTS (IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO)
+/* Events after which a name may lead elsewhere (nsdir.h). */
+#define MOVE_EVENTS                                                                                \
+	(IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED |    \
+	 IN_UNMOUNT)
 
 /* Written before the thread starts, read-only afterwards. */
 static int ifd = -1, efd = -1; /* one of each for the daemon's life */
@@ -275,6 +280,11 @@ unsigned watch_epoch(void)
 	return atomic_load(&epoch);
 }
 
+bool watch_following(void)
+{
+	return atomic_load(&healthy);
+}
+
 static bool long_ok(unsigned e)
 {
 	return atomic_load(&healthy) && e == atomic_load(&epoch);
@@ -462,8 +472,12 @@ static void batch_run(struct batch *b)
 
 		if (dir && !e->name[0]) {
 			notify_inode(dir); /* the directory itself changed, or went */
+			if (e->mask & MOVE_EVENTS)
+				nsdir_event(dir);
 		} else if (dir) {
 			child = node_child_id(dir, e->name, &overlay);
+			if (child && (e->mask & MOVE_EVENTS))
+				nsdir_event(child);
 			if (child)
 				notify_inode(child);
 			/* An overlay name stays: its bundle computes it. */
@@ -503,6 +517,7 @@ static void recover(void)
 	size_t n = 0;
 
 	atomic_fetch_add(&epoch, 1);
+	nsdir_drop_all();
 	if (!atomic_flag_test_and_set(&overflow_logged))
 		blog(BLOG_WARNING,
 		     "inotify queue overflowed (/proc/sys/fs/inotify/max_queued_events): "
@@ -580,6 +595,7 @@ static void *watch_thread(void *arg)
 	/* Stopped or failed: whatever is replied from now on is short. */
 	atomic_store(&healthy, false);
 	atomic_fetch_add(&epoch, 1);
+	nsdir_drop_all();
 	batch_free(&b);
 	prune_retry_free(&retry);
 	return NULL;

@@ -112,6 +112,8 @@ void watch_forget(int wd, bool gone);
  * overflow) gets the short lifetime.
  */
 unsigned watch_epoch(void);
+/* Whether the watcher follows the store now: what a watch covers is then told of. */
+bool watch_following(void);
 /* Of n's name in parent (n an overlay node: 0). */
 double watch_entry_timeout(struct node *parent, struct node *n, unsigned epoch);
 /* Of the absence of name in parent. */
