@@ -258,6 +258,9 @@ static int node_stat(struct node *n, struct stat *st)
 		}
 		return ret;
 	}
+	/* A watched namespace's kept descriptor (nsdir.c), else by its path. */
+	if (n->kind == NK_NS && (ret = nsdir_stat(n, st)) <= 0)
+		return ret;
 	return resolve_stat(n, st);
 }
 

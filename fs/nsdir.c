@@ -18,16 +18,19 @@
  * since the batch that drops the descriptor invalidates the namespace's
  * attributes and the next path walk through it checks its name again.
  *
- * Only lookups (lookup.c's lookup_at) borrow them; every change to the
- * store resolves its own path. A descriptor is lent with a count, and
+ * Only lookups (lookup.c's lookup_at) and the attributes of the namespace
+ * itself (a GETATTR: nsdir_stat) borrow them; every change to the store
+ * resolves its own path. A descriptor is lent with a count, and
  * closed once dropped and given back. Nothing is kept while the watcher is
  * not following the store (watch_following). The lock is a leaf, held for
  * a look at the slots only, never across a system call.
  */
 #include "nsdir.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "resolve.h"
@@ -88,6 +91,39 @@ static struct nsdir_slot *slot_take(int *evicted)
 	return best;
 }
 
+/* The slot kept for n, lent (by lock), or -1. */
+static int lend(struct node *n)
+{
+	for (size_t i = 0; i < NSDIR_SLOTS; i++) {
+		struct nsdir_slot *s = &slots[i];
+
+		if (s->fd >= 0 && !s->dropped && s->id == n->id && s->ino == n->ino &&
+		    s->dev == n->dev) {
+			s->users++;
+			s->used = ++clock_;
+			return (int)i;
+		}
+	}
+	return -1;
+}
+
+int nsdir_stat(struct node *n, struct stat *st)
+{
+	int slot, fd, ret;
+
+	if (!keepable(n))
+		return 1;
+	pthread_mutex_lock(&lock);
+	slot = lend(n);
+	fd = slot >= 0 ? slots[slot].fd : -1;
+	pthread_mutex_unlock(&lock);
+	if (slot < 0)
+		return 1;
+	ret = fstat(fd, st) < 0 ? -errno : 0;
+	nsdir_close(-1, slot);
+	return ret;
+}
+
 int nsdir_open(struct node *n, int *slot)
 {
 	int fd, evicted = -1;
@@ -98,20 +134,12 @@ int nsdir_open(struct node *n, int *slot)
 	if (!keepable(n))
 		return resolve_open(n, O_PATH | O_DIRECTORY, NULL);
 	pthread_mutex_lock(&lock);
-	for (size_t i = 0; i < NSDIR_SLOTS; i++) {
-		struct nsdir_slot *s = &slots[i];
-
-		if (s->fd >= 0 && !s->dropped && s->id == n->id && s->ino == n->ino &&
-		    s->dev == n->dev) {
-			s->users++;
-			s->used = ++clock_;
-			*slot = (int)i;
-			pthread_mutex_unlock(&lock);
-			return s->fd;
-		}
-	}
+	*slot = lend(n);
+	fd = *slot >= 0 ? slots[*slot].fd : -1;
 	g = gen;
 	pthread_mutex_unlock(&lock);
+	if (fd >= 0)
+		return fd;
 
 	fd = resolve_open(n, O_PATH | O_DIRECTORY, &st);
 	if (fd < 0)

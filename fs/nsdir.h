@@ -17,6 +17,11 @@
 int nsdir_open(struct node *n, int *slot);
 void nsdir_close(int fd, int slot);
 /*
+ * The attributes of namespace n through its kept descriptor: 0, -errno, or
+ * 1 when none is kept (the caller resolves n itself).
+ */
+int nsdir_stat(struct node *n, struct stat *st);
+/*
  * The watcher saw a name event naming node id (or an event on directory id
  * itself) that may change what a name leads to: when id is a kept
  * namespace, or the directory above one, every kept descriptor goes.
