@@ -183,10 +183,11 @@ static void log_rejection(const struct ovl *o, const char *ns, const char *id, i
 static int commit(struct ovl_file *f, bool log, unsigned int rename_flags)
 {
 	const struct bundle_conf *c = f->c;
-	char why[256] = "", *buf = NULL;
+	char why[256] = "", *buf = NULL, proc[64];
 	uint32_t gid = 0;
 	int bfd = -1, ret;
 	size_t len = 0;
+	bool direct;
 
 	if (f->toobig) {
 		ret = -EFBIG;
@@ -205,8 +206,14 @@ static int commit(struct ovl_file *f, bool log, unsigned int rename_flags)
 		ret = -errno;
 		goto out;
 	}
-	ret = name_staging(f);
-	if (ret < 0)
+	/*
+	 * A staging file never linked is linked in place once ready when no
+	 * stored file is there: the name appears with the whole content, as a
+	 * rename would make it, for one link instead of a link and a rename
+	 * across directories. When one is there, a rename replaces it.
+	 */
+	direct = !f->tmpname[0] && f->linkable;
+	if (!direct && (ret = name_staging(f)) < 0)
 		goto out;
 	/*
 	 * Stored overlay files are 0644 (SPEC 4.2) and belong to their writer,
@@ -227,10 +234,24 @@ static int commit(struct ovl_file *f, bool log, unsigned int rename_flags)
 			goto out;
 		}
 	}
+	if (direct) {
+		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", f->fd);
+		if (linkat(AT_FDCWD, proc, bfd, ovl_name(f->o), AT_SYMLINK_FOLLOW) == 0) {
+			f->linkable = false;
+			goto stored;
+		}
+		ret = -errno;
+		if (ret != -EEXIST || (rename_flags & RENAME_NOREPLACE))
+			goto out;
+		ret = name_staging(f);
+		if (ret < 0)
+			goto out;
+	}
 	if (renameat2(f->nsfd, f->tmpname, bfd, ovl_name(f->o), rename_flags) < 0) {
 		ret = -errno;
 		goto out;
 	}
+stored:
 	/* f->fd is now the stored file: the next write stages a copy. */
 	f->tmpname[0] = '\0';
 	f->staged = false;
