@@ -492,14 +492,15 @@ void bfs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 void bfs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct handle *h = handle_of(fi);
-	/* Nothing to tell the kernel when flush committed it all. */
-	fuse_ino_t dir = h->kind == H_OVERLAY && ovl_pending(h->ovf) ? overlay_dir(h) : 0;
-	fuse_ino_t file = h->node->id;
+	fuse_ino_t dir = overlay_dir(h), file = h->node->id;
 	/* Its store and kind outlive the node (conf.h, kinds.h). */
 	const struct bundle_conf *c = h->node->conf;
 	const struct ovl *ov = h->node->ov;
 
 	(void)ino;
+	/* Nothing to tell the kernel when flush committed it all. */
+	if (dir && !ovl_pending(h->ovf))
+		dir = 0;
 	/* The last close commits what flush left pending. */
 	if (node_handle_release(h))
 		handle_free(h);

@@ -107,20 +107,28 @@ static int lend(struct node *n)
 	return -1;
 }
 
+/* The descriptor kept for n, lent (*slot), or -1; *g the drops' count then. */
+static int borrow(struct node *n, int *slot, unsigned long *g)
+{
+	int fd;
+
+	pthread_mutex_lock(&lock);
+	*slot = lend(n);
+	fd = *slot >= 0 ? slots[*slot].fd : -1;
+	*g = gen;
+	pthread_mutex_unlock(&lock);
+	return fd;
+}
+
 int nsdir_stat(struct node *n, struct stat *st)
 {
+	unsigned long g;
 	int slot, fd, ret;
 
-	if (!keepable(n))
-		return 1;
-	pthread_mutex_lock(&lock);
-	slot = lend(n);
-	fd = slot >= 0 ? slots[slot].fd : -1;
-	pthread_mutex_unlock(&lock);
-	if (slot < 0)
+	if (!keepable(n) || (fd = borrow(n, &slot, &g)) < 0)
 		return 1;
 	ret = fstat(fd, st) < 0 ? -errno : 0;
-	nsdir_close(-1, slot);
+	nsdir_close(fd, slot);
 	return ret;
 }
 
@@ -133,11 +141,7 @@ int nsdir_open(struct node *n, int *slot)
 	*slot = -1;
 	if (!keepable(n))
 		return resolve_open(n, O_PATH | O_DIRECTORY, NULL);
-	pthread_mutex_lock(&lock);
-	*slot = lend(n);
-	fd = *slot >= 0 ? slots[*slot].fd : -1;
-	g = gen;
-	pthread_mutex_unlock(&lock);
+	fd = borrow(n, slot, &g);
 	if (fd >= 0)
 		return fd;
 

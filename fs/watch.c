@@ -476,10 +476,11 @@ static void batch_run(struct batch *b)
 				nsdir_event(dir);
 		} else if (dir) {
 			child = node_child_id(dir, e->name, &overlay);
-			if (child && (e->mask & MOVE_EVENTS))
-				nsdir_event(child);
-			if (child)
+			if (child) {
 				notify_inode(child);
+				if (e->mask & MOVE_EVENTS)
+					nsdir_event(child);
+			}
 			/* An overlay name stays: its bundle computes it. */
 			if (child && !overlay && (e->mask & (IN_DELETE | IN_MOVED_FROM)))
 				prune_ids_add(&b->gone, child);
