@@ -43,9 +43,6 @@ static int ensure_dir(int dirfd, const char *name, mode_t mode, const struct sto
 
 	if (created)
 		*created = false;
-	/* Usually there already: one fstatat instead of a failing mkdirat and one. */
-	if (fstatat(dirfd, name, &stbuf, AT_SYMLINK_NOFOLLOW) == 0)
-		return S_ISDIR(stbuf.st_mode) ? 0 : -ENOTDIR;
 	if (mkdirat(dirfd, name, mode) == 0) {
 		if (created)
 			*created = true;
@@ -56,6 +53,25 @@ static int ensure_dir(int dirfd, const char *name, mode_t mode, const struct sto
 	if (fstatat(dirfd, name, &stbuf, AT_SYMLINK_NOFOLLOW) < 0)
 		return -errno;
 	return S_ISDIR(stbuf.st_mode) ? 0 : -ENOTDIR;
+}
+
+/*
+ * rootfd/ns (S/<ns> or W/<ns>) as an O_PATH descriptor, made first if
+ * absent (*created tells). Usually there: one open. Anything but a
+ * directory there is -ENOTDIR, a symlink included.
+ */
+static int open_ns_dir(int rootfd, const char *ns, const struct store_owner *own, bool *created)
+{
+	int fd, ret;
+
+	*created = false;
+	fd = store_open_beneath(rootfd, ns, O_PATH | O_DIRECTORY, 0);
+	if (fd != -ENOENT)
+		return fd == -ELOOP ? -ENOTDIR : fd;
+	ret = ensure_dir(rootfd, ns, 0711, own, created);
+	if (ret < 0)
+		return ret;
+	return store_open_beneath(rootfd, ns, O_PATH | O_DIRECTORY, 0);
 }
 
 int bundle_ns_create(const struct bundle_conf *c, const char *ns, const struct store_owner *own)
@@ -237,10 +253,7 @@ static int create_once(const struct store *st, const char *ns, const char *id,
 	char tmp[64] = "";
 	struct stat stbuf;
 
-	ret = ensure_dir(st->state_fd, ns, 0711, own, &sns_created);
-	if (ret < 0)
-		return ret;
-	snsfd = store_open_beneath(st->state_fd, ns, O_PATH | O_DIRECTORY, 0);
+	snsfd = open_ns_dir(st->state_fd, ns, own, &sns_created);
 	if (snsfd < 0)
 		return snsfd;
 	/* EEXIST before anything is made: an existing bundle keeps its work dir. */
@@ -248,10 +261,7 @@ static int create_once(const struct store *st, const char *ns, const char *id,
 		ret = -EEXIST;
 		goto out;
 	}
-	ret = ensure_dir(st->work_fd, ns, 0711, own, &wns_created);
-	if (ret < 0)
-		goto out;
-	wnsfd = store_open_beneath(st->work_fd, ns, O_PATH | O_DIRECTORY, 0);
+	wnsfd = open_ns_dir(st->work_fd, ns, own, &wns_created);
 	if (wnsfd < 0) {
 		ret = wnsfd;
 		goto out;

@@ -466,11 +466,19 @@ int ovl_content(const struct bundle_conf *c, const struct ovl *o, int bfd, const
 int ovl_stat(const struct bundle_conf *c, const struct ovl *o, const char *ns, const char *id,
 	     struct stat *st)
 {
+	return ovl_stat_in(c, o, ns, id, st, NULL);
+}
+
+int ovl_stat_in(const struct bundle_conf *c, const struct ovl *o, const char *ns, const char *id,
+		struct stat *st, struct stat *bundle)
+{
 	struct stat dir;
 	char *buf = NULL;
 	size_t len = 0;
 	int bfd, ret = 0;
 
+	if (bundle)
+		bundle->st_ino = 0;
 	bfd = store_open_bundle(&c->st, ns, id);
 	if (bfd < 0)
 		return bfd;
@@ -480,6 +488,8 @@ int ovl_stat(const struct bundle_conf *c, const struct ovl *o, const char *ns, c
 		goto out;
 	if (!ovl_is_computed(o)) {
 		ret = -ENOENT;
+		if (bundle && fstat(bfd, bundle) < 0)
+			bundle->st_ino = 0;
 		goto out;
 	}
 	ret = o->compute(c, bfd, ns, id, &buf, &len);

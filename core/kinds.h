@@ -102,6 +102,14 @@ int ovl_stat(const struct bundle_conf *c, const struct ovl *o, const char *ns, c
 	     struct stat *st);
 
 /*
+ * ovl_stat, and on -ENOENT *bundle is the bundle directory that was looked
+ * in (st_ino 0 when the bundle itself was not found): whoever knows which
+ * directory it expects tells an absent file from a bundle replaced beside.
+ */
+int ovl_stat_in(const struct bundle_conf *c, const struct ovl *o, const char *ns, const char *id,
+		struct stat *st, struct stat *bundle);
+
+/*
  * The content a read of o returns now, with its attributes as ovl_stat
  * gives them: the stored regular file of the bundle directory bfd (S/<ns>/
  * <id>, O_PATH), or the computed value. *buf malloc'd, NUL-terminated (not

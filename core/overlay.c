@@ -128,13 +128,35 @@ static int ensure_staged(struct ovl_file *f)
 }
 
 /*
+ * Link the open file fd as dirfd/name: by the descriptor itself where the
+ * daemon may (CAP_DAC_READ_SEARCH), else through /proc/self/fd, which costs
+ * a walk of procfs. 0 or -errno.
+ */
+static int link_fd(int fd, int dirfd, const char *name)
+{
+	static int by_fd = 1; /* 0 once the descriptor's own link was refused */
+	char proc[64];
+
+	if (__atomic_load_n(&by_fd, __ATOMIC_RELAXED)) {
+		if (linkat(fd, "", dirfd, name, AT_EMPTY_PATH) == 0)
+			return 0;
+		if (errno != ENOENT && errno != EPERM)
+			return -errno;
+	}
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	if (linkat(AT_FDCWD, proc, dirfd, name, AT_SYMLINK_FOLLOW) < 0)
+		return -errno;
+	__atomic_store_n(&by_fd, 0, __ATOMIC_RELAXED);
+	return 0;
+}
+
+/*
  * Give the staging file a TREE_TMP_PREFIX name in S/<ns>, in f->tmpname.
  * Caller holds lock.
  */
 static int name_staging(struct ovl_file *f)
 {
 	static unsigned long counter;
-	char proc[64];
 	int tries, ret;
 
 	if (f->tmpname[0])
@@ -145,18 +167,17 @@ static int name_staging(struct ovl_file *f)
 		if (ret < 0 || f->tmpname[0])
 			return ret;
 	}
-	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", f->fd);
 	for (tries = 0; tries < 16; tries++) {
 		unsigned long n = __atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED);
 
 		snprintf(f->tmpname, sizeof(f->tmpname), "%sovl-%x-%lx", TREE_TMP_PREFIX,
 			 (unsigned)getpid(), n);
-		if (linkat(AT_FDCWD, proc, f->nsfd, f->tmpname, AT_SYMLINK_FOLLOW) == 0) {
+		ret = link_fd(f->fd, f->nsfd, f->tmpname);
+		if (ret == 0) {
 			/* The kernel makes a linked O_TMPFILE unlinkable again. */
 			f->linkable = false;
 			return 0;
 		}
-		ret = -errno;
 		f->tmpname[0] = '\0';
 		if (ret != -EEXIST)
 			return ret;
@@ -183,7 +204,7 @@ static void log_rejection(const struct ovl *o, const char *ns, const char *id, i
 static int commit(struct ovl_file *f, bool log, unsigned int rename_flags)
 {
 	const struct bundle_conf *c = f->c;
-	char why[256] = "", *buf = NULL, proc[64];
+	char why[256] = "", *buf = NULL;
 	uint32_t gid = 0;
 	int bfd = -1, ret;
 	size_t len = 0;
@@ -193,7 +214,9 @@ static int commit(struct ovl_file *f, bool log, unsigned int rename_flags)
 		ret = -EFBIG;
 		goto reject;
 	}
-	ret = store_read_fd(f->fd, ovl_max(f->o), &buf, &len);
+	/* A never-linked O_TMPFILE is this handle's alone. */
+	ret = f->staged && f->linkable ? store_read_private(f->fd, ovl_max(f->o), &buf, &len)
+				       : store_read_fd(f->fd, ovl_max(f->o), &buf, &len);
 	if (ret == 0)
 		ret = ovl_validate(f->o, buf, len, &gid, why, sizeof(why));
 	free(buf);
@@ -235,12 +258,11 @@ static int commit(struct ovl_file *f, bool log, unsigned int rename_flags)
 		}
 	}
 	if (direct) {
-		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", f->fd);
-		if (linkat(AT_FDCWD, proc, bfd, ovl_name(f->o), AT_SYMLINK_FOLLOW) == 0) {
+		ret = link_fd(f->fd, bfd, ovl_name(f->o));
+		if (ret == 0) {
 			f->linkable = false;
 			goto stored;
 		}
-		ret = -errno;
 		if (ret != -EEXIST || (rename_flags & RENAME_NOREPLACE))
 			goto out;
 		ret = name_staging(f);

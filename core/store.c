@@ -263,7 +263,7 @@ int store_open_regular(int dirfd, const char *name, struct stat *st)
 	return fd;
 }
 
-int store_read_fd(int fd, size_t max, char **buf, size_t *len)
+static int read_whole(int fd, size_t max, bool short_is_end, char **buf, size_t *len)
 {
 	size_t cap = 4096, got = 0;
 	char *data = NULL;
@@ -287,7 +287,7 @@ int store_read_fd(int fd, size_t max, char **buf, size_t *len)
 			free(data);
 			return -EFBIG;
 		}
-		if (n == 0)
+		if (n == 0 || (short_is_end && got < cap))
 			break;
 		if (got == cap)
 			cap *= 2;
@@ -296,6 +296,16 @@ int store_read_fd(int fd, size_t max, char **buf, size_t *len)
 	*buf = data;
 	*len = got;
 	return 0;
+}
+
+int store_read_fd(int fd, size_t max, char **buf, size_t *len)
+{
+	return read_whole(fd, max, false, buf, len);
+}
+
+int store_read_private(int fd, size_t max, char **buf, size_t *len)
+{
+	return read_whole(fd, max, true, buf, len);
 }
 
 int store_read_regular(int dirfd, const char *name, size_t max, char **buf, size_t *len)

@@ -91,6 +91,12 @@ int store_open_regular(int dirfd, const char *name, struct stat *st);
 int store_read_fd(int fd, size_t max, char **buf, size_t *len);
 
 /*
+ * store_read_fd of a regular file no other process can write (an unlinked
+ * staging file of this daemon): a short read is its end, one read fewer.
+ */
+int store_read_private(int fd, size_t max, char **buf, size_t *len);
+
+/*
  * Read the regular file dirfd/name (name may have several components), never
  * following a symlink in any of them. -ENOENT if it is missing, not a regular
  * file, or reached through a symlink; -EFBIG if larger than max. *buf is

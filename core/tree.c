@@ -42,10 +42,35 @@
 
 #define TREE_STATX_MASK (STATX_TYPE | STATX_INO | STATX_MNT_ID)
 
+/* Bytes of directory entries read at a time by one stream. */
+#define TREE_DIR_BUF 32768
+
+/* One record of getdents64(2). */
+struct tree_dirent {
+	uint64_t d_ino;
+	int64_t d_off;
+	unsigned short d_reclen;
+	unsigned char d_type;
+	char d_name[];
+};
+
+/*
+ * A directory stream over getdents64(2) on a descriptor the engine opened
+ * itself with O_DIRECTORY: what readdir(3) gives, without fdopendir(3)'s
+ * three checks of a descriptor whose kind and flags are already known.
+ * pos is the offset after the last entry returned (telldir).
+ */
+struct tree_dir {
+	int fd;
+	size_t next, len;
+	long pos;
+	char buf[TREE_DIR_BUF] __attribute__((aligned(8)));
+};
+
 struct tree_frame {
-	DIR *dir;  /* NULL while the frame is outside the window */
-	long pos;  /* telldir() when the stream was closed (remove) */
-	dev_t dev; /* identity checked when re-opened through ".." */
+	struct tree_dir *dir; /* NULL while the frame is outside the window */
+	long pos;	      /* telldir() when the stream was closed (remove) */
+	dev_t dev;	      /* identity checked when re-opened through ".." */
 	ino_t ino;
 	char *name;  /* name in the parent frame (frame 0: in the caller's dirfd) */
 	char **skip; /* children left in place; consulted on re-scans only */
@@ -67,6 +92,52 @@ struct tree_walk {
 	int err;	  /* remove: first error met */
 	int found;	  /* walk: a mount point was found */
 };
+
+/* A stream over fd (an O_DIRECTORY descriptor, consumed only on success). */
+static struct tree_dir *tree_dir_open(int fd)
+{
+	struct tree_dir *d = malloc(sizeof(*d));
+
+	if (!d)
+		return NULL;
+	d->fd = fd;
+	d->next = d->len = 0;
+	d->pos = 0;
+	return d;
+}
+
+static void tree_dir_close(struct tree_dir *d)
+{
+	close(d->fd);
+	free(d);
+}
+
+/* The next entry, or NULL at the end (errno 0) or on an error (errno set). */
+static const struct tree_dirent *tree_dir_read(struct tree_dir *d)
+{
+	const struct tree_dirent *de;
+	ssize_t n;
+
+	if (d->next >= d->len) {
+		n = getdents64(d->fd, d->buf, sizeof(d->buf));
+		if (n <= 0)
+			return NULL; /* errno is 0 at the end: callers clear it first */
+		d->len = (size_t)n;
+		d->next = 0;
+	}
+	de = (const struct tree_dirent *)(d->buf + d->next);
+	d->next += de->d_reclen;
+	d->pos = (long)de->d_off;
+	return de;
+}
+
+/* Go to pos (0: the start), as seekdir(3) and rewinddir(3). */
+static void tree_dir_seek(struct tree_dir *d, long pos)
+{
+	if (lseek(d->fd, (off_t)pos, SEEK_SET) == (off_t)pos)
+		d->pos = pos;
+	d->next = d->len = 0;
+}
 
 static int tree_statx(int dirfd, const char *name, int flags, struct statx *stx)
 {
@@ -159,7 +230,7 @@ static int tree_child_failed(struct tree_walk *w, struct tree_frame *fr, const c
 static void tree_frame_free(struct tree_frame *fr)
 {
 	if (fr->dir)
-		closedir(fr->dir);
+		tree_dir_close(fr->dir);
 	for (size_t i = 0; i < fr->nskip; i++)
 		free(fr->skip[i]);
 	free(fr->skip);
@@ -177,17 +248,19 @@ static void tree_walk_free(struct tree_walk *w)
 }
 
 /*
- * Push the directory open on fd (consumed) as a new deepest frame named name.
- * Returns -EBUSY if it is on another mount (it is then not entered).
+ * Push the directory open on fd (consumed) as a new deepest frame named name;
+ * known: its statx when the caller has it. Returns -EBUSY if it is on
+ * another mount (it is then not entered).
  */
-static int tree_push(struct tree_walk *w, int fd, const char *name)
+static int tree_push(struct tree_walk *w, int fd, const char *name, const struct statx *known)
 {
 	struct tree_frame *fr;
 	struct statx stx;
 	int ret;
 
-	ret = tree_statx(fd, "", AT_EMPTY_PATH, &stx);
-	if (ret < 0)
+	if (known)
+		stx = *known;
+	else if ((ret = tree_statx(fd, "", AT_EMPTY_PATH, &stx)) < 0)
 		goto out;
 	if (w->depth && tree_crosses(&w->ref, &stx)) {
 		ret = -EBUSY;
@@ -208,8 +281,8 @@ static int tree_push(struct tree_walk *w, int fd, const char *name)
 	if (w->depth - w->low >= TREE_OPEN_MAX) {
 		struct tree_frame *old = &w->f[w->low];
 
-		old->pos = telldir(old->dir);
-		closedir(old->dir);
+		old->pos = old->dir->pos;
+		tree_dir_close(old->dir);
 		old->dir = NULL;
 		w->low++;
 	}
@@ -222,9 +295,9 @@ static int tree_push(struct tree_walk *w, int fd, const char *name)
 		ret = -ENOMEM;
 		goto out;
 	}
-	fr->dir = fdopendir(fd);
+	fr->dir = tree_dir_open(fd);
 	if (!fr->dir) {
-		ret = -errno;
+		ret = -ENOMEM;
 		free(fr->name);
 		fr->name = NULL;
 		goto out;
@@ -282,10 +355,10 @@ static int tree_reopen_parent(struct tree_walk *w)
 	struct tree_frame *c = &w->f[w->depth - 1];
 	struct tree_frame *p = &w->f[w->depth - 2];
 	struct stat st;
-	struct dirent *de;
+	const struct tree_dirent *de;
 	int fd, ret;
 
-	fd = openat(dirfd(c->dir), "..", TREE_DIR_O_CLOEXEC);
+	fd = openat(c->dir->fd, "..", TREE_DIR_O_CLOEXEC);
 	if (fd < 0) {
 		if (errno != ENOENT)
 			return -errno;
@@ -302,9 +375,9 @@ static int tree_reopen_parent(struct tree_walk *w)
 		ret = -ESTALE;
 		goto out;
 	}
-	p->dir = fdopendir(fd);
+	p->dir = tree_dir_open(fd);
 	if (!p->dir) {
-		ret = -errno;
+		ret = -ENOMEM;
 		goto out;
 	}
 	fd = -1;
@@ -316,7 +389,7 @@ static int tree_reopen_parent(struct tree_walk *w)
 		 * seekdir skip live entries: one more pass from the start before
 		 * the rmdir catches those, so correctness never rests on seekdir.
 		 */
-		seekdir(p->dir, p->pos);
+		tree_dir_seek(p->dir, p->pos);
 		p->rescan = true;
 		p->full_pass_owed = true;
 		ret = 0;
@@ -325,7 +398,7 @@ static int tree_reopen_parent(struct tree_walk *w)
 	/* Nothing was removed: resume right after the child, found by name. */
 	for (;;) {
 		errno = 0;
-		de = readdir(p->dir);
+		de = tree_dir_read(p->dir);
 		if (!de) {
 			ret = errno ? -errno : -ESTALE;
 			goto out;
@@ -348,7 +421,7 @@ static int tree_pop(struct tree_walk *w)
 	int ret;
 
 	if (w->depth == 1) {
-		closedir(c->dir);
+		tree_dir_close(c->dir);
 		c->dir = NULL;
 		if (w->remove && !c->failed && unlinkat(w->dirfd, c->name, AT_REMOVEDIR) < 0 &&
 		    errno != ENOENT)
@@ -363,13 +436,13 @@ static int tree_pop(struct tree_walk *w)
 		if (ret < 0)
 			return ret;
 	}
-	closedir(c->dir);
+	tree_dir_close(c->dir);
 	c->dir = NULL;
 	ret = 0;
 	if (w->remove) {
 		if (c->failed)
 			ret = tree_child_failed(w, p, c->name, 0);
-		else if (unlinkat(dirfd(p->dir), c->name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+		else if (unlinkat(p->dir->fd, c->name, AT_REMOVEDIR) < 0 && errno != ENOENT)
 			ret = tree_child_failed(w, p, c->name, -errno);
 	}
 	tree_frame_free(c);
@@ -378,9 +451,10 @@ static int tree_pop(struct tree_walk *w)
 }
 
 /* Remove one entry of the deepest frame: unlink it, or enter it. */
-static int tree_remove_entry(struct tree_walk *w, struct tree_frame *fr, const struct dirent *de)
+static int tree_remove_entry(struct tree_walk *w, struct tree_frame *fr,
+			     const struct tree_dirent *de)
 {
-	int dfd = dirfd(fr->dir);
+	int dfd = fr->dir->fd;
 	int fd, ret;
 
 	if (de->d_type != DT_DIR && de->d_type != DT_UNKNOWN) {
@@ -400,7 +474,7 @@ static int tree_remove_entry(struct tree_walk *w, struct tree_frame *fr, const s
 			return 0;
 		return tree_child_failed(w, fr, de->d_name, -errno);
 	}
-	ret = tree_push(w, fd, de->d_name);
+	ret = tree_push(w, fd, de->d_name, NULL);
 	if (ret == -ENOMEM)
 		return ret;
 	if (ret < 0)
@@ -409,16 +483,16 @@ static int tree_remove_entry(struct tree_walk *w, struct tree_frame *fr, const s
 }
 
 /* Look at one entry of the deepest frame for a mount point; enter directories. */
-static int tree_walk_entry(struct tree_walk *w, struct tree_frame *fr, const struct dirent *de)
+static int tree_walk_entry(struct tree_walk *w, struct tree_frame *fr, const struct tree_dirent *de)
 {
-	int dfd = dirfd(fr->dir);
+	int dfd = fr->dir->fd;
 	struct statx stx;
 	int fd, ret;
 
 	if (de->d_type == DT_DIR || de->d_type == DT_UNKNOWN) {
 		fd = openat(dfd, de->d_name, TREE_DIR_O_CLOEXEC);
 		if (fd >= 0) {
-			ret = tree_push(w, fd, de->d_name);
+			ret = tree_push(w, fd, de->d_name, NULL);
 			if (ret == -EBUSY) {
 				w->found = 1;
 				return 0;
@@ -445,13 +519,13 @@ static int tree_walk_entry(struct tree_walk *w, struct tree_frame *fr, const str
 static int tree_run(struct tree_walk *w)
 {
 	struct tree_frame *fr;
-	struct dirent *de;
+	const struct tree_dirent *de;
 	int ret = 0;
 
 	while (w->depth && !w->found) {
 		fr = &w->f[w->depth - 1];
 		errno = 0;
-		de = readdir(fr->dir);
+		de = tree_dir_read(fr->dir);
 		if (!de) {
 			if (errno) {
 				if (!w->remove) {
@@ -462,7 +536,7 @@ static int tree_run(struct tree_walk *w)
 				fr->failed = true;
 			} else if (fr->full_pass_owed) {
 				fr->full_pass_owed = false;
-				rewinddir(fr->dir);
+				tree_dir_seek(fr->dir, 0);
 				continue;
 			}
 			ret = tree_pop(w);
@@ -515,7 +589,7 @@ static int tree_open_top(struct tree_walk *w, int dirfd, const char *name, struc
 		goto out;
 	}
 	w->ref = *stx;
-	ret = tree_push(w, fd, name);
+	ret = tree_push(w, fd, name, stx);
 	fd = -1;
 	if (ret == 0)
 		ret = 1;

@@ -45,13 +45,18 @@ void lookup_fill(struct fuse_entry_param *e, struct node *parent, struct node *n
 		prune_later(n);
 }
 
-/* The attributes of an overlay node's file now. */
-static int overlay_stat(struct node *n, const struct ovl *ov, struct stat *st)
+/*
+ * The attributes of an overlay node's file now, n its bundle; with bundle,
+ * as ovl_stat_in (bundle->st_ino 0 when not known).
+ */
+static int overlay_stat(struct node *n, const struct ovl *ov, struct stat *st, struct stat *bundle)
 {
 	char ns[NAME_MAX + 1], id[NAME_MAX + 1];
 	int ret = node_bundle_names(n, ns, id);
 
-	return ret < 0 ? ret : ovl_stat(n->conf, ov, ns, id, st);
+	if (bundle)
+		bundle->st_ino = 0;
+	return ret < 0 ? ret : ovl_stat_in(n->conf, ov, ns, id, st, bundle);
 }
 
 bool lookup_is_work_link(struct node *parent, const char *name)
@@ -104,7 +109,7 @@ static int lookup_at(fuse_req_t req, struct node *parent, int dirfd, const char 
 	unsigned epoch = watch_epoch();
 	const struct ovl *ov;
 	enum node_kind kind = node_child_kind(parent, name, &ov);
-	struct stat st, again;
+	struct stat st, again, bundle;
 	int ret, dfd = dirfd, hidden, ahead = 0, slot = -1;
 	bool created, watched;
 	struct node *n;
@@ -115,14 +120,16 @@ static int lookup_at(fuse_req_t req, struct node *parent, int dirfd, const char 
 	if (hidden == 1)
 		return -ENOENT;
 	if (kind == NK_OVERLAY) {
-		ret = overlay_stat(parent, ov, &st);
+		ret = overlay_stat(parent, ov, &st, &bundle);
 		/*
 		 * The bundle itself is gone beside the mount: ESTALE, as for any
 		 * name below it (resolve.c), so that the kernel looks the bundle
 		 * up again instead of keeping a negative entry in it, which would
-		 * keep the bundle's dentry (and node) until memory pressure.
+		 * keep the bundle's dentry (and node) until memory pressure. The
+		 * directory looked in being the node's own settles it at once.
 		 */
-		if (ret == -ENOENT) {
+		if (ret == -ENOENT &&
+		    !(bundle.st_ino == parent->ino && bundle.st_dev == parent->dev)) {
 			int reached = resolve_stat(parent, NULL);
 
 			if (reached == -ESTALE || reached == -ENOENT)
@@ -138,7 +145,10 @@ static int lookup_at(fuse_req_t req, struct node *parent, int dirfd, const char 
 		/* A namespace or a bundle new to the table: watched before it is read. */
 		if (first)
 			ahead = watch_ahead(parent, kind, dfd, name);
-		ret = fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
+		if (ahead == -ENOENT)
+			ret = -ENOENT; /* the watch found no such name */
+		else
+			ret = fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
 	}
 	if (ret < 0)
 		goto out;
@@ -250,7 +260,7 @@ static int node_stat(struct node *n, struct stat *st)
 	int ret;
 
 	if (n->kind == NK_OVERLAY) {
-		ret = overlay_stat(n, n->ov, st);
+		ret = overlay_stat(n, n->ov, st, NULL);
 		/* Created by an open that has not stored it yet: what that open sees. */
 		if (ret == -ENOENT && (h = node_handle_pin(n, H_OVERLAY))) {
 			ret = ovl_fstat(h->ovf, st);

@@ -232,7 +232,7 @@ int watch_ahead(struct node *parent, enum node_kind kind, int dirfd, const char 
 	 * limit) is decided again, the old way, once the node is known.
 	 */
 	wd = add_watch(NULL, dirfd, name);
-	return wd > 0 ? wd : 0;
+	return wd > 0 ? wd : wd == -ENOENT ? -ENOENT : 0;
 }
 
 void watch_unused(int wd)

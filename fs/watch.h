@@ -57,7 +57,8 @@ void watch_close(void);
  * (a child of parent, of kind): when it may be a namespace or a bundle whose
  * node has no watch yet, its watch is added now, by name, so that no change
  * after the read goes unreported; the watch descriptor, or 0 when none was
- * added. The caller hands it to watch_attached.
+ * added, or -ENOENT when name was found absent (its lookup is then done).
+ * The caller hands a descriptor to watch_attached.
  */
 int watch_ahead(struct node *parent, enum node_kind kind, int dirfd, const char *name);
 /*
