@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/statvfs.h>
@@ -21,6 +22,7 @@
 #include "bundledir.h"
 #include "daemon.h"
 #include "hold.h"
+#include "log.h"
 #include "nsdir.h"
 #include "prune.h"
 #include "resolve.h"
@@ -244,8 +246,12 @@ void bfs_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
 
 void bfs_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *forgets)
 {
-	for (size_t i = 0; i < count; i++)
+	for (size_t i = 0; i < count; i++) {
+		/* With -d: libfuse's trace names no node of a BATCH_FORGET. */
+		blog(BLOG_DEBUG, "   BATCH_FORGET nodeid: %" PRIu64 ", nlookup: %" PRIu64,
+		     (uint64_t)forgets[i].ino, (uint64_t)forgets[i].nlookup);
 		node_forget(forgets[i].ino, forgets[i].nlookup);
+	}
 	fuse_reply_none(req);
 	node_trim();
 }

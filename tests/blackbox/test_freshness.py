@@ -176,15 +176,21 @@ def test_bundles_removed_beside_are_forgotten(debug_mount):
 LOOKUP_IN = re.compile(r"opcode: LOOKUP \(1\), nodeid: ([0-9]+),")
 
 
-def test_lookup_below_a_bundle_removed_beside(debug_mount):
-    """A name looked up below a bundle removed beside the mount, while the
-    kernel still has the bundle's entry (here: without watches, for its
-    lifetime), answers ESTALE ("changed beside the mount", as any request
-    by a name that no longer leads to its inode): the kernel looks the
-    bundle up again, the caller gets ENOENT, and the kernel forgets the
+@pytest.mark.parametrize("name,how", [("status", "removed"), ("config.json", "removed"),
+                                      ("config.json", "replaced")])
+def test_lookup_below_a_bundle_removed_beside(debug_mount, name, how):
+    """A name looked up below a bundle removed (or replaced by another
+    directory of its name) beside the mount, while the kernel still has the
+    bundle's entry (here: without watches, for its lifetime), answers
+    ESTALE ("changed beside the mount", as any request by a name that no
+    longer leads to its inode): the kernel looks the bundle up again, the
+    caller gets what the store has now, and the kernel forgets the old
     bundle. An ENOENT from the daemon would be kept as a negative entry
-    below the bundle, keeping the bundle's dentry, and the daemon's node,
-    until memory pressure."""
+    below the old bundle, keeping its dentry, and the daemon's node, until
+    memory pressure. status is computed; config.json is stored, absent from
+    both here, and its lookup tells the two cases apart by the directory it
+    looked in. (A computed file below a replaced bundle is computed from
+    the directory of that name now: not tried.)"""
     m = debug_mount(watch_limit="0")
     m.expect_log(LIMIT_LOG)
     ns = ident("ns")
@@ -195,15 +201,22 @@ def test_lookup_below_a_bundle_removed_beside(debug_mount):
         assert read_or_none(m.m(ns, bid, "status")) is not None
         node = LOOKUP_IN.findall(m.log_text())[-1]  # status's parent: the bundle
         os.stat(m.m(ns, bid))
+        if how == "replaced":
+            # Made while the old one exists: another inode number.
+            os.mkdir(m.s(ns, "." + bid), 0o700)
         shutil.rmtree(m.s(ns, bid))
-        # Only status: a passthrough name there answered ESTALE already,
-        # and the kernel's second look at the bundle dropped it anyway.
+        if how == "replaced":
+            os.rename(m.s(ns, "." + bid), m.s(ns, bid))
+        # Only this name: a passthrough name there answered ESTALE already,
+        # and the kernel's second look at the bundle dropped it anyway. name
+        # was not looked up before (the kernel has no entry of it).
         with pytest.raises(OSError) as e:
-            os.stat(m.m(ns, bid, "status"))
+            os.stat(m.m(ns, bid, name))
         assert e.value.errno in (errno.ENOENT, errno.ESTALE), (bid, e.value)
-        forget = re.compile(rf"opcode: FORGET \(2\), nodeid: {node},")
+        # One FORGET, or a BATCH_FORGET of several (the daemon names each).
+        forget = re.compile(rf"(opcode: FORGET \(2\),|BATCH_FORGET) nodeid: {node},")
         assert eventually(lambda: forget.search(m.log_text()), 5.0), \
-            f"the kernel kept bundle node {node}, removed beside the mount"
+            f"the kernel kept bundle node {node}, {how} beside the mount"
 
 
 # ----------------------------------------------------- a bundle's own entries
