@@ -58,7 +58,7 @@ static int ensure_dir(int dirfd, const char *name, mode_t mode, const struct sto
 /*
  * rootfd/ns (S/<ns> or W/<ns>) as an O_PATH descriptor, made first if
  * absent (*created tells). Usually there: one open. Anything but a
- * directory there is -ENOTDIR, a symlink included.
+ * directory there is -ENOTDIR, a symlink included (never followed).
  */
 static int open_ns_dir(int rootfd, const char *ns, const struct store_owner *own, bool *created)
 {
@@ -67,7 +67,7 @@ static int open_ns_dir(int rootfd, const char *ns, const struct store_owner *own
 	*created = false;
 	fd = store_open_beneath(rootfd, ns, O_PATH | O_DIRECTORY, 0);
 	if (fd != -ENOENT)
-		return fd == -ELOOP ? -ENOTDIR : fd;
+		return fd;
 	ret = ensure_dir(rootfd, ns, 0711, own, created);
 	if (ret < 0)
 		return ret;

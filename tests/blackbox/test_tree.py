@@ -253,6 +253,27 @@ def test_bundle_mkdir_failure_rolls_back(bfs):
     assert bid not in os.listdir(bfs.m(ns))
 
 
+@pytest.mark.parametrize("what", ["symlink", "file"])
+def test_bundle_mkdir_work_namespace_not_a_directory(bfs, tmp_path, what):
+    """W/ns is a symlink (to a directory outside the store) or a regular
+    file: the bundle cannot be made, ENOTDIR, and nothing is made, neither
+    in the store nor where the symlink points."""
+    ns = ident("ns")
+    os.mkdir(bfs.s(ns), 0o711)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    if what == "symlink":
+        os.symlink(str(outside), bfs.w(ns))
+    else:
+        with open(bfs.w(ns), "w") as f:
+            f.write("in the way")
+    bfs.expect_log(rf"{ns}/")
+    before = bfs.snapshot()
+    assert errno_of(os.mkdir, bfs.m(ns, ident("b"))) == errno.ENOTDIR
+    _created_nothing(bfs, before)
+    assert os.listdir(outside) == [] and os.listdir(bfs.m(ns)) == []
+
+
 def test_store_made_directories_are_bundles(bfs):
     ns = ident("ns")
     os.makedirs(bfs.s(ns, "handmade"))
