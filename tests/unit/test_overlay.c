@@ -26,8 +26,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/capability.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define NS "ns"
@@ -475,6 +478,56 @@ out:
 	free(before);
 }
 
+/*
+ * The commit links the staging file by its descriptor (linkat AT_EMPTY_PATH)
+ * where the process may, else through /proc/self/fd: a process without
+ * CAP_DAC_READ_SEARCH (dropped here after the open, so that the file's
+ * opener credentials are not its own either) still commits.
+ */
+static void test_commit_without_dac_read_search(void)
+{
+	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
+	struct __user_cap_data_struct data[2];
+	struct ovl_file *f;
+	int status, ret;
+	pid_t pid;
+
+	bundle("nocap");
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		CHECK(0, "fork");
+		return;
+	}
+	if (pid == 0) {
+		check_passed = check_failed = 0;
+		ret = ovl_open(&conf, K("config.json"), NS, "nocap", O_WRONLY | O_CREAT, true, 0, 0,
+			       &f);
+		CHECK(ret == 0, "create config.json: %d", ret);
+		if (ret == 0) {
+			CHECK(ovl_write(f, VALID, strlen(VALID), 0) == (ssize_t)strlen(VALID),
+			      "write");
+			CHECK(syscall(SYS_capget, &hdr, data) == 0, "capget");
+			data[CAP_DAC_READ_SEARCH / 32].effective &=
+			    ~(1u << (CAP_DAC_READ_SEARCH % 32));
+			CHECK(syscall(SYS_capset, &hdr, data) == 0, "capset");
+			ret = ovl_flush(f);
+			CHECK(ret == 0, "flush without CAP_DAC_READ_SEARCH: %d", ret);
+			ovl_release(f);
+		}
+		_exit(check_failed ? 1 : 0);
+	}
+	CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	      "the child without CAP_DAC_READ_SEARCH failed");
+	CHECK(content_is(P("state/" NS "/nocap/config.json"), VALID), "not committed");
+	{
+		char *now = listing(P("state/" NS "/nocap"));
+
+		CHECK(!strcmp(now, "config.json,rootfs"), "bundle after commit: %s", now);
+		free(now);
+	}
+}
+
 static void test_reject(void)
 {
 	struct ovl_file *f;
@@ -912,6 +965,7 @@ int main(void)
 	test_computed();
 	test_stored_address();
 	test_write_commit();
+	test_commit_without_dac_read_search();
 	test_reject();
 	test_dup2_dance();
 	test_efbig();
