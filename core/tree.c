@@ -457,6 +457,10 @@ static int tree_remove_entry(struct tree_walk *w, struct tree_frame *fr,
 	int dfd = fr->dir->fd;
 	int fd, ret;
 
+	/* An empty directory needs no walk (tree_remove). */
+	if (de->d_type == DT_DIR &&
+	    (unlinkat(dfd, de->d_name, AT_REMOVEDIR) == 0 || errno == ENOENT))
+		return 0;
 	if (de->d_type != DT_DIR && de->d_type != DT_UNKNOWN) {
 		if (unlinkat(dfd, de->d_name, 0) == 0 || errno == ENOENT)
 			return 0;
@@ -605,6 +609,18 @@ int tree_remove(int dirfd, const char *name)
 	struct statx stx;
 	int ret;
 
+	/*
+	 * An empty directory first: the rmdir(2) the walk would end with, and
+	 * all it could do. The kernel refuses a mount point (EBUSY) and a
+	 * symlink (ENOTDIR), and a directory that is not empty; every failure
+	 * leaves the walk below to decide, as if it had not been tried.
+	 */
+	if (!tree_name_ok(name))
+		return -EINVAL;
+	if (unlinkat(dirfd, name, AT_REMOVEDIR) == 0)
+		return 0;
+	if (errno == ENOENT)
+		return -ENOENT;
 	ret = tree_open_top(&w, dirfd, name, &stx);
 	if (ret < 0)
 		goto out;

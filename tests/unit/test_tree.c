@@ -354,6 +354,47 @@ static void test_mount_shallow(void)
 	rmrf(P("msrc"));
 }
 
+/*
+ * An empty directory mounted on an empty directory: removing it at once
+ * (tree_remove tries rmdir before it walks) must still leave the mount,
+ * as the top and as a directory met in the walk.
+ */
+static void test_mount_empty(void)
+{
+	int ret;
+
+	mkd(P("esrc"), 0755);
+	mkd(P("me"), 0755);
+	mkd(P("me/rootfs"), 0711);
+	mkd(P("me/empty"), 0711);
+	touch(P("me/f"));
+	must(mount(P("esrc"), P("me/rootfs"), NULL, MS_BIND, NULL), "empty bind mount");
+
+	ret = tree_remove(basefd, "me");
+	CHECK(ret == -EBUSY, "remove with an empty mount inside: got %d, want -EBUSY", ret);
+	CHECK(exists(P("me/rootfs")), "the empty mount point was removed");
+	CHECK(!exists(P("me/empty")) && !exists(P("me/f")), "remove did not remove what it could");
+	CHECK(mounts_below((const char *[]){P("me")}, 1) == 1, "the mount is gone");
+
+	ret = tree_remove(basefd, "me/rootfs");
+	CHECK(ret == -EINVAL, "a path for a name: got %d", ret);
+	{
+		int mfd = open(P("me"), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+		must(mfd, "me");
+		ret = tree_remove(mfd, "rootfs");
+		CHECK(ret == -EBUSY, "remove of an empty mount point itself: got %d", ret);
+		CHECK(exists(P("me/rootfs")), "the empty mount point itself was removed");
+		close(mfd);
+	}
+
+	must(umount2(P("me/rootfs"), 0), "umount");
+	ret = tree_remove(basefd, "me");
+	CHECK(ret == 0 && !exists(P("me")), "remove after umount: %d", ret);
+	CHECK(exists(P("esrc")), "the mounted directory went");
+	rmrf(P("esrc"));
+}
+
 /* A file bind-mounted onto a file is a mount point too. */
 static void test_mount_file(void)
 {
@@ -676,6 +717,7 @@ int main(void)
 	test_deep_chain();
 	test_deep_bushy();
 	test_mount_shallow();
+	test_mount_empty();
 	test_mount_file();
 	test_mount_deep();
 	test_immutable();
