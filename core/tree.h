@@ -25,9 +25,9 @@
  * removed; an empty one is removed at once. If any directory in the tree is
  * a mount point (a mount root, or a different st_dev with something in it),
  * that subtree is left alone and -EBUSY is returned after removing what can
- * be removed. Entries vanishing concurrently (ENOENT) are
- * not errors. Returns 0, -ENOENT if dirfd/name does not exist, or the first
- * other -errno met.
+ * be removed. Entries vanishing concurrently (ENOENT) are not errors.
+ * Returns 0, -ENOENT if dirfd/name does not exist, or the first other -errno
+ * met.
  */
 int tree_remove(int dirfd, const char *name);
 
