@@ -130,7 +130,7 @@ static void maybe_free(struct node *n)
 		hash_del(&by_ino, n);
 	if (n->wd > 0) {
 		hash_del(&by_wd, n);
-		table_hooks.unwatch(n->wd, false);
+		table_hooks.unwatch(n->wd, n->id, false);
 	}
 	free(n);
 }

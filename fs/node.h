@@ -123,11 +123,11 @@ struct node_hooks {
 	 */
 	bool (*still_named)(struct node *n);
 	/*
-	 * Watch wd goes with its node, or went (gone: the kernel removed it)
-	 * (watch_forget). Called with the table lock held: it must not call
-	 * back into the table.
+	 * Watch wd of node id goes with its node, or went (gone: the kernel
+	 * removed it) (watch_forget). Called with the table lock held: it must
+	 * not call back into the table.
 	 */
-	void (*unwatch)(int wd, bool gone);
+	void (*unwatch)(int wd, fuse_ino_t id, bool gone);
 };
 
 /* node.c: the nodes and their names. Every function takes the table lock itself. */

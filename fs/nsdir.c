@@ -12,10 +12,11 @@
  * (at most NSDIR_SLOTS of them) and lent to lookups. The watcher drops every
  * kept descriptor when an event may have moved a name (nsdir_event): a name
  * removed or renamed, in the directory above a kept namespace or of the
- * namespace itself. Until that batch is acted on (BFS_WATCH_SETTLE_NS and
- * the batch's work), a lookup reads the directory the namespace was, as
- * any lookup racing a rename does; the kernel keeps nothing long from it,
- * since the batch that drops the descriptor invalidates the namespace's
+ * namespace itself; and so does the node table when the watch of either
+ * goes (the kernel forgot the node, or the directory went). Until that
+ * batch is acted on (BFS_WATCH_SETTLE_NS and the batch's work), a lookup
+ * reads the directory the namespace was, as any lookup racing a rename does; the kernel keeps
+ * nothing long from it, since the batch that drops the descriptor invalidates the namespace's
  * attributes and the next path walk through it checks its name again.
  *
  * Only lookups (lookup.c's lookup_at) and the attributes of the namespace
@@ -23,7 +24,8 @@
  * resolves its own path. A descriptor is lent with a count, and
  * closed once dropped and given back. Nothing is kept while the watcher is
  * not following the store (watch_following). The lock is a leaf, held for
- * a look at the slots only, never across a system call.
+ * a look at the slots only, never across a system call; the table's lock
+ * may be held around it (the unwatch hook), never taken inside it.
  */
 #include "nsdir.h"
 
@@ -135,6 +137,7 @@ int nsdir_stat(struct node *n, struct stat *st)
 int nsdir_open(struct node *n, int *slot)
 {
 	int fd, evicted = -1;
+	fuse_ino_t parent;
 	unsigned long g;
 	struct stat st;
 
@@ -148,6 +151,7 @@ int nsdir_open(struct node *n, int *slot)
 	fd = resolve_open(n, O_PATH | O_DIRECTORY, &st);
 	if (fd < 0)
 		return fd;
+	parent = node_parent_id(n); /* the table lock is never taken inside this one */
 	pthread_mutex_lock(&lock);
 	/* Kept only if no event dropped descriptors meanwhile (it may be about this one). */
 	if (g == gen) {
@@ -155,7 +159,7 @@ int nsdir_open(struct node *n, int *slot)
 
 		if (s) {
 			*s = (struct nsdir_slot){.id = n->id,
-						 .parent = node_parent_id(n),
+						 .parent = parent,
 						 .dev = st.st_dev,
 						 .ino = st.st_ino,
 						 .fd = fd,
@@ -189,7 +193,6 @@ void nsdir_close(int fd, int slot)
 
 static void drop_all_locked(int *closing, size_t *n)
 {
-	gen++;
 	for (size_t i = 0; i < NSDIR_SLOTS; i++) {
 		struct nsdir_slot *s = &slots[i];
 
@@ -209,6 +212,11 @@ static void drop(bool only_if_kept, fuse_ino_t id)
 	size_t n = 0;
 
 	pthread_mutex_lock(&lock);
+	/*
+	 * Whether or not anything is kept: a descriptor opened before this and
+	 * not kept yet (nsdir_open) may be of what the event is about.
+	 */
+	gen++;
 	for (size_t i = 0; i < NSDIR_SLOTS && !kept; i++)
 		kept = slots[i].fd >= 0 && (slots[i].id == id || slots[i].parent == id);
 	if (kept)

@@ -23,8 +23,9 @@ void nsdir_close(int fd, int slot);
 int nsdir_stat(struct node *n, struct stat *st);
 /*
  * The watcher saw a name event naming node id (or an event on directory id
- * itself) that may change what a name leads to: when id is a kept
- * namespace, or the directory above one, every kept descriptor goes.
+ * itself) that may change what a name leads to, or id's watch went: when id
+ * is a kept namespace, or the directory above one, every kept descriptor
+ * goes. Takes no table lock (the table calls it with its own held).
  */
 void nsdir_event(fuse_ino_t id);
 /* Every kept descriptor goes (events lost; the watcher stopped; exit). */

@@ -268,11 +268,13 @@ void watch_touch(struct node *n)
 		watch_node(n, -1, NULL);
 }
 
-void watch_forget(int wd, bool gone)
+void watch_forget(int wd, fuse_ino_t id, bool gone)
 {
 	if (!gone)
 		inotify_rm_watch(ifd, wd);
 	atomic_fetch_sub(&active, 1);
+	/* Kept only while watched: a namespace the kernel forgot holds nothing. */
+	nsdir_event(id);
 }
 
 unsigned watch_epoch(void)

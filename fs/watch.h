@@ -101,11 +101,12 @@ void watch_touch(struct node *n);
  */
 void watch_store_root(struct node *n);
 /*
- * Watch wd goes: removed here, or with gone already removed by the kernel
- * (IN_IGNORED) and only counted out. The node table's unwatch hook (called
- * with the table lock held; it touches no store and no table).
+ * Watch wd of node id goes: removed here, or with gone already removed by
+ * the kernel (IN_IGNORED) and only counted out; a descriptor kept for id
+ * (nsdir.h) goes with it. The node table's unwatch hook (called with the
+ * table lock held; it touches no store and no table).
  */
-void watch_forget(int wd, bool gone);
+void watch_forget(int wd, fuse_ino_t id, bool gone);
 
 /*
  * Lifetimes. epoch is watch_epoch() read before the backing entry was

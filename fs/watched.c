@@ -41,7 +41,7 @@ void node_set_wd(struct node *n, int wd)
 	pthread_mutex_lock(&table_lock);
 	n->wd = wd;
 	if (wd > 0 && hash_add(&by_wd, n) < 0) {
-		table_hooks.unwatch(wd, false);
+		table_hooks.unwatch(wd, n->id, false);
 		n->wd = WD_FAILED;
 	}
 	pthread_mutex_unlock(&table_lock);
@@ -56,7 +56,7 @@ void node_wd_gone(int wd)
 	if (n) {
 		hash_del(&by_wd, n);
 		n->wd = WD_FAILED;
-		table_hooks.unwatch(wd, true);
+		table_hooks.unwatch(wd, n->id, true);
 	}
 	pthread_mutex_unlock(&table_lock);
 }

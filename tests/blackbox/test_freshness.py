@@ -471,6 +471,25 @@ def test_namespace_descriptors_kept_and_bounded(mount_bundlefs):
     assert eventually(bounded, WATCHED_DEADLINE), kept_dirs(m, spaces)
 
 
+def test_namespace_forgotten_by_the_kernel_is_not_kept(mount_bundlefs):
+    """The kernel forgets a namespace (its dentries dropped): the daemon's
+    node of it goes, and so does the descriptor it kept for the lookups in
+    it, though nothing changed in the store. Left kept, it would stay open
+    after the directory is removed, with no node left for the watcher's
+    events to name."""
+    m = mount_bundlefs()
+    ns = ident("ns")
+    make_bundle_beside(m, ns, "b")
+    os.stat(m.m(ns, "b"))
+    assert m.s(ns) in kept_dirs(m, [ns])
+    with open("/proc/sys/vm/drop_caches", "w") as f:
+        f.write("2\n")
+    assert eventually(lambda: kept_dirs(m, [ns]) == [], WATCHED_DEADLINE), kept_dirs(m, [ns])
+    # and the namespace is looked up, and kept, again at its next use
+    os.stat(m.m(ns, "b"))
+    assert eventually(lambda: m.s(ns) in kept_dirs(m, [ns]), WATCHED_DEADLINE)
+
+
 @pytest.mark.parametrize("how", ["removed", "renamed"])
 def test_namespace_changed_beside_is_not_read_through_a_kept_descriptor(mount_bundlefs, how):
     """A namespace removed or renamed beside the mount: the daemon lets go

@@ -29,9 +29,10 @@ static struct bundle_conf conf;
 static bool made;
 
 /* The watcher's part of the table's hooks: no watch is ever added here. */
-static void unwatch(int wd, bool gone)
+static void unwatch(int wd, fuse_ino_t id, bool gone)
 {
 	(void)wd;
+	(void)id;
 	(void)gone;
 }
 
