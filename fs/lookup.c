@@ -146,7 +146,7 @@ static int lookup_at(fuse_req_t req, struct node *parent, int dirfd, const char 
 			return dfd == -ENOENT ? -ESTALE : dfd;
 		/* A namespace or a bundle new to the table: watched before it is read. */
 		if (first)
-			ahead = watch_ahead(parent, kind, dfd, name);
+			ahead = watch_ahead(parent, kind, dfd, nsdir_key(slot), name);
 		if (ahead == -ENOENT)
 			ret = -ENOENT; /* the watch found no such name */
 		else
@@ -165,7 +165,7 @@ static int lookup_at(fuse_req_t req, struct node *parent, int dirfd, const char 
 	 * change in between is not cached long unreported. The lookup counted
 	 * keeps n until the kernel has the reply.
 	 */
-	watched = watch_attached(n, dfd, name, first || !created, ahead);
+	watched = watch_attached(n, dfd, nsdir_key(slot), name, first || !created, ahead);
 	ahead = 0;
 	if (watched && fstatat(dfd, name, &again, AT_SYMLINK_NOFOLLOW) == 0 &&
 	    again.st_ino == st.st_ino && again.st_dev == st.st_dev)

@@ -48,12 +48,14 @@ struct nsdir_slot {
 	unsigned users;	    /* lookups that borrowed fd */
 	bool dropped;	    /* closed when the last user gives it back */
 	unsigned long used; /* for eviction: the least recently lent goes first */
+	unsigned long key;  /* nsdir_key: set when fd is kept */
 };
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct nsdir_slot slots[NSDIR_SLOTS] = {[0 ... NSDIR_SLOTS - 1] = {.fd = -1}};
 static unsigned long clock_; /* by lock */
 static unsigned long gen;    /* by lock: moves with every drop */
+static unsigned long keys;   /* by lock: the last key given */
 
 static bool keepable(struct node *n)
 {
@@ -164,7 +166,8 @@ int nsdir_open(struct node *n, int *slot)
 						 .ino = st.st_ino,
 						 .fd = fd,
 						 .users = 1,
-						 .used = ++clock_};
+						 .used = ++clock_,
+						 .key = ++keys};
 			*slot = (int)(s - slots);
 		}
 	}
@@ -172,6 +175,12 @@ int nsdir_open(struct node *n, int *slot)
 	if (evicted >= 0)
 		close(evicted);
 	return fd;
+}
+
+/* Set before the slot was lent, and kept while it is: read without the lock. */
+unsigned long nsdir_key(int slot)
+{
+	return slot >= 0 ? slots[slot].key : 0;
 }
 
 void nsdir_close(int fd, int slot)

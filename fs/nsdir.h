@@ -17,6 +17,12 @@
 int nsdir_open(struct node *n, int *slot);
 void nsdir_close(int fd, int slot);
 /*
+ * What names the directory of the descriptor lent as slot, for as long as
+ * it is lent: never the same for two descriptors kept, one after the other
+ * or at once; 0 for slot -1 (a descriptor of the caller's own).
+ */
+unsigned long nsdir_key(int slot);
+/*
  * The attributes of namespace n through its kept descriptor: 0, -errno, or
  * 1 when none is kept (the caller resolves n itself).
  */

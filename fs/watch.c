@@ -118,23 +118,35 @@ static void limit_reached(void)
  * procfs lookups and revalidations cost a cold lookup about a tenth of the
  * daemon's time. The daemon opens nothing by a relative path (descriptors
  * and absolute paths only), so a thread's working directory matters to
- * add_watch alone. false: not possible here, use /proc/self/fd.
+ * add_watch alone. A thread that entered the kept descriptor key
+ * (nsdir_key, 0: none) is still in its directory: the cold lookups of one
+ * namespace enter it once. false: not possible here, use /proc/self/fd.
  */
-static bool enter_dir(int dirfd)
+static bool enter_dir(int dirfd, unsigned long key)
 {
-	static __thread int own; /* 0: not tried yet, 1: unshared, -1: unshare failed */
+	static __thread int own;	  /* 0: not tried yet, 1: unshared, -1: unshare failed */
+	static __thread unsigned long in; /* the key of the directory entered last, 0: none */
 
 	if (own == 0)
 		own = unshare(CLONE_FS) == 0 ? 1 : -1;
-	return own > 0 && fchdir(dirfd) == 0;
+	if (own < 0)
+		return false;
+	if (key && key == in)
+		return true;
+	if (fchdir(dirfd) != 0) {
+		in = 0;
+		return false;
+	}
+	in = key;
+	return true;
 }
 
 /*
- * Add a watch on the directory name in the open directory dirfd (dirfd >= 0),
- * or on node n's directory reached by its path: the watch descriptor (> 0),
- * counted in active, or -errno.
+ * Add a watch on the directory name in the open directory dirfd (dirfd >= 0;
+ * key: its nsdir_key), or on node n's directory reached by its path: the
+ * watch descriptor (> 0), counted in active, or -errno.
  */
-static int add_watch(struct node *n, int dirfd, const char *name)
+static int add_watch(struct node *n, int dirfd, unsigned long key, const char *name)
 {
 	char proc[64 + NAME_MAX];
 	const char *path = proc;
@@ -151,7 +163,7 @@ static int add_watch(struct node *n, int dirfd, const char *name)
 	if (dirfd >= 0) {
 		/* By its name in the open parent: the last component is no magic link. */
 		mask |= IN_DONT_FOLLOW;
-		if (enter_dir(dirfd))
+		if (enter_dir(dirfd, key))
 			path = name;
 		else
 			snprintf(proc, sizeof(proc), "/proc/self/fd/%d/%s", dirfd, name);
@@ -161,7 +173,7 @@ static int add_watch(struct node *n, int dirfd, const char *name)
 			atomic_fetch_sub(&active, 1);
 			return fd;
 		}
-		if (enter_dir(fd)) {
+		if (enter_dir(fd, 0)) {
 			path = ".";
 			mask |= IN_DONT_FOLLOW;
 		} else {
@@ -183,12 +195,12 @@ static int add_watch(struct node *n, int dirfd, const char *name)
 
 /*
  * Add the watch of directory node n, claimed by the caller (node_watch_claim),
- * reached as name in the open directory dirfd when the caller has it (else -1
- * and NULL: by n's path); records it with node_set_wd.
+ * reached as name in the open directory dirfd (key: add_watch's) when the
+ * caller has it (else -1 and NULL: by n's path); records it with node_set_wd.
  */
-static void watch_node(struct node *n, int dirfd, const char *name)
+static void watch_node(struct node *n, int dirfd, unsigned long key, const char *name)
 {
-	int wd = add_watch(n, dirfd, name);
+	int wd = add_watch(n, dirfd, key, name);
 
 	node_set_wd(n, wd > 0 ? wd : WD_FAILED);
 }
@@ -216,11 +228,12 @@ int watch_init(long limit)
 	}
 	/* The root is watched for the daemon's life. */
 	if (root)
-		watch_node(root, -1, NULL);
+		watch_node(root, -1, 0, NULL);
 	return 0;
 }
 
-int watch_ahead(struct node *parent, enum node_kind kind, int dirfd, const char *name)
+int watch_ahead(struct node *parent, enum node_kind kind, int dirfd, unsigned long key,
+		const char *name)
 {
 	int wd;
 
@@ -231,7 +244,7 @@ int watch_ahead(struct node *parent, enum node_kind kind, int dirfd, const char 
 	 * Whatever fails here (not a directory, gone, already watched, the
 	 * limit) is decided again, the old way, once the node is known.
 	 */
-	wd = add_watch(NULL, dirfd, name);
+	wd = add_watch(NULL, dirfd, key, name);
 	return wd > 0 ? wd : wd == -ENOENT ? -ENOENT : 0;
 }
 
@@ -241,7 +254,8 @@ void watch_unused(int wd)
 	atomic_fetch_sub(&active, 1);
 }
 
-bool watch_attached(struct node *n, int dirfd, const char *name, bool bundle, int ahead)
+bool watch_attached(struct node *n, int dirfd, unsigned long key, const char *name, bool bundle,
+		    int ahead)
 {
 	if (!node_watch_claim(n, bundle ? NODE_NAMESPACE | NODE_BUNDLE : NODE_NAMESPACE)) {
 		if (ahead > 0)
@@ -252,20 +266,20 @@ bool watch_attached(struct node *n, int dirfd, const char *name, bool bundle, in
 		node_set_wd(n, ahead);
 		return false;
 	}
-	watch_node(n, dirfd, name);
+	watch_node(n, dirfd, key, name);
 	return true;
 }
 
 void watch_store_root(struct node *n)
 {
 	if (node_watch_claim(n, NODE_ROOT))
-		watch_node(n, -1, NULL);
+		watch_node(n, -1, 0, NULL);
 }
 
 void watch_touch(struct node *n)
 {
 	if (node_watch_claim(n, NODE_BUNDLE))
-		watch_node(n, -1, NULL);
+		watch_node(n, -1, 0, NULL);
 }
 
 void watch_forget(int wd, fuse_ino_t id, bool gone)
