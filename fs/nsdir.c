@@ -15,9 +15,10 @@
  * namespace itself; and so does the node table when the watch of either
  * goes (the kernel forgot the node, or the directory went). Until that
  * batch is acted on (BFS_WATCH_SETTLE_NS and the batch's work), a lookup
- * reads the directory the namespace was, as any lookup racing a rename does; the kernel keeps
- * nothing long from it, since the batch that drops the descriptor invalidates the namespace's
- * attributes and the next path walk through it checks its name again.
+ * reads the directory the namespace was, as any lookup racing a rename
+ * does; the kernel keeps nothing long from it, since the batch that drops
+ * the descriptor invalidates the namespace's attributes and the next path
+ * walk through it checks its name again.
  *
  * Only lookups (lookup.c's lookup_at) and the attributes of the namespace
  * itself (a GETATTR: nsdir_stat) borrow them; every change to the store

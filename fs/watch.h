@@ -55,25 +55,26 @@ void watch_close(void);
 /*
  * Before a lookup reads the attributes of name in the open directory dirfd
  * (a child of parent, of kind; key: dirfd's nsdir_key, 0 for the caller's
- * own descriptor): when it may be a namespace or a bundle whose
- * node has no watch yet, its watch is added now, by name, so that no change
- * after the read goes unreported; the watch descriptor, or 0 when none was
- * added, or -ENOENT when name was found absent (its lookup is then done).
- * The caller hands a descriptor to watch_attached.
+ * own descriptor): when it may be a namespace or a bundle whose node has no
+ * watch yet, its watch is added now, by name, so that no change after the
+ * read goes unreported; the watch descriptor, or 0 when none was added, or
+ * -ENOENT when name was found absent (its lookup is then done). The caller
+ * hands a descriptor to watch_attached.
  */
 int watch_ahead(struct node *parent, enum node_kind kind, int dirfd, unsigned long key,
 		const char *name);
 /*
  * A lookup attached node n as name in the open directory dirfd (-1: not
- * open; key as for watch_ahead), with ahead the watch watch_ahead added (0: none). A namespace is
- * watched while the kernel holds it, from its first lookup; a bundle too
- * when bundle is set (a lookup: every later stat, listing and path walk
- * through it is then the kernel's alone until something changes), else
- * once it is used again (watch_touch: a bundle just made through the mount
- * costs no watch). n takes the watch ahead, or it is removed again. True
- * when a watch was added now, after the caller read n's attributes (it
- * reads them again). Called without the table lock; short lifetimes for
- * n's children when the watch fails (the limit: logged once).
+ * open; key as for watch_ahead), with ahead the watch watch_ahead added (0:
+ * none). A namespace is watched while the kernel holds it, from its first
+ * lookup; a bundle too when bundle is set (a lookup: every later stat,
+ * listing and path walk through it is then the kernel's alone until
+ * something changes), else once it is used again (watch_touch: a bundle
+ * just made through the mount costs no watch). n takes the watch ahead, or
+ * it is removed again. True when a watch was added now, after the caller
+ * read n's attributes (it reads them again). Called without the table
+ * lock; short lifetimes for n's children when the watch fails (the limit:
+ * logged once).
  */
 bool watch_attached(struct node *n, int dirfd, unsigned long key, const char *name, bool bundle,
 		    int ahead);
