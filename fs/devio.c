@@ -14,7 +14,7 @@
 
 /* The INIT request: its unique (0: none seen) and whether the kernel offered the flag. */
 static _Atomic uint64_t init_unique;
-static atomic_bool kernel_offers, session_wants, reply_asks;
+static atomic_bool kernel_offers, session_wants, reply_asks, init_refused;
 
 ssize_t devio_read(int fd, void *buf, size_t len, void *userdata)
 {
@@ -28,6 +28,7 @@ ssize_t devio_read(int fd, void *buf, size_t len, void *userdata)
 		const struct fuse_init_in *arg = (const void *)(in + 1);
 
 		atomic_store(&kernel_offers, (arg->flags & FUSE_PARALLEL_DIROPS) != 0);
+		atomic_store(&init_refused, false);
 		atomic_store(&init_unique, in->unique);
 	}
 	return res;
@@ -43,24 +44,38 @@ bool devio_parallel_dirops(void)
 	return atomic_load(&reply_asks);
 }
 
+bool devio_init_refused(void)
+{
+	return atomic_load(&init_refused);
+}
+
+/* The INIT reply's arguments in iov: ask for parallel directory operations if due. */
+static void init_reply(struct iovec *arg_iov)
+{
+	struct fuse_init_out *arg = arg_iov->iov_base;
+
+	if (arg_iov->iov_len >= offsetof(struct fuse_init_out, flags) + sizeof(uint32_t) &&
+	    atomic_load(&kernel_offers) && atomic_load(&session_wants)) {
+		arg->flags |= FUSE_PARALLEL_DIROPS;
+		atomic_store(&reply_asks, true);
+		blog(BLOG_DEBUG, "INIT reply: parallel lookups and listings");
+	}
+}
+
 ssize_t devio_writev(int fd, struct iovec *iov, int count, void *userdata)
 {
 	uint64_t unique = atomic_load(&init_unique);
 
 	(void)userdata;
-	if (unique != 0 && count >= 2 && iov[0].iov_len >= sizeof(struct fuse_out_header) &&
-	    iov[1].iov_len >= offsetof(struct fuse_init_out, flags) + sizeof(uint32_t)) {
+	if (unique != 0 && count >= 1 && iov[0].iov_len >= sizeof(struct fuse_out_header)) {
 		const struct fuse_out_header *out = iov[0].iov_base;
 
-		if (out->unique == unique && out->error == 0 &&
+		if (out->unique == unique &&
 		    atomic_compare_exchange_strong(&init_unique, &unique, 0)) {
-			struct fuse_init_out *arg = iov[1].iov_base;
-
-			if (atomic_load(&kernel_offers) && atomic_load(&session_wants)) {
-				arg->flags |= FUSE_PARALLEL_DIROPS;
-				atomic_store(&reply_asks, true);
-				blog(BLOG_DEBUG, "INIT reply: parallel lookups and listings");
-			}
+			if (out->error != 0)
+				atomic_store(&init_refused, true);
+			else if (count >= 2)
+				init_reply(&iov[1]);
 		}
 	}
 	return writev(fd, iov, count);

@@ -28,5 +28,7 @@ ssize_t devio_read(int fd, void *buf, size_t len, void *userdata);
 ssize_t devio_writev(int fd, struct iovec *iov, int count, void *userdata);
 /* Whether the INIT reply sent (or to be sent) asks for parallel directory operations. */
 bool devio_parallel_dirops(void);
+/* Whether the session answered the kernel's INIT with an error (it then ends). */
+bool devio_init_refused(void);
 
 #endif

@@ -4,9 +4,8 @@
  * bad start with one line on stderr before anything is mounted, the store's
  * configuration (conf_open: the backing descriptors), the start-up sweep, a
  * stale mount left by a crashed daemon, then mount, daemonize (once the
- * mount is live) and serve the low-level session with a pool of worker
- * threads. The mount's source for mount(8), findmnt and df is the state
- * directory (fsname).
+ * mount is live) and serve the low-level session (loop.h). The mount's
+ * source for mount(8), findmnt and df is the state directory (fsname).
  */
 #include "daemon.h"
 
@@ -23,6 +22,7 @@
 #include "devio.h"
 #include "hold.h"
 #include "log.h"
+#include "loop.h"
 #include "mountpoint.h"
 #include "opts.h"
 #include "resolve.h"
@@ -147,7 +147,6 @@ static int add_fsname(struct fuse_args *args, const char *real_state)
 
 int main(int argc, char *argv[])
 {
-	struct fuse_loop_config *loop = NULL;
 	struct bfs_opts o = {0};
 	struct fuse_session *se = NULL;
 	char *real_mnt = NULL, *real_state = NULL;
@@ -243,16 +242,10 @@ int main(int argc, char *argv[])
 		blog(BLOG_ERR, "cannot start the node view's threads");
 		goto out_unmount;
 	}
-	if (o.cmd.singlethread) {
+	if (o.cmd.singlethread)
 		ret = fuse_session_loop(se);
-	} else {
-		loop = fuse_loop_cfg_create();
-		fuse_loop_cfg_set_clone_fd(loop, o.cmd.clone_fd);
-		fuse_loop_cfg_set_max_threads(loop, o.cmd.max_threads);
-		if (o.cmd.max_idle_threads != UINT_MAX)
-			fuse_loop_cfg_set_idle_threads(loop, o.cmd.max_idle_threads);
-		ret = fuse_session_loop_mt(se, loop);
-	}
+	else
+		ret = loop_run(se, o.cmd.max_threads, o.cmd.max_idle_threads);
 	ret = ret ? 1 : 0;
 	fuse_remove_signal_handlers(se);
 out_unmount:
@@ -279,8 +272,6 @@ out:
 	nodes_free_all();
 	holds_free_all();
 	view_free();
-	if (loop)
-		fuse_loop_cfg_destroy(loop);
 	opts_free(&o);
 	bfs_free(real_mnt, real_state);
 	return ret;

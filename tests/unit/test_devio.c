@@ -72,6 +72,7 @@ int main(void)
 	want(true);
 	CHECK(reply(2, 0, base) == base, "not asked for when not offered");
 	CHECK(!devio_parallel_dirops(), "not reported asked");
+	CHECK(!devio_init_refused(), "an INIT answered is not refused");
 
 	/* Offered, but the session does not want it. */
 	kernel_init(4, base | FUSE_PARALLEL_DIROPS);
@@ -83,9 +84,12 @@ int main(void)
 	kernel_init(6, base | FUSE_PARALLEL_DIROPS);
 	want(true);
 	CHECK(reply(5, 0, base) == base, "a reply to another request is left alone");
+	CHECK(!devio_init_refused(), "another request's reply is no refusal");
 	CHECK(reply(6, -EPROTO, base) == base, "a failed INIT is left alone");
 	CHECK(!devio_parallel_dirops(), "not reported asked");
+	CHECK(devio_init_refused(), "a failed INIT is reported refused");
 	kernel_init(8, base | FUSE_PARALLEL_DIROPS);
+	CHECK(!devio_init_refused(), "a new INIT is not refused yet");
 	CHECK(reply(8, 0, base) == (base | FUSE_PARALLEL_DIROPS), "asked for in the INIT reply");
 	CHECK(devio_parallel_dirops(), "reported asked");
 
