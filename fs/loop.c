@@ -63,8 +63,6 @@ static struct {
 	atomic_bool standby_asleep;
 } L;
 
-static __thread struct worker *self;
-
 static uint32_t state_gen(uint64_t s)
 {
 	return (uint32_t)(s >> 32);
@@ -165,7 +163,7 @@ static void standby_appoint(void)
 	}
 }
 
-/* Whether the request in buf waits for the disk by its nature: handed over (lead). */
+/* Whether the request in buf waits for the disk by its nature (hand_over). */
 static bool request_waits(const struct fuse_buf *buf)
 {
 	const struct fuse_in_header *in = buf->mem;
@@ -254,6 +252,29 @@ static bool receive(struct worker *w)
 }
 
 /*
+ * From the leader w, about to answer a request that waits by its nature:
+ * another thread reads from now on, if there is one to.
+ */
+static void hand_over(struct worker *w)
+{
+	struct worker *next;
+	uint64_t s = atomic_load(&L.state);
+
+	/* Still the leader (not taken over since the request was read)? */
+	if (state_request(s) == 0 || state_gen(s) != w->gen)
+		return;
+	pthread_mutex_lock(&L.lock);
+	next = worker_take();
+	if (next) {
+		if (atomic_compare_exchange_strong(&L.state, &s, state_make(state_gen(s) + 1, 0)))
+			worker_give(next, JOB_LEAD, state_gen(s) + 1);
+		else
+			worker_idle(next);
+	}
+	pthread_mutex_unlock(&L.lock);
+}
+
+/*
  * Read and answer requests with generation gen until another thread leads
  * (a hand-over or a take-over while this one worked) or the session ends.
  */
@@ -271,7 +292,7 @@ static void lead(struct worker *w, uint32_t gen)
 		if (atomic_load(&L.standby_asleep) && atomic_exchange(&L.standby_asleep, false))
 			wake_standby();
 		if (request_waits(&w->buf))
-			loop_will_wait();
+			hand_over(w);
 		else if (callers_side_by_side(&w->buf) && atomic_load(&L.waiting) == 0)
 			share_more();
 		fuse_session_process_buf(L.se, &w->buf);
@@ -324,25 +345,6 @@ static bool watch_leader(struct worker *w)
 	return false;
 }
 
-void loop_will_wait(void)
-{
-	struct worker *w = self, *next;
-	uint64_t s = atomic_load(&L.state);
-
-	/* Only the leader at work hands over; its generation is its own. */
-	if (!w || state_request(s) == 0 || state_gen(s) != w->gen)
-		return;
-	pthread_mutex_lock(&L.lock);
-	next = worker_take();
-	if (next) {
-		if (atomic_compare_exchange_strong(&L.state, &s, state_make(state_gen(s) + 1, 0)))
-			worker_give(next, JOB_LEAD, state_gen(s) + 1);
-		else
-			worker_idle(next);
-	}
-	pthread_mutex_unlock(&L.lock);
-}
-
 /* Leave the pool for good (more idle threads than max_idle). Lock held; released. */
 static void worker_leave(struct worker *w)
 {
@@ -363,7 +365,6 @@ static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
 
-	self = w;
 	/* Cancelled only while it reads (loop_run's end), as libfuse's workers. */
 	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
 	pthread_mutex_lock(&L.lock);

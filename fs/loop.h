@@ -43,11 +43,4 @@
  */
 int loop_run(struct fuse_session *se, unsigned int max_threads, unsigned int max_idle);
 
-/*
- * From a request handler about to wait for something slow: if the calling
- * thread is the leader, another thread takes over the reading now. Nothing
- * otherwise.
- */
-void loop_will_wait(void);
-
 #endif
