@@ -327,15 +327,20 @@ static bool watch_leader(struct worker *w)
 		uint64_t s = atomic_load(&L.state);
 
 		if (state_request(s) == 0) {
-			/* The leader's next request wakes us (lead). */
+			/*
+			 * The leader's next request wakes us (lead); we then watch
+			 * for a whole stall period before sleeping again, so
+			 * that it wakes us at most once in each.
+			 */
 			atomic_store(&L.standby_asleep, true);
 			if (state_request(atomic_load(&L.state)) == 0 && !atomic_load(&L.exit))
 				standby_wait(t, NULL);
 			atomic_store(&L.standby_asleep, false);
-			continue;
+			t = atomic_load(&L.tick);
+			s = atomic_load(&L.state);
 		}
 		standby_wait(t, &stall);
-		if (atomic_load(&L.state) != s)
+		if (state_request(s) == 0 || atomic_load(&L.state) != s)
 			continue;
 		if (atomic_compare_exchange_strong(&L.state, &s, state_make(state_gen(s) + 1, 0))) {
 			w->gen = state_gen(s) + 1;
