@@ -167,14 +167,18 @@ static void standby_appoint(void)
 	}
 }
 
+/* The header of the request in buf (never spliced: the session does not ask for it). */
+static const struct fuse_in_header *request_header(const struct fuse_buf *buf)
+{
+	return buf->flags & FUSE_BUF_IS_FD ? NULL : buf->mem;
+}
+
 /* Whether the request in buf waits for the disk by its nature (hand_over). */
 static bool request_waits(const struct fuse_buf *buf)
 {
-	const struct fuse_in_header *in = buf->mem;
+	const struct fuse_in_header *in = request_header(buf);
 
-	if (buf->flags & FUSE_BUF_IS_FD)
-		return false;
-	return in->opcode == FUSE_FSYNC || in->opcode == FUSE_FSYNCDIR;
+	return in && (in->opcode == FUSE_FSYNC || in->opcode == FUSE_FSYNCDIR);
 }
 
 /*
@@ -185,10 +189,10 @@ static bool request_waits(const struct fuse_buf *buf)
  */
 static bool callers_side_by_side(const struct fuse_buf *buf)
 {
-	const struct fuse_in_header *in = buf->mem;
+	const struct fuse_in_header *in = request_header(buf);
 	int left;
 
-	if (!(buf->flags & FUSE_BUF_IS_FD) && in->pid != 0) {
+	if (in && in->pid != 0) {
 		uint32_t last = atomic_load_explicit(&L.last_pid, memory_order_relaxed);
 
 		if (last != in->pid) {
@@ -222,19 +226,25 @@ static void share_more(void)
 	pthread_mutex_unlock(&L.lock);
 }
 
+#ifdef __SANITIZE_ADDRESS__
 /*
  * A reader cancelled in read (loop_run's end) leaves its frames without
  * returning through them: under AddressSanitizer the poison of their locals
  * would stay on the stack that the thread's exit then runs on, and be
- * reported there. The sanitizer's own remedy for frames left by a longjmp.
+ * reported there. The sanitizer's own remedy for frames left by a longjmp;
+ * registered around each read in that build only (the push is a setjmp).
  */
 static void cancelled_in_read(void *arg)
 {
 	(void)arg;
-#ifdef __SANITIZE_ADDRESS__
 	__asan_handle_no_return();
-#endif
 }
+#define READ_CLEANUP_PUSH() pthread_cleanup_push(cancelled_in_read, NULL)
+#define READ_CLEANUP_POP() pthread_cleanup_pop(0)
+#else
+#define READ_CLEANUP_PUSH() ((void)0)
+#define READ_CLEANUP_POP() ((void)0)
+#endif
 
 /*
  * The next request into w's buffer: true, or false once the session has
@@ -248,11 +258,11 @@ static bool receive(struct worker *w)
 		if (fuse_session_exited(L.se))
 			break;
 		atomic_fetch_add(&L.waiting, 1);
-		pthread_cleanup_push(cancelled_in_read, NULL);
+		READ_CLEANUP_PUSH();
 		pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, NULL);
 		res = fuse_session_receive_buf(L.se, &w->buf);
 		pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
-		pthread_cleanup_pop(0);
+		READ_CLEANUP_POP();
 		atomic_fetch_sub(&L.waiting, 1);
 		if (res > 0)
 			return !atomic_load(&L.exit);
