@@ -241,6 +241,7 @@ void bfs_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
 {
 	node_forget(ino, nlookup);
 	fuse_reply_none(req);
+	watch_pace();
 	node_trim();
 }
 
@@ -251,8 +252,11 @@ void bfs_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *for
 		blog(BLOG_DEBUG, "   BATCH_FORGET nodeid: %" PRIu64 ", nlookup: %" PRIu64,
 		     (uint64_t)forgets[i].ino, (uint64_t)forgets[i].nlookup);
 		node_forget(forgets[i].ino, forgets[i].nlookup);
+		if (i % 256 == 255)
+			watch_pace();
 	}
 	fuse_reply_none(req);
+	watch_pace();
 	node_trim();
 }
 

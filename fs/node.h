@@ -274,8 +274,15 @@ enum { NODE_NAMESPACE = 1, NODE_BUNDLE = 2, NODE_ROOT = 4 };
 bool node_watch_claim(struct node *n, unsigned which);
 /* Watches (watch.c): n's watch is wd (> 0) or WD_FAILED. */
 void node_set_wd(struct node *n, int wd);
-/* The kernel removed watch wd (IN_IGNORED): its node is no longer watched. */
-void node_wd_gone(int wd);
+/*
+ * The kernel removed watches wds[0..n) (IN_IGNORED): their nodes are no
+ * longer watched. One lock for them all: a forget of many nodes removes
+ * their watches under the table lock, and the watcher must keep up with
+ * the IN_IGNORED each removal queues. The ids of the nodes that still had
+ * one of them (the kernel removed it, not a forget) go to ids (n entries);
+ * returns how many.
+ */
+size_t node_wds_gone(const int *wds, size_t n, fuse_ino_t *ids);
 /* The node id watched by wd (0: none), whether it is a bundle, and its store. */
 fuse_ino_t node_of_wd(int wd, bool *is_bundle, const struct bundle_conf **conf);
 /* Whether the node known by name in parent has its watch, or had one tried (not WD_NONE). */

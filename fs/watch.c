@@ -95,7 +95,20 @@ static struct fuse_session *session;
 static pthread_t thread;
 static bool started;
 
-static atomic_long active;   /* watches held */
+static atomic_long active; /* watches held */
+/*
+ * Watches removed here (watch_forget, watch_unused) whose IN_IGNORED the
+ * thread has not read yet. The kernel queues at most max_queued_events
+ * (16,384 by default) and then drops events (IN_Q_OVERFLOW, recover): a
+ * dropped cache forgets tens of thousands of nodes at once, and their
+ * removals, made faster than the thread reads what each queues, filled the
+ * queue. Forgets wait for the thread above unread_high (watch_pace).
+ */
+static atomic_long unread;
+/* Half and an eighth of the instance's queue (set before the thread starts). */
+static long unread_high = 8192, unread_low = 2048;
+/* How long one watch_pace waits at most: the thread may be stopped or starved. */
+#define PACE_MAX_MS 100
 static atomic_bool healthy;  /* the thread runs: what is watched may be cached long */
 static atomic_bool stopping; /* watch_stop asked the thread to end */
 static atomic_uint epoch;    /* moves with every batch of events, and at a queue overflow */
@@ -205,11 +218,29 @@ static void watch_node(struct node *n, int dirfd, unsigned long key, const char 
 	node_set_wd(n, wd > 0 ? wd : WD_FAILED);
 }
 
+/* The queue an instance made now gets: the kernel reads this setting at inotify_init. */
+static void queue_limits(void)
+{
+	FILE *f = fopen("/proc/sys/fs/inotify/max_queued_events", "re");
+	long max = 0;
+
+	if (f) {
+		if (fscanf(f, "%ld", &max) != 1)
+			max = 0;
+		fclose(f);
+	}
+	if (max > 0) {
+		unread_high = max / 2;
+		unread_low = max / 8;
+	}
+}
+
 int watch_init(long limit)
 {
 	struct node *root = node_find(FUSE_ROOT_ID);
 
 	watch_limit = limit;
+	queue_limits();
 	ifd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
 	if (ifd < 0) {
 		blog(BLOG_WARNING,
@@ -250,7 +281,8 @@ int watch_ahead(struct node *parent, enum node_kind kind, int dirfd, unsigned lo
 
 void watch_unused(int wd)
 {
-	inotify_rm_watch(ifd, wd);
+	if (inotify_rm_watch(ifd, wd) == 0)
+		atomic_fetch_add(&unread, 1); /* as a forget's (watch_forget) */
 	atomic_fetch_sub(&active, 1);
 }
 
@@ -284,11 +316,22 @@ void watch_touch(struct node *n)
 
 void watch_forget(int wd, fuse_ino_t id, bool gone)
 {
-	if (!gone)
-		inotify_rm_watch(ifd, wd);
+	if (!gone && inotify_rm_watch(ifd, wd) == 0)
+		atomic_fetch_add(&unread, 1); /* its IN_IGNORED is queued */
 	atomic_fetch_sub(&active, 1);
 	/* Kept only while watched: a namespace the kernel forgot holds nothing. */
 	nsdir_event(id);
+}
+
+void watch_pace(void)
+{
+	for (int ms = 0; ms < PACE_MAX_MS && atomic_load(&unread) > unread_low; ms++) {
+		if (ms == 0 && atomic_load(&unread) <= unread_high)
+			return;
+		if (!atomic_load(&healthy))
+			return; /* no thread reads them */
+		nanosleep(&(struct timespec){.tv_nsec = 1000000}, NULL);
+	}
 }
 
 unsigned watch_epoch(void)
@@ -476,15 +519,54 @@ static void dirty(struct batch *b, fuse_ino_t id, const struct bundle_conf *conf
 	}
 }
 
+/* Watches removed with nothing else to report, handled together (node_wds_gone). */
+#define GONE_CHUNK 1024
+
+/*
+ * Watches wds[0..n) are gone. A node that still had one lost it to the
+ * kernel (its directory or filesystem went), not to a forget: what the
+ * kernel caches of it goes too.
+ */
+static void watches_gone(const int *wds, size_t n)
+{
+	fuse_ino_t ids[GONE_CHUNK];
+	size_t k = node_wds_gone(wds, n, ids);
+	/* Those no node had any more were removed by forgets (watch_forget). */
+	long left = atomic_fetch_sub(&unread, (long)(n - k)) - (long)(n - k);
+
+	if (left < 0)
+		atomic_fetch_add(&unread, -left); /* the kernel's own, of forgotten nodes */
+
+	for (size_t i = 0; i < k && !atomic_load(&stopping); i++)
+		notify_inode(ids[i]);
+}
+
 static void batch_run(struct batch *b)
 {
+	int gone[GONE_CHUNK];
+	size_t ngone = 0;
+
 	/* Replies whose facts were read before these events are brief (long_ok). */
 	atomic_fetch_add(&epoch, 1);
 	for (size_t i = 0; i < b->n && !atomic_load(&stopping); i++) {
 		struct ev *e = &b->v[i];
 		const struct bundle_conf *conf = NULL;
 		bool bundle = false, overlay = false;
-		fuse_ino_t dir = node_of_wd(e->wd, &bundle, &conf), child;
+		fuse_ino_t dir, child;
+
+		/*
+		 * A watch removed and nothing else: a forget's, almost always (a
+		 * dropped cache forgets thousands at once), so many to one lock.
+		 */
+		if (e->mask == IN_IGNORED && !e->name[0]) {
+			gone[ngone++] = e->wd;
+			if (ngone == GONE_CHUNK) {
+				watches_gone(gone, ngone);
+				ngone = 0;
+			}
+			continue;
+		}
+		dir = node_of_wd(e->wd, &bundle, &conf);
 
 		if (dir && !e->name[0]) {
 			notify_inode(dir); /* the directory itself changed, or went */
@@ -509,9 +591,14 @@ static void batch_run(struct batch *b)
 					dirty(b, dir, conf, kinds, sandbox);
 			}
 		}
-		if (e->mask & IN_IGNORED)
-			node_wd_gone(e->wd);
+		if (e->mask & IN_IGNORED) {
+			fuse_ino_t id; /* invalidated above, as the directory itself */
+
+			node_wds_gone(&e->wd, 1, &id);
+		}
 	}
+	if (ngone)
+		watches_gone(gone, ngone);
 	for (size_t i = 0; i < b->nd && !atomic_load(&stopping); i++) {
 		notify_inode(b->d[i].id);
 		notify_overlays(b->d[i].conf, b->d[i].id, b->d[i].kinds, false);
@@ -534,6 +621,7 @@ static void recover(void)
 	size_t n = 0;
 
 	atomic_fetch_add(&epoch, 1);
+	atomic_store(&unread, 0); /* what was lost is not coming */
 	nsdir_drop_all();
 	if (!atomic_flag_test_and_set(&overflow_logged))
 		blog(BLOG_WARNING,

@@ -111,6 +111,14 @@ void watch_store_root(struct node *n);
  * table lock held; it touches no store and no table).
  */
 void watch_forget(int wd, fuse_ino_t id, bool gone);
+/*
+ * Called by forgets between nodes, without the table lock: when the
+ * watches removed have queued more IN_IGNORED than the watcher has read
+ * (half the kernel's queue), wait until it has read most of them, at most
+ * 100 ms, so that the queue never overflows (which would invalidate
+ * everything cached).
+ */
+void watch_pace(void);
 
 /*
  * Lifetimes. epoch is watch_epoch() read before the backing entry was

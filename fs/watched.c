@@ -47,18 +47,23 @@ void node_set_wd(struct node *n, int wd)
 	pthread_mutex_unlock(&table_lock);
 }
 
-void node_wd_gone(int wd)
+size_t node_wds_gone(const int *wds, size_t n, fuse_ino_t *ids)
 {
-	struct node *n;
+	size_t found = 0;
 
 	pthread_mutex_lock(&table_lock);
-	n = find_wd(wd);
-	if (n) {
-		hash_del(&by_wd, n);
-		n->wd = WD_FAILED;
-		table_hooks.unwatch(wd, n->id, true);
+	for (size_t i = 0; i < n; i++) {
+		struct node *w = find_wd(wds[i]);
+
+		if (w) {
+			hash_del(&by_wd, w);
+			w->wd = WD_FAILED;
+			table_hooks.unwatch(wds[i], w->id, true);
+			ids[found++] = w->id;
+		}
 	}
 	pthread_mutex_unlock(&table_lock);
+	return found;
 }
 
 fuse_ino_t node_of_wd(int wd, bool *is_bundle, const struct bundle_conf **conf)
