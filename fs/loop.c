@@ -65,6 +65,11 @@ static struct {
 	_Atomic int shared;
 	_Atomic unsigned int waiting; /* threads in read */
 	atomic_bool standby_asleep;
+	/* No standby could be appointed (no thread to spare, or none started): retried. */
+	atomic_bool need_standby;
+	/* A read ended the session (unmounted, or an error): not a signal. */
+	atomic_bool read_ended;
+	atomic_flag start_failed_logged;
 } L;
 
 static uint32_t state_gen(uint64_t s)
@@ -88,10 +93,14 @@ static void wake_standby(void)
 	syscall(SYS_futex, &L.tick, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
 }
 
-/* Wait while the standby's word is t, at most *timeout (NULL: no limit). */
-static void standby_wait(uint32_t t, const struct timespec *timeout)
+/*
+ * Wait while the standby's word is t, at most *timeout (NULL: no limit):
+ * true when the whole timeout passed.
+ */
+static bool standby_wait(uint32_t t, const struct timespec *timeout)
 {
-	syscall(SYS_futex, &L.tick, FUTEX_WAIT_PRIVATE, t, timeout, NULL, 0);
+	return syscall(SYS_futex, &L.tick, FUTEX_WAIT_PRIVATE, t, timeout, NULL, 0) < 0 &&
+	       errno == ETIMEDOUT;
 }
 
 static void *worker_main(void *arg);
@@ -139,7 +148,9 @@ static struct worker *worker_take(void)
 	err = pthread_create(&w->tid, NULL, worker_main, w);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (err) {
-		blog(BLOG_WARNING, "cannot start a thread: %s", strerror(err));
+		/* Tried again at need (share_more, standby_retry): said once. */
+		if (!atomic_flag_test_and_set(&L.start_failed_logged))
+			blog(BLOG_WARNING, "cannot start a thread: %s", strerror(err));
 		pthread_cond_destroy(&w->wake);
 		free(w);
 		return NULL;
@@ -157,7 +168,10 @@ static void worker_give(struct worker *w, enum job job, uint32_t gen)
 	pthread_cond_signal(&w->wake);
 }
 
-/* A standby, if there is none and a thread to be it. Lock held. */
+/*
+ * A standby, if there is none and a thread to be it; when none can be
+ * had, the leader tries again (standby_retry). Lock held.
+ */
 static void standby_appoint(void)
 {
 	if (!L.standby && L.max_threads > 1) {
@@ -165,6 +179,15 @@ static void standby_appoint(void)
 		if (L.standby)
 			worker_give(L.standby, JOB_STANDBY, 0);
 	}
+	atomic_store(&L.need_standby, !L.standby && L.max_threads > 1 && !atomic_load(&L.exit));
+}
+
+/* From the leader, every LOOP_SHARED_SPAN requests while there is no standby. */
+static void standby_retry(void)
+{
+	pthread_mutex_lock(&L.lock);
+	standby_appoint();
+	pthread_mutex_unlock(&L.lock);
 }
 
 /* The header of the request in buf (never spliced: the session does not ask for it). */
@@ -274,6 +297,7 @@ static bool receive(struct worker *w)
 			L.error = res;
 			pthread_mutex_unlock(&L.lock);
 		}
+		atomic_store(&L.read_ended, true);
 		fuse_session_exit(L.se);
 		break;
 	}
@@ -328,6 +352,8 @@ static void lead(struct worker *w, uint32_t gen)
 		fuse_session_process_buf(L.se, &w->buf);
 		if (!atomic_compare_exchange_strong(&L.state, &busy, state_make(gen, 0)))
 			return;
+		if (n % LOOP_SHARED_SPAN == 0 && atomic_load(&L.need_standby))
+			standby_retry();
 	}
 }
 
@@ -369,7 +395,12 @@ static bool watch_leader(struct worker *w)
 			t = atomic_load(&L.tick);
 			s = atomic_load(&L.state);
 		}
-		standby_wait(t, &stall);
+		/*
+		 * Woken, or the word moved before the wait: the leader's next
+		 * request came, not a whole stall period with this one.
+		 */
+		if (!standby_wait(t, &stall))
+			continue;
 		if (state_request(s) == 0 || atomic_load(&L.state) != s)
 			continue;
 		if (atomic_compare_exchange_strong(&L.state, &s, state_make(state_gen(s) + 1, 0))) {
@@ -423,6 +454,9 @@ static void *worker_main(void *arg)
 			lead(w, w->gen);
 		else if (job == JOB_SHARE)
 			share(w);
+		/* Ended by a request (libfuse's INIT refused), while another thread reads. */
+		if (fuse_session_exited(L.se))
+			sem_post(&L.finish);
 		pthread_mutex_lock(&L.lock);
 		w->job = JOB_NONE;
 		if (atomic_load(&L.exit))
@@ -430,6 +464,7 @@ static void *worker_main(void *arg)
 		if (!L.standby && L.max_threads > 1) {
 			L.standby = w;
 			w->job = JOB_STANDBY;
+			atomic_store(&L.need_standby, false);
 		} else if (L.nidle >= L.max_idle) {
 			worker_leave(w);
 			return NULL;
@@ -444,7 +479,7 @@ static void *worker_main(void *arg)
 int loop_run(struct fuse_session *se, unsigned int max_threads, unsigned int max_idle)
 {
 	struct worker *w, *all;
-	bool started, signalled = false;
+	bool started, signalled;
 	int err;
 
 	L.se = se;
@@ -459,6 +494,9 @@ int loop_run(struct fuse_session *se, unsigned int max_threads, unsigned int max
 	atomic_store(&L.exit, false);
 	atomic_store(&L.state, state_make(1, 0));
 	atomic_store(&L.standby_asleep, false);
+	atomic_store(&L.need_standby, false);
+	atomic_store(&L.read_ended, false);
+	atomic_flag_clear(&L.start_failed_logged);
 	pthread_mutex_init(&L.lock, NULL);
 	sem_init(&L.finish, 0, 0);
 
@@ -471,12 +509,19 @@ int loop_run(struct fuse_session *se, unsigned int max_threads, unsigned int max
 	}
 	pthread_mutex_unlock(&L.lock);
 	/*
-	 * sem_wait returns at a signal, whose handler (fuse_set_signal_handlers)
-	 * ended the session: an error, as libfuse's loops return.
+	 * A signal's handler (fuse_set_signal_handlers) ends the session and
+	 * interrupts the wait, unless it came just before it: the session is
+	 * looked at again every LOOP_EXIT_CHECK_S whatever happens.
 	 */
-	while (started && !fuse_session_exited(se))
-		if (sem_wait(&L.finish) < 0 && errno == EINTR)
-			signalled = true;
+	while (started && !fuse_session_exited(se)) {
+		struct timespec until;
+
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += LOOP_EXIT_CHECK_S;
+		sem_timedwait(&L.finish, &until);
+	}
+	/* Ended, and not by a read (unmounted): a signal, an error as libfuse's loops return. */
+	signalled = started && !atomic_load(&L.read_ended);
 
 	/* The leader is in read (cancelled there); the others wait, or finish a request. */
 	pthread_mutex_lock(&L.lock);

@@ -34,6 +34,8 @@
 #define LOOP_STALL_MS 5
 /* Requests after one from a second caller that are read as in libfuse's pool. */
 #define LOOP_SHARED_SPAN 64
+/* How often the main thread looks whether a signal ended the session (it also wakes at once). */
+#define LOOP_EXIT_CHECK_S 1
 
 /*
  * Serve se until it is unmounted or told to exit (a signal through
