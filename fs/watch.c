@@ -524,10 +524,10 @@ static void dirty(struct batch *b, fuse_ino_t id, const struct bundle_conf *conf
 
 /*
  * Watches wds[0..n) are gone. A node that still had one lost it to the
- * kernel (its directory or filesystem went), not to a forget: what the
- * kernel caches of it goes too.
+ * kernel (its directory or filesystem went), not to a forget: with notify,
+ * what the kernel caches of it goes too.
  */
-static void watches_gone(const int *wds, size_t n)
+static void watches_gone(const int *wds, size_t n, bool notify)
 {
 	fuse_ino_t ids[GONE_CHUNK];
 	size_t k = node_wds_gone(wds, n, ids);
@@ -537,7 +537,7 @@ static void watches_gone(const int *wds, size_t n)
 	if (left < 0)
 		atomic_fetch_add(&unread, -left); /* the kernel's own, of forgotten nodes */
 
-	for (size_t i = 0; i < k && !atomic_load(&stopping); i++)
+	for (size_t i = 0; notify && i < k && !atomic_load(&stopping); i++)
 		notify_inode(ids[i]);
 }
 
@@ -561,7 +561,7 @@ static void batch_run(struct batch *b)
 		if (e->mask == IN_IGNORED && !e->name[0]) {
 			gone[ngone++] = e->wd;
 			if (ngone == GONE_CHUNK) {
-				watches_gone(gone, ngone);
+				watches_gone(gone, ngone, true);
 				ngone = 0;
 			}
 			continue;
@@ -591,14 +591,11 @@ static void batch_run(struct batch *b)
 					dirty(b, dir, conf, kinds, sandbox);
 			}
 		}
-		if (e->mask & IN_IGNORED) {
-			fuse_ino_t id; /* invalidated above, as the directory itself */
-
-			node_wds_gone(&e->wd, 1, &id);
-		}
+		if (e->mask & IN_IGNORED)
+			watches_gone(&e->wd, 1, false); /* invalidated above, as the directory */
 	}
 	if (ngone)
-		watches_gone(gone, ngone);
+		watches_gone(gone, ngone, true);
 	for (size_t i = 0; i < b->nd && !atomic_load(&stopping); i++) {
 		notify_inode(b->d[i].id);
 		notify_overlays(b->d[i].conf, b->d[i].id, b->d[i].kinds, false);
