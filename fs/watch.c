@@ -325,13 +325,12 @@ void watch_forget(int wd, fuse_ino_t id, bool gone)
 
 void watch_pace(void)
 {
-	for (int ms = 0; ms < PACE_MAX_MS && atomic_load(&unread) > unread_low; ms++) {
-		if (ms == 0 && atomic_load(&unread) <= unread_high)
-			return;
-		if (!atomic_load(&healthy))
-			return; /* no thread reads them */
+	if (atomic_load(&unread) <= unread_high)
+		return;
+	/* Not while no thread reads them. */
+	for (int ms = 0;
+	     ms < PACE_MAX_MS && atomic_load(&unread) > unread_low && atomic_load(&healthy); ms++)
 		nanosleep(&(struct timespec){.tv_nsec = 1000000}, NULL);
-	}
 }
 
 unsigned watch_epoch(void)
