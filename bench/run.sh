@@ -14,7 +14,7 @@
 #
 #   bench/run.sh [--quick] [--small N] [--main N] [--readdir N] [--large N]
 #                [--reps N] [--large-reps N] [--cycles N] [--churn N]
-#                [--warm SEC] [--mchurn SEC] [--no-requests] [--keep]
+#                [--warm SEC] [--mchurn SEC] [--uring on|off] [--no-requests] [--keep]
 #
 # Namespaces: main (stat, address reads, warm listings, churn beside the
 # mount), stored (main's size, stored address files), readdir (listings),
@@ -33,6 +33,9 @@
 # instead of building one), PLL_OPTS (extra passthrough_ll options,
 # default timeout=0.5: the same cache window as bundlefs), BINDFS_OPTS (extra
 # bindfs arguments, default none: as a new user mounts it).
+# --uring on|off: set the fuse module's enable_uring for the run (put back at
+# the end), so that bundlefs serves through FUSE over io_uring or /dev/fuse;
+# without it, as the node is. The table's header says which bundlefs used.
 # --quick: 2,000 bundles in the main, readdir and large namespaces, 3 repetitions
 # (also for the small namespace), 100 cycles, 300 bundles of churn, 0.5 s warm
 # passes, 4 s of churn through the mounts, 500 status bundles (a smoke test
@@ -56,6 +59,7 @@ small_reps=''
 status_reps=''
 requests=1
 keep=0
+uring=''
 warm_set=100
 expire=0.6 # longer than both cache windows (0.5 s)
 
@@ -80,6 +84,7 @@ while [ $# -gt 0 ]; do
 	--churn) churn=$2; shift ;;
 	--warm) warm_sec=$2; shift ;;
 	--mchurn) mchurn_sec=$2; shift ;;
+	--uring) uring=$2; shift ;;
 	--no-requests) requests=0 ;;
 	--keep) keep=1 ;;
 	-h | --help) usage 0 ;;
@@ -100,6 +105,15 @@ if [ "$(id -u)" -ne 0 ]; then
 	echo "run.sh: needs root (mounts, /proc/sys/vm/drop_caches)" >&2
 	exit 2
 fi
+ring_param=/sys/module/fuse/parameters/enable_uring
+ring_was=''
+case $uring in
+'') ;;
+on | off)
+	[ -w "$ring_param" ] || { echo "run.sh: this kernel has no FUSE over io_uring" >&2; exit 2; }
+	;;
+*) echo "run.sh: --uring takes on or off" >&2; exit 2 ;;
+esac
 
 t_zero=$(date +%s)
 log() { echo "run.sh: [$(($(date +%s) - t_zero)) s] $*" >&2; }
@@ -182,6 +196,7 @@ cleanup() {
 		rmdir "$trace_inst"
 	fi
 	[ -n "$tracefs_mounted" ] && umount /sys/kernel/tracing
+	[ -n "$ring_was" ] && echo "$ring_was" >"$ring_param"
 	if [ "$keep" = 1 ]; then
 		log "kept $work"
 	else
@@ -191,6 +206,10 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM HUP
+if [ -n "$uring" ]; then
+	ring_was=$(cat "$ring_param")
+	if [ "$uring" = on ]; then echo Y >"$ring_param"; else echo N >"$ring_param"; fi
+fi
 
 mkdir -p "$A/state" "$A/work" "$B/state" "$B/work" "$C/state" "$C/work" \
 	"$mb" "$mp" "$mi" "$mc" "$mr" "$sock/s"
@@ -533,6 +552,11 @@ echo "namespaces: small=$small main=$main readdir=$rdn large=$large status=$nsta
 	"$reps repetitions ($large_reps for large); $cycles cycles per repetition;" \
 	"set-up $((t_ready - t_start)) s, measuring $((t_end - t_ready)) s;" \
 	"load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
+if grep -q "FUSE over io_uring" "$work/bfs.log"; then
+	echo "bundlefs serves through FUSE over io_uring (the fuse module's enable_uring is set)"
+else
+	echo "bundlefs serves through /dev/fuse (no FUSE over io_uring: the fuse module's enable_uring is not set, or the kernel has none)"
+fi
 echo "each figure: min/median/max over the repetitions; ratios: of the medians"
 echo
 awk -v small="$small" -v main="$main" -v rdn="$rdn" -v large="$large" -v ws="$warm_set" \

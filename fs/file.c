@@ -32,6 +32,7 @@
 #include "hold.h"
 #include "lookup.h"
 #include "resolve.h"
+#include "ring.h"
 #include "watch.h"
 
 /* The alignment of the daemon's buffers for O_DIRECT requests: a page suits every device. */
@@ -381,7 +382,9 @@ void bfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fus
 		bv.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
 		bv.buf[0].fd = fd;
 		bv.buf[0].pos = off;
-		fuse_reply_data(req, &bv, FUSE_BUF_SPLICE_MOVE);
+		/* A request of the ring is answered in its entry: no splice to /dev/fuse. */
+		fuse_reply_data(req, &bv,
+				ring_serving() ? FUSE_BUF_NO_SPLICE : FUSE_BUF_SPLICE_MOVE);
 		return;
 	}
 	buf = malloc(size ? size : 1);

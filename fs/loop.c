@@ -20,6 +20,7 @@
 
 #include "devio.h"
 #include "log.h"
+#include "ring.h"
 
 #ifdef __SANITIZE_ADDRESS__
 #include <sanitizer/asan_interface.h>
@@ -499,6 +500,7 @@ int loop_run(struct fuse_session *se, unsigned int max_threads, unsigned int max
 	atomic_flag_clear(&L.start_failed_logged);
 	pthread_mutex_init(&L.lock, NULL);
 	sem_init(&L.finish, 0, 0);
+	ring_configure(se, L.max_threads);
 
 	pthread_mutex_lock(&L.lock);
 	w = worker_take();
@@ -544,6 +546,7 @@ int loop_run(struct fuse_session *se, unsigned int max_threads, unsigned int max
 	}
 	pthread_mutex_destroy(&L.lock);
 	sem_destroy(&L.finish);
+	ring_stop();
 	if (!err && devio_init_refused())
 		err = -EPROTO;
 	else if (!err && signalled)

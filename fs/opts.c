@@ -41,6 +41,7 @@ static const struct fuse_opt bfs_opt_spec[] = {
     OPT("systemd_cgroup", systemd_cgroup),
     OPT("legacy_address", legacy_address),
     OPT("watch_limit=%ld", watch_limit),
+    OPT("nouring", nouring),
     OPT("node", node),
     OPT("containerd_root=%s", containerd_root),
     FUSE_OPT_KEY("ro", KEY_RO),
@@ -111,6 +112,8 @@ static void usage(const char *prog)
 	    "(default: the state dir)\n"
 	    "    -o watch_limit=N       for tests: add at most N inotify watches, as if\n"
 	    "                           /proc/sys/fs/inotify/max_user_watches were reached\n"
+	    "    -o nouring             never FUSE over io_uring (used when the kernel offers\n"
+	    "                           it: the fuse module's enable_uring parameter)\n"
 	    "    -o dev, -o suid        device nodes and set-user/group-ID bits take effect\n"
 	    "                           on the mount (default: nodev,nosuid)\n"
 	    "    -o allow_dev, -o allow_suid\n"

@@ -20,7 +20,7 @@ struct bfs_opts {
 	struct conf_options conf;
 	bool embedded; /* no state= and work=: the default store, made if missing */
 	char *runtime; /* runtime= as given, NULL without one */
-	int systemd_cgroup, legacy_address, ro;
+	int systemd_cgroup, legacy_address, ro, nouring;
 	int dev, suid; /* the last of dev/nodev/allow_dev, suid/nosuid/allow_suid; 0 by default */
 	long watch_limit; /* -1: no cap of our own */
 	/*

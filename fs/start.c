@@ -23,6 +23,7 @@
 #include "hold.h"
 #include "log.h"
 #include "loop.h"
+#include "ring.h"
 #include "mountpoint.h"
 #include "opts.h"
 #include "resolve.h"
@@ -242,6 +243,8 @@ int main(int argc, char *argv[])
 		blog(BLOG_ERR, "cannot start the node view's threads");
 		goto out_unmount;
 	}
+	if (o.nouring)
+		ring_disable();
 	if (o.cmd.singlethread)
 		ret = fuse_session_loop(se);
 	else

@@ -28,7 +28,7 @@ set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SECTION admin)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 set(CPACK_DEBIAN_PACKAGE_MAINTAINER "${BUNDLEFS_PACKAGE_MAINTAINER}")
-# Library dependencies (libfuse3-3, libjson-c5, libssl3, libc6) come from
+# Library dependencies (libfuse3-3, libjson-c5, libssl3, liburing2, libc6) come from
 # dpkg-shlibdeps; fuse3 provides fusermount3, mount.fuse3 and /etc/fuse.conf.
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_PACKAGE_DEPENDS "fuse3")

@@ -7,7 +7,7 @@
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 
-pkgs="cmake pkg-config gcc make libfuse3-dev fuse3 libjson-c-dev libssl-dev"
+pkgs="cmake pkg-config gcc make libfuse3-dev fuse3 libjson-c-dev libssl-dev liburing-dev"
 if [ "${1:-}" = test ]; then
 	pkgs="$pkgs python3 python3-pytest clang libclang-rt-14-dev containerd runc busybox-static mandoc dpkg-dev file clang-format libcap2-bin acl attr golang-go iproute2 bindfs"
 fi

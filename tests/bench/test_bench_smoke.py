@@ -178,3 +178,29 @@ def test_no_mount_left(quick_run):
     with open("/proc/self/mounts") as f:
         mounts = f.read()
     assert "bundlefs-bench." not in mounts, mounts
+
+
+RING_PARAM = "/sys/module/fuse/parameters/enable_uring"
+
+
+def test_header_names_the_transport(quick_run):
+    """The table says whether bundlefs served through FUSE over io_uring,
+    which the fuse module's enable_uring decides (run.sh leaves it alone
+    without --uring)."""
+    try:
+        with open(RING_PARAM) as f:
+            ring = f.read().strip() == "Y"
+    except OSError:
+        ring = False
+    out = quick_run.stdout
+    assert ("bundlefs serves through FUSE over io_uring" in out) == ring, out[:2000]
+    assert ("bundlefs serves through /dev/fuse" in out) == (not ring), out[:2000]
+
+
+def test_uring_takes_on_or_off():
+    before = open(RING_PARAM).read() if os.path.exists(RING_PARAM) else None
+    proc = subprocess.run([str(RUN), "--uring", "maybe"], cwd=REPO, capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 2
+    assert "--uring takes on or off" in proc.stderr
+    assert (open(RING_PARAM).read() if before is not None else None) == before

@@ -444,6 +444,10 @@ def read_log(path):
         return ""
 
 
+# The daemon's line when it serves FUSE over io_uring (fs/ring.c).
+RING_LOG = re.compile(r"^bundlefs: FUSE over io_uring: \d+ queues, one for each CPU$")
+
+
 def log_problems(text, expected):
     """The log lines of text that hold a sanitizer pattern or match none of
     the compiled regexes in expected (re.search), one message a line; the
@@ -575,7 +579,9 @@ class BundleFS:
         # Walk /proc for the users of the mount at each unmount, for the report
         # of a daemon that does not exit: slow, for suites with few mounts.
         self.report_users = report_users
-        self.expected = []
+        # Said once at the start where the kernel offers FUSE over io_uring
+        # (the fuse module's enable_uring): the daemon then uses it.
+        self.expected = [RING_LOG]
         self.proc = None           # the latest daemon's Popen
         self.log_path = None       # and its log
         self._runs = []            # daemons not stopped yet

@@ -10,7 +10,7 @@ import pytest
 from bfstest import REPO
 from install_helpers import INSTALLED, require_real, run, umount_and_wait
 
-DEPENDS = {"fuse3", "libfuse3-3", "libjson-c5", "libssl3", "libc6"}
+DEPENDS = {"fuse3", "libfuse3-3", "libjson-c5", "libssl3", "liburing2", "libc6"}
 
 
 @pytest.fixture(scope="module")

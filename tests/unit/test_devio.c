@@ -4,9 +4,11 @@
  * lookups and listings exactly when the kernel's INIT offered them and the session wants them;
  * every other reply, and the INIT reply in the other cases, goes out byte for byte as libfuse
  * made it. A pipe stands in for /dev/fuse: the request is written to it and read back through
- * devio_read, the reply written through devio_writev and read back from it.
+ * devio_read, the reply written through devio_writev and read back from it. The INIT reply asks
+ * for FUSE over io_uring exactly when the kernel offered it and the ring is wanted (fs/ring.h).
  */
 #include "devio.h"
+#include "ring.h"
 
 #include "check.h"
 
@@ -19,13 +21,13 @@
 static int fds[2];
 
 /* The kernel sends INIT (unique, its flags); devio_read reads it as the session would. */
-static void kernel_init(uint64_t unique, uint32_t flags)
+static void kernel_init2(uint64_t unique, uint32_t flags, uint32_t flags2)
 {
 	struct {
 		struct fuse_in_header in;
 		struct fuse_init_in arg;
 	} req = {.in = {.len = sizeof(req), .opcode = FUSE_INIT, .unique = unique},
-		 .arg = {.major = 7, .minor = 38, .flags = flags}};
+		 .arg = {.major = 7, .minor = 38, .flags = flags, .flags2 = flags2}};
 	char buf[4096];
 
 	CHECK(write(fds[1], &req, sizeof(req)) == (ssize_t)sizeof(req), "request written");
@@ -33,8 +35,13 @@ static void kernel_init(uint64_t unique, uint32_t flags)
 	CHECK(memcmp(buf, &req, sizeof(req)) == 0, "the request read as sent");
 }
 
-/* The session replies (unique, error, flags): the flags the kernel receives. */
-static uint32_t reply(uint64_t unique, int32_t error, uint32_t flags)
+static void kernel_init(uint64_t unique, uint32_t flags)
+{
+	kernel_init2(unique, flags, 0);
+}
+
+/* The session replies (unique, error, flags): the flags the kernel receives, flags2 in *flags2. */
+static uint32_t reply2(uint64_t unique, int32_t error, uint32_t flags, uint32_t *flags2)
 {
 	struct fuse_out_header out = {.unique = unique, .error = error};
 	struct fuse_init_out arg = {.major = 7, .minor = 31, .flags = flags, .max_write = 4096};
@@ -49,7 +56,15 @@ static uint32_t reply(uint64_t unique, int32_t error, uint32_t flags)
 	CHECK(read(fds[0], &got, sizeof(got)) == (ssize_t)sizeof(got), "reply read");
 	CHECK(got.out.unique == unique && got.arg.max_write == 4096 && got.arg.major == 7,
 	      "the rest of the reply as made");
+	*flags2 = got.arg.flags2;
 	return got.arg.flags;
+}
+
+static uint32_t reply(uint64_t unique, int32_t error, uint32_t flags)
+{
+	uint32_t flags2;
+
+	return reply2(unique, error, flags, &flags2);
 }
 
 static void want(bool parallel)
@@ -63,6 +78,7 @@ static void want(bool parallel)
 int main(void)
 {
 	const uint32_t base = FUSE_ASYNC_READ | FUSE_BIG_WRITES;
+	uint32_t flags2;
 
 	if (pipe(fds) < 0)
 		return 1;
@@ -95,6 +111,22 @@ int main(void)
 
 	/* Only that reply: a later one with the same unique is as made. */
 	CHECK(reply(8, 0, base) == base, "one reply only");
+
+	/* FUSE over io_uring: offered, but no session loop wants it (-s): the reply is as made. */
+	want(false);
+	kernel_init2(10, base | FUSE_INIT_EXT, RING_INIT_FLAG2);
+	CHECK(reply2(10, 0, base, &flags2) == base && flags2 == 0, "no ring without the loop");
+	/* The loop's, but not offered: not in flags2, or no extended INIT to carry it. */
+	ring_configure(NULL, 4);
+	kernel_init2(12, base | FUSE_INIT_EXT, 0);
+	CHECK(reply2(12, 0, base, &flags2) == base && flags2 == 0, "no ring when not offered");
+	kernel_init2(14, base, RING_INIT_FLAG2);
+	CHECK(reply2(14, 0, base, &flags2) == base && flags2 == 0, "no ring without INIT_EXT");
+	/* Offered and the loop's, but -o nouring. */
+	ring_disable();
+	kernel_init2(16, base | FUSE_INIT_EXT, RING_INIT_FLAG2);
+	CHECK(reply2(16, 0, base, &flags2) == base && flags2 == 0, "no ring with nouring");
+	CHECK(!ring_active(), "no ring started");
 
 	close(fds[0]);
 	close(fds[1]);

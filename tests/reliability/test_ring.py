@@ -1,0 +1,154 @@
+# SPDX-License-Identifier: Apache-2.0
+"""FUSE over io_uring (fs/ring.h): used when the kernel offers it (the fuse
+module's enable_uring parameter), never with -o nouring, and serving as
+/dev/fuse does: a request that stalls holds nothing else, big reads and
+writes arrive whole, SIGTERM and the unmount end the daemon as before.
+
+The parameter is the kernel's, for the whole machine: each test sets it for
+its own mounts (the kernel reads it at each mount's INIT) and puts it back.
+The sanitizer pass of scripts/test.sh runs every suite with it set."""
+
+import contextlib
+import os
+import signal
+
+import pytest
+
+from bfstest import fd_links, ident, read_bytes, wait_until, write_through
+import test_stall
+
+PARAM = "/sys/module/fuse/parameters/enable_uring"
+
+pytestmark = pytest.mark.skipif(
+    not os.path.exists(PARAM),
+    reason="this kernel has no FUSE over io_uring (CONFIG_FUSE_IO_URING, Linux 6.14)")
+
+
+@contextlib.contextmanager
+def enable_uring(value):
+    with open(PARAM) as f:
+        old = f.read().strip()
+    with open(PARAM, "w") as f:
+        f.write("Y" if value else "N")
+    try:
+        yield
+    finally:
+        with open(PARAM, "w") as f:
+            f.write(old)
+
+
+def cpus_of(pid):
+    """The CPU list each thread of pid may run on."""
+    out = []
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{tid}/status") as f:
+            for line in f:
+                if line.startswith("Cpus_allowed_list:"):
+                    out.append(line.split()[1])
+    return out
+
+
+def rings(m):
+    return sum(1 for ln in fd_links(m.pid) if ln == "anon_inode:[io_uring]")
+
+
+def exercise(m):
+    ns = ident("ns")
+    os.mkdir(m.m(ns))
+    os.mkdir(m.m(ns, "b"))
+    write_through(m.m(ns, "b", "config.json"), b"{}")
+    assert read_bytes(m.s(ns, "b", "config.json")) == b"{}"
+    assert read_bytes(m.m(ns, "b", "address")).startswith(b"unix://")
+    assert "config.json" in os.listdir(m.m(ns, "b"))
+    os.rmdir(m.m(ns, "b"))
+    assert not os.path.exists(m.s(ns, "b"))
+    return ns
+
+
+def test_used_when_offered(mount_bundlefs):
+    with enable_uring(True):
+        m = mount_bundlefs()
+        exercise(m)
+        assert wait_until(lambda: "FUSE over io_uring" in m.log_text(), 5.0), m.log_text()
+        ncpu = os.sysconf("SC_NPROCESSORS_CONF")
+        # A thread, with its ring, for each CPU's queue at the start (more
+        # only for requests that stall).
+        assert rings(m) >= ncpu
+        # Each queue's threads run on its CPU (where the daemon may run there).
+        allowed = os.sched_getaffinity(0)
+        bound = set(cpus_of(m.pid))
+        for cpu in allowed:
+            assert str(cpu) in bound, (cpu, bound)
+        assert m.stop() == []
+
+
+def test_not_used_with_nouring(mount_bundlefs):
+    with enable_uring(True):
+        m = mount_bundlefs(nouring=True)
+        exercise(m)
+        assert rings(m) == 0
+        assert "io_uring" not in m.log_text()
+        assert m.stop() == []
+
+
+def test_not_used_when_not_offered(mount_bundlefs):
+    with enable_uring(False):
+        m = mount_bundlefs()
+        exercise(m)
+        assert rings(m) == 0
+        assert "io_uring" not in m.log_text()
+        assert m.stop() == []
+
+
+def test_big_reads_and_writes(mount_bundlefs):
+    """Writes bigger than a page arrive whole in the entry's payload, and
+    reads of a stored file, spliced to /dev/fuse otherwise, are copied into
+    the entry."""
+    with enable_uring(True):
+        m = mount_bundlefs()
+        ns = exercise(m)
+        os.mkdir(m.m(ns, "c"))
+        data = bytes(range(256)) * 4096 + b"tail"  # 1 MiB and 4 bytes
+        path = m.m(ns, "c", "blob")
+        with open(path, "wb") as f:
+            f.write(data)
+        assert read_bytes(m.s(ns, "c", "blob")) == data
+        with open(m.s(ns, "c", "blob2"), "wb") as f:
+            f.write(data[::-1])
+        with open(m.m(ns, "c", "blob2"), "rb", buffering=0) as f:
+            got = b""
+            while True:
+                chunk = f.read(1 << 20)
+                if not chunk:
+                    break
+                got += chunk
+        assert got == data[::-1]
+        assert rings(m) > 0
+        assert m.stop() == []
+
+
+def test_stalled_requests_hold_nothing(mount_bundlefs, new_bundlefs):
+    """Each queue starts with one thread: the requests behind the stalled
+    ones are answered only because the watchdog gives their queue another."""
+    made = []
+
+    def mount(*args, **kwargs):
+        made.append(mount_bundlefs(*args, **kwargs))
+        return made[-1]
+
+    with enable_uring(True):
+        test_stall.test_stalled_lookups_do_not_hold_the_mount(mount, new_bundlefs)
+        assert rings(made[0]) > os.sysconf("SC_NPROCESSORS_CONF")
+
+
+def test_sigterm_ends_the_daemon(mount_bundlefs):
+    with enable_uring(True):
+        m = mount_bundlefs()
+        exercise(m)
+        assert rings(m) > 0
+        proc = m.proc
+        os.kill(m.pid, signal.SIGTERM)
+        assert wait_until(lambda: proc.poll() is not None, 10.0), "SIGTERM did not end it"
+        assert proc.returncode == 1
+        assert wait_until(lambda: not os.path.ismount(m.mountpoint), 5.0)
+        assert m.stop() == ["bundlefs exited with status 1"]
