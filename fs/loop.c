@@ -123,7 +123,6 @@ static void worker_idle(struct worker *w)
 static struct worker *worker_take(void)
 {
 	struct worker *w = L.idle;
-	sigset_t block, old;
 	int err;
 
 	if (atomic_load(&L.exit))
@@ -139,15 +138,7 @@ static struct worker *worker_take(void)
 	if (!w)
 		return NULL;
 	pthread_cond_init(&w->wake, NULL);
-	/* Signals go to the main thread, which ends the loop (as in libfuse's pool). */
-	sigemptyset(&block);
-	sigaddset(&block, SIGTERM);
-	sigaddset(&block, SIGINT);
-	sigaddset(&block, SIGHUP);
-	sigaddset(&block, SIGQUIT);
-	pthread_sigmask(SIG_BLOCK, &block, &old);
-	err = pthread_create(&w->tid, NULL, worker_main, w);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	err = loop_thread_create(&w->tid, worker_main, w);
 	if (err) {
 		/* Tried again at need (share_more, standby_retry): said once. */
 		if (!atomic_flag_test_and_set(&L.start_failed_logged))
@@ -160,6 +151,23 @@ static struct worker *worker_take(void)
 	L.all = w;
 	L.nthreads++;
 	return w;
+}
+
+int loop_thread_create(pthread_t *tid, void *(*fn)(void *), void *arg)
+{
+	sigset_t block, old;
+	int err;
+
+	/* Signals go to the main thread, which ends the loop (as in libfuse's pool). */
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGHUP);
+	sigaddset(&block, SIGQUIT);
+	pthread_sigmask(SIG_BLOCK, &block, &old);
+	err = pthread_create(tid, NULL, fn, arg);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return err;
 }
 
 static void worker_give(struct worker *w, enum job job, uint32_t gen)

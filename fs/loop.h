@@ -30,6 +30,8 @@
 #define FUSE_USE_VERSION 312
 #include <fuse_lowlevel.h>
 
+#include <pthread.h>
+
 /* How long the leader may work on one request before the standby reads in its place. */
 #define LOOP_STALL_MS 5
 /* Requests after one from a second caller that are read as in libfuse's pool. */
@@ -44,5 +46,10 @@
  * (ended by a signal: -EINTR; an INIT the daemon refused: -EPROTO).
  */
 int loop_run(struct fuse_session *se, unsigned int max_threads, unsigned int max_idle);
+/*
+ * pthread_create for a thread of the loop (or of ring.h): the signals that
+ * end the loop stay blocked in it. 0 or an error number.
+ */
+int loop_thread_create(pthread_t *tid, void *(*fn)(void *), void *arg);
 
 #endif

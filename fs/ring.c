@@ -8,7 +8,6 @@
 #include <linux/futex.h>
 #include <pthread.h>
 #include <sched.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -352,7 +351,6 @@ static void thread_add(struct queue *q)
 {
 	struct io_uring_params params = {.flags = IORING_SETUP_SQE128};
 	struct rthread *t = NULL;
-	sigset_t block, old;
 	unsigned int n;
 	int err = 0;
 
@@ -380,15 +378,7 @@ static void thread_add(struct queue *q)
 	err = -io_uring_queue_init_params(2, &t->ring, &params);
 	if (err)
 		goto out;
-	/* Signals go to the main thread, which ends the loop (loop.c). */
-	sigemptyset(&block);
-	sigaddset(&block, SIGTERM);
-	sigaddset(&block, SIGINT);
-	sigaddset(&block, SIGHUP);
-	sigaddset(&block, SIGQUIT);
-	pthread_sigmask(SIG_BLOCK, &block, &old);
-	err = pthread_create(&t->tid, NULL, ring_thread, t);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	err = loop_thread_create(&t->tid, ring_thread, t);
 	if (err) {
 		io_uring_queue_exit(&t->ring);
 		goto out;
@@ -486,7 +476,7 @@ void ring_start(int fd, size_t payload)
 		}
 	}
 	seen = calloc((size_t)nq * R.max_threads, sizeof(*seen));
-	err = seen ? pthread_create(&R.watchdog, NULL, watchdog_main, seen) : ENOMEM;
+	err = seen ? loop_thread_create(&R.watchdog, watchdog_main, seen) : ENOMEM;
 	if (err) {
 		free(seen);
 		blog(BLOG_WARNING,

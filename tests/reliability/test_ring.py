@@ -10,11 +10,11 @@ The sanitizer pass of scripts/test.sh runs every suite with it set."""
 
 import contextlib
 import os
-import signal
 
 import pytest
 
 from bfstest import fd_links, ident, read_bytes, wait_until, write_through
+import test_signals
 import test_stall
 
 PARAM = "/sys/module/fuse/parameters/enable_uring"
@@ -127,28 +127,29 @@ def test_big_reads_and_writes(mount_bundlefs):
         assert m.stop() == []
 
 
+def recording(mount_bundlefs, made):
+    """mount_bundlefs, noting each mount in made."""
+    def mount(*args, **kwargs):
+        made.append(mount_bundlefs(*args, **kwargs))
+        return made[-1]
+    return mount
+
+
 def test_stalled_requests_hold_nothing(mount_bundlefs, new_bundlefs):
     """Each queue starts with one thread: the requests behind the stalled
     ones are answered only because the watchdog gives their queue another."""
     made = []
-
-    def mount(*args, **kwargs):
-        made.append(mount_bundlefs(*args, **kwargs))
-        return made[-1]
-
     with enable_uring(True):
-        test_stall.test_stalled_lookups_do_not_hold_the_mount(mount, new_bundlefs)
+        test_stall.test_stalled_lookups_do_not_hold_the_mount(
+            recording(mount_bundlefs, made), new_bundlefs)
         assert rings(made[0]) > os.sysconf("SC_NPROCESSORS_CONF")
 
 
-def test_sigterm_ends_the_daemon(mount_bundlefs):
+@pytest.mark.parametrize("test", [test_signals.test_sigpipe_is_not_an_end,
+                                  test_signals.test_sigterm_ends_the_daemon],
+                         ids=["sigpipe", "sigterm"])
+def test_signals_as_on_dev_fuse(mount_bundlefs, test):
+    made = []
     with enable_uring(True):
-        m = mount_bundlefs()
-        exercise(m)
-        assert rings(m) > 0
-        proc = m.proc
-        os.kill(m.pid, signal.SIGTERM)
-        assert wait_until(lambda: proc.poll() is not None, 10.0), "SIGTERM did not end it"
-        assert proc.returncode == 1
-        assert wait_until(lambda: not os.path.ismount(m.mountpoint), 5.0)
-        assert m.stop() == ["bundlefs exited with status 1"]
+        test(recording(mount_bundlefs, made), ())
+    assert "FUSE over io_uring" in made[0].log_text()
