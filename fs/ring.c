@@ -10,6 +10,7 @@
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -446,9 +447,36 @@ static void *watchdog_main(void *arg)
 	return NULL;
 }
 
+/*
+ * The kernel's number of queues: one for each possible CPU (its
+ * num_possible_cpus), which may be more than are present; it uses the ring
+ * only once every queue has an entry.
+ */
+static unsigned int possible_cpus(void)
+{
+	FILE *f = fopen("/sys/devices/system/cpu/possible", "re");
+	unsigned int last = 0, a, b;
+	int c = ',';
+
+	if (!f)
+		return (unsigned int)get_nprocs_conf();
+	/* A list of ranges: "0-63", "0,2-5". */
+	while (c == ',' && fscanf(f, "%u", &a) == 1) {
+		b = a;
+		c = fgetc(f);
+		if (c == '-' && fscanf(f, "%u", &b) == 1)
+			c = fgetc(f);
+		if (b > last)
+			last = b;
+	}
+	fclose(f);
+	return last + 1 > (unsigned int)get_nprocs_conf() ? last + 1
+							  : (unsigned int)get_nprocs_conf();
+}
+
 void ring_start(int fd, size_t payload)
 {
-	unsigned int nq = (unsigned int)get_nprocs_conf();
+	unsigned int nq = possible_cpus();
 	uint32_t *seen;
 	int err;
 
