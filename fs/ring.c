@@ -289,7 +289,11 @@ static void *ring_thread(void *arg)
 		if (atomic_load(&R.stop))
 			break;
 		if (res < 0 && res != -EINTR && res != -EAGAIN && res != -EBUSY) {
+			/* The ring itself failed: the thread ends, the watchdog counts it no more.
+			 */
 			blog(BLOG_ERR, "io_uring queue %u: %s", q->qid, strerror(-res));
+			if (alive)
+				atomic_fetch_sub(&q->idle, 1);
 			break;
 		}
 		if (io_uring_peek_cqe(&t->ring, &cqe) != 0)
@@ -315,8 +319,7 @@ static void *ring_thread(void *arg)
 		}
 		atomic_fetch_sub(&q->idle, 1);
 		atomic_fetch_add(&t->seq, 1);
-		/* Sequentially consistent with the watchdog's: it sleeps only while no request
-		 * runs. */
+		/* Sequentially consistent: the watchdog sleeps only while none runs. */
 		if (atomic_load(&R.watchdog_asleep) && atomic_exchange(&R.watchdog_asleep, false))
 			wake_watchdog();
 		if (stage(t))
