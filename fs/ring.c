@@ -396,7 +396,7 @@ out:
 	pthread_mutex_unlock(&R.lock);
 	if (t)
 		thread_free(t);
-	/* Tried again when the queue's last waiting thread takes a request: said once. */
+	/* Tried again by the watchdog at the next stall: said once. */
 	if (err && !atomic_flag_test_and_set(&R.start_failed_logged))
 		blog(BLOG_WARNING, "io_uring queue %u: cannot start a thread: %s", q->qid,
 		     strerror(err));
@@ -458,23 +458,22 @@ static void *watchdog_main(void *arg)
 static unsigned int possible_cpus(void)
 {
 	FILE *f = fopen("/sys/devices/system/cpu/possible", "re");
-	unsigned int last = 0, a, b;
+	unsigned int n = (unsigned int)get_nprocs_conf(), a, b;
 	int c = ',';
 
 	if (!f)
-		return (unsigned int)get_nprocs_conf();
+		return n;
 	/* A list of ranges: "0-63", "0,2-5". */
 	while (c == ',' && fscanf(f, "%u", &a) == 1) {
 		b = a;
 		c = fgetc(f);
 		if (c == '-' && fscanf(f, "%u", &b) == 1)
 			c = fgetc(f);
-		if (b > last)
-			last = b;
+		if (b + 1 > n)
+			n = b + 1;
 	}
 	fclose(f);
-	return last + 1 > (unsigned int)get_nprocs_conf() ? last + 1
-							  : (unsigned int)get_nprocs_conf();
+	return n;
 }
 
 void ring_start(int fd, size_t payload)

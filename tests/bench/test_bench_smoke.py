@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from bfstest import RING_PARAM, ring_offered
+
 REPO = Path(__file__).resolve().parents[2]
 RUN = REPO / "bench" / "run.sh"
 
@@ -180,18 +182,11 @@ def test_no_mount_left(quick_run):
     assert "bundlefs-bench." not in mounts, mounts
 
 
-RING_PARAM = "/sys/module/fuse/parameters/enable_uring"
-
-
 def test_header_names_the_transport(quick_run):
     """The table says whether bundlefs served through FUSE over io_uring,
     which the fuse module's enable_uring decides (run.sh leaves it alone
     without --uring)."""
-    try:
-        with open(RING_PARAM) as f:
-            ring = f.read().strip() == "Y"
-    except OSError:
-        ring = False
+    ring = ring_offered()
     out = quick_run.stdout
     assert ("bundlefs serves through FUSE over io_uring" in out) == ring, out[:2000]
     assert ("bundlefs serves through /dev/fuse" in out) == (not ring), out[:2000]

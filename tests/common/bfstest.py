@@ -13,6 +13,7 @@ What containerd's Go code computes lives beside this file, in gorender.py.
 """
 
 import collections
+import contextlib
 import ctypes
 import errno
 import hashlib
@@ -446,6 +447,32 @@ def read_log(path):
 
 # The daemon's line when it serves FUSE over io_uring (fs/ring.c).
 RING_LOG = re.compile(r"^bundlefs: FUSE over io_uring: \d+ queues, one for each CPU$")
+# The fuse module's parameter that lets the kernel offer FUSE over io_uring
+# (Linux 6.14 and later); for the whole machine, read at each mount's INIT.
+RING_PARAM = "/sys/module/fuse/parameters/enable_uring"
+
+
+def ring_offered():
+    """Whether the kernel offers FUSE over io_uring to new mounts now."""
+    try:
+        with open(RING_PARAM) as f:
+            return f.read().strip() == "Y"
+    except OSError:
+        return False
+
+
+@contextlib.contextmanager
+def enable_uring(value):
+    """RING_PARAM set to value (bool) for the block, put back after."""
+    with open(RING_PARAM) as f:
+        old = f.read().strip()
+    with open(RING_PARAM, "w") as f:
+        f.write("Y" if value else "N")
+    try:
+        yield
+    finally:
+        with open(RING_PARAM, "w") as f:
+            f.write(old)
 
 
 def log_problems(text, expected):

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from bfstest import mode_of, mounts_below
+from bfstest import mode_of, mounts_below, ring_offered
 from bfstest import read_bytes as read_file
 from gorender import go_join
 from relhelpers import address_version, config_tag, config_version, leftovers
@@ -30,25 +30,19 @@ WRITERS = 3
 POOL = 10
 # What a call in flight sees when the daemon dies under it.
 CRASH_ERRNOS = {errno.ENOTCONN, errno.ECONNABORTED}
-# Over FUSE over io_uring (fs/ring.h; the fuse module's enable_uring set), the
-# kernel ends a request it had handed to a thread of the killed daemon with
-# ECANCELED (its task is dead): the kernel's choice, not bundlefs's.
-RING_PARAM = "/sys/module/fuse/parameters/enable_uring"
-
-
-def crash_errnos():
-    try:
-        with open(RING_PARAM) as f:
-            ring = f.read().strip() == "Y"
-    except OSError:
-        ring = False
-    return CRASH_ERRNOS | ({errno.ECANCELED} if ring else set())
 # Seconds between the crash and the restart. 0, as a supervisor restarting at
 # once would; a larger value lets the kernel's attribute cache of the stale
 # mount expire first (for telling failures apart while investigating).
 RESTART_DELAY = float(os.environ.get("BUNDLEFS_CRASH_RESTART_DELAY", "0"))
 
 ABSENT, NO_CONFIG = None, ""
+
+
+def crash_errnos():
+    """CRASH_ERRNOS, and over FUSE over io_uring (fs/ring.h; the fuse module's
+    enable_uring set) ECANCELED: the kernel's answer for a request it had
+    handed to a thread of the killed daemon (its task is dead)."""
+    return CRASH_ERRNOS | ({errno.ECANCELED} if ring_offered() else set())
 
 
 def v2_problems(st, ns, name, tags):

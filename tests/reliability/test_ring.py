@@ -8,33 +8,18 @@ The parameter is the kernel's, for the whole machine: each test sets it for
 its own mounts (the kernel reads it at each mount's INIT) and puts it back.
 The sanitizer pass of scripts/test.sh runs every suite with it set."""
 
-import contextlib
 import os
 
 import pytest
 
-from bfstest import fd_links, ident, read_bytes, wait_until, write_through
+from bfstest import (RING_PARAM, enable_uring, fd_links, ident, read_bytes, wait_until,
+                     write_through)
 import test_signals
 import test_stall
 
-PARAM = "/sys/module/fuse/parameters/enable_uring"
-
 pytestmark = pytest.mark.skipif(
-    not os.path.exists(PARAM),
+    not os.path.exists(RING_PARAM),
     reason="this kernel has no FUSE over io_uring (CONFIG_FUSE_IO_URING, Linux 6.14)")
-
-
-@contextlib.contextmanager
-def enable_uring(value):
-    with open(PARAM) as f:
-        old = f.read().strip()
-    with open(PARAM, "w") as f:
-        f.write("Y" if value else "N")
-    try:
-        yield
-    finally:
-        with open(PARAM, "w") as f:
-            f.write(old)
 
 
 def cpus_of(pid):
@@ -115,14 +100,19 @@ def test_big_reads_and_writes(mount_bundlefs):
         assert read_bytes(m.s(ns, "c", "blob")) == data
         with open(m.s(ns, "c", "blob2"), "wb") as f:
             f.write(data[::-1])
-        with open(m.m(ns, "c", "blob2"), "rb", buffering=0) as f:
-            got = b""
-            while True:
-                chunk = f.read(1 << 20)
-                if not chunk:
-                    break
-                got += chunk
-        assert got == data[::-1]
+
+        def read_whole(path):
+            with open(path, "rb", buffering=0) as f:
+                got = b""
+                while chunk := f.read(1 << 20):
+                    got += chunk
+            return got
+        # In a thread: a reply that missed the entry would leave the read
+        # waiting for ever.
+        t = test_stall.in_thread(read_whole, m.m(ns, "c", "blob2"))
+        t.join(test_stall.DEADLINE)
+        assert not t.is_alive(), "the read of a stored file got no reply"
+        assert t.result == ("ok", data[::-1])
         assert rings(m) > 0
         assert m.stop() == []
 
