@@ -20,6 +20,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "serve.h"
+
 #define NS_INO 2
 #define FIRST_INO 3
 
@@ -75,17 +77,10 @@ static void nl_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	fuse_reply_attr(req, &st, 86400);
 }
 
-static void nl_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
-{
-	(void)ino;
-	(void)nlookup;
-	fuse_reply_none(req);
-}
-
 static const struct fuse_lowlevel_ops ops = {
     .lookup = nl_lookup,
     .getattr = nl_getattr,
-    .forget = nl_forget,
+    .forget = serve_forget,
 };
 
 static const struct fuse_opt opts[] = {
@@ -96,10 +91,8 @@ static const struct fuse_opt opts[] = {
 int main(int argc, char *argv[])
 {
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
-	struct fuse_loop_config *loop;
 	struct fuse_cmdline_opts o;
-	struct fuse_session *se;
-	int ret = 1;
+	int ret;
 
 	if (fuse_parse_cmdline(&args, &o) != 0 || fuse_opt_parse(&args, &count, opts, NULL) != 0)
 		return 1;
@@ -107,24 +100,7 @@ int main(int argc, char *argv[])
 		fprintf(stderr, "usage: nullfs MOUNTPOINT [-f] [-s] [-o OPTS] [--count=N]\n");
 		return 1;
 	}
-	se = fuse_session_new(&args, &ops, sizeof(ops), NULL);
-	if (!se)
-		goto out;
-	if (fuse_set_signal_handlers(se) != 0 || fuse_session_mount(se, o.mountpoint) != 0)
-		goto out_destroy;
-	fuse_daemonize(o.foreground);
-	if (o.singlethread) {
-		ret = fuse_session_loop(se);
-	} else {
-		loop = fuse_loop_cfg_create();
-		ret = loop ? fuse_session_loop_mt(se, loop) : 1;
-		fuse_loop_cfg_destroy(loop);
-	}
-	fuse_session_unmount(se);
-	fuse_remove_signal_handlers(se);
-out_destroy:
-	fuse_session_destroy(se);
-out:
+	ret = serve(&args, &ops, sizeof(ops), &o);
 	free(o.mountpoint);
 	fuse_opt_free_args(&args);
 	return ret ? 1 : 0;
