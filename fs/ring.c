@@ -450,6 +450,26 @@ static void *watchdog_main(void *arg)
 	return NULL;
 }
 
+unsigned int ring_queue_count(const char *list, unsigned int configured)
+{
+	unsigned long lo, hi, n = configured;
+	const char *p = list;
+	char *end;
+
+	/* A list of ranges: "0-63", "0,2-5"; anything else ends it. */
+	while (p && *p >= '0' && *p <= '9') {
+		lo = hi = strtoul(p, &end, 10);
+		if (*end == '-' && end[1] >= '0' && end[1] <= '9')
+			hi = strtoul(end + 1, &end, 10);
+		if (hi < lo || hi >= RING_MAX_QUEUES)
+			return configured;
+		if (hi + 1 > n)
+			n = hi + 1;
+		p = *end == ',' ? end + 1 : NULL;
+	}
+	return (unsigned int)n;
+}
+
 /*
  * The kernel's number of queues: one for each possible CPU (its
  * num_possible_cpus), which may be more than are present; it uses the ring
@@ -457,23 +477,16 @@ static void *watchdog_main(void *arg)
  */
 static unsigned int possible_cpus(void)
 {
+	unsigned int n = (unsigned int)get_nprocs_conf();
+	char list[4096] = "";
 	FILE *f = fopen("/sys/devices/system/cpu/possible", "re");
-	unsigned int n = (unsigned int)get_nprocs_conf(), a, b;
-	int c = ',';
 
 	if (!f)
 		return n;
-	/* A list of ranges: "0-63", "0,2-5". */
-	while (c == ',' && fscanf(f, "%u", &a) == 1) {
-		b = a;
-		c = fgetc(f);
-		if (c == '-' && fscanf(f, "%u", &b) == 1)
-			c = fgetc(f);
-		if (b + 1 > n)
-			n = b + 1;
-	}
+	if (!fgets(list, sizeof(list), f))
+		list[0] = '\0';
 	fclose(f);
-	return n;
+	return ring_queue_count(list, n);
 }
 
 void ring_start(int fd, size_t payload)

@@ -45,6 +45,16 @@
 #define RING_INIT_FLAG2 (1U << (41 - 32))
 /* Threads started for each queue; more when requests stall (the watchdog). */
 #define RING_START_THREADS 1
+/* Above Linux's largest CONFIG_NR_CPUS: a list naming more is not believed. */
+#define RING_MAX_QUEUES 8192
+
+/*
+ * The number of queues from the kernel's list of possible CPUs ("0-3,8"):
+ * one past the highest, at least configured (the CPUs the C library
+ * counts); configured when the list names a CPU past RING_MAX_QUEUES or a
+ * range that runs backwards.
+ */
+unsigned int ring_queue_count(const char *list, unsigned int configured);
 
 /* The session and its loop's limit of threads (for each queue); before the INIT. */
 void ring_configure(struct fuse_session *se, unsigned int max_threads);
