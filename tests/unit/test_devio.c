@@ -75,6 +75,26 @@ static void want(bool parallel)
 	devio_init(&conn);
 }
 
+/* ring_queue_count: the kernel's list of possible CPUs, the configured count, the queues. */
+static const struct {
+	const char *list;
+	unsigned int configured, want;
+	const char *what;
+} lists[] = {
+    {"0-63\n", 2, 64, "a range: one past its end"},
+    {"0\n", 1, 1, "one CPU"},
+    {"0,2-5,9\n", 4, 10, "ranges and single CPUs"},
+    {"0-1\n", 8, 8, "never fewer than configured"},
+    {"", 3, 3, "an empty list: the configured ones"},
+    {"x\n", 3, 3, "not a list: the configured ones"},
+    {"0-3,junk", 2, 4, "the list up to what is not one"},
+    {"7-", 2, 8, "a range without its end: its start"},
+    {"5-2\n", 2, 2, "a range that runs backwards: not believed"},
+    {"0-8191\n", 2, 8192, "the largest list believed"},
+    {"0-8192\n", 2, 2, "past it: not believed"},
+    {"0-99999999999999999999\n", 2, 2, "an overflow: not believed"},
+};
+
 int main(void)
 {
 	const uint32_t base = FUSE_ASYNC_READ | FUSE_BIG_WRITES;
@@ -129,18 +149,9 @@ int main(void)
 	CHECK(!ring_active(), "no ring started");
 
 	/* A queue for every possible CPU: the kernel's list, at least the configured ones. */
-	CHECK(ring_queue_count("0-63\n", 2) == 64, "a range: one past its end");
-	CHECK(ring_queue_count("0\n", 1) == 1, "one CPU");
-	CHECK(ring_queue_count("0,2-5,9\n", 4) == 10, "ranges and single CPUs");
-	CHECK(ring_queue_count("0-1\n", 8) == 8, "never fewer than configured");
-	CHECK(ring_queue_count("", 3) == 3, "an empty list: the configured ones");
-	CHECK(ring_queue_count("x\n", 3) == 3, "not a list: the configured ones");
-	CHECK(ring_queue_count("0-3,junk", 2) == 4, "the list up to what is not one");
-	CHECK(ring_queue_count("7-", 2) == 8, "a range without its end: its start");
-	CHECK(ring_queue_count("5-2\n", 2) == 2, "a range that runs backwards: not believed");
-	CHECK(ring_queue_count("0-8191\n", 2) == 8192, "the largest list believed");
-	CHECK(ring_queue_count("0-8192\n", 2) == 2, "past it: not believed");
-	CHECK(ring_queue_count("0-99999999999999999999\n", 2) == 2, "an overflow: not believed");
+	for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++)
+		CHECK(ring_queue_count(lists[i].list, lists[i].configured) == lists[i].want, "%s",
+		      lists[i].what);
 
 	close(fds[0]);
 	close(fds[1]);
