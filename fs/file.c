@@ -303,6 +303,7 @@ void bfs_create(fuse_req_t req, fuse_ino_t pino, const char *name, mode_t mode,
 	if (kind == NK_OVERLAY && e.attr_timeout == 0)
 		e.attr_timeout = BFS_CREATED_ATTR_TIMEOUT;
 	fi->fh = (uintptr_t)h;
+	ring_note_file(e.ino);
 	fuse_reply_create(req, &e, fi);
 }
 

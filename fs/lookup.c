@@ -26,6 +26,7 @@
 #include "nsdir.h"
 #include "prune.h"
 #include "resolve.h"
+#include "ring.h"
 #include "watch.h"
 
 void lookup_fill(struct fuse_entry_param *e, struct node *parent, struct node *n,
@@ -231,10 +232,13 @@ void bfs_lookup(fuse_req_t req, fuse_ino_t pino, const char *name)
 		fuse_reply_entry(req, &e);
 		return;
 	}
-	if (ret < 0)
+	if (ret < 0) {
 		fuse_reply_err(req, -ret);
-	else
-		fuse_reply_entry(req, &e);
+		return;
+	}
+	if (S_ISREG(e.attr.st_mode))
+		ring_note_file(e.ino);
+	fuse_reply_entry(req, &e);
 }
 
 void bfs_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)

@@ -64,6 +64,7 @@ struct rthread {
 	_Atomic uint64_t unique; /* the request's while it is answered; 0: none */
 	bool replied;		 /* by lock */
 	_Atomic uint32_t seq;	 /* moved at the start and the end of each request: odd while one */
+	atomic_bool registered;	 /* the kernel has taken its entry's REGISTER */
 };
 
 struct queue {
@@ -90,7 +91,11 @@ static struct {
 	bool watchdog_started;
 	_Atomic uint32_t watchdog_tick; /* its futex word */
 	atomic_bool watchdog_asleep;
+	_Atomic uint64_t file; /* the last regular file looked up (kick); 0: none yet */
 } R = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+/* The notify_unique of a kick (kick): no retrieve of libfuse's has it (they count from 1). */
+#define RING_KICK_UNIQUE (~(uint64_t)0 - 0xb0)
 
 /* The user data of a wake-up at the stop (no entry has it). */
 #define RING_WAKE ((uint64_t)(uintptr_t)&R)
@@ -112,6 +117,11 @@ void ring_disable(void)
 bool ring_wanted(void)
 {
 	return R.configured && !R.disabled;
+}
+
+void ring_note_file(uint64_t nodeid)
+{
+	atomic_store_explicit(&R.file, nodeid, memory_order_relaxed);
 }
 
 bool ring_active(void)
@@ -261,6 +271,59 @@ static void answer(struct rthread *t)
 	pthread_mutex_unlock(&t->lock);
 }
 
+/*
+ * A request the kernel wants no reply to (FUSE_NOTIFY_REPLY: a kick, below,
+ * or a retrieve's data) still ends with the commit of its entry: an empty
+ * reply, committed with the next fetch.
+ */
+static void no_reply(struct rthread *t)
+{
+	const struct fuse_in_header *in = (const void *)t->stage;
+	struct fuse_out_header out = {.len = sizeof(out), .unique = in->unique};
+	struct iovec iov = {.iov_base = &out, .iov_len = sizeof(out)};
+
+	if (in->unique != RING_KICK_UNIQUE) {
+		struct fuse_buf buf = {.size = in->len, .mem = t->stage};
+
+		fuse_session_process_buf(R.se, &buf);
+	}
+	fill_reply(t, &iov, 1);
+}
+
+/*
+ * Make the kernel send a request to queue qid. A request that found no
+ * free entry of its queue waits in the kernel's list until an entry of that
+ * queue commits; an entry registered later does not take it. So when the
+ * watchdog gives a queue whose threads all wait a new thread, requests may
+ * be waiting there for good: a request sent now takes the new entry, and
+ * its commit fetches the oldest of them (each later commit the next). The
+ * kernel sends a FUSE_NOTIFY_REPLY to the queue of the CPU that asked for a
+ * retrieve: asked for here, on qid, of no data of a regular file the kernel
+ * knows (it retrieves from no other kind; ring_note_file). One that it
+ * forgot since is ENOENT: no kick then, until the next file is looked up.
+ */
+static void kick(unsigned int qid)
+{
+	struct {
+		struct fuse_out_header h;
+		struct fuse_notify_retrieve_out r;
+	} msg = {.h = {.len = sizeof(msg), .error = FUSE_NOTIFY_RETRIEVE},
+		 .r = {.notify_unique = RING_KICK_UNIQUE,
+		       .nodeid = atomic_load_explicit(&R.file, memory_order_relaxed)}};
+	cpu_set_t set, was;
+
+	if (!msg.r.nodeid)
+		return;
+	CPU_ZERO(&set);
+	CPU_SET(qid, &set);
+	if (sched_getaffinity(0, sizeof(was), &was) < 0 ||
+	    sched_setaffinity(0, sizeof(set), &set) < 0)
+		return;
+	if (write(R.fd, &msg, sizeof(msg)) < 0)
+		blog(BLOG_DEBUG, "io_uring queue %u: no kick: %s", qid, strerror(errno));
+	sched_setaffinity(0, sizeof(was), &was);
+}
+
 static void wake_watchdog(void)
 {
 	atomic_fetch_add(&R.watchdog_tick, 1);
@@ -281,6 +344,9 @@ static void *ring_thread(void *arg)
 		blog(BLOG_DEBUG, "io_uring queue %u: thread not bound to its CPU: %s", q->qid,
 		     strerror(errno));
 	prep_cmd(t, RING_CMD_REGISTER); /* counted idle by thread_add */
+	/* The kernel registers the entry as it takes the command. */
+	if (io_uring_submit(&t->ring) == 1)
+		atomic_store(&t->registered, true);
 	while (!atomic_load(&R.stop)) {
 		struct io_uring_cqe *cqe;
 		uint64_t data;
@@ -322,8 +388,12 @@ static void *ring_thread(void *arg)
 		/* Sequentially consistent: the watchdog sleeps only while none runs. */
 		if (atomic_load(&R.watchdog_asleep) && atomic_exchange(&R.watchdog_asleep, false))
 			wake_watchdog();
-		if (stage(t))
-			answer(t);
+		if (stage(t)) {
+			if (((const struct fuse_in_header *)t->stage)->opcode == FUSE_NOTIFY_REPLY)
+				no_reply(t);
+			else
+				answer(t);
+		}
 		atomic_fetch_add(&t->seq, 1);
 		atomic_fetch_add(&q->idle, 1);
 		prep_cmd(t, RING_CMD_COMMIT_AND_FETCH);
@@ -350,12 +420,12 @@ static void thread_free(struct rthread *t)
 	free(t);
 }
 
-/* One more thread for q, unless it has max_threads or the stop came. */
-static void thread_add(struct queue *q)
+/* One more thread for q, unless it has max_threads or the stop came: its index + 1, or 0. */
+static unsigned int thread_add(struct queue *q)
 {
 	struct io_uring_params params = {.flags = IORING_SETUP_SQE128};
 	struct rthread *t = NULL;
-	unsigned int n;
+	unsigned int n, started = 0;
 	int err = 0;
 
 	pthread_mutex_lock(&R.lock);
@@ -392,6 +462,7 @@ static void thread_add(struct queue *q)
 	q->nthreads++;
 	atomic_fetch_add(&q->idle, 1); /* from now on: the watchdog adds no other meanwhile */
 	t = NULL;
+	started = n + 1;
 out:
 	pthread_mutex_unlock(&R.lock);
 	if (t)
@@ -400,6 +471,7 @@ out:
 	if (err && !atomic_flag_test_and_set(&R.start_failed_logged))
 		blog(BLOG_WARNING, "io_uring queue %u: cannot start a thread: %s", q->qid,
 		     strerror(err));
+	return started;
 }
 
 /*
@@ -412,7 +484,9 @@ out:
 static void *watchdog_main(void *arg)
 {
 	const struct timespec period = {.tv_nsec = LOOP_STALL_MS * 1000000L};
-	uint32_t *seen = arg;
+	uint32_t *seen = arg; /* by thread: its seq a period ago */
+	/* By queue: the thread just added (index + 1) whose entry a kick waits for. */
+	uint32_t *kick_due = seen + (size_t)R.nq * R.max_threads;
 	bool busy_before = true;
 
 	while (!atomic_load(&R.stop)) {
@@ -420,14 +494,26 @@ static void *watchdog_main(void *arg)
 		unsigned int n = atomic_load(&R.nthreads);
 		bool busy = false;
 
+		/* Once the thread added to a queue has registered its entry. */
+		for (unsigned int q = 0; q < R.nq; q++) {
+			if (kick_due[q] && atomic_load(&R.threads[kick_due[q] - 1]->registered)) {
+				kick_due[q] = 0;
+				kick(q);
+			}
+		}
 		for (unsigned int i = 0; i < n; i++) {
 			struct rthread *t = R.threads[i];
 			uint32_t s = atomic_load(&t->seq);
 
 			if (s & 1) {
 				busy = true;
-				if (s == seen[i] && atomic_load(&t->q->idle) == 0)
-					thread_add(t->q);
+				/* The same request as a period ago, and no thread free. */
+				if (s == seen[i] && atomic_load(&t->q->idle) == 0) {
+					unsigned int added = thread_add(t->q);
+
+					if (added)
+						kick_due[t->q->qid] = added;
+				}
 			}
 			seen[i] = s;
 		}
@@ -518,7 +604,8 @@ void ring_start(int fd, size_t payload)
 			return;
 		}
 	}
-	seen = calloc((size_t)nq * R.max_threads, sizeof(*seen));
+	/* The watchdog's: each thread's seq a period ago, then each queue's kick_due. */
+	seen = calloc((size_t)nq * R.max_threads + nq, sizeof(*seen));
 	err = seen ? loop_thread_create(&R.watchdog, watchdog_main, seen) : ENOMEM;
 	if (err) {
 		free(seen);

@@ -71,6 +71,8 @@ bool ring_wanted(void);
 void ring_start(int fd, size_t payload);
 /* Whether the ring serves requests. */
 bool ring_active(void);
+/* A regular file's node, just given to the kernel in an entry (for kick in ring.c). */
+void ring_note_file(uint64_t nodeid);
 /*
  * From the session's writev: a reply to a request of the ring goes into its
  * entry (true, *res the bytes taken); false for anything else (a

@@ -8,7 +8,10 @@ The parameter is the kernel's, for the whole machine: each test sets it for
 its own mounts (the kernel reads it at each mount's INIT) and puts it back.
 The sanitizer pass of scripts/test.sh runs every suite with it set."""
 
+import errno
 import os
+import signal
+import time
 
 import pytest
 
@@ -133,6 +136,56 @@ def test_stalled_requests_hold_nothing(mount_bundlefs, new_bundlefs):
         test_stall.test_stalled_lookups_do_not_hold_the_mount(
             recording(mount_bundlefs, made), new_bundlefs)
         assert rings(made[0]) > os.sysconf("SC_NPROCESSORS_CONF")
+
+
+def on_cpu0(fn):
+    """fn, run by a thread bound to CPU 0: its requests go to queue 0."""
+    def run(*args):
+        os.sched_setaffinity(0, {0})
+        return fn(*args)
+    return run
+
+
+def test_requests_queued_behind_stalls(mount_bundlefs, new_bundlefs):
+    """Callers on one CPU, several at once, while its queue's threads wait in
+    stalled lookups: the kernel queues a request that finds no free entry,
+    and an entry registered later does not take it (only the next commit on
+    that queue does). Every request behind the stalled ones must still be
+    answered, the queued ones too."""
+    with enable_uring(True):
+        st = mount_bundlefs()
+        ns, bid = st.new_bundle()
+        write_through(st.m(ns, bid, "config.json"), b"{}")
+        inner = test_stall.start_stalled(st, new_bundlefs, ns, bid)
+        try:
+            first = test_stall.in_thread(on_cpu0(os.stat), st.m(ns, bid, "stall", "a"))
+            first.join(0.3)
+            # Four at once on queue 0: one entry is free at most (the one the
+            # watchdog added for the first), the others are queued.
+            stuck = [first] + [test_stall.in_thread(on_cpu0(os.stat),
+                                                    st.m(ns, bid, "stall", n))
+                               for n in "bcde"]
+            time.sleep(0.3)
+            assert all(t.is_alive() for t in stuck), [t.result for t in stuck]
+
+            def others():
+                for _ in range(20):
+                    os.stat(st.m(ns, bid, "config.json"))
+                    os.listdir(st.m(ns))
+                return True
+            t = test_stall.in_thread(on_cpu0(others))
+            t.join(test_stall.DEADLINE)
+            assert t.result == ("ok", True), \
+                f"requests on queue 0 not answered within {test_stall.DEADLINE} s" + st.log_text()
+            assert all(s.is_alive() for s in stuck), [s.result for s in stuck]
+        finally:
+            inner.proc.send_signal(signal.SIGCONT)
+            for s in stuck:
+                s.join(test_stall.DEADLINE)
+            problems = inner.stop()
+        # The queued lookups were answered too, once the store answered them.
+        assert [s.result for s in stuck] == [("err", errno.ENOENT)] * 5
+        assert problems == []
 
 
 @pytest.mark.parametrize("test", [test_signals.test_sigpipe_is_not_an_end,
