@@ -13,8 +13,8 @@
 # each repetition, in both orders, and prints one line per row: the rates
 # (the mean of the two orders' medians), then null/store, least/store,
 # bundlefs/store and bundlefs/least. What the null daemon reaches, no
-# daemon can pass; what the least daemon reaches, no daemon that reads the
-# store can pass. bundlefs serves through FUSE over io_uring when the fuse
+# daemon can pass; what the least daemon reaches is, in practice, the most a
+# daemon that must read the store through /dev/fuse reaches. bundlefs serves through FUSE over io_uring when the fuse
 # module's enable_uring is set (the first line says which); the other two
 # read /dev/fuse (libfuse 3.14). Needs root.
 #

@@ -121,7 +121,9 @@ bool ring_wanted(void)
 
 void ring_note_file(uint64_t nodeid)
 {
-	atomic_store_explicit(&R.file, nodeid, memory_order_relaxed);
+	/* Only the ring's kick reads it: on /dev/fuse, no shared write per lookup. */
+	if (atomic_load_explicit(&R.active, memory_order_relaxed))
+		atomic_store_explicit(&R.file, nodeid, memory_order_relaxed);
 }
 
 bool ring_active(void)

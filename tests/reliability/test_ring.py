@@ -176,7 +176,8 @@ def test_requests_queued_behind_stalls(mount_bundlefs, new_bundlefs):
             t = test_stall.in_thread(on_cpu0(others))
             t.join(test_stall.DEADLINE)
             assert t.result == ("ok", True), \
-                f"requests on queue 0 not answered within {test_stall.DEADLINE} s" + st.log_text()
+                (f"requests on queue 0 not answered within {test_stall.DEADLINE} s; "
+                 f"log: {st.log_text()}")
             assert all(s.is_alive() for s in stuck), [s.result for s in stuck]
         finally:
             inner.proc.send_signal(signal.SIGCONT)
